@@ -1,0 +1,19 @@
+/*
+ * The request loop shared by the signer and the kdf: poll the control socket
+ * (the master hands over one socket per worker slot with IPC_PEER_FD) and
+ * every worker socket, decode frames, call handle() for each request. A
+ * malformed frame drops that worker's link and asks the master for a fresh
+ * one; the actor itself carries on.
+ */
+#ifndef DREAMAUTH_ACTOR_LOOP_H
+#define DREAMAUTH_ACTOR_LOOP_H
+#include <signal.h>
+#include "proto/ipc.h"
+
+/* After an actor has opened what it needs: forget AUTH_SECRET, drop
+ * privileges, and take SIGTERM as "stop" (SIGPIPE, SIGHUP ignored). */
+void actor_confine(void (*on_term)(int));
+
+typedef void (*actor_request_fn)(int fd, const struct ipc_msg *m, int slot);
+void actor_serve(int ctrl_fd, enum ipc_peer self, volatile sig_atomic_t *stop, actor_request_fn handle);
+#endif

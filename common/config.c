@@ -1,0 +1,311 @@
+/*
+ * Environment → struct config. Dream Auth's variable names and aliases; one
+ * error line naming the variable on a bad value. Values of secrets are never
+ * echoed back in errors.
+ */
+#include "common/config.h"
+#include "common/log.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+struct config cfg;
+
+static const char *env_first(const char *name, const char *alias)
+{
+	const char *v = getenv(name);
+	if ((!v || !*v) && alias)
+		v = getenv(alias);
+	return (v && *v) ? v : NULL;
+}
+
+static int config_error(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static int parse_bool(const char *name, const char *alias, bool def, bool *out, char *err, size_t errlen)
+{
+	const char *v = env_first(name, alias);
+	if (!v) {
+		*out = def;
+		return 0;
+	}
+	if (!strcasecmp(v, "true") || !strcmp(v, "1") || !strcasecmp(v, "yes") || !strcasecmp(v, "on"))
+		*out = true;
+	else if (!strcasecmp(v, "false") || !strcmp(v, "0") || !strcasecmp(v, "no") || !strcasecmp(v, "off"))
+		*out = false;
+	else
+		return config_error(err, errlen, "%s: expected true or false, got \"%s\"", name, v);
+	return 0;
+}
+
+static int parse_int(const char *name, long def, long min, long max, long *out, char *err, size_t errlen)
+{
+	const char *v = env_first(name, NULL);
+	char *end;
+	long n;
+
+	if (!v) {
+		*out = def;
+		return 0;
+	}
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno || *end || end == v || n < min || n > max)
+		return config_error(err, errlen, "%s: expected an integer in [%ld, %ld], got \"%s\"", name, min, max, v);
+	*out = n;
+	return 0;
+}
+
+static char *dup_or_null(const char *v)
+{
+	return v ? strdup(v) : NULL;
+}
+
+static int parse_listen(char *err, size_t errlen)
+{
+	const char *v = env_first("LISTEN", NULL);
+	char *copy, *save = NULL, buf[64];
+
+	if (!v) {
+		const char *port = env_first("PORT", NULL);
+		snprintf(buf, sizeof(buf), "0.0.0.0:%s", port ? port : "3000");
+		v = buf;
+	}
+	copy = strdup(v);
+	cfg.n_listen = 0;
+	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *colon = strrchr(tok, ':');
+		char *end;
+		long port;
+		while (*tok == ' ')
+			tok++;
+		if (!colon || colon == tok || cfg.n_listen >= CONFIG_MAX_LISTEN) {
+			config_error(err, errlen, "LISTEN: expected host:port[,host:port] (at most %d), got \"%s\"",
+			    CONFIG_MAX_LISTEN, v);
+			free(copy);
+			return -1;
+		}
+		port = strtol(colon + 1, &end, 10);
+		if (*end || end == colon + 1 || port < 0 || port > 65535) {
+			config_error(err, errlen, "LISTEN: bad port in \"%s\"", tok);
+			free(copy);
+			return -1;
+		}
+		cfg.listen[cfg.n_listen++] = strdup(tok);
+	}
+	free(copy);
+	if (cfg.n_listen == 0)
+		return config_error(err, errlen, "LISTEN: no address given");
+	return 0;
+}
+
+static int parse_issuer(char *err, size_t errlen)
+{
+	const char *v = env_first("AUTH_URL", "BETTER_AUTH_URL");
+	char buf[256];
+	size_t len;
+
+	if (!v) {
+		/* The issuer is what clients see; default to the first listen port on localhost. */
+		const char *colon = strrchr(cfg.listen[0], ':');
+		snprintf(buf, sizeof(buf), "http://localhost:%s", colon + 1);
+		v = buf;
+	}
+	if (strncmp(v, "https://", 8) != 0 && strncmp(v, "http://", 7) != 0)
+		return config_error(err, errlen, "AUTH_URL: must start with https:// (or http:// for localhost), got \"%s\"", v);
+	if (strchr(v, '?') || strchr(v, '#') || strchr(v, ' '))
+		return config_error(err, errlen, "AUTH_URL: must not contain a query, fragment or space");
+	cfg.issuer = strdup(v);
+	len = strlen(cfg.issuer);
+	while (len > 8 && cfg.issuer[len - 1] == '/')
+		cfg.issuer[--len] = '\0';
+	cfg.issuer_is_local_http =
+	    !strncmp(cfg.issuer, "http://localhost", 16) || !strncmp(cfg.issuer, "http://127.0.0.1", 16) ||
+	    !strncmp(cfg.issuer, "http://[::1]", 12);
+	if (!strncmp(cfg.issuer, "http://", 7) && !cfg.issuer_is_local_http)
+		log_warnx("AUTH_URL is plain http on a non-local host: cookies are still marked Secure, browsers will drop them");
+	return 0;
+}
+
+static char *lowercase_list(const char *v)
+{
+	char *out = strdup(v ? v : "");
+	for (char *p = out; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return out;
+}
+
+static int parse_log_level(char *err, size_t errlen)
+{
+	const char *v = env_first("LOG_LEVEL", NULL);
+	if (!v || !strcasecmp(v, "info"))
+		cfg.log_level = LOG_LEVEL_INFO;
+	else if (!strcasecmp(v, "debug"))
+		cfg.log_level = LOG_LEVEL_DEBUG;
+	else if (!strcasecmp(v, "warn"))
+		cfg.log_level = LOG_LEVEL_WARN;
+	else if (!strcasecmp(v, "error"))
+		cfg.log_level = LOG_LEVEL_ERROR;
+	else
+		return config_error(err, errlen, "LOG_LEVEL: expected debug, info, warn or error, got \"%s\"", v);
+	return 0;
+}
+
+void config_free(void)
+{
+	char **strings[] = { &cfg.data_dir, &cfg.database_url, &cfg.pg_bin, &cfg.migration_lock_key, &cfg.auth_secret,
+		&cfg.issuer, &cfg.cookie_domain, &cfg.cookie_name, &cfg.oidc_clients, &cfg.oidc_clients_file,
+		&cfg.admin_emails, &cfg.signing_alg, &cfg.run_user };
+	for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++) {
+		free(*strings[i]);
+		*strings[i] = NULL;
+	}
+	for (int i = 0; i < cfg.n_listen; i++)
+		free(cfg.listen[i]);
+	memset(&cfg, 0, sizeof(cfg));
+}
+
+int config_load(char *err, size_t errlen)
+{
+	long n, cores = sysconf(_SC_NPROCESSORS_ONLN);
+	const char *v;
+
+	if (cores < 1)
+		cores = 1;
+	if (parse_log_level(err, errlen) || parse_listen(err, errlen))
+		return -1;
+	if (parse_int("WORKERS", cores, 1, 64, &n, err, errlen))
+		return -1;
+	cfg.workers = (int)n;
+	if (parse_int("KDF_THREADS", cores, 1, 64, &n, err, errlen))
+		return -1;
+	cfg.kdf_threads = (int)n;
+
+	/* As root the embedded cluster runs as postgres, which must be able to reach
+	 * the data directory: /var/lib is the place for that, not a home directory. */
+	v = env_first("DATA_DIR", NULL);
+	cfg.data_dir = strdup(v ? v : geteuid() == 0 ? "/var/lib/dreamauth" : "./data");
+	cfg.database_url = dup_or_null(env_first("DATABASE_URL", NULL));
+	cfg.embedded_pg = cfg.database_url == NULL;
+	if (cfg.database_url && strncmp(cfg.database_url, "postgres://", 11) && strncmp(cfg.database_url, "postgresql://", 13))
+		return config_error(err, errlen, "DATABASE_URL: expected a postgres:// or postgresql:// URL");
+	cfg.pg_bin = dup_or_null(env_first("PG_BIN", NULL));
+	/* The embedded database is ours to manage: migrate it by default. */
+	if (parse_bool("AUTO_MIGRATE", "BETTER_AUTH_AUTO_MIGRATE", cfg.embedded_pg, &cfg.auto_migrate, err, errlen))
+		return -1;
+	v = env_first("MIGRATION_LOCK_KEY", "BETTER_AUTH_MIGRATION_LOCK_KEY");
+	cfg.migration_lock_key = strdup(v ? v : "dreamauth:migrations");
+	if (parse_int("MIGRATION_LOCK_TIMEOUT_MS", 600000, 1000, 3600000, &n, err, errlen))
+		return -1;
+	cfg.migration_lock_timeout_ms = (int)n;
+
+	v = env_first("AUTH_SECRET", "BETTER_AUTH_SECRET");
+	if (v && strlen(v) < 32)
+		return config_error(err, errlen, "AUTH_SECRET: must be at least 32 characters (it is %zu)", strlen(v));
+	cfg.auth_secret = dup_or_null(v);	/* NULL: embedded mode generates one, see master */
+	if (!cfg.auth_secret && !cfg.embedded_pg)
+		return config_error(err, errlen, "AUTH_SECRET: required when DATABASE_URL is set (at least 32 random characters)");
+	if (parse_issuer(err, errlen))
+		return -1;
+	cfg.cookie_domain = dup_or_null(env_first("COOKIE_DOMAIN", NULL));
+	if (cfg.cookie_domain && strpbrk(cfg.cookie_domain, ";, \t\"="))
+		return config_error(err, errlen, "COOKIE_DOMAIN: not a domain: \"%s\"", cfg.cookie_domain);
+	v = env_first("SESSION_COOKIE_NAME", NULL);
+	cfg.cookie_name = strdup(v ? v : "dreamauth_session");
+	if (strpbrk(cfg.cookie_name, ";, \t\"=()<>@:\\/[]?{}"))
+		return config_error(err, errlen, "SESSION_COOKIE_NAME: not a cookie token");
+
+	if (parse_bool("ENABLE_REGISTRATION", NULL, false, &cfg.enable_registration, err, errlen) ||
+	    parse_bool("ENABLE_PASSKEYS", NULL, true, &cfg.enable_passkeys, err, errlen) ||
+	    parse_bool("ENABLE_SIWE", NULL, true, &cfg.enable_siwe, err, errlen) ||
+	    parse_bool("ENABLE_OIDC_PROVIDER", NULL, false, &cfg.enable_oidc_provider, err, errlen) ||
+	    parse_bool("OIDC_REQUIRE_PKCE", NULL, true, &cfg.oidc_require_pkce, err, errlen) ||
+	    parse_bool("TRUST_PROXY", NULL, false, &cfg.trust_proxy, err, errlen))
+		return -1;
+	if (parse_int("OIDC_CODE_TTL", 60, 1, 600, &n, err, errlen))
+		return -1;
+	cfg.oidc_code_ttl = (int)n;
+	if (parse_int("OIDC_ACCESS_TOKEN_TTL", 3600, 60, 86400, &n, err, errlen))
+		return -1;
+	cfg.oidc_access_token_ttl = (int)n;
+	cfg.oidc_clients = dup_or_null(env_first("OIDC_CLIENTS", NULL));
+	cfg.oidc_clients_file = dup_or_null(env_first("OIDC_CLIENTS_FILE", NULL));
+	cfg.admin_emails = lowercase_list(env_first("ADMIN_EMAILS", NULL));
+	v = env_first("SIGNING_ALG", NULL);
+	cfg.signing_alg = strdup(v ? v : "RS256");
+	if (strcmp(cfg.signing_alg, "RS256") && strcmp(cfg.signing_alg, "ES256") && strcmp(cfg.signing_alg, "EdDSA"))
+		return config_error(err, errlen, "SIGNING_ALG: expected RS256, ES256 or EdDSA, got \"%s\"", cfg.signing_alg);
+
+	/* Minimums of 2 s exist for tests of expiry; production values are days. */
+	if (parse_int("SESSION_IDLE_TTL", 7 * 86400, 2, 365L * 86400, &n, err, errlen))
+		return -1;
+	cfg.session_idle_ttl = (int)n;
+	if (parse_int("SESSION_ABSOLUTE_TTL", 30 * 86400, 2, 3650L * 86400, &n, err, errlen))
+		return -1;
+	cfg.session_absolute_ttl = (int)n;
+	if (parse_int("ARGON2_MEMORY_KIB", 19456, 8, 4 * 1024 * 1024, &n, err, errlen))
+		return -1;
+	cfg.argon2_m_kib = (uint32_t)n;
+	if (parse_int("ARGON2_ITERATIONS", 2, 1, 100, &n, err, errlen))
+		return -1;
+	cfg.argon2_t = (uint32_t)n;
+	if (parse_int("ARGON2_PARALLELISM", 1, 1, 16, &n, err, errlen))
+		return -1;
+	cfg.argon2_p = (uint32_t)n;
+	if (parse_int("LOGIN_MAX_ATTEMPTS", 10, 1, 100000, &n, err, errlen))
+		return -1;
+	cfg.login_max_attempts = (int)n;
+	if (parse_int("LOGIN_IP_MAX_ATTEMPTS", 50, 1, 1000000, &n, err, errlen))
+		return -1;
+	cfg.login_ip_max_attempts = (int)n;
+	if (parse_int("LOGIN_WINDOW", 900, 1, 86400, &n, err, errlen))
+		return -1;
+	cfg.login_window = (int)n;
+	if (parse_int("SESSION_CACHE_ENTRIES", 65536, 64, 1L << 24, &n, err, errlen))
+		return -1;
+	cfg.cache_entries = (size_t)n;
+	v = env_first("RUN_USER", NULL);
+	cfg.run_user = strdup(v ? v : "nobody");
+	return 0;
+}
+
+int config_reload(char *err, size_t errlen)
+{
+	if (parse_log_level(err, errlen))
+		return -1;
+	free(cfg.oidc_clients);
+	cfg.oidc_clients = dup_or_null(env_first("OIDC_CLIENTS", NULL));
+	return 0;
+}
+
+bool config_is_admin_email(const char *email)
+{
+	size_t len = strlen(email);
+	const char *p = cfg.admin_emails;
+
+	while (p && *p) {
+		const char *end = strchr(p, ',');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		while (n && *p == ' ')
+			p++, n--;
+		while (n && p[n - 1] == ' ')
+			n--;
+		if (n == len && strncasecmp(p, email, len) == 0)
+			return true;
+		p = end ? end + 1 : NULL;
+	}
+	return false;
+}

@@ -1,0 +1,76 @@
+/*
+ * Configuration from the environment (Dream Auth's names and aliases).
+ * Parsed once in the master (or CLI) and inherited by every child through fork.
+ */
+#ifndef DREAMAUTH_CONFIG_H
+#define DREAMAUTH_CONFIG_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_MAX_LISTEN 4
+
+struct config {
+	/* network */
+	char *listen[CONFIG_MAX_LISTEN];	/* "host:port" strings, LISTEN (comma separated) */
+	int n_listen;
+	int workers;			/* WORKERS, default = cores */
+	int kdf_threads;		/* KDF_THREADS, default = cores */
+
+	/* storage */
+	char *data_dir;			/* DATA_DIR, default ./data */
+	char *database_url;		/* DATABASE_URL; NULL = embedded PostgreSQL */
+	bool embedded_pg;
+	char *pg_bin;			/* PG_BIN, default: newest /usr/lib/postgresql/N/bin */
+	bool auto_migrate;		/* AUTO_MIGRATE | BETTER_AUTH_AUTO_MIGRATE */
+	char *migration_lock_key;	/* MIGRATION_LOCK_KEY */
+	int migration_lock_timeout_ms;	/* MIGRATION_LOCK_TIMEOUT_MS */
+
+	/* identity */
+	char *auth_secret;		/* AUTH_SECRET | BETTER_AUTH_SECRET (>= 32 chars) */
+	char *issuer;			/* AUTH_URL | BETTER_AUTH_URL, no trailing slash */
+	bool issuer_is_local_http;	/* http://localhost or 127.0.0.1: cookies without Secure */
+	char *cookie_domain;		/* COOKIE_DOMAIN, may be NULL */
+	char *cookie_name;		/* SESSION_COOKIE_NAME, default dreamauth_session */
+
+	/* features */
+	bool enable_registration;
+	bool enable_passkeys;
+	bool enable_siwe;
+	bool enable_oidc_provider;
+	char *oidc_clients;		/* JSON text or NULL */
+	char *oidc_clients_file;
+	bool oidc_require_pkce;
+	int oidc_code_ttl;		/* OIDC_CODE_TTL seconds, default 60 */
+	int oidc_access_token_ttl;	/* OIDC_ACCESS_TOKEN_TTL seconds (access and ID tokens), default 3600 */
+	char *admin_emails;		/* comma separated, lower-cased */
+	char *signing_alg;		/* SIGNING_ALG: RS256 (default) | ES256 | EdDSA */
+
+	/* sessions and passwords */
+	int session_idle_ttl;		/* SESSION_IDLE_TTL seconds, default 7 days */
+	int session_absolute_ttl;	/* SESSION_ABSOLUTE_TTL seconds, default 30 days */
+	uint32_t argon2_m_kib;		/* ARGON2_MEMORY_KIB, default 19456 */
+	uint32_t argon2_t;		/* ARGON2_ITERATIONS, default 2 */
+	uint32_t argon2_p;		/* ARGON2_PARALLELISM, default 1 */
+	int login_max_attempts;		/* LOGIN_MAX_ATTEMPTS per account per window, default 10 */
+	int login_ip_max_attempts;	/* LOGIN_IP_MAX_ATTEMPTS per IP per window, default 50 */
+	int login_window;		/* LOGIN_WINDOW seconds, default 900 */
+
+	/* runtime */
+	size_t cache_entries;		/* SESSION_CACHE_ENTRIES, default 65536 */
+	char *run_user;			/* RUN_USER: when root, children drop to it (default nobody) */
+	bool trust_proxy;		/* TRUST_PROXY: take client IP from X-Forwarded-For */
+	int log_level;			/* LOG_LEVEL debug|info|warn|error */
+};
+
+extern struct config cfg;
+
+/* Parse the environment into cfg. On a bad value writes one line naming the
+ * variable into err and returns -1. need_secret: serve/migrate need AUTH_SECRET. */
+int config_load(char *err, size_t errlen);
+/* Frees every string in cfg and zeroes it (tests; config_load after it). */
+void config_free(void);
+/* Re-read reloadable values (SIGHUP): log level, OIDC clients. */
+int config_reload(char *err, size_t errlen);
+bool config_is_admin_email(const char *email);
+#endif

@@ -1,0 +1,94 @@
+/*
+ * dreamauth: command-line entry. `serve` runs the daemon (master/master.c);
+ * the other commands are one-shot administration in the auth-mini spirit.
+ */
+#include "common/config.h"
+#include "common/db.h"
+#include "common/log.h"
+#include "common/migrate.h"
+#include "common/privdrop.h"
+#include "master/cli.h"
+#include "master/master.h"
+#include "workers/oidc_clients.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DREAMAUTH_VERSION "0.1.0"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+	    "usage: dreamauth <command> [args]\n"
+	    "\n"
+	    "  serve                         run the identity provider\n"
+	    "  migrate                       apply database migrations and exit\n"
+	    "  user add <email> [--admin] [--name NAME] [--groups a,b]\n"
+	    "                                (password: one line on stdin)\n"
+	    "  user list\n"
+	    "  user disable <email>\n"
+	    "  user enable <email>\n"
+	    "  client add <client_id> --redirect-uri URL [--redirect-uri URL ...] [--name NAME]\n"
+	    "             [--post-logout-redirect-uri URL] [--public] [--skip-consent]\n"
+	    "             [--grant client_credentials] [--id-token-alg RS256|ES256|EdDSA]\n"
+	    "                                (prints the generated secret once)\n"
+	    "  client list\n"
+	    "  client remove <client_id>\n"
+	    "  version\n"
+	    "\n"
+	    "Configuration comes from the environment; see README.md.\n");
+}
+
+static int cmd_migrate(void)
+{
+	int pg_pid, applied = 0, rc;
+	if (master_prepare_database(&pg_pid) < 0)
+		return 1;
+	PGconn *db = db_connect(cfg.database_url, 30000);
+	rc = db ? migrate_run(db, cfg.migration_lock_key, cfg.migration_lock_timeout_ms, &applied) : -1;
+	if (rc == 0)
+		log_info("%d migration(s) applied; schema up to date", applied);
+	PQfinish(db);
+	master_stop_embedded_pg(pg_pid);
+	return rc == 0 ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+	char err[512];
+	const char *cmd = argc > 1 ? argv[1] : NULL;
+
+	proctitle_init(argc, argv);
+	log_init("master", LOG_LEVEL_INFO);
+	if (!cmd || !strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+		usage(cmd ? stdout : stderr);
+		return cmd ? 0 : 2;
+	}
+	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+		printf("dreamauth %s\n", DREAMAUTH_VERSION);
+		return 0;
+	}
+	if (config_load(err, sizeof(err)) < 0) {
+		log_errorx("configuration: %s", err);
+		return 1;
+	}
+	log_init(strcmp(cmd, "serve") ? "cli" : "master", (enum log_level)cfg.log_level);
+	if (!strcmp(cmd, "serve")) {
+		/* A bad client list stops start-up with one clear line, not a half-working provider. */
+		if (cfg.enable_oidc_provider && oidc_registry_init(err, sizeof(err)) < 0) {
+			log_errorx("OIDC clients: %s", err);
+			return 1;
+		}
+		return master_serve();
+	}
+	if (!strcmp(cmd, "migrate"))
+		return cmd_migrate();
+	if (!strcmp(cmd, "user"))
+		return cli_user(argc - 2, argv + 2);
+	if (!strcmp(cmd, "client"))
+		return cli_client(argc - 2, argv + 2);
+	fprintf(stderr, "dreamauth: unknown command \"%s\"\n", cmd);
+	usage(stderr);
+	return 2;
+}

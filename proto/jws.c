@@ -1,0 +1,676 @@
+/*
+ * Compact JWS (RFC 7515) for RS256, ES256 and EdDSA, and public JWKs
+ * (RFC 7517/7518/8037) with RFC 7638 thumbprints. Everything here takes
+ * untrusted bytes, so every length is checked before use; only OpenSSL 3 EVP
+ * interfaces are used. Lives in proto/, so it must not call common/.
+ */
+#include "proto/jws.h"
+#include "proto/base64url.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/ec.h>
+#include <openssl/param_build.h>
+
+#define RSA_MIN_BITS 2048
+#define RSA_MAX_BYTES 512	/* 4096 bits: bounds verification cost */
+#define EC_COORD_LEN 32
+#define ED25519_KEY_LEN 32
+#define ES256_SIG_LEN 64
+#define EDDSA_SIG_LEN 64
+
+enum jws_alg jws_alg_from_name(const char *name)
+{
+	if (!name)
+		return JWS_ALG_NONE;
+	if (strcmp(name, "RS256") == 0)
+		return JWS_ALG_RS256;
+	if (strcmp(name, "ES256") == 0)
+		return JWS_ALG_ES256;
+	if (strcmp(name, "EdDSA") == 0)
+		return JWS_ALG_EDDSA;
+	return JWS_ALG_NONE;
+}
+
+const char *jws_alg_name(enum jws_alg alg)
+{
+	switch (alg) {
+	case JWS_ALG_RS256: return "RS256";
+	case JWS_ALG_ES256: return "ES256";
+	case JWS_ALG_EDDSA: return "EdDSA";
+	default: return NULL;
+	}
+}
+
+/* --- helpers ----------------------------------------------------------- */
+
+/* Decodes base64url text into a fresh buffer; NULL on invalid input. */
+static uint8_t *b64_decode_alloc(const char *in, size_t len, size_t *out_len)
+{
+	size_t cap = len / 4 * 3 + 3;
+	uint8_t *buf = malloc(cap ? cap : 1);
+	long n;
+
+	if (!buf)
+		return NULL;
+	n = base64url_decode(in, len, buf, cap);
+	if (n < 0) {
+		free(buf);
+		return NULL;
+	}
+	*out_len = (size_t)n;
+	return buf;
+}
+
+/* Encodes bytes as a fresh NUL-terminated base64url string. */
+static char *b64_encode_alloc(const uint8_t *in, size_t len)
+{
+	char *out = malloc(BASE64URL_ENCODED_LEN(len) + 1);
+	if (out)
+		base64url_encode(in, len, out);
+	return out;
+}
+
+/* Decodes a base64url JSON member that must be a string. */
+static uint8_t *member_decode(const json_t *obj, const char *name, size_t *out_len)
+{
+	const json_t *v = json_object_get(obj, name);
+	const char *s = json_string_value(v);
+	if (!s)
+		return NULL;
+	return b64_decode_alloc(s, json_string_length(v), out_len);
+}
+
+/* True if key is the kind of key alg needs: RSA >= 2048 bits, P-256, Ed25519. */
+static bool key_matches_alg(EVP_PKEY *key, enum jws_alg alg)
+{
+	char group[32];
+	size_t group_len = 0;
+
+	if (!key)
+		return false;
+	switch (alg) {
+	case JWS_ALG_RS256:
+		return EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA && EVP_PKEY_get_bits(key) >= RSA_MIN_BITS;
+	case JWS_ALG_ES256:
+		if (EVP_PKEY_get_base_id(key) != EVP_PKEY_EC)
+			return false;
+		if (EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group), &group_len) != 1)
+			return false;
+		return strcmp(group, "prime256v1") == 0;
+	case JWS_ALG_EDDSA:
+		return EVP_PKEY_get_base_id(key) == EVP_PKEY_ED25519;
+	default:
+		return false;
+	}
+}
+
+/* Raw R||S (32+32) to the DER ECDSA-Sig-Value OpenSSL expects. */
+static uint8_t *ecdsa_raw_to_der(const uint8_t *raw, int *der_len)
+{
+	ECDSA_SIG *sig = ECDSA_SIG_new();
+	BIGNUM *r = BN_bin2bn(raw, EC_COORD_LEN, NULL);
+	BIGNUM *s = BN_bin2bn(raw + EC_COORD_LEN, EC_COORD_LEN, NULL);
+	uint8_t *der = NULL;
+
+	if (!sig || !r || !s || ECDSA_SIG_set0(sig, r, s) != 1) {
+		BN_free(r);
+		BN_free(s);
+		ECDSA_SIG_free(sig);
+		return NULL;
+	}
+	*der_len = i2d_ECDSA_SIG(sig, &der);
+	ECDSA_SIG_free(sig);
+	if (*der_len <= 0)
+		return NULL;
+	return der;
+}
+
+/* DER ECDSA-Sig-Value to raw R||S, each left-padded to 32 bytes. */
+static int ecdsa_der_to_raw(const uint8_t *der, size_t der_len, uint8_t raw[ES256_SIG_LEN])
+{
+	const unsigned char *p = der;
+	ECDSA_SIG *sig = d2i_ECDSA_SIG(NULL, &p, (long)der_len);
+	const BIGNUM *r, *s;
+	int rc = -1;
+
+	if (!sig)
+		return -1;
+	ECDSA_SIG_get0(sig, &r, &s);
+	if (BN_bn2binpad(r, raw, EC_COORD_LEN) == EC_COORD_LEN &&
+	    BN_bn2binpad(s, raw + EC_COORD_LEN, EC_COORD_LEN) == EC_COORD_LEN)
+		rc = 0;
+	ECDSA_SIG_free(sig);
+	return rc;
+}
+
+/* NULL digest for Ed25519 (one-shot PureEdDSA), SHA-256 otherwise. */
+static const EVP_MD *alg_digest(enum jws_alg alg)
+{
+	return alg == JWS_ALG_EDDSA ? NULL : EVP_sha256();
+}
+
+/* --- parse / verify ---------------------------------------------------- */
+
+static json_t *decode_json_object(const char *in, size_t len)
+{
+	size_t raw_len = 0;
+	uint8_t *raw = b64_decode_alloc(in, len, &raw_len);
+	json_t *obj;
+	json_error_t error;
+
+	if (!raw)
+		return NULL;
+	/* Duplicate members are refused: two readers could disagree on "alg". */
+	obj = json_loadb((const char *)raw, raw_len, JSON_REJECT_DUPLICATES, &error);
+	free(raw);
+	if (obj && !json_is_object(obj)) {
+		json_decref(obj);
+		return NULL;
+	}
+	return obj;
+}
+
+/* An optional header member that, when present, must be a string. */
+static int optional_string(const json_t *header, const char *name, const char **out)
+{
+	const json_t *v = json_object_get(header, name);
+	*out = NULL;
+	if (!v)
+		return 0;
+	if (!json_is_string(v))
+		return -1;
+	*out = json_string_value(v);
+	return 0;
+}
+
+int jws_parse(const char *compact, size_t len, struct jws_parsed *out)
+{
+	const char *dot1, *dot2, *sig_text;
+	size_t sig_text_len;
+
+	memset(out, 0, sizeof(*out));
+	if (!compact || len == 0 || len > JWS_MAX_LEN)
+		return -1;
+	dot1 = memchr(compact, '.', len);
+	if (!dot1)
+		return -1;
+	dot2 = memchr(dot1 + 1, '.', len - (size_t)(dot1 + 1 - compact));
+	if (!dot2)
+		return -1;
+	sig_text = dot2 + 1;
+	sig_text_len = len - (size_t)(sig_text - compact);
+	/* Exactly three parts: a fourth dot (JWE has five parts) is refused. */
+	if (memchr(sig_text, '.', sig_text_len))
+		return -1;
+
+	out->header = decode_json_object(compact, (size_t)(dot1 - compact));
+	if (!out->header)
+		goto fail;
+	out->payload = decode_json_object(dot1 + 1, (size_t)(dot2 - dot1 - 1));
+	if (!out->payload)
+		goto fail;
+
+	out->alg = jws_alg_from_name(json_string_value(json_object_get(out->header, "alg")));
+	if (out->alg == JWS_ALG_NONE)
+		goto fail;
+	if (optional_string(out->header, "kid", &out->kid) < 0 ||
+	    optional_string(out->header, "typ", &out->typ) < 0)
+		goto fail;
+	/* We understand no extensions, so any "crit" must be refused (RFC 7515 §4.1.11);
+	 * this also refuses unencoded payloads (RFC 7797 "b64"). */
+	if (json_object_get(out->header, "crit") || json_object_get(out->header, "b64"))
+		goto fail;
+
+	out->signature = b64_decode_alloc(sig_text, sig_text_len, &out->signature_len);
+	if (!out->signature)
+		goto fail;
+	switch (out->alg) {
+	case JWS_ALG_RS256:
+		if (out->signature_len < RSA_MIN_BITS / 8 || out->signature_len > RSA_MAX_BYTES)
+			goto fail;
+		break;
+	case JWS_ALG_ES256:
+		if (out->signature_len != ES256_SIG_LEN)
+			goto fail;
+		break;
+	case JWS_ALG_EDDSA:
+		if (out->signature_len != EDDSA_SIG_LEN)
+			goto fail;
+		break;
+	default:
+		goto fail;
+	}
+	out->signing_input_len = (size_t)(dot2 - compact);
+	return 0;
+fail:
+	jws_parsed_free(out);
+	return -1;
+}
+
+void jws_parsed_free(struct jws_parsed *p)
+{
+	if (!p)
+		return;
+	json_decref(p->header);
+	json_decref(p->payload);
+	free(p->signature);
+	memset(p, 0, sizeof(*p));
+}
+
+int jws_verify(const struct jws_parsed *p, const char *compact, EVP_PKEY *key)
+{
+	EVP_MD_CTX *ctx = NULL;
+	uint8_t *der = NULL;
+	const uint8_t *sig;
+	size_t sig_len;
+	int der_len = 0, rc = -1;
+
+	if (!p || !compact || !p->signature || !key_matches_alg(key, p->alg))
+		return -1;
+	sig = p->signature;
+	sig_len = p->signature_len;
+	switch (p->alg) {
+	case JWS_ALG_RS256:
+		/* PKCS#1 v1.5 signatures are exactly the modulus size. */
+		if (sig_len != (size_t)EVP_PKEY_get_size(key))
+			return -1;
+		break;
+	case JWS_ALG_ES256:
+		if (sig_len != ES256_SIG_LEN)
+			return -1;
+		der = ecdsa_raw_to_der(sig, &der_len);
+		if (!der)
+			return -1;
+		sig = der;
+		sig_len = (size_t)der_len;
+		break;
+	case JWS_ALG_EDDSA:
+		if (sig_len != EDDSA_SIG_LEN)
+			return -1;
+		break;
+	default:
+		return -1;
+	}
+	ctx = EVP_MD_CTX_new();
+	if (ctx && EVP_DigestVerifyInit_ex(ctx, NULL, alg_digest(p->alg) ? "SHA256" : NULL, NULL, NULL, key, NULL) == 1 &&
+	    EVP_DigestVerify(ctx, sig, sig_len, (const unsigned char *)compact, p->signing_input_len) == 1)
+		rc = 0;
+	EVP_MD_CTX_free(ctx);
+	OPENSSL_free(der);
+	return rc;
+}
+
+/* --- sign -------------------------------------------------------------- */
+
+char *jws_sign(EVP_PKEY *key, enum jws_alg alg, const char *kid, const char *typ, const char *payload_json)
+{
+	json_t *header = NULL, *payload = NULL;
+	char *header_text = NULL, *header_b64 = NULL, *payload_b64 = NULL, *out = NULL;
+	uint8_t *sig = NULL;
+	uint8_t raw[ES256_SIG_LEN];
+	size_t sig_len = 0, input_len, out_len;
+	EVP_MD_CTX *ctx = NULL;
+
+	if (!payload_json || !key_matches_alg(key, alg))
+		return NULL;
+	/* Only emit tokens our own parser accepts: the payload must be an object. */
+	payload = json_loads(payload_json, JSON_REJECT_DUPLICATES, NULL);
+	if (!json_is_object(payload))
+		goto out;
+	header = json_object();
+	if (!header || json_object_set_new(header, "alg", json_string(jws_alg_name(alg))) != 0)
+		goto out;
+	if (kid && json_object_set_new(header, "kid", json_string(kid)) != 0)
+		goto out;
+	if (typ && json_object_set_new(header, "typ", json_string(typ)) != 0)
+		goto out;
+	header_text = json_dumps(header, JSON_COMPACT);
+	if (!header_text)
+		goto out;
+	header_b64 = b64_encode_alloc((const uint8_t *)header_text, strlen(header_text));
+	payload_b64 = b64_encode_alloc((const uint8_t *)payload_json, strlen(payload_json));
+	if (!header_b64 || !payload_b64)
+		goto out;
+
+	input_len = strlen(header_b64) + 1 + strlen(payload_b64);
+	/* Room for the signature: RSA up to 512 bytes, ECDSA/EdDSA 64. */
+	out_len = input_len + 1 + BASE64URL_ENCODED_LEN((size_t)EVP_PKEY_get_size(key)) + 1;
+	out = malloc(out_len);
+	if (!out)
+		goto out;
+	snprintf(out, out_len, "%s.%s", header_b64, payload_b64);
+
+	ctx = EVP_MD_CTX_new();
+	if (!ctx || EVP_DigestSignInit_ex(ctx, NULL, alg_digest(alg) ? "SHA256" : NULL, NULL, NULL, key, NULL) != 1)
+		goto fail;
+	if (EVP_DigestSign(ctx, NULL, &sig_len, (const unsigned char *)out, input_len) != 1)
+		goto fail;
+	sig = malloc(sig_len);
+	if (!sig || EVP_DigestSign(ctx, sig, &sig_len, (const unsigned char *)out, input_len) != 1)
+		goto fail;
+	out[input_len] = '.';
+	if (alg == JWS_ALG_ES256) {
+		if (ecdsa_der_to_raw(sig, sig_len, raw) != 0)
+			goto fail;
+		base64url_encode(raw, sizeof(raw), out + input_len + 1);
+	} else {
+		base64url_encode(sig, sig_len, out + input_len + 1);
+	}
+	goto out;
+fail:
+	free(out);
+	out = NULL;
+out:
+	EVP_MD_CTX_free(ctx);
+	free(sig);
+	free(header_b64);
+	free(payload_b64);
+	free(header_text);
+	json_decref(header);
+	json_decref(payload);
+	return out;
+}
+
+/* --- JWK --------------------------------------------------------------- */
+
+static json_t *b64_json_string(const uint8_t *in, size_t len)
+{
+	char *text = b64_encode_alloc(in, len);
+	json_t *s = text ? json_string(text) : NULL;
+	free(text);
+	return s;
+}
+
+/* Big-endian bytes of a BIGNUM parameter; minimal (RSA) or padded to width. */
+static json_t *bn_param_json(EVP_PKEY *key, const char *param, int width)
+{
+	BIGNUM *bn = NULL;
+	uint8_t buf[RSA_MAX_BYTES * 2];
+	int len;
+	json_t *s = NULL;
+
+	if (EVP_PKEY_get_bn_param(key, param, &bn) != 1)
+		return NULL;
+	if (width > 0)
+		len = BN_num_bytes(bn) <= width ? BN_bn2binpad(bn, buf, width) : -1;
+	else
+		len = BN_num_bytes(bn) <= (int)sizeof(buf) ? BN_bn2bin(bn, buf) : -1;
+	if (len > 0)
+		s = b64_json_string(buf, (size_t)len);
+	BN_free(bn);
+	return s;
+}
+
+json_t *jwk_from_public_key(EVP_PKEY *key, enum jws_alg alg, const char *kid)
+{
+	json_t *jwk;
+	uint8_t raw[ED25519_KEY_LEN];
+	size_t raw_len = sizeof(raw);
+	int ok = 0;
+
+	if (!key_matches_alg(key, alg))
+		return NULL;
+	jwk = json_object();
+	if (!jwk)
+		return NULL;
+	switch (alg) {
+	case JWS_ALG_RS256:
+		ok = json_object_set_new(jwk, "kty", json_string("RSA")) == 0 &&
+		    json_object_set_new(jwk, "n", bn_param_json(key, OSSL_PKEY_PARAM_RSA_N, 0)) == 0 &&
+		    json_object_set_new(jwk, "e", bn_param_json(key, OSSL_PKEY_PARAM_RSA_E, 0)) == 0;
+		break;
+	case JWS_ALG_ES256:
+		ok = json_object_set_new(jwk, "kty", json_string("EC")) == 0 &&
+		    json_object_set_new(jwk, "crv", json_string("P-256")) == 0 &&
+		    json_object_set_new(jwk, "x", bn_param_json(key, OSSL_PKEY_PARAM_EC_PUB_X, EC_COORD_LEN)) == 0 &&
+		    json_object_set_new(jwk, "y", bn_param_json(key, OSSL_PKEY_PARAM_EC_PUB_Y, EC_COORD_LEN)) == 0;
+		break;
+	case JWS_ALG_EDDSA:
+		ok = EVP_PKEY_get_raw_public_key(key, raw, &raw_len) == 1 && raw_len == ED25519_KEY_LEN &&
+		    json_object_set_new(jwk, "kty", json_string("OKP")) == 0 &&
+		    json_object_set_new(jwk, "crv", json_string("Ed25519")) == 0 &&
+		    json_object_set_new(jwk, "x", b64_json_string(raw, raw_len)) == 0;
+		break;
+	default:
+		break;
+	}
+	if (ok && kid)
+		ok = json_object_set_new(jwk, "kid", json_string(kid)) == 0;
+	if (ok)
+		ok = json_object_set_new(jwk, "alg", json_string(jws_alg_name(alg))) == 0 &&
+		    json_object_set_new(jwk, "use", json_string("sig")) == 0;
+	if (!ok) {
+		json_decref(jwk);
+		return NULL;
+	}
+	return jwk;
+}
+
+/* Builds a public key of type name from params; with check, OpenSSL then
+ * validates it (EC: point on the curve, in the right subgroup). */
+static EVP_PKEY *pkey_from_params(const char *name, OSSL_PARAM *params, bool check_key)
+{
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, name, NULL);
+	EVP_PKEY_CTX *check = NULL;
+	EVP_PKEY *pkey = NULL;
+
+	if (!ctx || EVP_PKEY_fromdata_init(ctx) != 1 ||
+	    EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1)
+		goto fail;
+	if (check_key) {
+		check = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+		if (!check || EVP_PKEY_public_check(check) != 1)
+			goto fail;
+	}
+	EVP_PKEY_CTX_free(check);
+	EVP_PKEY_CTX_free(ctx);
+	return pkey;
+fail:
+	EVP_PKEY_free(pkey);
+	EVP_PKEY_CTX_free(check);
+	EVP_PKEY_CTX_free(ctx);
+	return NULL;
+}
+
+static EVP_PKEY *rsa_from_jwk(const json_t *jwk)
+{
+	size_t n_len = 0, e_len = 0;
+	uint8_t *n_raw = member_decode(jwk, "n", &n_len);
+	uint8_t *e_raw = member_decode(jwk, "e", &e_len);
+	BIGNUM *n = NULL, *e = NULL;
+	OSSL_PARAM_BLD *bld = NULL;
+	OSSL_PARAM *params = NULL;
+	EVP_PKEY *pkey = NULL;
+
+	/* Exponent at most 4 bytes (65537 in practice), modulus at most 4096 bits. */
+	if (!n_raw || !e_raw || n_len == 0 || n_len > RSA_MAX_BYTES + 1 || e_len == 0 || e_len > 4)
+		goto out;
+	n = BN_bin2bn(n_raw, (int)n_len, NULL);
+	e = BN_bin2bn(e_raw, (int)e_len, NULL);
+	if (!n || !e || BN_num_bits(n) < RSA_MIN_BITS || BN_num_bytes(n) > RSA_MAX_BYTES || !BN_is_odd(n))
+		goto out;
+	if (!BN_is_odd(e) || BN_is_one(e))
+		goto out;
+	bld = OSSL_PARAM_BLD_new();
+	if (!bld || OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) != 1 ||
+	    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e) != 1)
+		goto out;
+	params = OSSL_PARAM_BLD_to_param(bld);
+	/* No EVP_PKEY_public_check for RSA: its Miller-Rabin step uses random
+	 * bases, so a malformed modulus would be accepted or refused at random.
+	 * The checks above are deterministic, and a verifier gains nothing from
+	 * vetting the factorisation of a key it is handed. */
+	if (params)
+		pkey = pkey_from_params("RSA", params, false);
+out:
+	OSSL_PARAM_free(params);
+	OSSL_PARAM_BLD_free(bld);
+	BN_free(n);
+	BN_free(e);
+	free(n_raw);
+	free(e_raw);
+	return pkey;
+}
+
+static EVP_PKEY *ec_from_jwk(const json_t *jwk)
+{
+	size_t x_len = 0, y_len = 0;
+	uint8_t *x = member_decode(jwk, "x", &x_len);
+	uint8_t *y = member_decode(jwk, "y", &y_len);
+	uint8_t point[1 + 2 * EC_COORD_LEN];
+	OSSL_PARAM params[3];
+	EVP_PKEY *pkey = NULL;
+
+	/* RFC 7518 §6.2.1.2: coordinates are full-length, never shortened. */
+	if (x && y && x_len == EC_COORD_LEN && y_len == EC_COORD_LEN) {
+		point[0] = POINT_CONVERSION_UNCOMPRESSED;
+		memcpy(point + 1, x, EC_COORD_LEN);
+		memcpy(point + 1 + EC_COORD_LEN, y, EC_COORD_LEN);
+		params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0);
+		params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, point, sizeof(point));
+		params[2] = OSSL_PARAM_construct_end();
+		pkey = pkey_from_params("EC", params, true);
+	}
+	free(x);
+	free(y);
+	return pkey;
+}
+
+static EVP_PKEY *okp_from_jwk(const json_t *jwk)
+{
+	size_t x_len = 0;
+	uint8_t *x = member_decode(jwk, "x", &x_len);
+	OSSL_PARAM params[2];
+	EVP_PKEY *pkey = NULL;
+
+	if (x && x_len == ED25519_KEY_LEN) {
+		params[0] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, x, x_len);
+		params[1] = OSSL_PARAM_construct_end();
+		pkey = pkey_from_params("ED25519", params, true);
+	}
+	free(x);
+	return pkey;
+}
+
+EVP_PKEY *jwk_to_public_key(const json_t *jwk, enum jws_alg *alg_out)
+{
+	const char *kty, *crv, *use, *alg_text;
+	enum jws_alg alg;
+	EVP_PKEY *pkey;
+
+	if (!json_is_object(jwk))
+		return NULL;
+	kty = json_string_value(json_object_get(jwk, "kty"));
+	crv = json_string_value(json_object_get(jwk, "crv"));
+	if (!kty)
+		return NULL;
+	/* A public JWK carrying private members is a publishing mistake: refuse. */
+	if (json_object_get(jwk, "d") || json_object_get(jwk, "p") || json_object_get(jwk, "k"))
+		return NULL;
+	if (strcmp(kty, "RSA") == 0)
+		alg = JWS_ALG_RS256;
+	else if (strcmp(kty, "EC") == 0 && crv && strcmp(crv, "P-256") == 0)
+		alg = JWS_ALG_ES256;
+	else if (strcmp(kty, "OKP") == 0 && crv && strcmp(crv, "Ed25519") == 0)
+		alg = JWS_ALG_EDDSA;
+	else
+		return NULL;
+	/* Optional members, when present, must agree with the key. */
+	if (json_object_get(jwk, "use")) {
+		use = json_string_value(json_object_get(jwk, "use"));
+		if (!use || strcmp(use, "sig") != 0)
+			return NULL;
+	}
+	if (json_object_get(jwk, "alg")) {
+		alg_text = json_string_value(json_object_get(jwk, "alg"));
+		if (jws_alg_from_name(alg_text) != alg)
+			return NULL;
+	}
+	switch (alg) {
+	case JWS_ALG_RS256: pkey = rsa_from_jwk(jwk); break;
+	case JWS_ALG_ES256: pkey = ec_from_jwk(jwk); break;
+	case JWS_ALG_EDDSA: pkey = okp_from_jwk(jwk); break;
+	default: pkey = NULL; break;
+	}
+	if (pkey && !key_matches_alg(pkey, alg)) {
+		EVP_PKEY_free(pkey);
+		pkey = NULL;
+	}
+	if (pkey && alg_out)
+		*alg_out = alg;
+	return pkey;
+}
+
+/* A thumbprint member: a string of base64url or curve-name characters only,
+ * so the canonical JSON needs no escaping. */
+static const char *plain_member(const json_t *jwk, const char *name)
+{
+	const char *s = json_string_value(json_object_get(jwk, name));
+	if (!s || !*s)
+		return NULL;
+	for (const char *c = s; *c; c++)
+		if (!((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') ||
+		    *c == '-' || *c == '_'))
+			return NULL;
+	return s;
+}
+
+int jwk_thumbprint(const json_t *jwk, char out[44])
+{
+	const char *kty = json_string_value(json_object_get(jwk, "kty"));
+	const char *a, *b, *c;
+	char *canonical = NULL;
+	int len = -1;
+	uint8_t digest[32];
+	unsigned int digest_len = 0;
+
+	if (!kty)
+		return -1;
+	/* RFC 7638 §3.2: required members only, lexicographic order, no whitespace. */
+	if (strcmp(kty, "RSA") == 0) {
+		a = plain_member(jwk, "e");
+		b = plain_member(jwk, "n");
+		if (a && b) {
+			size_t cap = strlen(a) + strlen(b) + 32;
+			canonical = malloc(cap);
+			if (canonical)
+				len = snprintf(canonical, cap, "{\"e\":\"%s\",\"kty\":\"RSA\",\"n\":\"%s\"}", a, b);
+		}
+	} else if (strcmp(kty, "EC") == 0) {
+		a = plain_member(jwk, "crv");
+		b = plain_member(jwk, "x");
+		c = plain_member(jwk, "y");
+		if (a && b && c) {
+			size_t cap = strlen(a) + strlen(b) + strlen(c) + 40;
+			canonical = malloc(cap);
+			if (canonical)
+				len = snprintf(canonical, cap, "{\"crv\":\"%s\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}", a, b, c);
+		}
+	} else if (strcmp(kty, "OKP") == 0) {
+		a = plain_member(jwk, "crv");
+		b = plain_member(jwk, "x");
+		if (a && b) {
+			size_t cap = strlen(a) + strlen(b) + 32;
+			canonical = malloc(cap);
+			if (canonical)
+				len = snprintf(canonical, cap, "{\"crv\":\"%s\",\"kty\":\"OKP\",\"x\":\"%s\"}", a, b);
+		}
+	}
+	if (!canonical || len < 0) {
+		free(canonical);
+		return -1;
+	}
+	if (EVP_Digest(canonical, (size_t)len, digest, &digest_len, EVP_sha256(), NULL) != 1 || digest_len != 32) {
+		free(canonical);
+		return -1;
+	}
+	free(canonical);
+	base64url_encode(digest, sizeof(digest), out);
+	return 0;
+}

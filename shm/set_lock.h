@@ -1,0 +1,110 @@
+/*
+ * Internal to shm/: the pieces shared by the set-associative tables (session
+ * cache, rate limits, nonces). Each table is an array of sets of SHM_WAYS
+ * slots; each set has its own process-shared robust mutex, so a process that
+ * dies holding one only costs that set's contents, never a wedged table.
+ */
+#ifndef DREAMAUTH_SHM_SET_LOCK_H
+#define DREAMAUTH_SHM_SET_LOCK_H
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "common/log.h"
+
+#define SHM_WAYS 8
+#define SHM_MIN_ENTRIES 64
+#define SHM_CACHE_LINE 64
+
+/* Round an entry count up to a power of two (at least SHM_MIN_ENTRIES);
+ * 0 if that would overflow. */
+static inline size_t shm_round_entries(size_t entries)
+{
+	size_t rounded = SHM_MIN_ENTRIES;
+
+	while (rounded < entries) {
+		if (rounded > SIZE_MAX / 2)
+			return 0;
+		rounded *= 2;
+	}
+	return rounded;
+}
+
+static inline size_t shm_align_line(size_t n)
+{
+	return (n + SHM_CACHE_LINE - 1) & ~(size_t)(SHM_CACHE_LINE - 1);
+}
+
+/* Eight key bytes as a word; keys are uniform hashes, so any bytes will do. */
+static inline uint64_t shm_key_word(const uint8_t *key, size_t offset)
+{
+	uint64_t word;
+
+	memcpy(&word, key + offset, sizeof(word));
+	return word;
+}
+
+static inline int set_lock_init(pthread_mutex_t *lock)
+{
+	pthread_mutexattr_t attr;
+	int rc;
+
+	if ((rc = pthread_mutexattr_init(&attr)) != 0)
+		return rc;
+	rc = pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+	if (rc == 0)
+		rc = pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
+	if (rc == 0)
+		rc = pthread_mutex_init(lock, &attr);
+	pthread_mutexattr_destroy(&attr);
+	return rc;
+}
+
+enum set_lock_result {
+	SET_LOCK_OK,
+	SET_LOCK_OWNER_DEAD,	/* locked, but the previous owner died: wipe, then set_lock_consistent() */
+	SET_LOCK_FAILED,	/* not locked */
+};
+
+static inline enum set_lock_result set_lock_acquire(pthread_mutex_t *lock)
+{
+	int rc = pthread_mutex_lock(lock);
+
+	if (rc == 0)
+		return SET_LOCK_OK;
+	if (rc == EOWNERDEAD)
+		return SET_LOCK_OWNER_DEAD;
+	/* ENOTRECOVERABLE can only follow an unlock without consistent(),
+	 * which this code never does; degrade to "not cached" rather than die. */
+	log_errorx("shm: set lock failed: %s", strerror(rc));
+	return SET_LOCK_FAILED;
+}
+
+static inline void set_lock_consistent(pthread_mutex_t *lock)
+{
+	pthread_mutex_consistent(lock);
+}
+
+static inline void set_lock_release(pthread_mutex_t *lock)
+{
+	pthread_mutex_unlock(lock);
+}
+
+/* Statistics live in each set and are only written under its lock, so a
+ * relaxed load+store is enough (no locked instruction, no shared hot line);
+ * readers outside the lock see a slightly stale but untorn value. */
+static inline void shm_counter_bump(_Atomic uint64_t *counter, uint64_t by)
+{
+	atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + by,
+	    memory_order_relaxed);
+}
+
+static inline uint64_t shm_counter_read(_Atomic uint64_t *counter)
+{
+	return atomic_load_explicit(counter, memory_order_relaxed);
+}
+#endif

@@ -1,0 +1,84 @@
+/*
+ * The shared region: one anonymous shared mapping made by master before
+ * fork, so every child inherits it at the same address. Layout, each part
+ * cache-line aligned: struct shm_status, session cache, rate limits, nonces.
+ */
+#include "shm/shm.h"
+#include "shm/rate_limit.h"
+#include "shm/session_cache.h"
+#include "shm/set_lock.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+/* Adds a part of size bytes at *offset; false if the size is unusable. */
+static bool layout_add(size_t *offset, size_t size, size_t *part_offset)
+{
+	if (size == 0 || size > SIZE_MAX - SHM_CACHE_LINE || *offset > SIZE_MAX - SHM_CACHE_LINE - size)
+		return false;
+	*part_offset = *offset;
+	*offset = shm_align_line(*offset + size);
+	return true;
+}
+
+struct shm_region *shm_region_create(size_t session_entries, size_t rate_entries, size_t nonce_entries)
+{
+	size_t offset = 0, status_at, sessions_at, limits_at, nonces_at, page, size;
+	struct shm_region *r;
+	void *base;
+
+	page = (size_t)sysconf(_SC_PAGESIZE);
+	if (!layout_add(&offset, sizeof(struct shm_status), &status_at) ||
+	    !layout_add(&offset, session_cache_size(session_entries), &sessions_at) ||
+	    !layout_add(&offset, rate_limit_size(rate_entries), &limits_at) ||
+	    !layout_add(&offset, nonce_table_size(nonce_entries), &nonces_at) ||
+	    offset > SIZE_MAX - page) {
+		errno = EINVAL;
+		return NULL;
+	}
+	size = (offset + page - 1) / page * page;
+	if (!(r = calloc(1, sizeof(*r))))
+		return NULL;
+	base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (base == MAP_FAILED) {
+		free(r);
+		return NULL;
+	}
+	/* Session profiles and counters have no business in core dumps. */
+	madvise(base, size, MADV_DONTDUMP);
+	r->base = base;
+	r->size = size;
+	r->status = (struct shm_status *)((char *)base + status_at);
+	r->sessions = session_cache_init((char *)base + sessions_at, session_entries);
+	r->limits = rate_limit_init((char *)base + limits_at, rate_entries);
+	r->nonces = nonce_table_init((char *)base + nonces_at, nonce_entries);
+	if (!r->sessions || !r->limits || !r->nonces) {
+		shm_region_destroy(r);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return r;
+}
+
+void shm_region_destroy(struct shm_region *r)
+{
+	if (!r)
+		return;
+	if (r->base)
+		munmap(r->base, r->size);
+	free(r);
+}
+
+int shm_workers_alive(const struct shm_region *r)
+{
+	int configured = atomic_load(&r->status->workers_configured), alive = 0;
+
+	if (configured > SHM_MAX_WORKERS)
+		configured = SHM_MAX_WORKERS;
+	for (int i = 0; i < configured; i++)
+		if (atomic_load(&r->status->worker_pid[i]) != 0)
+			alive++;
+	return alive;
+}

@@ -1,0 +1,704 @@
+// Accounts, password sign-in, sessions and forward-auth against the real
+// binary: JSON and no-JavaScript form flows, CSRF, brute-force limits,
+// hostile input (nothing stored changes, the server stays healthy),
+// /api/verify for nginx and Traefik, cross-instance revocation over
+// LISTEN/NOTIFY, the `dreamauth user` CLI while the server runs, expiry.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Server, freshDatabase, psql, sleep, TEST_SECRET, BIN, rawRequest, statusOf } from './harness.mjs';
+
+const COOKIE = 'dreamauth_session';
+const servers = [];
+after(async () => { for (const s of servers) await s.stop('SIGKILL'); });
+
+async function startServer(env = {}) {
+  const s = new Server({ AUTH_SECRET: TEST_SECRET, AUTO_MIGRATE: 'true', ...env });
+  servers.push(s);
+  await s.start();
+  return s;
+}
+
+// One fetch with the knobs these tests need; never follows redirects.
+async function call(s, path, { method = 'GET', json, form, body, headers = {}, cookie } = {}) {
+  const h = { ...headers };
+  if (cookie) h.cookie = cookie;
+  if (json !== undefined) {
+    h['content-type'] ??= 'application/json';
+    body = typeof json === 'string' ? json : JSON.stringify(json);
+    method = method === 'GET' ? 'POST' : method;
+  } else if (form !== undefined) {
+    h['content-type'] ??= 'application/x-www-form-urlencoded';
+    body = new URLSearchParams(form).toString();
+    method = method === 'GET' ? 'POST' : method;
+  }
+  const r = await fetch(s.url + path, { method, headers: h, body, redirect: 'manual' });
+  const text = await r.text();
+  let data;
+  try { data = JSON.parse(text); } catch { data = undefined; }
+  return { status: r.status, headers: r.headers, text, json: data, setCookies: r.headers.getSetCookie() };
+}
+
+function cookieFrom(res, name = COOKIE) {
+  const line = res.setCookies.find((c) => c.startsWith(name + '='));
+  if (!line) return undefined;
+  return line.split(';')[0];
+}
+
+const signUp = (s, email, password = 'correct horse battery', extra = {}) =>
+  call(s, '/api/auth/sign-up/email', { json: { email, password, ...extra } });
+const signIn = (s, email, password = 'correct horse battery', headers = {}) =>
+  call(s, '/api/auth/sign-in/email', { json: { email, password }, headers });
+const verify = (s, cookie, headers = {}) => call(s, '/api/verify', { cookie, headers });
+
+function cli(env, args, input) {
+  return spawnSync(BIN, ['user', ...args], {
+    env: { PATH: process.env.PATH, ARGON2_MEMORY_KIB: '8192', ARGON2_ITERATIONS: '1', ...env },
+    input: input ?? '', encoding: 'utf8', timeout: 60000,
+  });
+}
+
+// Polls until /api/verify with cookie answers 401 on s; returns the ms it took.
+async function msUntilRevoked(s, cookie, limitMs = 3000) {
+  const t0 = Date.now();
+  while (Date.now() - t0 < limitMs) {
+    if ((await verify(s, cookie)).status === 401) return Date.now() - t0;
+    await sleep(50);
+  }
+  return Infinity;
+}
+
+let S;		// registration open, admin email configured
+let B;		// a second instance on the same database, registration closed
+let dbUrl;
+const usersChecksum = () => psql(dbUrl,
+  "select count(*) || ':' || coalesce(md5(string_agg(id || email || email_normalized || name || coalesce(password_hash, '') || is_admin || disabled || array_to_string(groups, ','), '|' order by id)), '') from users");
+
+before(async () => {
+  dbUrl = freshDatabase('acct');
+  S = await startServer({ DATABASE_URL: dbUrl, ENABLE_REGISTRATION: 'true', ADMIN_EMAILS: 'Boss@Example.com',
+    LOGIN_IP_MAX_ATTEMPTS: '100000', WORKERS: '2' });
+  B = await startServer({ DATABASE_URL: dbUrl, WORKERS: '2', LOGIN_IP_MAX_ATTEMPTS: '100000' });
+});
+
+test('sign-up (JSON): 201, session cookie HttpOnly, SameSite=Lax, Path=/, no Secure on http://localhost', async () => {
+  const r = await signUp(S, 'alice@example.com', 'correct horse battery', { name: 'Alice' });
+  assert.equal(r.status, 201, r.text);
+  assert.equal(r.json.user.email, 'alice@example.com');
+  assert.equal(r.json.user.name, 'Alice');
+  assert.match(r.json.user.id, /^[0-9a-f-]{36}$/);
+  const line = r.setCookies.find((c) => c.startsWith(COOKIE + '='));
+  assert.ok(line, 'session cookie set');
+  const attrs = line.split(';').map((x) => x.trim().toLowerCase());
+  assert.ok(attrs.includes('httponly'));
+  assert.ok(attrs.includes('samesite=lax'));
+  assert.ok(attrs.includes('path=/'));
+  assert.ok(!attrs.includes('secure'), 'no Secure on an http://localhost issuer');
+  assert.match(line, new RegExp(`^${COOKIE}=[A-Za-z0-9_-]{43};`));
+  assert.equal((await verify(S, cookieFrom(r))).status, 200);
+  const stored = psql(dbUrl, "select password_hash from users where email_normalized = 'alice@example.com'");
+  assert.match(stored, /^\$argon2id\$/);
+  assert.ok(!stored.includes('correct horse'));
+});
+
+test('registration disabled: 403 for JSON and the form, nothing stored', async () => {
+  const before = usersChecksum();
+  const r = await signUp(B, 'nobody@example.com');
+  assert.equal(r.status, 403);
+  assert.equal(r.json.error, 'registration_disabled');
+  const page = await call(B, '/signup');
+  assert.equal(page.status, 403);
+  const form = await call(B, '/signup', { form: { email: 'nobody@example.com', password: 'correct horse battery' } });
+  assert.equal(form.status, 403);
+  assert.equal(usersChecksum(), before);
+});
+
+test('ADMIN_EMAILS makes the account admin (case-insensitive); others are not', async () => {
+  const boss = await signUp(S, 'boss@example.com');
+  assert.equal(boss.status, 201);
+  const me = await call(S, '/api/auth/me', { cookie: cookieFrom(boss) });
+  assert.equal(me.status, 200);
+  assert.equal(me.json.user.isAdmin, true);
+  const alice = await signIn(S, 'alice@example.com');
+  const me2 = await call(S, '/api/auth/me', { cookie: cookieFrom(alice) });
+  assert.equal(me2.json.user.isAdmin, false);
+  assert.equal(me2.json.user.email, 'alice@example.com');
+  assert.equal(me2.json.session.amr, 'pwd');
+});
+
+test('duplicate sign-up: 409, also with different case and surrounding spaces', async () => {
+  const before = usersChecksum();
+  for (const email of ['alice@example.com', 'ALICE@Example.COM', '  alice@example.com ']) {
+    const r = await signUp(S, email, 'another password 1');
+    assert.equal(r.status, 409, email);
+    assert.equal(r.json.error, 'user_exists');
+    assert.equal(cookieFrom(r), undefined, 'no session for a refused sign-up');
+  }
+  assert.equal(usersChecksum(), before);
+  // The original password still works: the duplicate did not overwrite it.
+  assert.equal((await signIn(S, 'alice@example.com')).status, 200);
+});
+
+test('sign-in: right password 200, wrong 401, unknown email the same 401 body; weak sign-up password 400', async () => {
+  const ok = await signIn(S, 'Alice@Example.com');
+  assert.equal(ok.status, 200);
+  assert.ok(cookieFrom(ok));
+  const wrong = await signIn(S, 'alice@example.com', 'not the password');
+  const unknown = await signIn(S, 'ghost@example.com', 'not the password');
+  assert.equal(wrong.status, 401);
+  assert.equal(unknown.status, 401);
+  assert.equal(wrong.text, unknown.text, 'no account enumeration through the body');
+  assert.equal(cookieFrom(wrong), undefined);
+  const weak = await signUp(S, 'weak@example.com', 'short');
+  assert.equal(weak.status, 400);
+  assert.equal(weak.json.error, 'weak_password');
+});
+
+test('/api/auth/me: 200 with a session, 401 without', async () => {
+  const r = await signIn(S, 'alice@example.com');
+  const me = await call(S, '/api/auth/me', { cookie: cookieFrom(r) });
+  assert.equal(me.status, 200);
+  assert.equal(me.json.user.id, r.json.user.id);
+  assert.equal(me.json.session.id, r.json.session.id);
+  assert.equal((await call(S, '/api/auth/me')).status, 401);
+  assert.equal((await call(S, '/api/auth/me', { cookie: `${COOKIE}=${'A'.repeat(43)}` })).status, 401);
+});
+
+test('sessions: list marks the current one; revoking another kills it at once; foreign ids are 404', async () => {
+  await signUp(S, 'sessions@example.com');
+  const a = cookieFrom(await signIn(S, 'sessions@example.com'));
+  const bRes = await signIn(S, 'sessions@example.com');
+  const b = cookieFrom(bRes);
+  assert.equal((await verify(S, b)).status, 200);
+  const list = await call(S, '/api/auth/sessions', { cookie: a });
+  assert.equal(list.status, 200);
+  assert.ok(list.json.sessions.length >= 3);
+  assert.equal(list.json.sessions.filter((x) => x.current).length, 1);
+  assert.ok(list.json.sessions.some((x) => x.id === bRes.json.session.id && !x.current));
+  const rv = await call(S, '/api/auth/sessions/revoke', { json: { id: bRes.json.session.id }, cookie: a });
+  assert.equal(rv.status, 200);
+  for (let i = 0; i < 10; i++) assert.equal((await verify(S, b)).status, 401, 'revoked session dead on every worker');
+  assert.equal((await verify(S, a)).status, 200);
+  const again = await call(S, '/api/auth/sessions/revoke', { json: { id: bRes.json.session.id }, cookie: a });
+  assert.equal(again.status, 404);
+  // Someone else's session id: not found, and that session lives on.
+  const other = await signIn(S, 'alice@example.com');
+  const foreign = await call(S, '/api/auth/sessions/revoke', { json: { id: other.json.session.id }, cookie: a });
+  assert.equal(foreign.status, 404);
+  assert.equal((await verify(S, cookieFrom(other))).status, 200);
+  const garbage = await call(S, '/api/auth/sessions/revoke', { json: { id: "x' or 1=1 --" }, cookie: a });
+  assert.equal(garbage.status, 404);
+  assert.equal((await call(S, '/api/auth/sessions/revoke', { json: {}, cookie: a })).status, 400);
+});
+
+test('change password: wrong current 403; right 200, others revoked at once, current kept, old fails, new works', async () => {
+  await signUp(S, 'changer@example.com', 'old password 123');
+  const cur = cookieFrom(await signIn(S, 'changer@example.com', 'old password 123'));
+  const other = cookieFrom(await signIn(S, 'changer@example.com', 'old password 123'));
+  assert.equal((await verify(S, other)).status, 200);
+  const bad = await call(S, '/api/auth/change-password', { cookie: cur,
+    json: { currentPassword: 'wrong password', newPassword: 'new password 456' } });
+  assert.equal(bad.status, 403);
+  assert.equal((await verify(S, other)).status, 200, 'a failed change revokes nothing');
+  const weak = await call(S, '/api/auth/change-password', { cookie: cur,
+    json: { currentPassword: 'old password 123', newPassword: 'short' } });
+  assert.equal(weak.status, 400);
+  const noSession = await call(S, '/api/auth/change-password', {
+    json: { currentPassword: 'old password 123', newPassword: 'new password 456' } });
+  assert.equal(noSession.status, 401);
+  const ok = await call(S, '/api/auth/change-password', { cookie: cur,
+    json: { currentPassword: 'old password 123', newPassword: 'new password 456' } });
+  assert.equal(ok.status, 200, ok.text);
+  for (let i = 0; i < 10; i++) assert.equal((await verify(S, other)).status, 401, 'other session revoked');
+  assert.equal((await verify(S, cur)).status, 200, 'current session stays');
+  assert.equal((await signIn(S, 'changer@example.com', 'old password 123')).status, 401);
+  assert.equal((await signIn(S, 'changer@example.com', 'new password 456')).status, 200);
+});
+
+test('sign-out: cookie cleared, session dead on every worker (20 verifies)', async () => {
+  const c = cookieFrom(await signIn(S, 'alice@example.com'));
+  for (let i = 0; i < 4; i++) assert.equal((await verify(S, c)).status, 200);
+  const out = await call(S, '/api/auth/sign-out', { method: 'POST', cookie: c });
+  assert.equal(out.status, 200);
+  const cleared = out.setCookies.find((x) => x.startsWith(COOKIE + '='));
+  assert.ok(cleared, 'Set-Cookie clears the session cookie');
+  assert.match(cleared, /^dreamauth_session=;/);
+  assert.match(cleared, /Max-Age=0/);
+  for (let i = 0; i < 20; i++) assert.equal((await verify(S, c)).status, 401);
+  assert.equal((await call(S, '/api/auth/me', { cookie: c })).status, 401);
+});
+
+// --- forms, no JavaScript ---------------------------------------------------
+
+async function loginPage(s, { cookie, query = '' } = {}) {
+  const r = await call(s, '/login' + query, { cookie });
+  assert.equal(r.status, 200);
+  const csrfCookie = cookieFrom(r, 'dreamauth_csrf') || cookie;
+  const m = r.text.match(/name="csrf" value="([^"]+)"/);
+  assert.ok(m, 'hidden csrf field');
+  const rd = r.text.match(/name="rd" value="([^"]*)"/);
+  return { csrfCookie, token: m[1], rd: rd ? rd[1] : undefined, page: r };
+}
+
+test('form sign-in without JavaScript: csrf cookie + hidden field, 303 to rd or /account, replay refused', async () => {
+  const { csrfCookie, token, page } = await loginPage(S);
+  assert.ok(csrfCookie && csrfCookie.startsWith('dreamauth_csrf='), 'csrf cookie set');
+  const line = page.setCookies.find((c) => c.startsWith('dreamauth_csrf='));
+  assert.match(line, /HttpOnly/);
+  assert.match(line, /SameSite=Lax/);
+  assert.match(page.headers.get('content-type'), /text\/html/);
+
+  const r = await call(S, '/login', { cookie: csrfCookie,
+    form: { csrf: token, email: 'alice@example.com', password: 'correct horse battery', rd: '/app/page?x=1' } });
+  assert.equal(r.status, 303, r.text);
+  assert.equal(r.headers.get('location'), '/app/page?x=1');
+  const session = cookieFrom(r);
+  assert.ok(session);
+  assert.equal((await verify(S, session)).status, 200);
+
+  // The same token again: refused with a page (and a fresh form), no session.
+  const replay = await call(S, '/login', { cookie: csrfCookie,
+    form: { csrf: token, email: 'alice@example.com', password: 'correct horse battery' } });
+  assert.equal(replay.status, 403);
+  assert.match(replay.headers.get('content-type'), /text\/html/);
+  assert.equal(cookieFrom(replay), undefined);
+
+  // Without rd: the account page, which renders for the session.
+  const p2 = await loginPage(S, { cookie: csrfCookie });
+  const r2 = await call(S, '/login', { cookie: p2.csrfCookie,
+    form: { csrf: p2.token, email: 'alice@example.com', password: 'correct horse battery' } });
+  assert.equal(r2.status, 303);
+  assert.equal(r2.headers.get('location'), '/account');
+  const account = await call(S, '/account', { cookie: cookieFrom(r2) });
+  assert.equal(account.status, 200);
+  assert.match(account.text, /alice@example\.com/);
+
+  // Wrong password on the form: the form again with an error, 401, no session.
+  const p3 = await loginPage(S, { cookie: csrfCookie });
+  const r3 = await call(S, '/login', { cookie: p3.csrfCookie,
+    form: { csrf: p3.token, email: 'alice@example.com', password: 'wrong password!' } });
+  assert.equal(r3.status, 401);
+  assert.match(r3.text, /role="alert"/);
+  assert.equal(cookieFrom(r3), undefined);
+});
+
+test('form CSRF: missing csrf cookie, a foreign cookie, a forged token → 403, no session', async () => {
+  const mine = await loginPage(S);
+  const theirs = await loginPage(S);
+  assert.notEqual(mine.csrfCookie, theirs.csrfCookie);
+  const creds = { email: 'alice@example.com', password: 'correct horse battery' };
+  const noCookie = await call(S, '/login', { form: { csrf: mine.token, ...creds } });
+  assert.equal(noCookie.status, 403);
+  const foreign = await call(S, '/login', { cookie: theirs.csrfCookie, form: { csrf: mine.token, ...creds } });
+  assert.equal(foreign.status, 403);
+  const noToken = await call(S, '/login', { cookie: mine.csrfCookie, form: creds });
+  assert.equal(noToken.status, 403);
+  const forged = await call(S, '/login', { cookie: mine.csrfCookie, form: { csrf: 'A'.repeat(54), ...creds } });
+  assert.equal(forged.status, 403);
+  const crossOrigin = await call(S, '/login', { cookie: mine.csrfCookie, headers: { origin: 'https://evil.example' },
+    form: { csrf: mine.token, ...creds } });
+  assert.equal(crossOrigin.status, 403);
+  for (const r of [noCookie, foreign, noToken, forged, crossOrigin]) assert.equal(cookieFrom(r), undefined);
+  // The untouched token of the other browser still works with its own cookie.
+  const ok = await call(S, '/login', { cookie: theirs.csrfCookie, form: { csrf: theirs.token, ...creds } });
+  assert.equal(ok.status, 303);
+});
+
+test('rd: a foreign site is never a redirect target; relative and same-host targets are', async () => {
+  const evil = await loginPage(S, { query: '?rd=' + encodeURIComponent('https://evil.example/steal') });
+  assert.equal(evil.rd, '', 'foreign rd dropped from the form');
+  const creds = { email: 'alice@example.com', password: 'correct horse battery' };
+  for (const rd of ['https://evil.example', '//evil.example/x', '/\\evil.example', 'javascript:alert(1)',
+    `http://localhost:${S.port}@evil.example/`, 'https://evil.example%2f@localhost/']) {
+    const p = await loginPage(S);
+    const r = await call(S, '/login', { cookie: p.csrfCookie, form: { csrf: p.token, rd, ...creds } });
+    assert.equal(r.status, 303, rd);
+    assert.equal(r.headers.get('location'), '/account', `rd=${rd} refused`);
+  }
+  const same = `http://localhost:${S.port}/somewhere`;
+  const p = await loginPage(S);
+  const r = await call(S, '/login', { cookie: p.csrfCookie, form: { csrf: p.token, rd: same, ...creds } });
+  assert.equal(r.headers.get('location'), same);
+  // Already signed in: GET /login goes straight on, never to a foreign site.
+  const session = cookieFrom(r);
+  const again = await call(S, '/login?rd=' + encodeURIComponent('https://evil.example/'), { cookie: session });
+  assert.equal(again.status, 303);
+  assert.equal(again.headers.get('location'), '/account');
+  const rel = await call(S, '/login?rd=' + encodeURIComponent('/next'), { cookie: session });
+  assert.equal(rel.headers.get('location'), '/next');
+});
+
+test('form sign-up and form sign-out (with CSRF)', async () => {
+  const page = await call(S, '/signup');
+  assert.equal(page.status, 200);
+  const csrfCookie = cookieFrom(page, 'dreamauth_csrf');
+  const token = page.text.match(/name="csrf" value="([^"]+)"/)[1];
+  const r = await call(S, '/signup', { cookie: csrfCookie,
+    form: { csrf: token, email: 'formuser@example.com', password: 'form password 1', name: 'Form User' } });
+  assert.equal(r.status, 303, r.text);
+  const session = cookieFrom(r);
+  assert.equal((await verify(S, session)).status, 200);
+  const acct = await call(S, '/account', { cookie: `${session}; ${csrfCookie}` });
+  const t2 = acct.text.match(/name="csrf" value="([^"]+)"/)[1];
+  const noCsrf = await call(S, '/logout', { cookie: `${session}; ${csrfCookie}`, form: {} });
+  assert.equal(noCsrf.status, 403);
+  assert.equal((await verify(S, session)).status, 200, 'a refused sign-out leaves the session');
+  const out = await call(S, '/logout', { cookie: `${session}; ${csrfCookie}`, form: { csrf: t2 } });
+  assert.equal(out.status, 303);
+  assert.equal(out.headers.get('location'), '/login');
+  assert.equal((await verify(S, session)).status, 401);
+});
+
+// --- brute force ------------------------------------------------------------
+
+test('brute force: 4th attempt on an account is 429 with Retry-After even with the right password; per-IP limit', async () => {
+  const url = freshDatabase('bf');
+  const s = await startServer({ DATABASE_URL: url, ENABLE_REGISTRATION: 'true', LOGIN_MAX_ATTEMPTS: '3',
+    LOGIN_IP_MAX_ATTEMPTS: '8', LOGIN_WINDOW: '600' });
+  assert.equal((await signUp(s, 'victim@example.com')).status, 201);	// counts 1 against the IP
+  for (let i = 0; i < 3; i++) assert.equal((await signIn(s, 'victim@example.com', 'guess ' + i + ' xxxx')).status, 401);
+  const blocked = await signIn(s, 'victim@example.com');
+  assert.equal(blocked.status, 429);
+  const retry = Number(blocked.headers.get('retry-after'));
+  assert.ok(retry > 0 && retry <= 600, `Retry-After ${retry}`);
+  assert.equal(cookieFrom(blocked), undefined, 'no session while throttled');
+  // Another account from the same IP is still allowed until the IP budget (8) is spent: 1 + 3 used.
+  for (let i = 0; i < 4; i++) assert.equal((await signIn(s, `other${i}@example.com`, 'guess xxxxxxx')).status, 401);
+  const ipBlocked = await signIn(s, 'fresh@example.com', 'guess xxxxxxx');
+  assert.equal(ipBlocked.status, 429);
+  assert.ok(Number(ipBlocked.headers.get('retry-after')) > 0);
+  // The form flow is throttled too (a page, still 429).
+  const p = await loginPage(s);
+  const f = await call(s, '/login', { cookie: p.csrfCookie,
+    form: { csrf: p.token, email: 'victim@example.com', password: 'correct horse battery' } });
+  assert.equal(f.status, 429);
+  assert.equal(cookieFrom(f), undefined);
+  await s.stop();
+});
+
+// --- hostile input ------------------------------------------------------------
+
+test('unicode email: accepted and normalized (ASCII lower-cased, UTF-8 kept)', async () => {
+  const r = await signUp(S, '  ü@EXämple.com ', 'unicode password');
+  assert.equal(r.status, 201, r.text);
+  assert.equal(psql(dbUrl, "select email from users where email_normalized = 'ü@exämple.com'"), 'ü@EXämple.com',
+    'display email kept as typed, minus surrounding spaces');
+  assert.equal((await signIn(S, 'ü@exämple.com', 'unicode password')).status, 200);
+  assert.equal((await signIn(S, 'ü@EXÄMPLE.com', 'unicode password')).status, 401, 'non-ASCII case is not folded');
+});
+
+test('hostile input: clear 4xx, never 5xx; server healthy and users table unchanged afterwards', async () => {
+  const before = usersChecksum();
+  const port = S.port;
+  const J = { 'content-type': 'application/json' };
+  const cases = [
+    ['malformed JSON', await call(S, '/api/auth/sign-in/email', { method: 'POST', headers: J, body: '{"email":' }), 400],
+    ['JSON array', await call(S, '/api/auth/sign-up/email', { method: 'POST', headers: J, body: '[1,2]' }), 400],
+    ['duplicate keys', await call(S, '/api/auth/sign-up/email', { method: 'POST', headers: J,
+      body: '{"email":"dup@example.com","email":"x@example.com","password":"correct horse battery"}' }), 400],
+    ['empty body', await call(S, '/api/auth/sign-in/email', { method: 'POST', headers: J, body: '' }), 400],
+    ['text/plain', await call(S, '/api/auth/sign-in/email', { method: 'POST', headers: { 'content-type': 'text/plain' },
+      body: JSON.stringify({ email: 'alice@example.com', password: 'correct horse battery' }) }), 415],
+    ['no content type', await call(S, '/api/auth/sign-up/email', { method: 'POST', body: 'x' }), 415],
+    ['email with CRLF', await signUp(S, 'evil\r\nX-Injected: 1@example.com'), 400],
+    ['email with LF in domain', await signIn(S, 'alice@exam\nple.com'), 400],
+    ['email 300 chars', await signUp(S, 'a'.repeat(288) + '@example.com'), 400],
+    ['local part 65 chars', await signUp(S, 'a'.repeat(65) + '@example.com'), 400],
+    ['email no @', await signUp(S, 'not-an-email'), 400],
+    ['email two @', await signUp(S, 'a@b@example.com'), 400],
+    ['email with quotes', await signUp(S, '"a"@example.com'), 400],
+    ['email not a string', await call(S, '/api/auth/sign-up/email', { json: { email: 42, password: 'correct horse battery' } }), 400],
+    ['password 2000 bytes', await signUp(S, 'long@example.com', 'p'.repeat(2000)), 400],
+    ['password 2000 bytes sign-in', await signIn(S, 'alice@example.com', 'p'.repeat(2000)), 400],
+    ['password missing', await call(S, '/api/auth/sign-in/email', { json: { email: 'alice@example.com' } }), 400],
+    ['password with NUL escape', await call(S, '/api/auth/sign-up/email', { method: 'POST', headers: J,
+      body: '{"email":"nul@example.com","password":"abcdefgh\\u0000ijk"}' }), 400],
+    ['name with markup', await signUp(S, 'markup@example.com', 'correct horse battery', { name: '<script>x</script>' }), 400],
+    ['name too long', await signUp(S, 'longname@example.com', 'correct horse battery', { name: 'n'.repeat(200) }), 400],
+    ['deep JSON', await call(S, '/api/auth/sign-in/email', { method: 'POST', headers: J, body: '{"a":'.repeat(50) + '1' + '}'.repeat(50) }), 400],
+    ['form overlong UTF-8', await call(S, '/login', { method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'email=%C0%AF%40example.com&password=xxxxxxxxx' }), 400],
+    ['form bad escape', await call(S, '/api/auth/sign-up/email', { method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'email=%zz&password=xxxxxxxxx' }), 400],
+    ['cross-origin JSON', await call(S, '/api/auth/sign-up/email', { headers: { origin: 'https://evil.example' },
+      json: { email: 'xorigin@example.com', password: 'correct horse battery' } }), 403],
+    ['wrong method', await call(S, '/api/auth/sign-in/email'), 405],
+  ];
+  // Overlong UTF-8 inside a JSON string: raw bytes, not valid UTF-8.
+  const overlong = Buffer.concat([Buffer.from('{"email":"'), Buffer.from([0xc0, 0xaf]),
+    Buffer.from('@example.com","password":"correct horse battery"}')]);
+  cases.push(['JSON overlong UTF-8', await call(S, '/api/auth/sign-up/email', { method: 'POST', headers: J, body: overlong }), 400]);
+  for (const [what, r, want] of cases) assert.equal(r.status, want, `${what}: ${r.status} ${r.text.slice(0, 200)}`);
+
+  // Oversized body: refused from the head, before reading it.
+  const big = await rawRequest(port, 'POST /api/auth/sign-up/email HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +
+    'Content-Length: 1000000\r\n\r\n{"email":');
+  assert.equal(statusOf(big), 413);
+  const body70k = JSON.stringify({ email: 'big@example.com', password: 'correct horse battery', pad: 'x'.repeat(70000) });
+  const big2 = await rawRequest(port, 'POST /api/auth/sign-up/email HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +
+    `Content-Length: ${body70k.length}\r\n\r\n${body70k}`);
+  assert.equal(statusOf(big2), 413, '70 KB JSON body');
+  const chunked = await rawRequest(port, 'POST /api/auth/sign-up/email HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +
+    `Transfer-Encoding: chunked\r\n\r\n${body70k.length.toString(16)}\r\n${body70k}\r\n0\r\n\r\n`);
+  assert.equal(statusOf(chunked), 413, '70 KB chunked JSON body');
+
+  // Cookie garbage: 401 (or a 400 from the parser for control bytes), never 5xx.
+  const cookies = [
+    `${COOKIE}=`, `${COOKIE}`, `;;;;=;=;${COOKIE}==;`, `${COOKIE}="${'A'.repeat(43)}"`, `${COOKIE}=${'A'.repeat(42)}!`,
+    `${COOKIE}=${'x'.repeat(10240)}`, `a=b; ${COOKIE}=${'\u00ff'.repeat(43)}`, `${COOKIE}=%00%00%00`,
+    'x'.repeat(10000), `${COOKIE}=${'A'.repeat(43)}; ${COOKIE}=${'B'.repeat(43)}`,
+  ];
+  for (const c of cookies) {
+    for (const path of ['/api/verify', '/api/auth/me', '/api/auth/sessions']) {
+      const raw = await rawRequest(port, `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nCookie: ${c}\r\n\r\n`);
+      assert.equal(statusOf(raw), 401, `${path} with cookie ${c.slice(0, 40)}: ${raw.slice(0, 80)}`);
+    }
+  }
+  const ctl = await rawRequest(port, `GET /api/verify HTTP/1.1\r\nHost: x\r\nConnection: close\r\nCookie: ${COOKIE}=\x01\x02\x7f\r\n\r\n`);
+  assert.ok([400, 401].includes(statusOf(ctl)), ctl.slice(0, 80));
+  const account = await call(S, '/account', { cookie: `${COOKIE}=${'x'.repeat(10240)}` });
+  assert.equal(account.status, 302, 'the account page sends a stranger to /login');
+
+  // Afterwards: healthy, every worker answering, and nothing stored changed.
+  for (let i = 0; i < 6; i++) assert.equal((await call(S, '/api/health')).status, 200);
+  assert.equal(usersChecksum(), before, 'users table unchanged by hostile requests');
+  assert.doesNotMatch(S.logs(), /correct horse battery|died from signal/);
+});
+
+// --- forward-auth -------------------------------------------------------------
+
+test('forward-auth: 200 + identity headers with a session, 401 without, 302 for Traefik on an allowed host only', async () => {
+  const add = cli({ DATABASE_URL: dbUrl, AUTH_SECRET: TEST_SECRET },
+    ['add', 'grouped@example.com', '--name', 'Grouped', '--groups', 'admins,ops'], 'group password 1\n');
+  assert.equal(add.status, 0, add.stderr);
+  const r = await signIn(S, 'grouped@example.com', 'group password 1');
+  assert.equal(r.status, 200);
+  const c = cookieFrom(r);
+  for (const s of [S, B]) {
+    const v = await verify(s, c);
+    assert.equal(v.status, 200);
+    assert.equal(v.headers.get('x-auth-user'), 'grouped@example.com');
+    assert.equal(v.headers.get('x-auth-id'), r.json.user.id);
+    assert.equal(v.headers.get('x-auth-email'), 'grouped@example.com');
+    assert.equal(v.headers.get('x-auth-name'), 'Grouped');
+    assert.equal(v.headers.get('x-auth-groups'), 'admins,ops');
+    assert.equal(v.headers.get('cache-control'), 'no-store');
+  }
+  const me = await call(S, '/api/auth/me', { cookie: c });
+  assert.deepEqual(me.json.user.groups, ['admins', 'ops']);
+  // HEAD and other methods (nginx may forward the original one).
+  assert.equal((await call(S, '/api/verify', { method: 'HEAD', cookie: c })).status, 200);
+  assert.equal((await call(S, '/api/verify', { method: 'POST', cookie: c })).status, 200);
+
+  const none = await verify(S, undefined);
+  assert.equal(none.status, 401);
+  assert.equal(none.headers.get('x-auth-user'), null);
+
+  const host = `localhost:${S.port}`;
+  const traefik = await verify(S, undefined, { 'x-forwarded-proto': 'http', 'x-forwarded-host': host,
+    'x-forwarded-uri': '/app/x?y=1&z=%20' });
+  assert.equal(traefik.status, 302);
+  const original = `http://${host}/app/x?y=1&z=%20`;
+  assert.equal(traefik.headers.get('location'), `http://${host}/login?rd=${encodeURIComponent(original)}`);
+  const loc = new URL(traefik.headers.get('location'));
+  assert.equal(loc.searchParams.get('rd'), original);
+  for (const evilHost of ['evil.example', `evil.example:${S.port}`, `${host}@evil.example`, 'localhost.evil.example']) {
+    const e = await verify(S, undefined, { 'x-forwarded-proto': 'http', 'x-forwarded-host': evilHost, 'x-forwarded-uri': '/' });
+    assert.equal(e.status, 401, evilHost);
+    assert.equal(e.headers.get('location'), null);
+  }
+  // nginx's auth_request (it sends X-Original-URI) only understands 2xx/401/403:
+  // even with forwarded headers present it must get a 401, never a 302.
+  const nginx = await verify(S, undefined, { 'x-forwarded-proto': 'http', 'x-forwarded-host': host,
+    'x-forwarded-uri': '/app/', 'x-original-uri': '/app/' });
+  assert.equal(nginx.status, 401);
+  const evilProto = await verify(S, undefined, { 'x-forwarded-proto': 'javascript', 'x-forwarded-host': host, 'x-forwarded-uri': '/' });
+  assert.equal(evilProto.status, 401);
+  // With a valid session the Traefik headers change nothing.
+  const ok = await verify(S, c, { 'x-forwarded-proto': 'http', 'x-forwarded-host': 'evil.example', 'x-forwarded-uri': '/' });
+  assert.equal(ok.status, 200);
+});
+
+test('forward-auth: long emails pass whole; groups that do not fit are dropped whole, never cut', async () => {
+  const email = 'l'.repeat(64) + '@' + 'd'.repeat(60) + '.' + 'e'.repeat(60) + '.example.com';
+  assert.ok(email.length > 190 && email.length <= 254);
+  const r = await signUp(S, email);
+  assert.equal(r.status, 201, r.text);
+  const v = await verify(B, cookieFrom(r));
+  assert.equal(v.status, 200);
+  assert.equal(v.headers.get('x-auth-email'), email);
+  assert.equal(v.headers.get('x-auth-user'), email);
+
+  // 150 bytes of short groups, then one that would straddle the cache's limit.
+  const filler = Array.from({ length: 30 }, (_, i) => `g${String(i).padStart(3, '0')}`);	// 30 * 5 - 1 = 149 bytes
+  const groups = [...filler, 'admins-readonly'];
+  psql(dbUrl, `update users set groups = '{${groups.join(',')}}' where email_normalized = 'alice@example.com'`);
+  const c = cookieFrom(await signIn(S, 'alice@example.com'));
+  const g = (await verify(S, c)).headers.get('x-auth-groups').split(',');
+  assert.deepEqual(g, filler, 'the straddling group is left out, not cut to a prefix');
+  psql(dbUrl, "update users set groups = '{}' where email_normalized = 'alice@example.com'");
+});
+
+test('forward-auth with Bearer: garbage, tampered and alg=none tokens are 401 invalid_token', async () => {
+  const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const keys = (await (await fetch(S.url + '/jwks')).json()).keys;
+  const now = Math.floor(Date.now() / 1000);
+  const claims = { iss: `http://localhost:${S.port}`, sub: 'someone', aud: 'x', iat: now, exp: now + 600, jti: 'j1', email: 'root@example.com' };
+  const tokens = ['garbage', 'a.b.c', '....', 'x'.repeat(5000)];
+  for (const k of keys) {
+    tokens.push(`${b64({ alg: k.alg, kid: k.kid, typ: 'at+jwt' })}.${b64(claims)}.${Buffer.alloc(k.alg === 'RS256' ? 256 : 64, 7).toString('base64url')}`);
+  }
+  tokens.push(`${b64({ alg: 'none', typ: 'at+jwt' })}.${b64(claims)}.`);
+  tokens.push(`${b64({ alg: 'HS256', kid: keys[0].kid, typ: 'at+jwt' })}.${b64(claims)}.${Buffer.alloc(32, 1).toString('base64url')}`);
+  for (const t of tokens) {
+    const r = await verify(S, undefined, { authorization: `Bearer ${t}` });
+    assert.equal(r.status, 401, t.slice(0, 60));
+    assert.match(r.headers.get('www-authenticate') || '', /invalid_token/);
+    assert.equal(r.headers.get('x-auth-user'), null);
+  }
+  // A session cookie does not rescue a bad bearer token.
+  const c = cookieFrom(await signIn(S, 'alice@example.com'));
+  assert.equal((await verify(S, c, { authorization: 'Bearer garbage' })).status, 401);
+});
+
+// --- across instances -----------------------------------------------------------
+
+test('cross-instance revocation: sign-out on A kills the session cached on B within 1 s', async () => {
+  const c = cookieFrom(await signIn(S, 'alice@example.com'));
+  for (let i = 0; i < 6; i++) assert.equal((await verify(B, c)).status, 200, 'B serves it (and caches it)');
+  const out = await call(S, '/api/auth/sign-out', { method: 'POST', cookie: c });
+  assert.equal(out.status, 200);
+  const ms = await msUntilRevoked(B, c);
+  assert.ok(ms < 1000, `B saw the revocation after ${ms} ms`);
+  for (let i = 0; i < 10; i++) assert.equal((await verify(B, c)).status, 401);
+
+  // Revoking one session by id and changing the password travel too.
+  const x = await signIn(S, 'alice@example.com');
+  const y = cookieFrom(await signIn(S, 'alice@example.com'));
+  for (let i = 0; i < 4; i++) assert.equal((await verify(B, cookieFrom(x))).status, 200);
+  assert.equal((await call(S, '/api/auth/sessions/revoke', { cookie: y, json: { id: x.json.session.id } })).status, 200);
+  assert.ok(await msUntilRevoked(B, cookieFrom(x)) < 1000);
+});
+
+test('CLI: user add/list/disable/enable while the server runs; disable kills sessions on every instance within 1 s', async () => {
+  const env = { DATABASE_URL: dbUrl, AUTH_SECRET: TEST_SECRET };
+  const short = cli(env, ['add', 'cli@example.com'], 'short\n');
+  assert.equal(short.status, 1);
+  assert.match(short.stderr, /password/);
+  const badEmail = cli(env, ['add', 'not an email'], 'long enough password\n');
+  assert.equal(badEmail.status, 1);
+  const badGroups = cli(env, ['add', 'cli@example.com', '--groups', 'a,,b'], 'long enough password\n');
+  assert.equal(badGroups.status, 1);
+  assert.equal(cli(env, ['frobnicate']).status, 2);
+  const add = cli(env, ['add', 'CLI@example.com', '--admin', '--name', 'Cli User'], 'cli password 1\n');
+  assert.equal(add.status, 0, add.stderr);
+  assert.match(add.stdout.trim(), /^[0-9a-f-]{36}$/);
+  assert.match(psql(dbUrl, "select password_hash from users where email_normalized = 'cli@example.com'"), /^\$argon2id\$v=19\$m=8192,t=1,p=1\$/);
+  const dup = cli(env, ['add', 'cli@example.com'], 'cli password 2\n');
+  assert.equal(dup.status, 1);
+  assert.match(dup.stderr, /already exists/);
+
+  const list = cli(env, ['list']);
+  assert.equal(list.status, 0, list.stderr);
+  const lines = list.stdout.trimEnd().split('\n');
+  assert.match(lines[0], /^ID\s+EMAIL\s+NAME\s+ADMIN\s+DISABLED\s+GROUPS\s+CREATED$/);
+  const row = lines.find((l) => l.includes('CLI@example.com'));
+  assert.ok(row, list.stdout);
+  assert.match(row, /Cli User\s+yes\s+no\s+/);
+  // Aligned: every column starts where its title does (code points, not bytes).
+  const starts = [...lines[0].matchAll(/\S+/g)].map((m) => m.index);
+  assert.equal(starts.length, 7);
+  for (const l of lines.slice(1)) {
+    const chars = [...l];
+    for (const col of [1, 3, 4, 6]) {
+      assert.notEqual(chars[starts[col]], ' ', `column ${col} starts at ${starts[col]} in ${l}`);
+      assert.equal(chars[starts[col] - 1], ' ', `column ${col} separated in ${l}`);
+    }
+  }
+  const grouped = lines.find((l) => l.includes('grouped@example.com'));
+  assert.match(grouped, /admins,ops/);
+
+  const login = await signIn(S, 'cli@example.com', 'cli password 1');
+  assert.equal(login.status, 200);
+  const c = cookieFrom(login);
+  assert.equal((await call(S, '/api/auth/me', { cookie: c })).json.user.isAdmin, true);
+  for (let i = 0; i < 4; i++) {
+    assert.equal((await verify(S, c)).status, 200);
+    assert.equal((await verify(B, c)).status, 200);
+  }
+  const dis = cli(env, ['disable', 'cli@example.com']);
+  assert.equal(dis.status, 0, dis.stderr);
+  const t0 = Date.now();
+  const [msS, msB] = [await msUntilRevoked(S, c), await msUntilRevoked(B, c)];
+  assert.ok(Date.now() - t0 < 1000, `sessions dead after ${msS} ms (A) / ${msB} ms (B)`);
+  assert.equal((await signIn(S, 'cli@example.com', 'cli password 1')).status, 401, 'a disabled user cannot sign in');
+  assert.match(cli(env, ['list']).stdout.split('\n').find((l) => l.includes('CLI@example.com')), /\syes\s+yes\s/);
+  assert.equal(cli(env, ['disable', 'ghost@example.com']).status, 1);
+  assert.equal(cli(env, ['enable', 'cli@example.com']).status, 0);
+  assert.equal((await signIn(S, 'cli@example.com', 'cli password 1')).status, 200);
+  assert.equal((await verify(S, c)).status, 401, 'enabling does not revive revoked sessions');
+});
+
+test('CLI against a running embedded server: connects to its cluster, no second postgres', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'dreamauth-emb-'));
+  chmodSync(dataDir, 0o755);
+  const s = new Server({ DATA_DIR: dataDir });
+  servers.push(s);
+  await s.start();
+  const env = { DATA_DIR: dataDir };
+  const add = cli(env, ['add', 'emb@example.com', '--groups', 'x'], 'embedded pass 1\n');
+  assert.equal(add.status, 0, add.stderr);
+  const r = await signIn(s, 'emb@example.com', 'embedded pass 1');
+  assert.equal(r.status, 200);
+  const c = cookieFrom(r);
+  assert.equal((await verify(s, c)).status, 200);
+  const list = cli(env, ['list']);
+  assert.equal(list.status, 0, list.stderr);
+  assert.match(list.stdout, /emb@example\.com/);
+  assert.equal(cli(env, ['disable', 'emb@example.com']).status, 0);
+  assert.ok(await msUntilRevoked(s, c) < 1000);
+  await s.waitHealthy(2000);
+  assert.equal((await s.stop()).code, 0);
+  // And with the server stopped the CLI brings the cluster up itself, then stops it.
+  const offline = cli(env, ['list']);
+  assert.equal(offline.status, 0, offline.stderr);
+  assert.match(offline.stdout, /emb@example\.com\s.*\syes\s/);
+});
+
+// --- expiry -------------------------------------------------------------------
+
+test('expiry: absolute TTL ends a session in use; idle TTL ends an unused one and slides with use', async () => {
+  const url = freshDatabase('exp');
+  const abs = await startServer({ DATABASE_URL: url, ENABLE_REGISTRATION: 'true', SESSION_ABSOLUTE_TTL: '3' });
+  const c = cookieFrom(await signUp(abs, 'exp@example.com'));
+  const t0 = Date.now();
+  assert.equal((await verify(abs, c)).status, 200);
+  while (Date.now() - t0 < 4200) { await verify(abs, c); await sleep(300); }
+  assert.equal((await verify(abs, c)).status, 401, 'absolute expiry despite use');
+  assert.equal((await call(abs, '/api/auth/me', { cookie: c })).status, 401);
+  await abs.stop();
+
+  const idle = await startServer({ DATABASE_URL: url, SESSION_IDLE_TTL: '2' });
+  const used = cookieFrom(await signIn(idle, 'exp@example.com'));
+  const unused = cookieFrom(await signIn(idle, 'exp@example.com'));
+  const t1 = Date.now();
+  while (Date.now() - t1 < 3500) {
+    assert.equal((await verify(idle, used)).status, 200, 'used within the idle TTL: alive');
+    await sleep(400);
+  }
+  assert.equal((await verify(idle, unused)).status, 401, 'idle for 3.5 s with a 2 s TTL: expired');
+  assert.equal((await verify(idle, used)).status, 200);
+  await idle.stop();
+});
+
+test('shutdown: both instances drain and exit 0; no sanitizer report in any server log', async () => {
+  for (const s of [S, B]) assert.equal((await s.stop('SIGTERM')).code, 0);
+  for (const s of servers) {
+    const log = s.logs();
+    assert.doesNotMatch(log, /AddressSanitizer|LeakSanitizer|runtime error:/, s.logPath);
+    assert.doesNotMatch(log, /died from signal|correct horse battery/, s.logPath);
+  }
+});

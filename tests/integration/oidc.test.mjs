@@ -1,0 +1,530 @@
+// OpenID Connect provider against a certified relying-party library
+// (openid-client 6) and jose: discovery, code + PKCE (confidential, public,
+// ES256), consent, refresh rotation, userinfo, client_credentials,
+// introspection, revocation, RP-initiated logout; and the negative cases:
+// wrong redirect_uri, missing/wrong/plain PKCE, code replay, expired code,
+// wrong secret, refresh-token reuse, tampered JWT, unknown client, malformed
+// bodies, clients-file reload, the provider switched off.
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync, renameSync, chmodSync } from 'node:fs';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import * as client from 'openid-client';
+import * as jose from 'jose';
+import { Server, freshDatabase, sleep, TEST_SECRET, BIN } from './harness.mjs';
+
+const REDIRECT = 'http://localhost:9999/cb';
+const BYE = 'http://localhost:9999/bye';
+const PASSWORD = 'correct horse battery';
+const CLIENTS = [
+  { clientId: 'app', clientSecret: 'app-secret-123', name: 'Test App', redirectURLs: [REDIRECT],
+    postLogoutRedirectURLs: [BYE], grantTypes: ['authorization_code', 'refresh_token', 'client_credentials'] },
+  { clientId: 'spa', public: true, name: 'SPA', redirectURLs: [REDIRECT], skipConsent: true },
+  { clientId: 'es', clientSecret: 'es-secret-1234', name: 'ES', redirectURLs: [REDIRECT], skipConsent: true,
+    idTokenSignedResponseAlg: 'ES256', accessTokenSignedResponseAlg: 'ES256',
+    grantTypes: ['authorization_code', 'client_credentials'] },
+];
+
+const servers = [];
+after(async () => { for (const s of servers) await s.stop('SIGKILL'); });
+
+async function start(env = {}) {
+  const s = new Server({ DATABASE_URL: freshDatabase('oidc'), AUTH_SECRET: TEST_SECRET, AUTO_MIGRATE: 'true',
+    ENABLE_OIDC_PROVIDER: 'true', ENABLE_REGISTRATION: 'true', OIDC_CLIENTS: JSON.stringify(CLIENTS), ...env });
+  servers.push(s);
+  await s.start();
+  return s;
+}
+
+// ---- a minimal browser: cookie jar, manual redirects
+class Browser {
+  constructor(base) { this.base = base; this.origin = base.replace('127.0.0.1', 'localhost'); this.jar = new Map(); }
+  cookieHeader() { return [...this.jar].map(([k, v]) => `${k}=${v}`).join('; '); }
+  store(r) {
+    for (const c of r.headers.getSetCookie()) {
+      const [pair, ...attrs] = c.split(';');
+      const i = pair.indexOf('=');
+      const name = pair.slice(0, i).trim(), value = pair.slice(i + 1).trim();
+      if (attrs.some((a) => /max-age=0/i.test(a.trim())) || value === '') this.jar.delete(name);
+      else this.jar.set(name, value);
+    }
+  }
+  async get(url) {
+    const r = await fetch(new URL(url, this.base), { redirect: 'manual', headers: { cookie: this.cookieHeader() } });
+    this.store(r);
+    return r;
+  }
+  async post(url, fields) {
+    const r = await fetch(new URL(url, this.base), { method: 'POST', redirect: 'manual',
+      headers: { cookie: this.cookieHeader(), 'content-type': 'application/x-www-form-urlencoded', origin: this.origin },
+      body: new URLSearchParams(fields).toString() });
+    this.store(r);
+    return r;
+  }
+}
+
+const unescape = (s) => s.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+function hidden(html, name) {
+  const m = html.match(new RegExp(`name="${name}" value="([^"]*)"`));
+  assert.ok(m, `hidden field ${name} in page`);
+  return unescape(m[1]);
+}
+
+async function signUp(s, email) {
+  const r = await fetch(s.url + '/api/auth/sign-up/email', { method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password: PASSWORD, name: 'Ada Lovelace' }) });
+  assert.equal(r.status, 201, await r.text());
+}
+
+// Follows the browser part of the flow until the redirect to the client; returns that URL.
+async function browse(b, url, email, { consent = 'allow', expectConsent } = {}) {
+  let r = await b.get(url);
+  let sawConsent = false;
+  for (let hops = 0; hops < 10; hops++) {
+    if (r.status === 302 || r.status === 303) {
+      const loc = new URL(r.headers.get('location'), b.base);
+      if (loc.href.startsWith('http://localhost:9999/')) {
+        if (expectConsent !== undefined) assert.equal(sawConsent, expectConsent, 'consent page shown as expected');
+        return loc;
+      }
+      if (loc.pathname === '/login') {
+        const page = await b.get(loc);
+        const html = await page.text();
+        r = await b.post('/login', { csrf: hidden(html, 'csrf'), rd: hidden(html, 'rd'), email, password: PASSWORD });
+        assert.equal(r.status, 303);
+        continue;
+      }
+      r = await b.get(loc);
+      continue;
+    }
+    const html = await r.text();
+    if (r.status === 200 && html.includes('action="/oauth2/consent"')) {
+      sawConsent = true;
+      r = await b.post('/oauth2/consent', { csrf: hidden(html, 'csrf'), request: hidden(html, 'request'), decision: consent });
+      continue;
+    }
+    return { status: r.status, html };
+  }
+  throw new Error('too many hops');
+}
+
+async function discover(s, id, secret, auth) {
+  return client.discovery(new URL(`http://localhost:${s.port}`), id, secret, auth, { execute: [client.allowInsecureRequests] });
+}
+
+async function authUrl(config, extra = {}) {
+  const verifier = client.randomPKCECodeVerifier();
+  const state = client.randomState(), nonce = client.randomNonce();
+  const params = { redirect_uri: REDIRECT, scope: 'openid profile email groups offline_access', state, nonce,
+    code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', ...extra };
+  for (const k of Object.keys(params)) if (params[k] === undefined) delete params[k];
+  return { url: client.buildAuthorizationUrl(config, params), verifier, state, nonce };
+}
+
+async function codeFlow(s, b, config, email, opts = {}) {
+  const a = await authUrl(config, opts.params);
+  const cb = await browse(b, a.url, email, opts);
+  assert.ok(cb instanceof URL, `redirected to client, got ${JSON.stringify(cb).slice(0, 300)}`);
+  const tokens = await client.authorizationCodeGrant(config, cb, { pkceCodeVerifier: a.verifier, expectedState: a.state,
+    expectedNonce: a.nonce, idTokenExpected: true });
+  return { ...a, cb, tokens };
+}
+
+let s, jwks, issuer;
+before(async () => {
+  s = await start();
+  issuer = `http://localhost:${s.port}`;
+  jwks = jose.createRemoteJWKSet(new URL(issuer + '/jwks'));
+  await signUp(s, 'ada@example.com');
+  await signUp(s, 'bob@example.com');
+});
+
+async function tokenPost(fields, headers = {}) {
+  return fetch(s.url + '/oauth2/token', { method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: typeof fields === 'string' ? fields : new URLSearchParams(fields).toString() });
+}
+const basic = (id, secret) => 'Basic ' + Buffer.from(`${id}:${secret}`).toString('base64');
+
+test('discovery is complete and truthful', async () => {
+  const d = await (await fetch(s.url + '/.well-known/openid-configuration')).json();
+  assert.equal(d.issuer, issuer);
+  for (const [k, p] of [['authorization_endpoint', '/oauth2/authorize'], ['token_endpoint', '/oauth2/token'],
+    ['userinfo_endpoint', '/oauth2/userinfo'], ['introspection_endpoint', '/oauth2/introspect'],
+    ['revocation_endpoint', '/oauth2/revoke'], ['end_session_endpoint', '/oauth2/end_session'], ['jwks_uri', '/jwks']])
+    assert.equal(d[k], issuer + p, k);
+  assert.deepEqual(d.response_types_supported, ['code']);
+  assert.deepEqual(d.code_challenge_methods_supported, ['S256']);
+  assert.deepEqual(d.grant_types_supported.sort(), ['authorization_code', 'client_credentials', 'refresh_token']);
+  assert.deepEqual(d.token_endpoint_auth_methods_supported.sort(), ['client_secret_basic', 'client_secret_post', 'none']);
+  assert.deepEqual(d.scopes_supported.sort(), ['email', 'groups', 'offline_access', 'openid', 'profile']);
+  assert.deepEqual(d.id_token_signing_alg_values_supported.sort(), ['ES256', 'EdDSA', 'RS256']);
+  // every advertised endpoint answers (not 404)
+  for (const k of ['token_endpoint', 'userinfo_endpoint', 'introspection_endpoint', 'revocation_endpoint', 'end_session_endpoint']) {
+    const r = await fetch(d[k].replace(issuer, s.url), { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: '' });
+    assert.notEqual(r.status, 404, k);
+  }
+});
+
+test('code + PKCE with consent, Basic auth: ID token, access token, userinfo, refresh, introspection, revocation', async () => {
+  const config = await discover(s, 'app', 'app-secret-123', client.ClientSecretBasic('app-secret-123'));
+  const b = new Browser(s.url);
+  const { tokens, nonce } = await codeFlow(s, b, config, 'ada@example.com', { expectConsent: true });
+  assert.equal(tokens.token_type.toLowerCase(), 'bearer');
+  assert.ok(tokens.refresh_token, 'offline_access gives a refresh token');
+  const { payload: id, protectedHeader: idh } = await jose.jwtVerify(tokens.id_token, jwks, { issuer, audience: 'app' });
+  assert.equal(idh.alg, 'RS256');
+  assert.equal(id.nonce, nonce);
+  assert.equal(id.email, 'ada@example.com');
+  assert.equal(id.name, 'Ada Lovelace');
+  assert.deepEqual(id.amr, ['pwd']);
+  assert.ok(id.auth_time <= id.iat && id.auth_time > id.iat - 60);
+  assert.deepEqual(id.groups, []);
+  const expectAtHash = Buffer.from(new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(tokens.access_token))).slice(0, 16)).toString('base64url');
+  assert.equal(id.at_hash, expectAtHash);
+  const { payload: at, protectedHeader: ath } = await jose.jwtVerify(tokens.access_token, jwks, { issuer, typ: 'at+jwt' });
+  assert.equal(ath.typ, 'at+jwt');
+  assert.equal(at.client_id, 'app');
+  assert.equal(at.sub, id.sub);
+  assert.equal(at.email, 'ada@example.com');
+  assert.ok(at.jti && at.scope.split(' ').includes('openid'));
+
+  const info = await client.fetchUserInfo(config, tokens.access_token, id.sub);
+  assert.equal(info.sub, id.sub);
+  assert.equal(info.email, 'ada@example.com');
+  // POST userinfo too
+  const post = await fetch(s.url + '/oauth2/userinfo', { method: 'POST', headers: { authorization: 'Bearer ' + tokens.access_token } });
+  assert.equal(post.status, 200);
+
+  // the consent is remembered: no consent page the second time
+  await codeFlow(s, b, config, 'ada@example.com', { expectConsent: false });
+
+  // refresh rotates
+  const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token);
+  assert.ok(refreshed.refresh_token && refreshed.refresh_token !== tokens.refresh_token);
+  assert.notEqual(refreshed.access_token, tokens.access_token);
+
+  // introspection
+  const intro = await client.tokenIntrospection(config, refreshed.access_token);
+  assert.equal(intro.active, true);
+  assert.equal(intro.client_id, 'app');
+  assert.equal(intro.sub, id.sub);
+  const introRt = await client.tokenIntrospection(config, refreshed.refresh_token);
+  assert.equal(introRt.active, true);
+  assert.equal((await client.tokenIntrospection(config, 'nonsense')).active, false);
+
+  // revocation of the access token
+  await client.tokenRevocation(config, refreshed.access_token);
+  assert.equal((await client.tokenIntrospection(config, refreshed.access_token)).active, false);
+  const r = await fetch(s.url + '/oauth2/userinfo', { headers: { authorization: 'Bearer ' + refreshed.access_token } });
+  assert.equal(r.status, 401);
+  assert.match(r.headers.get('www-authenticate'), /invalid_token/);
+
+  // revocation of the refresh token revokes its family
+  await client.tokenRevocation(config, refreshed.refresh_token);
+  await assert.rejects(client.refreshTokenGrant(config, refreshed.refresh_token), (e) => e.error === 'invalid_grant');
+});
+
+test('refresh-token reuse revokes the whole family', async () => {
+  const config = await discover(s, 'app', 'app-secret-123');
+  const b = new Browser(s.url);
+  const { tokens } = await codeFlow(s, b, config, 'ada@example.com');
+  const second = await client.refreshTokenGrant(config, tokens.refresh_token);
+  await assert.rejects(client.refreshTokenGrant(config, tokens.refresh_token), (e) => e.error === 'invalid_grant');
+  // the thief's reuse burned the legitimate new token too
+  await assert.rejects(client.refreshTokenGrant(config, second.refresh_token), (e) => e.error === 'invalid_grant');
+  assert.equal((await client.tokenIntrospection(config, second.access_token)).active, false);
+  assert.equal((await client.tokenIntrospection(config, tokens.access_token)).active, false);
+});
+
+test('public client with PKCE and auth none; ES256 client', async () => {
+  const pub = await discover(s, 'spa', undefined, client.None());
+  const b = new Browser(s.url);
+  const { tokens } = await codeFlow(s, b, pub, 'bob@example.com', { expectConsent: false, params: { scope: 'openid email' } });
+  assert.equal(tokens.refresh_token, undefined, 'no offline_access, no refresh token');
+  const { payload } = await jose.jwtVerify(tokens.id_token, jwks, { issuer, audience: 'spa' });
+  assert.equal(payload.email, 'bob@example.com');
+  assert.equal(payload.name, undefined, 'profile not in scope');
+
+  const es = await discover(s, 'es', 'es-secret-1234');
+  const t2 = (await codeFlow(s, b, es, 'bob@example.com', { params: { scope: 'openid profile' } })).tokens;
+  const { protectedHeader: h1 } = await jose.jwtVerify(t2.id_token, jwks, { issuer, audience: 'es' });
+  const { protectedHeader: h2 } = await jose.jwtVerify(t2.access_token, jwks, { issuer });
+  assert.equal(h1.alg, 'ES256');
+  assert.equal(h2.alg, 'ES256');
+});
+
+test('client_credentials', async () => {
+  const config = await discover(s, 'app', 'app-secret-123');
+  const t = await client.clientCredentialsGrant(config, {});
+  const { payload } = await jose.jwtVerify(t.access_token, jwks, { issuer, typ: 'at+jwt' });
+  assert.equal(payload.sub, 'app');
+  assert.equal(payload.client_id, 'app');
+  assert.equal(t.refresh_token, undefined);
+  assert.equal(t.id_token, undefined);
+  assert.equal((await client.tokenIntrospection(config, t.access_token)).active, true);
+  // revocation works for machine tokens too, and only for their own client
+  const other = await client.clientCredentialsGrant(config, {});
+  const es = await discover(s, 'es', 'es-secret-1234');
+  await client.tokenRevocation(es, other.access_token);
+  assert.equal((await client.tokenIntrospection(config, other.access_token)).active, true, 'another client cannot revoke it');
+  await client.tokenRevocation(config, other.access_token);
+  assert.equal((await client.tokenIntrospection(config, other.access_token)).active, false);
+  assert.equal((await client.tokenIntrospection(config, t.access_token)).active, true, 'the other token is untouched');
+  // no user: userinfo refuses it
+  const r = await fetch(s.url + '/oauth2/userinfo', { headers: { authorization: 'Bearer ' + t.access_token } });
+  assert.equal(r.status, 403);
+  // openid makes no sense without a user
+  const bad = await tokenPost({ grant_type: 'client_credentials', scope: 'openid' }, { authorization: basic('app', 'app-secret-123') });
+  assert.equal(bad.status, 400);
+  assert.equal((await bad.json()).error, 'invalid_scope');
+  // a public client may not
+  const pub = await tokenPost({ grant_type: 'client_credentials', client_id: 'spa' });
+  assert.equal(pub.status, 401);
+});
+
+test('authorize errors: unknown client and wrong redirect_uri are shown, never redirected', async () => {
+  const b = new Browser(s.url);
+  for (const q of ['client_id=nope&redirect_uri=' + encodeURIComponent(REDIRECT) + '&response_type=code&scope=openid',
+    'client_id=app&redirect_uri=' + encodeURIComponent('https://evil.example/cb') + '&response_type=code&scope=openid',
+    'client_id=app&redirect_uri=' + encodeURIComponent(REDIRECT + '/') + '&response_type=code&scope=openid',
+    'client_id=app&client_id=app&redirect_uri=x']) {
+    const r = await b.get('/oauth2/authorize?' + q);
+    assert.equal(r.status, 400, q);
+    assert.equal(r.headers.get('location'), null);
+    assert.match(r.headers.get('content-type'), /text\/html/);
+  }
+});
+
+test('authorize errors with a valid client go back to it: PKCE missing or plain, bad response_type, prompt=none', async () => {
+  const config = await discover(s, 'app', 'app-secret-123');
+  const b = new Browser(s.url);
+  const cases = [
+    [{ code_challenge: undefined, code_challenge_method: undefined }, 'invalid_request'],
+    [{ code_challenge: 'a'.repeat(43), code_challenge_method: 'plain' }, 'invalid_request'],
+    [{ response_type: 'token' }, 'unsupported_response_type'],
+    [{ prompt: 'none' }, 'login_required'],
+  ];
+  for (const [extra, error] of cases) {
+    const a = await authUrl(config, extra);
+    const r = await b.get(a.url);
+    assert.equal(r.status, 302);
+    const loc = new URL(r.headers.get('location'));
+    assert.equal(loc.origin + loc.pathname, REDIRECT);
+    assert.equal(loc.searchParams.get('error'), error, JSON.stringify(extra));
+    assert.equal(loc.searchParams.get('state'), a.state);
+    assert.equal(loc.searchParams.get('iss'), issuer);
+  }
+  // consent denied
+  const a = await authUrl(config);
+  const cb = await browse(b, a.url, 'bob@example.com', { consent: 'deny' });
+  assert.equal(cb.searchParams.get('error'), 'access_denied');
+  // prompt=none with a session but no consent → consent_required
+  const a2 = await authUrl(config, { prompt: 'none' });
+  const r2 = await b.get(a2.url);
+  assert.equal(new URL(r2.headers.get('location')).searchParams.get('error'), 'consent_required');
+  // prompt=login with a session → back to the login page
+  const a3 = await authUrl(config, { prompt: 'login' });
+  const r3 = await b.get(a3.url);
+  assert.equal(r3.status, 302);
+  assert.match(r3.headers.get('location'), /^\/login\?rd=/);
+  assert.ok(!decodeURIComponent(r3.headers.get('location')).includes('prompt=login'));
+});
+
+async function getCode(config, b, email, extra) {
+  const a = await authUrl(config, extra);
+  const cb = await browse(b, a.url, email);
+  return { ...a, cb, code: cb.searchParams.get('code') };
+}
+
+test('token errors: wrong/missing verifier, code replay revokes, wrong redirect_uri, wrong secret', async () => {
+  const config = await discover(s, 'es', 'es-secret-1234');
+  const b = new Browser(s.url);
+  const auth = { authorization: basic('es', 'es-secret-1234') };
+
+  let g = await getCode(config, b, 'ada@example.com');
+  let r = await tokenPost({ grant_type: 'authorization_code', code: g.code, redirect_uri: REDIRECT, code_verifier: client.randomPKCECodeVerifier() }, auth);
+  assert.equal(r.status, 400);
+  assert.equal((await r.json()).error, 'invalid_grant');
+  assert.equal(r.headers.get('cache-control'), 'no-store');
+
+  g = await getCode(config, b, 'ada@example.com');
+  r = await tokenPost({ grant_type: 'authorization_code', code: g.code, redirect_uri: REDIRECT }, auth);
+  assert.equal((await r.json()).error, 'invalid_grant', 'missing verifier');
+
+  g = await getCode(config, b, 'ada@example.com');
+  r = await tokenPost({ grant_type: 'authorization_code', code: g.code, redirect_uri: 'http://localhost:9999/other', code_verifier: g.verifier }, auth);
+  assert.equal((await r.json()).error, 'invalid_grant', 'wrong redirect_uri');
+
+  g = await getCode(config, b, 'ada@example.com');
+  r = await tokenPost({ grant_type: 'authorization_code', code: g.code, redirect_uri: REDIRECT, code_verifier: g.verifier }, { authorization: basic('es', 'wrong-secret') });
+  assert.equal(r.status, 401);
+  assert.equal((await r.json()).error, 'invalid_client');
+  assert.match(r.headers.get('www-authenticate'), /^Basic/);
+  // the code was not burnt by the wrong secret: it still works once…
+  r = await tokenPost({ grant_type: 'authorization_code', code: g.code, redirect_uri: REDIRECT, code_verifier: g.verifier }, auth);
+  assert.equal(r.status, 200);
+  const first = await r.json();
+  const ui = await fetch(s.url + '/oauth2/userinfo', { headers: { authorization: 'Bearer ' + first.access_token } });
+  assert.equal(ui.status, 200);
+  // …and a replay is refused and revokes what the code gave
+  r = await tokenPost({ grant_type: 'authorization_code', code: g.code, redirect_uri: REDIRECT, code_verifier: g.verifier }, auth);
+  assert.equal(r.status, 400);
+  assert.equal((await r.json()).error, 'invalid_grant');
+  const ui2 = await fetch(s.url + '/oauth2/userinfo', { headers: { authorization: 'Bearer ' + first.access_token } });
+  assert.equal(ui2.status, 401);
+
+  // unknown client, secret in the wrong place, both methods at once
+  r = await tokenPost({ grant_type: 'client_credentials' }, { authorization: basic('ghost', 'x'.repeat(12)) });
+  assert.equal(r.status, 401);
+  r = await tokenPost({ grant_type: 'client_credentials', client_id: 'es', client_secret: 'es-secret-1234' }, auth);
+  assert.equal(r.status, 400);
+  assert.equal((await r.json()).error, 'invalid_request');
+});
+
+test('malformed token requests: bodies, content types, grant types', async () => {
+  const auth = { authorization: basic('app', 'app-secret-123') };
+  const cases = [
+    ['grant_type=client_credentials&grant_type=client_credentials', 'invalid_request'],
+    ['grant_type=client%ZZcredentials', 'invalid_request'],
+    ['grant_type=password&username=a&password=b', 'unsupported_grant_type'],
+    ['', 'invalid_request'],
+    ['grant_type=authorization_code', 'invalid_request'],
+    ['grant_type=authorization_code&code=abc&redirect_uri=' + encodeURIComponent(REDIRECT) + '&code_verifier=short', 'invalid_request'],
+    ['grant_type=refresh_token', 'invalid_request'],
+    ['grant_type=refresh_token&refresh_token=not-a-token', 'invalid_grant'],
+    ['grant_type=authorization_code&code=nope&redirect_uri=' + encodeURIComponent(REDIRECT), 'invalid_grant'],
+  ];
+  for (const [body, error] of cases) {
+    const r = await tokenPost(body, auth);
+    assert.equal(r.status, 400, body);
+    assert.equal((await r.json()).error, error, body);
+  }
+  const j = await fetch(s.url + '/oauth2/token', { method: 'POST', headers: { 'content-type': 'application/json', ...auth }, body: '{"grant_type":"client_credentials"}' });
+  assert.equal(j.status, 400);
+  const g = await fetch(s.url + '/oauth2/token');
+  assert.equal(g.status, 405);
+  const bad = await tokenPost('grant_type=client_credentials', { authorization: 'Basic !!!' });
+  assert.equal(bad.status, 401);
+  const big = await tokenPost('grant_type=client_credentials&x=' + 'a'.repeat(20000), auth);
+  assert.equal(big.status, 400);
+  // still alive
+  assert.equal((await fetch(s.url + '/api/health')).status, 200);
+});
+
+test('tampered and foreign JWTs are refused', async () => {
+  const config = await discover(s, 'app', 'app-secret-123');
+  const t = await client.clientCredentialsGrant(config, {});
+  const [h, p, sig] = t.access_token.split('.');
+  const claims = JSON.parse(Buffer.from(p, 'base64url'));
+  claims.sub = 'someone-else';
+  const forged = [h, Buffer.from(JSON.stringify(claims)).toString('base64url'), sig].join('.');
+  const flipped = [h, p, sig.slice(0, -2) + (sig.at(-2) === 'A' ? 'B' : 'A') + sig.at(-1)].join('.');
+  const none = [Buffer.from('{"alg":"none","typ":"at+jwt"}').toString('base64url'), p, ''].join('.');
+  for (const tok of [forged, flipped, none, 'garbage']) {
+    const r = await fetch(s.url + '/oauth2/userinfo', { headers: { authorization: 'Bearer ' + tok } });
+    assert.equal(r.status, 401);
+    assert.equal((await client.tokenIntrospection(config, tok)).active, false);
+  }
+  await assert.rejects(jose.jwtVerify(forged, jwks, { issuer }));
+});
+
+test('RP-initiated logout with id_token_hint, post_logout_redirect_uri and state', async () => {
+  const config = await discover(s, 'app', 'app-secret-123');
+  const b = new Browser(s.url);
+  const { tokens } = await codeFlow(s, b, config, 'ada@example.com');
+  assert.equal((await b.get('/api/auth/me')).status, 200);
+  // unregistered post-logout URI: no redirect
+  let r = await b.get(client.buildEndSessionUrl(config, { id_token_hint: tokens.id_token, post_logout_redirect_uri: 'https://evil.example/' }));
+  assert.equal(r.status, 400);
+  assert.equal((await b.get('/api/auth/me')).status, 200, 'still signed in');
+  r = await b.get(client.buildEndSessionUrl(config, { id_token_hint: tokens.id_token, post_logout_redirect_uri: BYE, state: 'st8' }));
+  assert.equal(r.status, 302);
+  assert.equal(r.headers.get('location'), BYE + '?state=st8');
+  assert.equal((await b.get('/api/auth/me')).status, 401, 'signed out of dreamauth');
+
+  // without a hint the user confirms first
+  const b2 = new Browser(s.url);
+  await codeFlow(s, b2, config, 'ada@example.com');
+  r = await b2.get('/oauth2/end_session');
+  assert.equal(r.status, 200);
+  const html = await r.text();
+  assert.equal((await b2.get('/api/auth/me')).status, 200, 'a bare link signs nobody out');
+  r = await b2.post('/oauth2/end_session', { csrf: hidden(html, 'csrf'), request: hidden(html, 'request'), decision: 'logout' });
+  assert.equal(r.status, 200);
+  assert.equal((await b2.get('/api/auth/me')).status, 401);
+});
+
+test('expired code (OIDC_CODE_TTL=1)', async () => {
+  const s2 = await start({ OIDC_CODE_TTL: '1' });
+  await fetch(s2.url + '/api/auth/sign-up/email', { method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: 'eve@example.com', password: PASSWORD }) });
+  const config = await discover(s2, 'es', 'es-secret-1234');
+  const b = new Browser(s2.url);
+  const g = await getCode(config, b, 'eve@example.com');
+  await sleep(2200);
+  await assert.rejects(client.authorizationCodeGrant(config, g.cb, { pkceCodeVerifier: g.verifier, expectedState: g.state, expectedNonce: g.nonce }),
+    (e) => e.error === 'invalid_grant');
+  await s2.stop();
+});
+
+test('OIDC_CLIENTS_FILE: reload on change and SIGHUP; a bad file keeps the old clients', async () => {
+  const file = join(s.dir, 'clients.json');
+  const write = (list) => { writeFileSync(file + '.tmp', JSON.stringify(list)); chmodSync(file + '.tmp', 0o644); renameSync(file + '.tmp', file); };
+  const fileClient = (id) => ({ clientId: id, clientSecret: 'file-secret-123', redirectURLs: [REDIRECT], grantTypes: ['client_credentials'] });
+  write([fileClient('one')]);
+  const s3 = await start({ OIDC_CLIENTS_FILE: file, OIDC_CLIENTS: undefined, WORKERS: '1' });
+  const cc = (id) => fetch(s3.url + '/oauth2/token', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(id, 'file-secret-123') }, body: 'grant_type=client_credentials' });
+  assert.equal((await cc('one')).status, 200);
+  assert.equal((await cc('two')).status, 401);
+  write([fileClient('two')]);
+  await sleep(1600);
+  assert.equal((await cc('two')).status, 200, 'picked up by polling');
+  assert.equal((await cc('one')).status, 401, 'removed client is gone');
+  writeFileSync(file, '[{"clientId": "broken"');
+  await sleep(1600);
+  assert.equal((await cc('two')).status, 200, 'bad file keeps the previous clients');
+  assert.match(s3.logs(), /OIDC clients not reloaded.*not valid JSON/);
+  write([fileClient('three')]);
+  process.kill(s3.proc.pid, 'SIGHUP');
+  await sleep(500);
+  assert.equal((await cc('three')).status, 200, 'SIGHUP reload');
+  await s3.stop();
+});
+
+test('a bad OIDC_CLIENTS stops start-up with one clear error', async () => {
+  const bad = new Server({ DATABASE_URL: freshDatabase('oidc'), AUTH_SECRET: TEST_SECRET, AUTO_MIGRATE: 'true', ENABLE_OIDC_PROVIDER: 'true',
+    OIDC_CLIENTS: JSON.stringify([{ clientId: 'x', clientSecret: 'long-enough', redirectURLs: ['http://example.com/cb'] }]) });
+  servers.push(bad);
+  await bad.start({ waitHealthy: false });
+  const { code } = await bad.exited;
+  assert.equal(code, 1);
+  assert.match(bad.logs(), /redirectURLs\[0\] must be an absolute https URL/);
+});
+
+test('dreamauth client add prints a secret once; the database client works', async () => {
+  const out = execFileSync(BIN, ['client', 'add', 'dbapp', '--redirect-uri', 'https://app.example/cb', '--grant', 'client_credentials'],
+    { env: { PATH: process.env.PATH, DATABASE_URL: s.env.DATABASE_URL, AUTH_SECRET: TEST_SECRET }, encoding: 'utf8' });
+  const secret = out.match(/client_secret: (\S+)/)[1];
+  assert.equal(secret.length, 43);
+  const list = execFileSync(BIN, ['client', 'list'], { env: { PATH: process.env.PATH, DATABASE_URL: s.env.DATABASE_URL, AUTH_SECRET: TEST_SECRET }, encoding: 'utf8' });
+  assert.match(list, /^dbapp\t/m);
+  assert.ok(!list.includes(secret));
+  let r = await tokenPost({ grant_type: 'client_credentials' }, { authorization: basic('dbapp', secret) });
+  assert.equal(r.status, 200);
+  r = await tokenPost({ grant_type: 'client_credentials' }, { authorization: basic('dbapp', secret.slice(0, -1) + 'x') });
+  assert.equal(r.status, 401);
+  execFileSync(BIN, ['client', 'remove', 'dbapp'], { env: { PATH: process.env.PATH, DATABASE_URL: s.env.DATABASE_URL, AUTH_SECRET: TEST_SECRET } });
+  r = await tokenPost({ grant_type: 'client_credentials' }, { authorization: basic('dbapp', secret) });
+  assert.equal(r.status, 401);
+});
+
+test('ENABLE_OIDC_PROVIDER=false: /oauth2/* answer 404, discovery omits them', async () => {
+  const off = await start({ ENABLE_OIDC_PROVIDER: 'false' });
+  for (const p of ['/oauth2/authorize', '/oauth2/userinfo', '/oauth2/end_session']) assert.equal((await fetch(off.url + p)).status, 404, p);
+  assert.equal((await fetch(off.url + '/oauth2/token', { method: 'POST' })).status, 404);
+  const d = await (await fetch(off.url + '/.well-known/openid-configuration')).json();
+  assert.equal(d.authorization_endpoint, undefined);
+  assert.equal(d.jwks_uri, `http://localhost:${off.port}/jwks`);
+  await off.stop();
+});

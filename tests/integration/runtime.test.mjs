@@ -1,0 +1,183 @@
+// Runtime foundation: process tree, health, JWKS, supervision (kill -9),
+// graceful drain, concurrent start-up on one empty database, configuration
+// errors, the embedded PostgreSQL default.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, chmodSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Server, freshDatabase, psql, sleep, TEST_SECRET, BIN, freePort } from './harness.mjs';
+
+const servers = [];
+after(async () => { for (const s of servers) await s.stop('SIGKILL'); });
+
+async function startServer(env = {}) {
+  const s = new Server({ DATABASE_URL: freshDatabase('rt'), AUTH_SECRET: TEST_SECRET, AUTO_MIGRATE: 'true', ...env });
+  servers.push(s);
+  await s.start();
+  return s;
+}
+
+async function jwks(s) {
+  const r = await fetch(s.url + '/jwks');
+  assert.equal(r.status, 200);
+  return r.json();
+}
+
+test('process tree: master, N workers, signer, kdf with role titles', async () => {
+  const s = await startServer({ WORKERS: '3' });
+  const titles = s.children().map((c) => c.title).sort();
+  assert.deepEqual(titles, ['dreamauth: kdf', 'dreamauth: signer', 'dreamauth: worker 1',
+    'dreamauth: worker 2', 'dreamauth: worker 3']);
+  const master = execFileSync('ps', ['-o', 'args=', '-p', String(s.proc.pid)], { encoding: 'utf8' }).trim();
+  assert.equal(master, 'dreamauth: master');
+  const h = await (await fetch(s.url + '/api/health')).json();
+  assert.deepEqual({ status: h.status, db: h.db, signer: h.signer, workers: h.workers },
+    { status: 'ok', db: 'up', signer: 'up', workers: 3 });
+  await s.stop();
+});
+
+test('jwks and discovery: three algorithms, issuer matches AUTH_URL', async () => {
+  const s = await startServer();
+  const set = await jwks(s);
+  assert.deepEqual(set.keys.map((k) => k.alg).sort(), ['ES256', 'EdDSA', 'RS256']);
+  for (const k of set.keys) {
+    assert.equal(k.use, 'sig');
+    assert.ok(k.kid && k.kid.length === 43, 'kid is an RFC 7638 thumbprint');
+    assert.equal(k.d, undefined, 'no private part');
+    assert.equal(k.p, undefined);
+  }
+  const d = await (await fetch(s.url + '/.well-known/openid-configuration')).json();
+  assert.equal(d.issuer, `http://localhost:${s.port}`);
+  assert.equal(d.jwks_uri, `http://localhost:${s.port}/jwks`);
+  assert.deepEqual(d.code_challenge_methods_supported, ['S256']);
+  await s.stop();
+});
+
+test('kill -9 of a worker and of the signer: restarted, healthy within 2 s, keys unchanged', async () => {
+  const s = await startServer();
+  const before = await jwks(s);
+  const stored = psql(s.env.DATABASE_URL, 'select string_agg(kid || encode(sealed_private, \'hex\'), \',\' order by kid) from signing_keys');
+
+  for (const title of ['dreamauth: worker 1', 'dreamauth: signer', 'dreamauth: kdf']) {
+    const pid = s.childPid(title);
+    assert.ok(pid, `${title} running`);
+    const t0 = Date.now();
+    process.kill(pid, 'SIGKILL');
+    // Health must come back (every worker answering) within 2 s.
+    let newPid;
+    while (Date.now() - t0 < 2000) {
+      newPid = s.childPid(title);
+      if (newPid && newPid !== pid) break;
+      await sleep(20);
+    }
+    assert.ok(newPid && newPid !== pid, `${title} restarted`);
+    await s.waitHealthy(2000 - (Date.now() - t0));
+    // Every worker sees the new signer: ask enough times to hit both.
+    for (let i = 0; i < 10; i++) {
+      const r = await fetch(s.url + '/api/health');
+      assert.equal(r.status, 200);
+    }
+    assert.ok(Date.now() - t0 < 2000, `${title} healthy again in ${Date.now() - t0} ms`);
+  }
+  assert.match(s.logs(), /worker 1 died from signal 9/);
+  assert.match(s.logs(), /signer died from signal 9/);
+  const afterSet = await jwks(s);
+  assert.deepEqual(afterSet, before, 'same public keys after the signer restart');
+  const storedAfter = psql(s.env.DATABASE_URL, 'select string_agg(kid || encode(sealed_private, \'hex\'), \',\' order by kid) from signing_keys');
+  assert.equal(storedAfter, stored, 'stored keys unchanged');
+  await s.stop();
+});
+
+test('SIGTERM drains and exits 0; health reports 503 when the database is gone', async () => {
+  const s = await startServer();
+  const db = new URL(s.env.DATABASE_URL).pathname.slice(1);
+  // Take the database away: no new connections, existing ones killed.
+  psql(s.env.DATABASE_URL.replace(`/${db}`, '/postgres'),
+    `ALTER DATABASE ${db} ALLOW_CONNECTIONS false; SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${db}'`);
+  let down;
+  for (let i = 0; i < 4; i++) {	// each worker notices on its own next query
+    const r = await fetch(s.url + '/api/health');
+    down = { status: r.status, body: await r.json() };
+    if (down.status === 503) break;
+  }
+  assert.equal(down.status, 503);
+  assert.equal(down.body.db, 'down');
+  assert.equal(down.body.status, 'unavailable');
+  psql(s.env.DATABASE_URL.replace(`/${db}`, '/postgres'), `ALTER DATABASE ${db} ALLOW_CONNECTIONS true`);
+  // Back: workers reconnect (or are restarted by the master) and health recovers.
+  await s.waitHealthy(15000);
+  const r = await s.stop('SIGTERM');
+  assert.equal(r.code, 0);
+  assert.match(s.logs(), /stopped/);
+  assert.throws(() => execFileSync('ps', ['--ppid', String(s.proc.pid), '-o', 'pid=']), 'no children left');
+});
+
+test('two instances started at once on one empty database: one schema, one key set', async () => {
+  const url = freshDatabase('race');
+  const a = new Server({ DATABASE_URL: url, AUTH_SECRET: TEST_SECRET, AUTO_MIGRATE: 'true' });
+  const b = new Server({ DATABASE_URL: url, AUTH_SECRET: TEST_SECRET, AUTO_MIGRATE: 'true' });
+  servers.push(a, b);
+  await Promise.all([a.start(), b.start()]);
+  const versions = psql(url, 'select count(*), count(distinct version) from schema_migrations');
+  const [n, distinct] = versions.split('|').map(Number);
+  assert.equal(n, distinct);
+  assert.ok(n >= 2);
+  assert.equal(psql(url, "select count(*) from signing_keys where state = 'current'"), '3');
+  assert.deepEqual(await jwks(a), await jwks(b));
+  await Promise.all([a.stop(), b.stop()]);
+});
+
+test('configuration errors: one line naming the variable, no secret echoed', async () => {
+  const cases = [
+    [{ DATABASE_URL: 'postgres://x@127.0.0.1:1/x', AUTH_SECRET: 'short-secret-value' }, /AUTH_SECRET/, 'short-secret-value'],
+    [{ DATABASE_URL: 'postgres://x@127.0.0.1:1/x' }, /AUTH_SECRET: required/, null],
+    [{ DATABASE_URL: 'postgres://x@127.0.0.1:1/x', AUTH_SECRET: TEST_SECRET, WORKERS: 'lots' }, /WORKERS/, TEST_SECRET],
+    [{ DATABASE_URL: 'mysql://x', AUTH_SECRET: TEST_SECRET }, /DATABASE_URL/, TEST_SECRET],
+    [{ DATABASE_URL: 'postgres://x@127.0.0.1:1/x', AUTH_SECRET: TEST_SECRET, ENABLE_REGISTRATION: 'maybe' }, /ENABLE_REGISTRATION/, TEST_SECRET],
+    [{ DATABASE_URL: 'postgres://x@127.0.0.1:1/x', AUTH_SECRET: TEST_SECRET, AUTH_URL: 'ftp://x' }, /AUTH_URL/, TEST_SECRET],
+  ];
+  for (const [env, pattern, secret] of cases) {
+    const r = spawnSync(BIN, ['serve'], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8', timeout: 10000 });
+    assert.equal(r.status, 1, JSON.stringify(env));
+    const lines = r.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0], pattern);
+    if (secret) assert.ok(!r.stderr.includes(secret), 'secret not echoed');
+  }
+});
+
+test('migrate command: applies once, then reports up to date; serve without AUTO_MIGRATE refuses a stale schema', async () => {
+  const url = freshDatabase('mig');
+  const env = { PATH: process.env.PATH, DATABASE_URL: url, AUTH_SECRET: TEST_SECRET };
+  const stale = spawnSync(BIN, ['serve'], { env: { ...env, LISTEN: `127.0.0.1:${await freePort()}` }, encoding: 'utf8', timeout: 20000 });
+  assert.equal(stale.status, 1);
+  assert.match(stale.stderr, /dreamauth migrate/);
+  const first = spawnSync(BIN, ['migrate'], { env, encoding: 'utf8', timeout: 20000 });
+  assert.equal(first.status, 0, first.stderr);
+  assert.match(first.stderr, /applying migration 001_init/);
+  const second = spawnSync(BIN, ['migrate'], { env, encoding: 'utf8', timeout: 20000 });
+  assert.equal(second.status, 0);
+  assert.match(second.stderr, /0 migration\(s\) applied/);
+});
+
+test('embedded default: no DATABASE_URL runs a private PostgreSQL under DATA_DIR', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'dreamauth-embedded-'));
+  chmodSync(dataDir, 0o755);
+  const s = new Server({ DATA_DIR: dataDir });
+  servers.push(s);
+  await s.start();
+  const titles = s.children().map((c) => c.title);
+  assert.ok(titles.some((t) => t.includes('postgres')), `postgres child in ${titles}`);
+  assert.equal(statSync(join(dataDir, 'auth_secret')).mode & 0o777, 0o600);
+  assert.equal(statSync(join(dataDir, 'pg.password')).mode & 0o777, 0o600);
+  const first = await jwks(s);
+  assert.equal((await s.stop()).code, 0);
+  // Second start: same cluster, same secret, same keys.
+  const s2 = new Server({ DATA_DIR: dataDir, PORT_OVERRIDE: s.port });
+  servers.push(s2);
+  await s2.start();
+  assert.deepEqual(await jwks(s2), first);
+  assert.equal((await s2.stop()).code, 0);
+});

@@ -1,0 +1,99 @@
+/* Environment parsing: defaults, aliases, and one clear error per bad value. */
+#include "common/config.h"
+#include "tests/unit/check.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int load(char *err, size_t len)
+{
+	config_free();
+	return config_load(err, len);
+}
+
+static void clear_env(void)
+{
+	static const char *vars[] = { "DATABASE_URL", "AUTH_SECRET", "BETTER_AUTH_SECRET", "AUTH_URL", "BETTER_AUTH_URL",
+		"LISTEN", "PORT", "WORKERS", "ENABLE_REGISTRATION", "AUTO_MIGRATE", "BETTER_AUTH_AUTO_MIGRATE",
+		"COOKIE_DOMAIN", "ADMIN_EMAILS", "SIGNING_ALG", "LOG_LEVEL", NULL };
+	for (int i = 0; vars[i]; i++)
+		unsetenv(vars[i]);
+}
+
+int main(void)
+{
+	char err[256];
+	const char *secret = "0123456789abcdef0123456789abcdef-secret";
+
+	clear_env();
+	/* embedded default: no DATABASE_URL, no secret needed yet */
+	CHECK_EQ_INT(load(err, sizeof(err)), 0);
+	CHECK(cfg.embedded_pg);
+	CHECK(cfg.auto_migrate);
+	CHECK_EQ_STR(cfg.listen[0], "0.0.0.0:3000");
+	CHECK_EQ_STR(cfg.issuer, "http://localhost:3000");
+	CHECK(cfg.issuer_is_local_http);
+	CHECK(!cfg.enable_registration);
+	CHECK(cfg.oidc_require_pkce);
+	CHECK_EQ_INT(cfg.argon2_m_kib, 19456);
+
+	/* external database needs a secret */
+	setenv("DATABASE_URL", "postgres://u@db/x", 1);
+	CHECK_EQ_INT(load(err, sizeof(err)), -1);
+	CHECK(strncmp(err, "AUTH_SECRET", 11) == 0);
+	/* alias, and a short secret is named but not echoed */
+	setenv("BETTER_AUTH_SECRET", "short", 1);
+	CHECK_EQ_INT(load(err, sizeof(err)), -1);
+	CHECK(strstr(err, "AUTH_SECRET") != NULL);
+	CHECK(strstr(err, "short") == NULL);
+	setenv("BETTER_AUTH_SECRET", secret, 1);
+	setenv("BETTER_AUTH_URL", "https://auth.example.com/", 1);
+	setenv("BETTER_AUTH_AUTO_MIGRATE", "true", 1);
+	CHECK_EQ_INT(load(err, sizeof(err)), 0);
+	CHECK_EQ_STR(cfg.issuer, "https://auth.example.com");
+	CHECK(!cfg.issuer_is_local_http);
+	CHECK(cfg.auto_migrate);
+	CHECK(!cfg.embedded_pg);
+
+	setenv("WORKERS", "0", 1);
+	CHECK_EQ_INT(load(err, sizeof(err)), -1);
+	CHECK(strncmp(err, "WORKERS", 7) == 0);
+	setenv("WORKERS", "2x", 1);
+	CHECK_EQ_INT(load(err, sizeof(err)), -1);
+	setenv("WORKERS", "3", 1);
+	setenv("LISTEN", "127.0.0.1:99999", 1);
+	CHECK_EQ_INT(load(err, sizeof(err)), -1);
+	CHECK(strncmp(err, "LISTEN", 6) == 0);
+	setenv("LISTEN", "127.0.0.1:8080,[::1]:8080", 1);
+	CHECK_EQ_INT(load(err, sizeof(err)), 0);
+	CHECK_EQ_INT(cfg.n_listen, 2);
+	CHECK_EQ_INT(cfg.workers, 3);
+	setenv("ENABLE_REGISTRATION", "perhaps", 1);
+	CHECK_EQ_INT(load(err, sizeof(err)), -1);
+	CHECK(strncmp(err, "ENABLE_REGISTRATION", 19) == 0);
+	setenv("ENABLE_REGISTRATION", "yes", 1);
+	setenv("COOKIE_DOMAIN", ".example.com; Secure", 1);
+	CHECK_EQ_INT(load(err, sizeof(err)), -1);
+	CHECK(strncmp(err, "COOKIE_DOMAIN", 13) == 0);
+	setenv("COOKIE_DOMAIN", ".example.com", 1);
+	setenv("SIGNING_ALG", "HS256", 1);
+	CHECK_EQ_INT(load(err, sizeof(err)), -1);
+	setenv("SIGNING_ALG", "ES256", 1);
+	setenv("AUTH_URL", "javascript:alert(1)", 1);
+	CHECK_EQ_INT(load(err, sizeof(err)), -1);
+	CHECK(strncmp(err, "AUTH_URL", 8) == 0);
+	unsetenv("AUTH_URL");
+	setenv("DATABASE_URL", "mysql://x", 1);
+	CHECK_EQ_INT(load(err, sizeof(err)), -1);
+	CHECK(strncmp(err, "DATABASE_URL", 12) == 0);
+	setenv("DATABASE_URL", "postgresql://u@db/x", 1);
+	setenv("ADMIN_EMAILS", " Root@Example.com , ops@example.com", 1);
+	CHECK_EQ_INT(load(err, sizeof(err)), 0);
+	CHECK(cfg.enable_registration);
+	CHECK(config_is_admin_email("root@example.com"));
+	CHECK(config_is_admin_email("OPS@example.com"));
+	CHECK(!config_is_admin_email("root@example.co"));
+	CHECK(!config_is_admin_email("oot@example.com"));
+	config_free();
+	return CHECK_DONE();
+}

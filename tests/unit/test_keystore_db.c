@@ -1,0 +1,341 @@
+/*
+ * keystore_load against a real PostgreSQL named by DREAMAUTH_TEST_DATABASE_URL
+ * (the test runner always provides one; without it this test fails rather
+ * than silently passing). Works in a private schema that it drops at the end,
+ * creating the table from the embedded migrations/002_signing_keys.sql.
+ */
+#include "tests/unit/check.h"
+#include "signer/keystore.h"
+#include "common/embedded.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define RACERS 4
+
+static const char *database_url;
+static char schema[64];
+
+static const char fallback_ddl[] =
+	"CREATE TABLE IF NOT EXISTS signing_keys (kid text PRIMARY KEY, alg text NOT NULL, "
+	"state text NOT NULL CHECK (state IN ('current','standby','retired')), sealed_private bytea NOT NULL, "
+	"public_jwk jsonb NOT NULL, created_at timestamptz NOT NULL DEFAULT now(), retired_at timestamptz);"
+	"CREATE UNIQUE INDEX IF NOT EXISTS signing_keys_one_current_per_alg ON signing_keys (alg) WHERE state = 'current';";
+
+/* "schema does not exist, skipping" and the like are noise here. */
+static void ignore_notice(void *arg, const char *message)
+{
+}
+
+static bool exec_ok(PGconn *db, const char *sql)
+{
+	PGresult *res = PQexec(db, sql);
+	bool ok = PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK;
+	if (!ok)
+		fprintf(stderr, "SQL failed: %s: %s", sql, PQerrorMessage(db));
+	PQclear(res);
+	return ok;
+}
+
+/* A connection whose search_path is the test schema. */
+static PGconn *connect_db(void)
+{
+	char sql[128];
+	PGconn *db = PQconnectdb(database_url);
+	if (PQstatus(db) != CONNECTION_OK) {
+		fprintf(stderr, "cannot connect: %s", PQerrorMessage(db));
+		PQfinish(db);
+		return NULL;
+	}
+	PQsetNoticeProcessor(db, ignore_notice, NULL);
+	snprintf(sql, sizeof(sql), "SET search_path TO %s", schema);
+	if (!exec_ok(db, sql)) {
+		PQfinish(db);
+		return NULL;
+	}
+	return db;
+}
+
+static long query_long(PGconn *db, const char *sql)
+{
+	PGresult *res = PQexec(db, sql);
+	long v = -1;
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+		v = atol(PQgetvalue(res, 0, 0));
+	else
+		fprintf(stderr, "query failed: %s: %s", sql, PQerrorMessage(db));
+	PQclear(res);
+	return v;
+}
+
+/* Concatenated "alg:kid:md5(sealed)" rows, to compare the stored keys over time. */
+static char *table_fingerprint(PGconn *db)
+{
+	PGresult *res = PQexec(db,
+		"SELECT string_agg(alg || ':' || kid || ':' || state || ':' || md5(sealed_private), ',' ORDER BY kid) FROM signing_keys");
+	char *out = NULL;
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+		out = strdup(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return out;
+}
+
+static void load_store(struct keystore *ks, const char *secret)
+{
+	memset(ks, 0, sizeof(*ks));
+	keystore_derive_kek(secret, ks->kek);
+}
+
+static const json_t *jwks_find(const json_t *keys, const char *kid)
+{
+	size_t i;
+	json_t *jwk;
+	json_array_foreach(keys, i, jwk) {
+		const char *k = json_string_value(json_object_get(jwk, "kid"));
+		if (k && strcmp(k, kid) == 0)
+			return jwk;
+	}
+	return NULL;
+}
+
+static const enum jws_alg algs[] = { JWS_ALG_RS256, JWS_ALG_ES256, JWS_ALG_EDDSA };
+
+static void test_create_and_reload(PGconn *db)
+{
+	struct keystore ks1, ks2, ks3;
+	char *before, *after;
+
+	load_store(&ks1, "first secret");
+	CHECK_EQ_INT(keystore_load(&ks1, db), 0);
+	CHECK_EQ_INT(ks1.n, 3);
+	CHECK_EQ_INT(query_long(db, "SELECT count(*) FROM signing_keys"), 3);
+	CHECK_EQ_INT(query_long(db, "SELECT count(DISTINCT alg) FROM signing_keys WHERE state = 'current'"), 3);
+	for (size_t a = 0; a < 3; a++) {
+		struct signing_key *key = keystore_current(&ks1, algs[a]);
+		CHECK(key != NULL);
+		if (key) {
+			CHECK_EQ_INT(strlen(key->kid), 43);
+			CHECK(key->created_at > 1600000000);
+		}
+	}
+	/* Stored public_jwk agrees with the kid (thumbprint). */
+	CHECK_EQ_INT(query_long(db, "SELECT count(*) FROM signing_keys WHERE public_jwk->>'kid' = kid AND public_jwk->>'alg' = alg"), 3);
+
+	/* A second instance with the same secret loads the same keys, creates none. */
+	before = table_fingerprint(db);
+	load_store(&ks2, "first secret");
+	CHECK_EQ_INT(keystore_load(&ks2, db), 0);
+	CHECK_EQ_INT(ks2.n, 3);
+	after = table_fingerprint(db);
+	CHECK(before && after && strcmp(before, after) == 0);
+	free(after);
+	for (size_t a = 0; a < 3; a++) {
+		struct signing_key *k1 = keystore_current(&ks1, algs[a]), *k2 = keystore_current(&ks2, algs[a]);
+		CHECK(k1 && k2 && strcmp(k1->kid, k2->kid) == 0 && EVP_PKEY_eq(k1->pkey, k2->pkey) == 1);
+	}
+	/* Reloading into a loaded store replaces its keys (no leak, same result). */
+	CHECK_EQ_INT(keystore_load(&ks2, db), 0);
+	CHECK_EQ_INT(ks2.n, 3);
+
+	/* JWKS: three public keys; a token from the current ES256 key verifies with its JWK. */
+	char *jwks_text = keystore_jwks_json(&ks2);
+	json_t *jwks = jwks_text ? json_loads(jwks_text, JSON_REJECT_DUPLICATES, NULL) : NULL;
+	json_t *keys = json_object_get(jwks, "keys");
+	CHECK_EQ_INT(json_array_size(keys), 3);
+	CHECK(jwks_text && strstr(jwks_text, "\"d\"") == NULL);
+	struct signing_key *es = keystore_current(&ks2, JWS_ALG_ES256);
+	char *token = es ? jws_sign(es->pkey, JWS_ALG_ES256, es->kid, "JWT", "{\"sub\":\"alice\"}") : NULL;
+	struct jws_parsed p;
+	CHECK(token != NULL);
+	if (token && jws_parse(token, strlen(token), &p) == 0) {
+		const json_t *jwk = p.kid ? jwks_find(keys, p.kid) : NULL;
+		enum jws_alg alg = JWS_ALG_NONE;
+		EVP_PKEY *pub = jwk ? jwk_to_public_key(jwk, &alg) : NULL;
+		char thumb[44];
+		CHECK(pub != NULL);
+		CHECK_EQ_INT(alg, JWS_ALG_ES256);
+		CHECK_EQ_INT(jws_verify(&p, token, pub), 0);
+		CHECK_EQ_INT(jwk_thumbprint(jwk, thumb), 0);
+		CHECK_EQ_STR(thumb, p.kid);
+		EVP_PKEY_free(pub);
+		jws_parsed_free(&p);
+	} else {
+		CHECK(!"token from the current ES256 key does not parse");
+	}
+	free(token);
+	json_decref(jwks);
+	free(jwks_text);
+
+	/* Another AUTH_SECRET: load fails cleanly, creates nothing, leaves the table alone. */
+	fprintf(stderr, "(an error line \"cannot decrypt signing key\" follows; it is expected)\n");
+	load_store(&ks3, "a different secret");
+	CHECK_EQ_INT(keystore_load(&ks3, db), -1);
+	CHECK_EQ_INT(ks3.n, 0);
+	after = table_fingerprint(db);
+	CHECK(before && after && strcmp(before, after) == 0);
+	free(after);
+	free(before);
+	keystore_free(&ks3);
+
+	/* Standby keys are published, retired ones are not loaded. */
+	EVP_PKEY *extra = keystore_generate(JWS_ALG_ES256);
+	json_t *jwk = jwk_from_public_key(extra, JWS_ALG_ES256, NULL);
+	char kid[44];
+	size_t sealed_len = 0;
+	CHECK_EQ_INT(jwk_thumbprint(jwk, kid), 0);
+	json_object_set_new(jwk, "kid", json_string(kid));
+	uint8_t *sealed = keystore_seal(ks1.kek, extra, kid, JWS_ALG_ES256, &sealed_len);
+	char *jwk_text = json_dumps(jwk, JSON_COMPACT);
+	const char *values[3] = { kid, (const char *)sealed, jwk_text };
+	int lengths[3] = { 0, (int)sealed_len, 0 };
+	int formats[3] = { 0, 1, 0 };
+	PGresult *res = PQexecParams(db,
+		"INSERT INTO signing_keys (kid, alg, state, sealed_private, public_jwk) VALUES ($1, 'ES256', 'standby', $2, $3::jsonb)",
+		3, NULL, values, lengths, formats, 0);
+	CHECK_EQ_INT(PQresultStatus(res), PGRES_COMMAND_OK);
+	PQclear(res);
+	CHECK_EQ_INT(keystore_load(&ks2, db), 0);
+	CHECK_EQ_INT(ks2.n, 4);
+	jwks_text = keystore_jwks_json(&ks2);
+	CHECK(jwks_text && strstr(jwks_text, kid) != NULL);
+	free(jwks_text);
+	CHECK(exec_ok(db, "UPDATE signing_keys SET state = 'retired', retired_at = now() WHERE state = 'standby'"));
+	CHECK_EQ_INT(keystore_load(&ks2, db), 0);
+	CHECK_EQ_INT(ks2.n, 3);
+	jwks_text = keystore_jwks_json(&ks2);
+	CHECK(jwks_text && strstr(jwks_text, kid) == NULL);
+	free(jwks_text);
+	free(jwk_text);
+	free(sealed);
+	json_decref(jwk);
+	EVP_PKEY_free(extra);
+
+	/* A tampered row (sealed key swapped between kids) is refused. */
+	CHECK(exec_ok(db, "BEGIN"));
+	CHECK(exec_ok(db, "UPDATE signing_keys SET sealed_private = (SELECT sealed_private FROM signing_keys WHERE alg = 'EdDSA') WHERE alg = 'ES256' AND state = 'current'"));
+	fprintf(stderr, "(another expected \"cannot decrypt signing key\" line follows)\n");
+	struct keystore ks4;
+	load_store(&ks4, "first secret");
+	CHECK_EQ_INT(keystore_load(&ks4, db), -1);
+	keystore_free(&ks4);
+	CHECK(exec_ok(db, "ROLLBACK"));
+
+	keystore_free(&ks1);
+	keystore_free(&ks2);
+}
+
+/* Several processes start together on an empty table; exactly one current key
+ * per alg must survive and every process must end up with that same key. */
+static void test_race(PGconn *db)
+{
+	int start[2], results[2];
+	pid_t pids[RACERS];
+	char kids[RACERS][3 * 44 + 4];
+
+	CHECK(exec_ok(db, "TRUNCATE signing_keys"));
+	if (pipe(start) != 0 || pipe(results) != 0) {
+		CHECK(!"pipe failed");
+		return;
+	}
+	fflush(NULL);
+	for (int i = 0; i < RACERS; i++) {
+		pids[i] = fork();
+		if (pids[i] == 0) {
+			char go, line[sizeof(kids[0])];
+			struct keystore ks;
+			PGconn *mine;
+			int rc = 1;
+
+			close(start[1]);
+			close(results[0]);
+			mine = connect_db();
+			/* Wait until every racer is connected, then all load at once. */
+			if (read(start[0], &go, 1) < 0)
+				_exit(2);
+			load_store(&ks, "first secret");
+			if (mine && keystore_load(&ks, mine) == 0) {
+				struct signing_key *r = keystore_current(&ks, JWS_ALG_RS256);
+				struct signing_key *e = keystore_current(&ks, JWS_ALG_ES256);
+				struct signing_key *d = keystore_current(&ks, JWS_ALG_EDDSA);
+				if (r && e && d) {
+					snprintf(line, sizeof(line), "%s %s %s", r->kid, e->kid, d->kid);
+					/* One write under PIPE_BUF bytes: atomic, lines never interleave. */
+					char record[sizeof(kids[0])];
+					memset(record, 0, sizeof(record));
+					memcpy(record, line, strlen(line));
+					if (write(results[1], record, sizeof(record)) == (ssize_t)sizeof(record))
+						rc = 0;
+				}
+			}
+			keystore_free(&ks);
+			PQfinish(mine);
+			_exit(rc);
+		}
+	}
+	close(start[0]);
+	close(results[1]);
+	usleep(300 * 1000);
+	close(start[1]);	/* EOF releases every racer at the same moment */
+
+	int ok = 0, got = 0;
+	for (int i = 0; i < RACERS; i++) {
+		int status = 0;
+		if (pids[i] > 0 && waitpid(pids[i], &status, 0) == pids[i] && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+			ok++;
+	}
+	while (got < RACERS && read(results[0], kids[got], sizeof(kids[0])) == (ssize_t)sizeof(kids[0])) {
+		kids[got][sizeof(kids[0]) - 1] = '\0';
+		got++;
+	}
+	close(results[0]);
+	CHECK_EQ_INT(ok, RACERS);
+	CHECK_EQ_INT(got, RACERS);
+	for (int i = 1; i < got; i++)
+		CHECK_EQ_STR(kids[i], kids[0]);
+	CHECK_EQ_INT(query_long(db, "SELECT count(*) FROM signing_keys WHERE state = 'current'"), 3);
+	CHECK_EQ_INT(query_long(db, "SELECT count(*) FROM (SELECT alg FROM signing_keys WHERE state = 'current' GROUP BY alg HAVING count(*) = 1) t"), 3);
+	CHECK_EQ_INT(query_long(db, "SELECT count(*) FROM signing_keys"), 3);
+}
+
+int main(void)
+{
+	char sql[512];
+	PGconn *db;
+	const struct embedded_file *ddl;
+
+	database_url = getenv("DREAMAUTH_TEST_DATABASE_URL");
+	if (!database_url || !*database_url) {
+		fprintf(stderr, "DREAMAUTH_TEST_DATABASE_URL not set: this test needs a PostgreSQL database\n");
+		return 1;
+	}
+	snprintf(schema, sizeof(schema), "test_keystore_%d", (int)getpid());
+	db = PQconnectdb(database_url);
+	if (PQstatus(db) != CONNECTION_OK) {
+		fprintf(stderr, "cannot connect to DREAMAUTH_TEST_DATABASE_URL: %s", PQerrorMessage(db));
+		PQfinish(db);
+		return 1;
+	}
+	PQsetNoticeProcessor(db, ignore_notice, NULL);
+	snprintf(sql, sizeof(sql), "DROP SCHEMA IF EXISTS %s CASCADE; CREATE SCHEMA %s; SET search_path TO %s", schema, schema, schema);
+	if (!exec_ok(db, sql)) {
+		PQfinish(db);
+		return 1;
+	}
+	ddl = embedded_find(migrations_files, "002_signing_keys.sql");
+	CHECK(ddl != NULL);
+	if (!exec_ok(db, ddl ? ddl->data : fallback_ddl)) {
+		PQfinish(db);
+		return 1;
+	}
+
+	test_create_and_reload(db);
+	test_race(db);
+
+	snprintf(sql, sizeof(sql), "DROP SCHEMA %s CASCADE", schema);
+	CHECK(exec_ok(db, sql));
+	PQfinish(db);
+	return CHECK_DONE();
+}

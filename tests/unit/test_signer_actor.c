@@ -1,0 +1,242 @@
+/*
+ * The signer actor as the master runs it: forked signer_main() with a
+ * control socketpair and the shared-memory region, keys created in a fresh
+ * database (DREAMAUTH_TEST_DATABASE_URL; without it this test fails rather
+ * than silently passing), a worker link handed over as IPC_PEER_FD. Checks
+ * JWKS, signing in three algorithms (verified with the published JWKs),
+ * policy refusals, that a malformed frame only drops that link (the signer
+ * asks the master for a new one and keeps serving), and a clean SIGTERM exit.
+ */
+#include "tests/unit/check.h"
+#include "tests/unit/actor_harness.h"
+#include "common/config.h"
+#include "common/ipc_channel.h"
+#include "common/log.h"
+#include "common/migrate.h"
+#include "common/privdrop.h"
+#include "proto/jws.h"
+#include "shm/shm.h"
+#include "signer/signer.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define ISSUER "https://issuer.test"
+#define SLOT 3
+
+static char db_name[64];
+static char *admin_url;
+
+/* The admin URL with its database name replaced. */
+static char *url_for(const char *name)
+{
+	const char *scheme_end = strstr(admin_url, "://");
+	const char *slash = scheme_end ? strchr(scheme_end + 3, '/') : NULL;
+	const char *query = strchr(admin_url, '?');
+	char *out;
+	size_t host_len = slash ? (size_t)(slash - admin_url) : (query ? (size_t)(query - admin_url) : strlen(admin_url));
+	if (asprintf(&out, "%.*s/%s%s", (int)host_len, admin_url, name, query ? query : "") < 0)
+		return NULL;
+	return out;
+}
+
+static bool admin_exec(const char *sql)
+{
+	PGconn *db = PQconnectdb(admin_url);
+	bool ok = PQstatus(db) == CONNECTION_OK;
+	if (ok) {
+		PGresult *r = PQexec(db, sql);
+		ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+		if (!ok)
+			fprintf(stderr, "%s: %s", sql, PQerrorMessage(db));
+		PQclear(r);
+	} else {
+		fprintf(stderr, "cannot connect to DREAMAUTH_TEST_DATABASE_URL: %s", PQerrorMessage(db));
+	}
+	PQfinish(db);
+	return ok;
+}
+
+static char *claims_json(const char *iss, long lifetime, bool with_jti)
+{
+	long now = (long)time(NULL);
+	json_t *o = json_pack("{s:s,s:s,s:s,s:I,s:I}", "iss", iss, "sub", "user-1", "aud", "client-1", "iat",
+	    (json_int_t)now, "exp", (json_int_t)(now + lifetime));
+	if (with_jti)
+		json_object_set_new(o, "jti", json_string("jti-1"));
+	char *s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return s;
+}
+
+static int sign(int fd, const char *alg, const char *claims, struct ipc_msg *resp)
+{
+	static uint64_t rid = 100;
+	struct ipc_msg req = { .type = IPC_SIGN_REQ, .rid = ++rid, .kind = TOKEN_ACCESS, .s1 = (char *)alg,
+		.s1_len = strlen(alg), .s2 = (char *)claims, .s2_len = strlen(claims) };
+	return actor_call(fd, &req, resp);	/* checks the reply's rid */
+}
+
+/* The JWT verifies with the JWKS key of the same kid, and carries our claims. */
+static bool verifies(const char *jwt, json_t *jwks, const char *alg)
+{
+	struct jws_parsed p;
+	bool ok = false;
+	if (jws_parse(jwt, strlen(jwt), &p) != 0)
+		return false;
+	json_t *keys = json_object_get(jwks, "keys"), *k;
+	size_t i;
+	json_array_foreach(keys, i, k) {
+		const char *kid = json_string_value(json_object_get(k, "kid"));
+		if (!kid || !p.kid || strcmp(kid, p.kid) != 0)
+			continue;
+		enum jws_alg key_alg;
+		EVP_PKEY *pub = jwk_to_public_key(k, &key_alg);
+		ok = pub && key_alg == p.alg && p.alg == jws_alg_from_name(alg) && jws_verify(&p, jwt, pub) == 0 &&
+		    p.typ && !strcmp(p.typ, "at+jwt") &&
+		    !strcmp(json_string_value(json_object_get(p.payload, "sub")), "user-1");
+		EVP_PKEY_free(pub);
+	}
+	jws_parsed_free(&p);
+	return ok;
+}
+
+int main(int argc, char **argv)
+{
+	struct passwd *pw = getpwuid(getuid());
+	struct shm_region *shm;
+	int ctrl[2], link, applied = 0;
+	pid_t pid;
+	PGconn *db;
+
+	proctitle_init(argc, argv);
+	admin_url = getenv("DREAMAUTH_TEST_DATABASE_URL");
+	if (!admin_url || !*admin_url) {
+		fprintf(stderr, "DREAMAUTH_TEST_DATABASE_URL is not set: this test needs a PostgreSQL (see tests/run_all.sh)\n");
+		return 1;
+	}
+	snprintf(db_name, sizeof(db_name), "signer_actor_%d_%ld", (int)getpid(), (long)time(NULL) % 100000);
+	char sql[160];
+	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", db_name);
+	if (!admin_exec(sql))
+		return 1;
+	log_init("test", LOG_LEVEL_WARN);
+	cfg.database_url = url_for(db_name);
+	cfg.issuer = strdup(ISSUER);
+	cfg.auth_secret = strdup("signer-actor-test-secret-0123456789abcdef");
+	cfg.run_user = strdup(pw ? pw->pw_name : "nobody");
+	cfg.log_level = LOG_LEVEL_WARN;
+	db = PQconnectdb(cfg.database_url);
+	CHECK(PQstatus(db) == CONNECTION_OK);
+	CHECK_EQ_INT(migrate_run(db, "signer-actor-test", 10000, &applied), 0);
+	PQfinish(db);
+
+	shm = shm_region_create(1024, 1024, 1024);
+	CHECK(shm != NULL);
+	pid = actor_spawn(signer_main, shm, ctrl);
+	link = actor_new_link(ctrl[0], IPC_PEER_SIGNER, SLOT);
+	CHECK(link >= 0);
+
+	/* JWKS: three public keys (the signer created them in the fresh database). */
+	struct ipc_msg req = { .type = IPC_JWKS_REQ, .rid = 1 }, resp;
+	json_t *jwks = NULL;
+	CHECK_EQ_INT(actor_call(link, &req, &resp), 1);
+	CHECK_EQ_INT(resp.type, IPC_JWKS_RESP);
+	CHECK_EQ_INT(resp.rid, 1);
+	CHECK_EQ_INT(resp.status, 0);
+	if (resp.s1)
+		jwks = json_loads(resp.s1, 0, NULL);
+	CHECK_EQ_INT(json_array_size(json_object_get(jwks, "keys")), 3);
+	CHECK(resp.s1 && !strstr(resp.s1, "\"d\""));	/* no private part */
+	ipc_msg_free(&resp);
+
+	/* Valid access-token claims in each algorithm: a JWT that verifies. */
+	char *good = claims_json(ISSUER, 300, true);
+	const char *algs[] = { "ES256", "RS256", "EdDSA" };
+	for (size_t i = 0; i < 3; i++) {
+		CHECK_EQ_INT(sign(link, algs[i], good, &resp), 1);
+		CHECK_EQ_INT(resp.type, IPC_SIGN_RESP);
+		CHECK_EQ_INT(resp.status, 0);
+		CHECK(resp.s1 && verifies(resp.s1, jwks, algs[i]));
+		if (resp.s1 && strlen(resp.s1) > 10) {
+			/* One flipped signature byte: no longer verifies. */
+			char *bad = strdup(resp.s1);
+			size_t n = strlen(bad);
+			bad[n - 3] = bad[n - 3] == 'A' ? 'B' : 'A';
+			CHECK(!verifies(bad, jwks, algs[i]));
+			free(bad);
+		}
+		ipc_msg_free(&resp);
+	}
+
+	/* Policy refusals: wrong issuer, a 2-day lifetime, no jti, unknown alg. */
+	char *wrong_iss = claims_json("https://evil.test", 300, true);
+	char *too_long = claims_json(ISSUER, 2 * 86400, true);
+	char *no_jti = claims_json(ISSUER, 300, false);
+	const char *refused[] = { wrong_iss, too_long, no_jti, "not json", "[]" };
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		CHECK_EQ_INT(sign(link, "ES256", refused[i], &resp), 1);
+		CHECK_EQ_INT(resp.status, -1);
+		CHECK(resp.s1 == NULL || strncmp(resp.s1, "eyJ", 3) != 0);
+		ipc_msg_free(&resp);
+	}
+	CHECK_EQ_INT(sign(link, "none", good, &resp), 1);
+	CHECK_EQ_INT(resp.status, -1);
+	ipc_msg_free(&resp);
+	CHECK_EQ_INT(sign(link, "HS256", good, &resp), 1);
+	CHECK_EQ_INT(resp.status, -1);
+	ipc_msg_free(&resp);
+
+	/* A malformed frame: the signer drops that link and asks the master for a new one. */
+	CHECK_EQ_INT(send(link, "\x00\x00\x00\x05garbage", 11, 0), 11);
+	actor_check_link_dropped(ctrl[0], link, pid, IPC_PEER_SIGNER, SLOT);
+
+	/* A fresh link works. */
+	link = actor_new_link(ctrl[0], IPC_PEER_SIGNER, SLOT);
+	struct ipc_msg ping = { .type = IPC_PING, .rid = 77 };
+	CHECK_EQ_INT(actor_call(link, &ping, &resp), 1);
+	CHECK_EQ_INT(resp.type, IPC_PONG);
+	CHECK_EQ_INT(resp.rid, 77);
+	ipc_msg_free(&resp);
+	CHECK_EQ_INT(sign(link, "EdDSA", good, &resp), 1);
+	CHECK_EQ_INT(resp.status, 0);
+	CHECK(resp.s1 && verifies(resp.s1, jwks, "EdDSA"));
+	ipc_msg_free(&resp);
+
+	/* A well-formed frame of a type the signer does not serve: ignored, link kept. */
+	struct ipc_msg odd = { .type = IPC_HASH_REQ, .rid = 5, .s1 = "x", .s1_len = 1 };
+	CHECK_EQ_INT(ipc_send(link, &odd, -1), 0);
+	CHECK_EQ_INT(actor_call(link, &ping, &resp), 1);
+	CHECK_EQ_INT(resp.type, IPC_PONG);
+	ipc_msg_free(&resp);
+
+	/* SIGTERM: exits 0. */
+	actor_check_clean_exit(pid);
+
+	close(link);
+	close(ctrl[0]);
+	json_decref(jwks);
+	free(good);
+	free(wrong_iss);
+	free(too_long);
+	free(no_jti);
+	shm_region_destroy(shm);
+	snprintf(sql, sizeof(sql), "DROP DATABASE %s", db_name);
+	admin_exec(sql);
+	free(cfg.database_url);
+	free(cfg.issuer);
+	free(cfg.auth_secret);
+	free(cfg.run_user);
+	return CHECK_DONE();
+}

@@ -1,0 +1,587 @@
+/*
+ * Email + password accounts: sign-up, sign-in, sign-out, change password,
+ * as JSON endpoints (/api/auth/...) and as server-rendered forms (/login,
+ * /signup, /logout). Passwords are hashed and verified by the kdf actor
+ * (argon2id) so a login storm never blocks this loop. Unknown accounts cost
+ * the same hash as known ones. Attempts are counted per IP and per account
+ * in shared memory; over the limit answers 429 with Retry-After.
+ */
+#include "workers/handlers.h"
+#include "common/config.h"
+#include "common/db.h"
+#include "common/log.h"
+#include "kdf/kdf.h"
+#include "proto/email.h"
+#include "proto/form.h"
+#include "proto/json_body.h"
+#include "proto/redirect.h"
+#include "shm/rate_limit.h"
+#include "workers/csrf.h"
+#include "workers/pages.h"
+#include "workers/session.h"
+#include "workers/worker.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PASSWORD_MIN_CHARS 8
+#define NAME_MAX_BYTES 80
+
+enum auth_flow { FLOW_SIGN_IN, FLOW_SIGN_UP, FLOW_CHANGE_PASSWORD };
+
+struct auth_request {
+	struct http_exchange *ex;
+	enum auth_flow flow;
+	bool form;			/* answer with pages and redirects, not JSON */
+	char email[EMAIL_MAX_LEN + 1];	/* normalized */
+	char email_raw[EMAIL_MAX_LEN + 1];
+	char name[NAME_MAX_BYTES + 1];
+	char *password;
+	size_t password_len;
+	char *new_password;		/* change password */
+	size_t new_password_len;
+	char rd[2049];
+	char user_id[40];
+	char session_id[40];
+	bool user_ok;			/* exists, enabled, has a password */
+	char ip_key[96], account_key[300];
+};
+
+static void auth_request_free(struct auth_request *a)
+{
+	if (a->password) {
+		secure_wipe(a->password, a->password_len);
+		free(a->password);
+	}
+	if (a->new_password) {
+		secure_wipe(a->new_password, a->new_password_len);
+		free(a->new_password);
+	}
+	free(a);
+}
+
+static char *dup_secret(const char *s, size_t *len)
+{
+	*len = strlen(s);
+	char *p = malloc(*len + 1);
+	if (p)
+		memcpy(p, s, *len + 1);
+	return p;
+}
+
+static void trim_ascii_space(char *s)
+{
+	size_t start = strspn(s, " \t\r\n"), len = strlen(s);
+	while (len > start && strchr(" \t\r\n", s[len - 1]))
+		len--;
+	memmove(s, s + start, len - start);
+	s[len - start] = '\0';
+}
+
+static const char *issuer_host(void)
+{
+	return strstr(cfg.issuer, "://") + 3;
+}
+
+/* A safe place to go after signing in: rd if allowed, else the account page. */
+static const char *after_login_target(const char *rd)
+{
+	if (rd && *rd && redirect_target_allowed(rd, strlen(rd), issuer_host(), cfg.cookie_domain, cfg.issuer_is_local_http))
+		return rd;
+	return "/account";
+}
+
+/* The form's error line, escaped; empty when there is no error. */
+static void error_paragraph(const char *error, char *out, size_t cap)
+{
+	char esc[400];
+	out[0] = '\0';
+	if (!error)
+		return;
+	html_escape(error, esc, sizeof(esc));
+	snprintf(out, cap, "<p class=\"error\" role=\"alert\">%s</p>", esc);
+}
+
+static void render_login(struct http_exchange *ex, int status, const char *error, const char *email, const char *rd)
+{
+	char csrf[CSRF_TOKEN_LEN], err_html[512];
+	error_paragraph(error, err_html, sizeof(err_html));
+	csrf_issue(ex, csrf);
+	struct page_var vars[] = { { "csrf", csrf }, { "rd", rd ? rd : "" }, { "email", email ? email : "" },
+		{ "error", err_html },
+		{ "signup_link", cfg.enable_registration ? "<p><a href=\"/signup\">Create an account</a></p>" : "" },
+		{ NULL, NULL } };
+	page_reply(ex, status, "Sign in", "login.html", vars);
+}
+
+static void render_signup(struct http_exchange *ex, int status, const char *error, const char *email,
+    const char *name, const char *rd)
+{
+	char csrf[CSRF_TOKEN_LEN], err_html[512];
+	error_paragraph(error, err_html, sizeof(err_html));
+	csrf_issue(ex, csrf);
+	struct page_var vars[] = { { "csrf", csrf }, { "rd", rd ? rd : "" }, { "email", email ? email : "" },
+		{ "name", name ? name : "" }, { "error", err_html }, { NULL, NULL } };
+	page_reply(ex, status, "Create account", "signup.html", vars);
+}
+
+/* One error, in the flow's own language (JSON or page). */
+static void auth_fail(struct auth_request *a, int status, const char *code, const char *message)
+{
+	struct http_exchange *ex = a->ex;
+	if (!a->form)
+		http_reply_error(ex, status, code, message);
+	else if (a->flow == FLOW_SIGN_UP)
+		render_signup(ex, status, message, a->email_raw, a->name, a->rd);
+	else
+		render_login(ex, status, message, a->email_raw, a->rd);
+	auth_request_free(a);
+}
+
+static void user_json_reply(struct auth_request *a, int status, const struct session_entry *s)
+{
+	json_t *o = json_pack("{s:{s:s,s:s,s:s},s:{s:s,s:I}}", "user", "id", s->user_id, "email", s->email, "name",
+	    s->name, "session", "id", s->session_id, "expires_at", (json_int_t)s->expires_at);
+	char *text = json_dumps(o, JSON_COMPACT);
+	http_reply_json(a->ex, status, text ? text : "{}");
+	free(text);
+	json_decref(o);
+}
+
+static void signed_in(struct auth_request *a)
+{
+	struct session_entry s;
+	if (session_create(a->ex, a->user_id, "pwd", &s) < 0) {
+		auth_fail(a, 503, "temporarily_unavailable", "could not create a session; try again");
+		return;
+	}
+	log_info("sign-in: user %s from %s", a->user_id, a->ex->client_ip);
+	if (a->form) {
+		http_reply_header(a->ex, "Location", after_login_target(a->rd));
+		http_reply(a->ex, 303, NULL, NULL, 0);
+		auth_request_free(a);
+		return;
+	}
+	user_json_reply(a, a->flow == FLOW_SIGN_UP ? 201 : 200, &s);
+	auth_request_free(a);
+}
+
+static bool rate_limited(struct auth_request *a)
+{
+	int retry_ip = 0, retry_acct = 0;
+	int64_t now = now_seconds();
+	int ip = rate_limit_peek(worker->shm->limits, a->ip_key, now, cfg.login_window, cfg.login_ip_max_attempts, &retry_ip);
+	int acct = rate_limit_peek(worker->shm->limits, a->account_key, now, cfg.login_window, cfg.login_max_attempts,
+	    &retry_acct);
+	if (ip < cfg.login_ip_max_attempts && acct < cfg.login_max_attempts)
+		return false;
+	char retry[16];
+	snprintf(retry, sizeof(retry), "%d", retry_ip > retry_acct ? retry_ip : retry_acct);
+	http_reply_header(a->ex, "Retry-After", retry);
+	log_warnx("sign-in throttled for %s from %s", a->email, a->ex->client_ip);
+	auth_fail(a, 429, "too_many_requests", "too many attempts; try again later");
+	return true;
+}
+
+static void count_failure(struct auth_request *a)
+{
+	int64_t now = now_seconds();
+	rate_limit_hit(worker->shm->limits, a->ip_key, now, cfg.login_window);
+	rate_limit_hit(worker->shm->limits, a->account_key, now, cfg.login_window);
+}
+
+/* ---- change password: verify current, hash new, store, revoke others ---- */
+
+static void new_hash_done(const struct ipc_msg *reply, void *arg)
+{
+	struct auth_request *a = arg;
+	if (!reply || reply->status != 0 || !reply->s1) {
+		auth_fail(a, 503, "temporarily_unavailable", "password hashing is unavailable; try again");
+		return;
+	}
+	const char *params[] = { reply->s1, a->user_id };
+	if (!db_exec(worker->db, "UPDATE users SET password_hash = $1, updated_at = now() WHERE id = $2", 2, params)) {
+		auth_fail(a, 503, "temporarily_unavailable", "could not store the password");
+		return;
+	}
+	session_revoke_user(a->user_id, a->session_id);
+	log_info("password changed for user %s; other sessions revoked", a->user_id);
+	http_reply_json(a->ex, 200, "{\"status\":\"ok\"}");
+	auth_request_free(a);
+}
+
+/* ---- sign-up: hash, insert ---- */
+
+static void signup_hash_done(const struct ipc_msg *reply, void *arg)
+{
+	struct auth_request *a = arg;
+	PGresult *r;
+	if (!reply || reply->status != 0 || !reply->s1) {
+		auth_fail(a, 503, "temporarily_unavailable", "password hashing is unavailable; try again");
+		return;
+	}
+	const char *admin = config_is_admin_email(a->email) ? "true" : "false";
+	const char *params[] = { a->email_raw, a->email, a->name, reply->s1, admin };
+	r = db_query(worker->db,
+	    "INSERT INTO users (email, email_normalized, name, password_hash, is_admin) VALUES ($1, $2, $3, $4, $5)"
+	    " ON CONFLICT (email_normalized) DO NOTHING RETURNING id",
+	    5, params);
+	if (!r) {
+		auth_fail(a, 503, "temporarily_unavailable", "could not create the account");
+		return;
+	}
+	if (PQntuples(r) != 1) {
+		PQclear(r);
+		auth_fail(a, 409, "user_exists", "an account with this email already exists");
+		return;
+	}
+	snprintf(a->user_id, sizeof(a->user_id), "%s", PQgetvalue(r, 0, 0));
+	PQclear(r);
+	log_info("sign-up: user %s", a->user_id);
+	signed_in(a);
+}
+
+/* ---- sign-in and change password: verify ---- */
+
+static void verify_done(const struct ipc_msg *reply, void *arg)
+{
+	struct auth_request *a = arg;
+	if (!reply || reply->status == -2 || reply->status < 0) {
+		http_reply_header(a->ex, "Retry-After", "1");
+		auth_fail(a, 503, "temporarily_unavailable", "sign-in is busy; try again");
+		return;
+	}
+	if (reply->status != 0 || !a->user_ok) {
+		count_failure(a);
+		log_info("sign-in failed for %s from %s", a->email, a->ex->client_ip);
+		if (a->flow == FLOW_CHANGE_PASSWORD)
+			auth_fail(a, 403, "invalid_password", "the current password is wrong");
+		else
+			auth_fail(a, 401, "invalid_credentials", "invalid email or password");
+		return;
+	}
+	rate_limit_reset(worker->shm->limits, a->account_key);
+	if (a->flow == FLOW_CHANGE_PASSWORD) {
+		struct ipc_msg req = { .type = IPC_HASH_REQ, .s1 = a->new_password, .s1_len = a->new_password_len };
+		if (ipc_client_call(worker->kdf, &req, 30000, new_hash_done, a) < 0)
+			auth_fail(a, 503, "temporarily_unavailable", "password hashing is unavailable; try again");
+		return;
+	}
+	signed_in(a);
+}
+
+static void verify_password(struct auth_request *a, const char *phc)
+{
+	struct ipc_msg req = { .type = IPC_VERIFY_REQ, .s1 = a->password, .s1_len = a->password_len,
+		.s2 = (char *)phc, .s2_len = strlen(phc) };
+	if (ipc_client_call(worker->kdf, &req, 30000, verify_done, a) < 0) {
+		http_reply_header(a->ex, "Retry-After", "1");
+		auth_fail(a, 503, "temporarily_unavailable", "sign-in is unavailable; try again");
+	}
+}
+
+static bool password_acceptable(const char *pw, size_t len)
+{
+	size_t chars = 0;
+	if (len > KDF_MAX_PASSWORD)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (((unsigned char)pw[i] & 0xc0) != 0x80)
+			chars++;
+	return chars >= PASSWORD_MIN_CHARS;
+}
+
+/* Reads email/password/(name, rd, csrf) from a JSON or form body. */
+static struct auth_request *auth_request_from_body(struct http_exchange *ex, enum auth_flow flow)
+{
+	struct auth_request *a = calloc(1, sizeof(*a));
+	const char *email = NULL, *password = NULL, *name = NULL, *rd = NULL, *why = NULL;
+	bool name_present = false;
+	struct form f = { 0 };
+	json_t *json = NULL;
+
+	if (!a) {
+		http_reply_error(ex, 503, "temporarily_unavailable", "out of memory");
+		return NULL;
+	}
+	a->ex = ex;
+	a->flow = flow;
+	if (http_exchange_is_form(ex)) {
+		a->form = !http_str_eq(ex->req.path, "/api/auth/sign-in/email") &&
+		    !http_str_eq(ex->req.path, "/api/auth/sign-up/email");
+		if (form_parse(ex->body, ex->body_len, 16384, &f) != FORM_OK) {
+			http_reply_error(ex, 400, "invalid_request", "malformed form body");
+			goto fail;
+		}
+		if (a->form && !csrf_check(ex, form_get(&f, "csrf"))) {
+			rd = form_get(&f, "rd");
+			snprintf(a->rd, sizeof(a->rd), "%s", rd ? rd : "");
+			const char *e = form_get(&f, "email");
+			snprintf(a->email_raw, sizeof(a->email_raw), "%s", e ? e : "");
+			form_free(&f);
+			/* Render a fresh form (with a new token) rather than a dead end. */
+			auth_fail(a, 403, "invalid_csrf", "this form has expired or was already used; please try again");
+			return NULL;
+		}
+		email = form_get(&f, "email");
+		password = form_get(&f, "password");
+		name = form_get(&f, "name");
+		rd = form_get(&f, "rd");
+	} else if (http_exchange_is_json(ex)) {
+		if (!csrf_origin_ok(ex)) {
+			http_reply_error(ex, 403, "invalid_origin", "cross-origin request refused");
+			goto fail;
+		}
+		json = json_body_parse(ex->body, ex->body_len, &why);
+		if (!json) {
+			http_reply_error(ex, 400, "invalid_request", why ? why : "malformed JSON body");
+			goto fail;
+		}
+		email = json_body_string(json, "email", EMAIL_MAX_LEN + 64, NULL);
+		password = json_body_string(json, "password", KDF_MAX_PASSWORD, NULL);
+		name = json_body_string(json, "name", NAME_MAX_BYTES, &name_present);
+		/* Present but too long or not a string: refuse rather than store an empty name. */
+		if (!name && name_present) {
+			http_reply_error(ex, 400, "invalid_name", "the name is too long or not a string");
+			goto fail;
+		}
+		rd = json_body_string(json, "callbackURL", 2048, NULL);
+	} else {
+		http_reply_error(ex, 415, "unsupported_media_type", "send application/json or a form");
+		goto fail;
+	}
+	snprintf(a->rd, sizeof(a->rd), "%s", rd && strlen(rd) < sizeof(a->rd) ? rd : "");
+	snprintf(a->email_raw, sizeof(a->email_raw), "%s", email && strlen(email) <= EMAIL_MAX_LEN ? email : "");
+	trim_ascii_space(a->email_raw);	/* the display form is stored: no stray spaces */
+	snprintf(a->name, sizeof(a->name), "%s", name && strlen(name) <= NAME_MAX_BYTES ? name : "");
+	if (name && (strlen(name) > NAME_MAX_BYTES || strpbrk(name, "\r\n\t<>"))) {
+		auth_fail(a, 400, "invalid_name", "the name is too long or has characters that are not allowed");
+		goto fail_freed;
+	}
+	if (!email || email_normalize(email, strlen(email), a->email, sizeof(a->email)) < 0) {
+		auth_fail(a, 400, "invalid_email", "enter a valid email address");
+		goto fail_freed;
+	}
+	if (!password || !*password) {
+		auth_fail(a, 400, "invalid_password", "enter a password");
+		goto fail_freed;
+	}
+	if (strlen(password) > KDF_MAX_PASSWORD) {
+		auth_fail(a, 400, "invalid_password", "the password is too long");
+		goto fail_freed;
+	}
+	a->password = dup_secret(password, &a->password_len);
+	snprintf(a->ip_key, sizeof(a->ip_key), "ip:%s", ex->client_ip);
+	snprintf(a->account_key, sizeof(a->account_key), "acct:%s", a->email);
+	form_free(&f);
+	json_decref(json);
+	if (!a->password) {
+		auth_fail(a, 503, "temporarily_unavailable", "out of memory");
+		return NULL;
+	}
+	return a;
+fail:
+	free(a);
+	form_free(&f);
+	json_decref(json);
+	return NULL;
+fail_freed:
+	form_free(&f);
+	json_decref(json);
+	return NULL;
+}
+
+static void sign_in(struct http_exchange *ex)
+{
+	struct auth_request *a = auth_request_from_body(ex, FLOW_SIGN_IN);
+	PGresult *r;
+	if (!a || rate_limited(a))
+		return;
+	const char *params[] = { a->email };
+	r = db_query(worker->db, "SELECT id, coalesce(password_hash, ''), disabled FROM users WHERE email_normalized = $1",
+	    1, params);
+	if (!r) {
+		auth_fail(a, 503, "temporarily_unavailable", "the account store is unavailable");
+		return;
+	}
+	const char *phc = "";
+	char phc_buf[256] = "";
+	if (PQntuples(r) == 1) {
+		snprintf(a->user_id, sizeof(a->user_id), "%s", PQgetvalue(r, 0, 0));
+		snprintf(phc_buf, sizeof(phc_buf), "%s", PQgetvalue(r, 0, 1));
+		a->user_ok = PQgetvalue(r, 0, 2)[0] != 't' && phc_buf[0];
+		if (a->user_ok)
+			phc = phc_buf;
+	}
+	PQclear(r);
+	/* Unknown, disabled or password-less: the kdf burns the same time and says no. */
+	verify_password(a, phc);
+}
+
+void handle_sign_in(struct http_exchange *ex)
+{
+	sign_in(ex);
+}
+
+static void sign_up(struct http_exchange *ex)
+{
+	if (!cfg.enable_registration) {
+		if (http_exchange_is_form(ex) && !http_str_eq(ex->req.path, "/api/auth/sign-up/email"))
+			page_message(ex, 403, "Registration closed", "Registration is disabled on this server.", "/login",
+			    "Sign in");
+		else
+			http_reply_error(ex, 403, "registration_disabled", "registration is disabled");
+		return;
+	}
+	struct auth_request *a = auth_request_from_body(ex, FLOW_SIGN_UP);
+	if (!a || rate_limited(a))
+		return;
+	if (!password_acceptable(a->password, a->password_len)) {
+		auth_fail(a, 400, "weak_password", "use at least 8 characters");
+		return;
+	}
+	/* Count sign-ups like failed sign-ins: it bounds account-creation floods per IP. */
+	rate_limit_hit(worker->shm->limits, a->ip_key, now_seconds(), cfg.login_window);
+	struct ipc_msg req = { .type = IPC_HASH_REQ, .s1 = a->password, .s1_len = a->password_len };
+	if (ipc_client_call(worker->kdf, &req, 30000, signup_hash_done, a) < 0)
+		auth_fail(a, 503, "temporarily_unavailable", "password hashing is unavailable; try again");
+}
+
+void handle_sign_up(struct http_exchange *ex)
+{
+	sign_up(ex);
+}
+
+void handle_change_password(struct http_exchange *ex)
+{
+	struct session_entry s;
+	const char *why = NULL;
+	json_t *json;
+	int rc = session_from_request(ex, &s, NULL);
+
+	if (rc <= 0) {
+		http_reply_error(ex, rc < 0 ? 503 : 401, rc < 0 ? "temporarily_unavailable" : "unauthorized",
+		    rc < 0 ? "session store unavailable" : "sign in first");
+		return;
+	}
+	if (!http_exchange_is_json(ex) || !csrf_origin_ok(ex)) {
+		http_reply_error(ex, 415, "unsupported_media_type", "send application/json from this origin");
+		return;
+	}
+	json = json_body_parse(ex->body, ex->body_len, &why);
+	const char *current = json ? json_body_string(json, "currentPassword", KDF_MAX_PASSWORD, NULL) : NULL;
+	const char *next = json ? json_body_string(json, "newPassword", KDF_MAX_PASSWORD, NULL) : NULL;
+	if (!current || !next || !*current) {
+		json_decref(json);
+		http_reply_error(ex, 400, "invalid_request", "currentPassword and newPassword are required");
+		return;
+	}
+	if (!password_acceptable(next, strlen(next))) {
+		json_decref(json);
+		http_reply_error(ex, 400, "weak_password", "use at least 8 characters");
+		return;
+	}
+	struct auth_request *a = calloc(1, sizeof(*a));
+	if (!a) {
+		json_decref(json);
+		http_reply_error(ex, 503, "temporarily_unavailable", "out of memory");
+		return;
+	}
+	a->ex = ex;
+	a->flow = FLOW_CHANGE_PASSWORD;
+	snprintf(a->user_id, sizeof(a->user_id), "%s", s.user_id);
+	snprintf(a->session_id, sizeof(a->session_id), "%s", s.session_id);
+	/* The same account key as sign-in: the normalized address, not the display one. */
+	if (email_normalize(s.email, strlen(s.email), a->email, sizeof(a->email)) < 0)
+		snprintf(a->email, sizeof(a->email), "%.*s", (int)sizeof(a->email) - 1, s.email);
+	snprintf(a->ip_key, sizeof(a->ip_key), "ip:%s", ex->client_ip);
+	snprintf(a->account_key, sizeof(a->account_key), "acct:%s", a->email);
+	a->password = dup_secret(current, &a->password_len);
+	a->new_password = dup_secret(next, &a->new_password_len);
+	json_decref(json);
+	if (!a->password || !a->new_password) {
+		auth_fail(a, 503, "temporarily_unavailable", "out of memory");
+		return;
+	}
+	if (rate_limited(a))
+		return;
+	const char *params[] = { a->user_id };
+	PGresult *r = db_query(worker->db, "SELECT coalesce(password_hash, '') FROM users WHERE id = $1", 1, params);
+	char phc[256] = "";
+	if (r && PQntuples(r) == 1)
+		snprintf(phc, sizeof(phc), "%s", PQgetvalue(r, 0, 0));
+	if (r)
+		PQclear(r);
+	a->user_ok = phc[0] != '\0';
+	verify_password(a, phc);
+}
+
+void handle_sign_out(struct http_exchange *ex)
+{
+	uint8_t key[32];
+	struct session_entry s;
+	bool form = http_exchange_is_form(ex) && !http_str_eq(ex->req.path, "/api/auth/sign-out");
+
+	if (form) {
+		struct form f = { 0 };
+		bool ok = form_parse(ex->body, ex->body_len, 4096, &f) == FORM_OK && csrf_check(ex, form_get(&f, "csrf"));
+		form_free(&f);	/* also when the token was refused */
+		if (!ok) {
+			page_message(ex, 403, "Sign out", "This form has expired; please try again.", "/account", "Back");
+			return;
+		}
+	} else if (!csrf_origin_ok(ex) || (ex->body_len && !http_exchange_is_json(ex))) {
+		http_reply_error(ex, 403, "invalid_origin", "cross-origin request refused");
+		return;
+	}
+	int rc = session_from_request(ex, &s, key);
+	if (rc < 0) {
+		http_reply_error(ex, 503, "temporarily_unavailable", "session store unavailable");
+		return;
+	}
+	if (rc == 1) {
+		session_revoke_key(key);
+		log_info("sign-out: user %s", s.user_id);
+	}
+	session_cookie_clear(ex);
+	if (form) {
+		http_reply_header(ex, "Location", "/login");
+		http_reply(ex, 303, NULL, NULL, 0);
+	} else {
+		http_reply_json(ex, 200, "{\"status\":\"ok\"}");
+	}
+}
+
+void handle_login_page(struct http_exchange *ex)
+{
+	struct form q = { 0 };
+	const char *rd = NULL;
+	struct session_entry s;
+
+	if (ex->req.query.len && form_parse(ex->req.query.p, ex->req.query.len, 4096, &q) != FORM_OK) {
+		page_message(ex, 400, "Sign in", "The link you followed is malformed.", "/login", "Sign in");
+		return;
+	}
+	rd = form_get(&q, "rd");
+	if (rd && !redirect_target_allowed(rd, strlen(rd), issuer_host(), cfg.cookie_domain, cfg.issuer_is_local_http))
+		rd = NULL;	/* never bounce to a foreign site */
+	/* Already signed in: go straight on. */
+	if (session_from_request(ex, &s, NULL) == 1) {
+		http_reply_header(ex, "Location", after_login_target(rd));
+		http_reply(ex, 303, NULL, NULL, 0);
+		form_free(&q);
+		return;
+	}
+	render_login(ex, 200, NULL, NULL, rd);
+	form_free(&q);
+}
+
+void handle_signup_page(struct http_exchange *ex)
+{
+	if (!cfg.enable_registration) {
+		page_message(ex, 403, "Registration closed", "Registration is disabled on this server.", "/login", "Sign in");
+		return;
+	}
+	render_signup(ex, 200, NULL, NULL, NULL, NULL);
+}

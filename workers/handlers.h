@@ -1,0 +1,28 @@
+/* Every HTTP handler, one line each; the router maps paths to them. */
+#ifndef DREAMAUTH_HANDLERS_H
+#define DREAMAUTH_HANDLERS_H
+#include "workers/http_server.h"
+
+void handle_health(struct http_exchange *ex);
+void handle_live(struct http_exchange *ex);	/* liveness: the loop answers; no checks */
+void handle_verify(struct http_exchange *ex);
+void handle_sign_in(struct http_exchange *ex);
+void handle_sign_up(struct http_exchange *ex);
+void handle_sign_out(struct http_exchange *ex);
+void handle_change_password(struct http_exchange *ex);
+void handle_login_page(struct http_exchange *ex);
+void handle_signup_page(struct http_exchange *ex);
+void handle_me(struct http_exchange *ex);
+void handle_sessions_list(struct http_exchange *ex);
+void handle_sessions_revoke(struct http_exchange *ex);
+void handle_account_page(struct http_exchange *ex);
+void handle_root(struct http_exchange *ex);
+/* OpenID Connect provider (workers/oidc_*.c) */
+void handle_oauth_authorize(struct http_exchange *ex);
+void handle_oauth_consent(struct http_exchange *ex);
+void handle_oauth_token(struct http_exchange *ex);
+void handle_oauth_userinfo(struct http_exchange *ex);
+void handle_oauth_introspect(struct http_exchange *ex);
+void handle_oauth_revoke(struct http_exchange *ex);
+void handle_oauth_end_session(struct http_exchange *ex);
+#endif

@@ -1,0 +1,61 @@
+/*
+ * HTTP/1.1 on libevent bufferevents: accept, read, parse with the strict
+ * proto/http_request parser, hand each request to the router as an
+ * exchange, write the response. Keep-alive, pipelining (one request in
+ * flight per connection, the next parsed after the reply), limits and
+ * timeouts. Handlers may answer later (after IPC or a hash): the exchange
+ * stays valid until http_reply_* is called, even if the client has gone.
+ */
+#ifndef DREAMAUTH_HTTP_SERVER_H
+#define DREAMAUTH_HTTP_SERVER_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <event2/event.h>
+#include <event2/buffer.h>
+#include "proto/http_request.h"
+
+struct http_conn;
+
+struct http_exchange {
+	struct http_conn *conn;
+	struct http_request req;
+	const char *body;		/* NUL-terminated copy (decoded if chunked) */
+	size_t body_len;
+	char client_ip[64];
+	struct evbuffer *out_headers;	/* extra response headers, "Name: value\r\n" */
+	bool head_only;			/* HEAD request: no body on the wire */
+	bool replied;
+	void *handler_state;		/* free for the handler */
+};
+
+typedef void (*http_handler_fn)(struct http_exchange *ex);
+
+struct http_server_limits {
+	struct http_limits parse;
+	int read_timeout_s;		/* idle keep-alive and slow-header bound */
+	int write_timeout_s;
+	int max_connections;
+};
+
+struct http_server;
+struct http_server *http_server_new(struct event_base *base, const int *listen_fds, int n_fds,
+    const struct http_server_limits *limits, http_handler_fn handler);
+/* Stop accepting; existing connections finish their request and close. */
+void http_server_stop_accepting(struct http_server *s);
+/* Close connections with no request in progress; others close after replying. */
+void http_server_close_idle(struct http_server *s);
+int http_server_active_connections(const struct http_server *s);
+void http_server_free(struct http_server *s);
+
+/* Response building. Header values must not contain CR or LF (checked). */
+void http_reply_header(struct http_exchange *ex, const char *name, const char *value);
+void http_reply(struct http_exchange *ex, int status, const char *content_type, const char *body, size_t len);
+void http_reply_json(struct http_exchange *ex, int status, const char *json);
+/* {"error":..., "error_description":...} */
+void http_reply_error(struct http_exchange *ex, int status, const char *error, const char *description);
+void http_reply_redirect(struct http_exchange *ex, const char *location);	/* 302 */
+const char *http_status_text(int status);
+/* Request helpers */
+bool http_exchange_is_form(const struct http_exchange *ex);
+bool http_exchange_is_json(const struct http_exchange *ex);
+#endif

@@ -1,0 +1,478 @@
+/*
+ * GET/POST /oauth2/authorize (OIDC Core §3.1.2) and POST /oauth2/consent.
+ * Authorization code flow only: exact redirect_uri match, PKCE S256
+ * (required per client, always for public clients; "plain" refused), state
+ * and nonce carried, prompt (none, login, consent) and max_age. Without a
+ * session the browser goes to /login?rd=<this request>. Consent is asked
+ * unless the client skips it or the user already granted these scopes
+ * (oauth_consents); the consent form carries the whole request back with a
+ * CSRF token and is re-validated from scratch. Errors go back to the client
+ * only once client_id and redirect_uri are known good; before that they are
+ * shown on a page (never an open redirect).
+ */
+#include "workers/handlers.h"
+#include "common/config.h"
+#include "common/db.h"
+#include "common/log.h"
+#include "proto/form.h"
+#include "proto/oidc_clients.h"
+#include "proto/token_request.h"
+#include "workers/csrf.h"
+#include "workers/oidc.h"
+#include "workers/oidc_clients.h"
+#include "workers/pages.h"
+#include "workers/session.h"
+#include "workers/worker.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define AUTHZ_MAX_PARAMS 8192
+#define RD_MAX 2048
+
+struct authz {
+	struct form q;
+	struct oidc_client *client;
+	const char *redirect_uri, *state, *nonce, *code_challenge;
+	unsigned scopes;
+	bool prompt_none, prompt_login, prompt_consent;
+	long max_age;		/* -1: none */
+};
+
+static void authz_free(struct authz *a)
+{
+	form_free(&a->q);
+	oidc_client_release(a->client);
+}
+
+/* Appends name=value (encoded) to out; false when it does not fit. */
+static bool append_param(char *out, size_t cap, size_t *o, const char *name, const char *value)
+{
+	size_t nlen = strlen(name);
+	if (*o + nlen + 2 >= cap)
+		return false;
+	if (*o)
+		out[(*o)++] = '&';
+	memcpy(out + *o, name, nlen);
+	*o += nlen;
+	out[(*o)++] = '=';
+	long n = url_encode(value, strlen(value), out + *o, cap - *o);
+	if (n < 0)
+		return false;
+	*o += (size_t)n;
+	return true;
+}
+
+/* Sends the browser back to the client with error (and state, iss). */
+static void error_redirect(struct http_exchange *ex, struct authz *a, const char *error, const char *description)
+{
+	char params[4096];
+	size_t o = 0;
+	size_t base = strlen(a->redirect_uri);
+	bool ok = append_param(params, sizeof(params), &o, "error", error) &&
+	    append_param(params, sizeof(params), &o, "error_description", description) &&
+	    (!a->state || append_param(params, sizeof(params), &o, "state", a->state)) &&
+	    append_param(params, sizeof(params), &o, "iss", cfg.issuer);
+	char *location = ok ? malloc(base + o + 2) : NULL;
+	if (!location) {
+		page_message(ex, 400, "Sign-in error", description, NULL, NULL);
+	} else {
+		sprintf(location, "%s%c%s", a->redirect_uri, strchr(a->redirect_uri, '?') ? '&' : '?', params);
+			http_reply_redirect(ex, location);
+		free(location);
+	}
+	authz_free(a);
+}
+
+static void error_page(struct http_exchange *ex, struct authz *a, int status, const char *message)
+{
+	page_message(ex, status, "Sign-in error", message, "/account", "Go to your account");
+	authz_free(a);
+}
+
+/* Known scopes as bits; unknown well-formed tokens are ignored (RFC 6749
+ * §3.3 lets the server grant less), malformed text is an error. */
+static int lenient_scopes(const char *s, unsigned *bits)
+{
+	*bits = 0;
+	for (const char *p = s; *p;) {
+		const char *end = strchr(p, ' ');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		unsigned b;
+		for (size_t i = 0; i < n; i++)
+			if ((unsigned char)p[i] < 0x21 || p[i] == '"' || p[i] == '\\' || (unsigned char)p[i] > 0x7e)
+				return -1;
+		if (n && oidc_scope_parse(p, n, &b) == 0)
+			*bits |= b;
+		p = end ? end + 1 : p + n;
+	}
+	return 0;
+}
+
+/* Parses and validates; 0 ok, -1 already answered (a is freed then). */
+static int authz_parse(struct http_exchange *ex, const char *params, size_t len, struct authz *a)
+{
+	const char *client_id, *v;
+	bool db_error = false;
+
+	memset(a, 0, sizeof(*a));
+	a->max_age = -1;
+	if (form_parse(params ? params : "", len, AUTHZ_MAX_PARAMS, &a->q) != FORM_OK) {
+		error_page(ex, a, 400, "The sign-in request is malformed (a parameter is repeated or badly encoded).");
+		return -1;
+	}
+	client_id = form_get(&a->q, "client_id");
+	if (!client_id || !*client_id) {
+		error_page(ex, a, 400, "The sign-in request names no application (client_id is missing).");
+		return -1;
+	}
+	a->client = oidc_client_find(client_id, &db_error);
+	if (db_error) {
+		error_page(ex, a, 503, "The service is temporarily unavailable; please try again.");
+		return -1;
+	}
+	if (!a->client) {
+		error_page(ex, a, 400, "The application that sent you here is not registered (unknown client_id).");
+		return -1;
+	}
+	v = form_get(&a->q, "redirect_uri");
+	if (!v || !oidc_client_redirect_ok(a->client, v)) {
+		error_page(ex, a, 400, "The application's redirect_uri is not registered for it; refusing to send you there.");
+		return -1;
+	}
+	a->redirect_uri = v;
+	/* From here on the client is trusted to receive errors. */
+	a->state = form_get(&a->q, "state");
+	if (a->state && strlen(a->state) > 1024) {
+		a->state = NULL;
+		error_redirect(ex, a, "invalid_request", "state is too long");
+		return -1;
+	}
+	if (form_get(&a->q, "request")) {
+		error_redirect(ex, a, "request_not_supported", "request objects are not supported");
+		return -1;
+	}
+	if (form_get(&a->q, "request_uri")) {
+		error_redirect(ex, a, "request_uri_not_supported", "request_uri is not supported");
+		return -1;
+	}
+	v = form_get(&a->q, "response_type");
+	if (!v || strcmp(v, "code") != 0) {
+		error_redirect(ex, a, "unsupported_response_type", "only response_type=code is supported");
+		return -1;
+	}
+	v = form_get(&a->q, "response_mode");
+	if (v && strcmp(v, "query") != 0) {
+		error_redirect(ex, a, "invalid_request", "only response_mode=query is supported");
+		return -1;
+	}
+	if (!(a->client->grants & OIDC_GRANT_CODE)) {
+		error_redirect(ex, a, "unauthorized_client", "this client may not use the authorization code flow");
+		return -1;
+	}
+	v = form_get(&a->q, "scope");
+	if (!v || lenient_scopes(v, &a->scopes) < 0 || a->scopes == 0) {
+		error_redirect(ex, a, "invalid_scope", "scope must include openid or another supported scope");
+		return -1;
+	}
+	if (a->scopes & ~a->client->scopes) {
+		error_redirect(ex, a, "invalid_scope", "a requested scope is not allowed for this client");
+		return -1;
+	}
+	a->code_challenge = form_get(&a->q, "code_challenge");
+	v = form_get(&a->q, "code_challenge_method");
+	if (a->code_challenge || v) {
+		if (!v || strcmp(v, "S256") != 0) {
+			error_redirect(ex, a, "invalid_request", "code_challenge_method must be S256 (plain is refused)");
+			return -1;
+		}
+		if (!a->code_challenge || !pkce_challenge_valid(a->code_challenge, strlen(a->code_challenge))) {
+			error_redirect(ex, a, "invalid_request", "code_challenge must be 43 base64url characters");
+			return -1;
+		}
+	} else if (a->client->require_pkce) {
+		error_redirect(ex, a, "invalid_request", "PKCE is required: send code_challenge with method S256");
+		return -1;
+	}
+	a->nonce = form_get(&a->q, "nonce");
+	if (a->nonce && strlen(a->nonce) > 512) {
+		error_redirect(ex, a, "invalid_request", "nonce is too long");
+		return -1;
+	}
+	v = form_get(&a->q, "prompt");
+	if (v) {
+		for (const char *p = v; *p;) {
+			const char *end = strchr(p, ' ');
+			size_t n = end ? (size_t)(end - p) : strlen(p);
+			if (n == 4 && !memcmp(p, "none", 4))
+				a->prompt_none = true;
+			else if (n == 5 && !memcmp(p, "login", 5))
+				a->prompt_login = true;
+			else if (n == 7 && !memcmp(p, "consent", 7))
+				a->prompt_consent = true;
+			else if (!(n == 14 && !memcmp(p, "select_account", 14)) && n != 0) {
+				error_redirect(ex, a, "invalid_request", "prompt must be none, login, consent or select_account");
+				return -1;
+			}
+			p = end ? end + 1 : p + n;
+		}
+		if (a->prompt_none && (a->prompt_login || a->prompt_consent)) {
+			error_redirect(ex, a, "invalid_request", "prompt=none cannot be combined with other values");
+			return -1;
+		}
+	}
+	v = form_get(&a->q, "max_age");
+	if (v) {
+		char *end;
+		long n = strtol(v, &end, 10);
+		if (!*v || *end || n < 0 || n > 10L * 365 * 86400) {
+			error_redirect(ex, a, "invalid_request", "max_age must be a non-negative integer");
+			return -1;
+		}
+		a->max_age = n;
+	}
+	return 0;
+}
+
+/* The request as a query string, without prompt=login and max_age when
+ * drop_reauth (the user is about to sign in afresh: no loop). */
+static bool rebuild_query(const struct authz *a, bool drop_reauth, char *out, size_t cap)
+{
+	size_t o = 0;
+	out[0] = '\0';
+	for (size_t i = 0; i < a->q.n; i++) {
+		const char *name = a->q.fields[i].name, *value = a->q.fields[i].value;
+		char prompt[64] = "";
+		if (drop_reauth && !strcmp(name, "max_age"))
+			continue;
+		if (drop_reauth && !strcmp(name, "prompt")) {
+			if (a->prompt_consent)
+				snprintf(prompt, sizeof(prompt), "consent");
+			if (!*prompt)
+				continue;
+			value = prompt;
+		}
+		if (!append_param(out, cap, &o, name, value))
+			return false;
+	}
+	return true;
+}
+
+static void send_to_login(struct http_exchange *ex, struct authz *a)
+{
+	char query[AUTHZ_MAX_PARAMS], rd[RD_MAX + 1], encoded[3 * RD_MAX + 1], location[3 * RD_MAX + 64];
+	if (!rebuild_query(a, true, query, sizeof(query)) ||
+	    snprintf(rd, sizeof(rd), "/oauth2/authorize?%s", query) >= (int)sizeof(rd) ||
+	    url_encode(rd, strlen(rd), encoded, sizeof(encoded)) < 0) {
+		error_redirect(ex, a, "invalid_request", "the authorization request is too long");
+		return;
+	}
+	snprintf(location, sizeof(location), "/login?rd=%s", encoded);
+	http_reply_redirect(ex, location);
+	authz_free(a);
+}
+
+/* 1 the user already granted every requested scope to this client, 0 no, -1 error. */
+static int consent_given(const char *user_id, const struct authz *a)
+{
+	const char *params[] = { user_id, a->client->client_id };
+	PGresult *r = db_query(worker->db, "SELECT scope FROM oauth_consents WHERE user_id = $1::uuid AND client_id = $2", 2,
+	    params);
+	unsigned granted = 0;
+	if (!r)
+		return -1;
+	if (PQntuples(r) == 1 && oidc_scope_parse(PQgetvalue(r, 0, 0), strlen(PQgetvalue(r, 0, 0)), &granted) < 0)
+		granted = 0;
+	PQclear(r);
+	return (a->scopes & ~granted) == 0 && granted != 0;
+}
+
+static bool consent_store(const char *user_id, const struct authz *a)
+{
+	char scope[128];
+	oidc_scope_string(a->scopes, scope, sizeof(scope));
+	const char *params[] = { user_id, a->client->client_id, scope };
+	/* Remember the union: granting more later does not forget the earlier grant. */
+	return db_exec(worker->db,
+	    "INSERT INTO oauth_consents (user_id, client_id, scope) VALUES ($1::uuid, $2, $3)"
+	    " ON CONFLICT (user_id, client_id) DO UPDATE SET granted_at = now(), scope = ("
+	    "   SELECT string_agg(DISTINCT s, ' ') FROM unnest(string_to_array(oauth_consents.scope || ' ' || $3, ' ')) s"
+	    "   WHERE s <> '')",
+	    3, params);
+}
+
+static void issue_code(struct http_exchange *ex, struct authz *a, const struct session_entry *s)
+{
+	char code[TOKEN_STR_LEN], hash[OIDC_HASH_PARAM_LEN], scope[128], ttl[16], auth_time[24], params[4096];
+	size_t o = 0;
+
+	secure_token(code);
+	oidc_token_hash_param(code, hash);
+	oidc_scope_string(a->scopes, scope, sizeof(scope));
+	snprintf(ttl, sizeof(ttl), "%d", cfg.oidc_code_ttl);
+	/* The session's auth_time is rounded from a timestamp: never later than now. */
+	snprintf(auth_time, sizeof(auth_time), "%lld",
+	    (long long)(s->auth_time < now_seconds() ? s->auth_time : now_seconds()));
+	const char *p[] = { hash, a->client->client_id, s->user_id, s->session_id, a->redirect_uri, scope, a->nonce,
+		a->code_challenge, a->code_challenge ? "S256" : NULL, auth_time, s->amr, ttl };
+	if (!db_exec(worker->db,
+	        "INSERT INTO oauth_codes (code_hash, client_id, user_id, session_id, redirect_uri, scope, nonce,"
+	        " code_challenge, code_challenge_method, auth_time, amr, expires_at) VALUES ($1::bytea, $2, $3::uuid,"
+	        " $4::uuid, $5, $6, $7, $8, $9, to_timestamp($10::bigint), $11, now() + make_interval(secs => $12::int))",
+	        12, p)) {
+		secure_wipe(code, sizeof(code));
+		error_redirect(ex, a, "temporarily_unavailable", "could not store the authorization code");
+		return;
+	}
+	bool ok = append_param(params, sizeof(params), &o, "code", code) &&
+	    (!a->state || append_param(params, sizeof(params), &o, "state", a->state)) &&
+	    append_param(params, sizeof(params), &o, "iss", cfg.issuer);
+	secure_wipe(code, sizeof(code));
+	char *location = ok ? malloc(strlen(a->redirect_uri) + o + 2) : NULL;
+	if (!location) {
+		error_page(ex, a, 500, "Could not build the redirect back to the application.");
+		return;
+	}
+	sprintf(location, "%s%c%s", a->redirect_uri, strchr(a->redirect_uri, '?') ? '&' : '?', params);
+	log_info("authorization code issued to %s for user %s", a->client->client_id, s->user_id);
+	http_reply_redirect(ex, location);
+	secure_wipe(location, strlen(location));
+	free(location);
+	authz_free(a);
+}
+
+static const char *scope_description(unsigned bit)
+{
+	switch (bit) {
+	case OIDC_SCOPE_OPENID: return "Sign you in with your account identifier";
+	case OIDC_SCOPE_PROFILE: return "See your name";
+	case OIDC_SCOPE_EMAIL: return "See your email address";
+	case OIDC_SCOPE_OFFLINE: return "Stay signed in when you are away (refresh tokens)";
+	case OIDC_SCOPE_GROUPS: return "See the groups you belong to";
+	default: return "";
+	}
+}
+
+static void render_consent(struct http_exchange *ex, struct authz *a, const struct session_entry *s)
+{
+	char csrf[CSRF_TOKEN_LEN], request[AUTHZ_MAX_PARAMS], list[1024] = "";
+	size_t o = 0;
+
+	if (!rebuild_query(a, false, request, sizeof(request))) {
+		error_redirect(ex, a, "invalid_request", "the authorization request is too long");
+		return;
+	}
+	for (unsigned bit = 1; bit <= OIDC_SCOPE_GROUPS; bit <<= 1)
+		if (a->scopes & bit)
+			o += (size_t)snprintf(list + o, sizeof(list) - o, "<li>%s</li>", scope_description(bit));
+	csrf_issue(ex, csrf);
+	struct page_var vars[] = { { "client", a->client->name }, { "email", s->email }, { "scopes", list },
+		{ "csrf", csrf }, { "request", request }, { NULL, NULL } };
+	page_reply(ex, 200, "Allow access?", "consent.html", vars);
+	authz_free(a);
+}
+
+/* After parsing: session, re-authentication, consent, code. */
+static void authorize(struct http_exchange *ex, struct authz *a, bool consented)
+{
+	struct session_entry s;
+	uint8_t key[32];
+	int rc = session_from_request(ex, &s, key);
+
+	if (rc < 0) {
+		error_page(ex, a, 503, "The session store is unavailable; please try again.");
+		return;
+	}
+	bool too_old = rc == 1 && a->max_age >= 0 && now_seconds() - s.auth_time > a->max_age;
+	if (rc == 0 || (!consented && (a->prompt_login || too_old))) {
+		if (a->prompt_none) {
+			error_redirect(ex, a, "login_required", "the user is not signed in");
+			return;
+		}
+		if (rc == 1) {
+			/* Re-authentication: this session ends; the login page makes a new one. */
+			session_revoke_key(key);
+			session_cookie_clear(ex);
+		}
+		send_to_login(ex, a);
+		return;
+	}
+	if (!consented && !a->client->skip_consent) {
+		int given = a->prompt_consent ? 0 : consent_given(s.user_id, a);
+		if (given < 0) {
+			error_page(ex, a, 503, "The service is temporarily unavailable; please try again.");
+			return;
+		}
+		if (!given) {
+			if (a->prompt_none) {
+				error_redirect(ex, a, "consent_required", "the user has not granted access to this client");
+				return;
+			}
+			render_consent(ex, a, &s);
+			return;
+		}
+	}
+	if (consented && !consent_store(s.user_id, a)) {
+		error_page(ex, a, 503, "Could not save your decision; please try again.");
+		return;
+	}
+	issue_code(ex, a, &s);
+}
+
+void handle_oauth_authorize(struct http_exchange *ex)
+{
+	struct authz a;
+	int rc;
+
+	if (!oidc_enabled(ex))
+		return;
+	if (ex->req.method == HTTP_METHOD_POST) {
+		if (!http_exchange_is_form(ex)) {
+			page_message(ex, 400, "Sign-in error", "The sign-in request must be a form.", NULL, NULL);
+			return;
+		}
+		rc = authz_parse(ex, ex->body, ex->body_len, &a);
+	} else {
+		rc = authz_parse(ex, ex->req.query.p, ex->req.query.len, &a);
+	}
+	if (rc == 0)
+		authorize(ex, &a, false);
+}
+
+void handle_oauth_consent(struct http_exchange *ex)
+{
+	struct form f;
+	struct authz a;
+	const char *request, *decision;
+
+	if (!oidc_enabled(ex))
+		return;
+	if (!http_exchange_is_form(ex) || form_parse(ex->body, ex->body_len, 16384, &f) != FORM_OK) {
+		page_message(ex, 400, "Allow access?", "The form is malformed.", NULL, NULL);
+		return;
+	}
+	if (!csrf_check(ex, form_get(&f, "csrf"))) {
+		form_free(&f);
+		page_message(ex, 403, "Allow access?", "This form has expired or was already used; go back to the application and try again.",
+		    NULL, NULL);
+		return;
+	}
+	request = form_get(&f, "request");
+	decision = form_get(&f, "decision");
+	if (!request || !decision || (strcmp(decision, "allow") && strcmp(decision, "deny"))) {
+		form_free(&f);
+		page_message(ex, 400, "Allow access?", "The form is incomplete.", NULL, NULL);
+		return;
+	}
+	bool allow = !strcmp(decision, "allow");
+	int rc = authz_parse(ex, request, strlen(request), &a);
+	form_free(&f);
+	if (rc < 0)
+		return;
+	if (!allow) {
+		error_redirect(ex, &a, "access_denied", "the user denied access");
+		return;
+	}
+	authorize(ex, &a, true);
+}

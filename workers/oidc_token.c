@@ -1,0 +1,550 @@
+/*
+ * POST /oauth2/token (RFC 6749 §3.2): authorization_code (single use, PKCE
+ * S256, replay revokes what the code produced), refresh_token (opaque,
+ * rotating; reuse of a spent token revokes its whole family) and
+ * client_credentials. Client authentication: client_secret_basic,
+ * client_secret_post, or none for public clients (PKCE is their proof).
+ * Access tokens are RFC 9068 JWTs whose jti is recorded in
+ * oauth_access_tokens (revocation, introspection); ID tokens carry at_hash.
+ * Both are signed by the signer over IPC: access token first, then the ID
+ * token that hashes it.
+ */
+#include "workers/handlers.h"
+#include "common/config.h"
+#include "common/db.h"
+#include "common/log.h"
+#include "proto/base64url.h"
+#include "proto/oidc_clients.h"
+#include "proto/token_request.h"
+#include "workers/json_util.h"
+#include "workers/oidc.h"
+#include "workers/oidc_clients.h"
+#include "workers/worker.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/sha.h>
+
+struct issue {
+	struct http_exchange *ex;
+	char client_id[OIDC_CLIENT_ID_MAX + 1];
+	char sub[OIDC_CLIENT_ID_MAX + 1];
+	char user_id[40];		/* empty: client_credentials (no user) */
+	unsigned scopes;
+	char *nonce;			/* owned, may be NULL */
+	int64_t auth_time;
+	char amr[64];
+	char sid[40];
+	char id_alg[8], at_alg[8];
+	char jti[TOKEN_STR_LEN];
+	char family_id[40];		/* empty: no refresh token */
+	char code_hash[OIDC_HASH_PARAM_LEN];	/* empty unless from a code */
+	char refresh_token[TOKEN_STR_LEN];
+	json_t *user_claims;		/* owned: profile/email/groups by scope */
+	char *access_token;		/* owned, once signed */
+	int64_t iat, exp;
+};
+
+static void issue_free(struct issue *is)
+{
+	free(is->nonce);
+	json_decref(is->user_claims);
+	free(is->access_token);
+	secure_wipe(is->refresh_token, sizeof(is->refresh_token));
+	free(is);
+}
+
+static void random_uuid(char out[40])
+{
+	uint8_t b[16];
+	secure_random(b, sizeof(b));
+	b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
+	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
+	snprintf(out, 40, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3],
+	    b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+}
+
+/* OIDC Core §3.1.3.6: left half of the hash of the access token, per alg. */
+static void at_hash(const char *alg, const char *token, char out[64])
+{
+	uint8_t h[SHA512_DIGEST_LENGTH];
+	size_t half;
+	if (!strcmp(alg, "EdDSA")) {
+		SHA512((const unsigned char *)token, strlen(token), h);
+		half = SHA512_DIGEST_LENGTH / 2;
+	} else {
+		SHA256((const unsigned char *)token, strlen(token), h);
+		half = SHA256_DIGEST_LENGTH / 2;
+	}
+	base64url_encode(h, half, out);
+}
+
+static void amr_array(json_t *claims, const char *amr)
+{
+	json_t *a = json_csv_array(amr);
+	if (json_array_size(a) == 0)
+		json_array_append_new(a, json_string("pwd"));
+	json_object_set_new(claims, "amr", a);
+}
+
+static int sign(struct issue *is, int kind, const char *alg, json_t *claims, ipc_reply_fn cb)
+{
+	char *text = json_dumps(claims, JSON_COMPACT);
+	int rc = -1;
+	if (text) {
+		struct ipc_msg req = { .type = IPC_SIGN_REQ, .kind = kind, .s1 = (char *)alg, .s1_len = strlen(alg),
+			.s2 = text, .s2_len = strlen(text) };
+		rc = ipc_client_call(worker->signer, &req, 2000, cb, is);
+		free(text);
+	}
+	return rc;
+}
+
+static void fail_unavailable(struct issue *is)
+{
+	oidc_reply_error(is->ex, 503, "temporarily_unavailable", "the token signer is unavailable; try again");
+	issue_free(is);
+}
+
+static void respond(struct issue *is, const char *id_token)
+{
+	char scope[128];
+	json_t *o = json_object();
+	json_object_set_new(o, "access_token", json_string(is->access_token));
+	json_object_set_new(o, "token_type", json_string("Bearer"));
+	json_object_set_new(o, "expires_in", json_integer(is->exp - is->iat));
+	oidc_scope_string(is->scopes, scope, sizeof(scope));
+	if (*scope)
+		json_object_set_new(o, "scope", json_string(scope));
+	if (id_token)
+		json_object_set_new(o, "id_token", json_string(id_token));
+	if (is->family_id[0])
+		json_object_set_new(o, "refresh_token", json_string(is->refresh_token));
+	char *text = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	http_reply_header(is->ex, "Pragma", "no-cache");
+	http_reply_json(is->ex, 200, text ? text : "{}");
+	if (text) {
+		secure_wipe(text, strlen(text));
+		free(text);
+	}
+	issue_free(is);
+}
+
+static void id_token_signed(const struct ipc_msg *reply, void *arg)
+{
+	struct issue *is = arg;
+	if (!reply || reply->status != 0 || !reply->s1) {
+		fail_unavailable(is);
+		return;
+	}
+	respond(is, reply->s1);
+}
+
+static void access_token_signed(const struct ipc_msg *reply, void *arg)
+{
+	struct issue *is = arg;
+	char hash[64];
+
+	if (!reply || reply->status != 0 || !reply->s1 || !(is->access_token = strdup(reply->s1))) {
+		fail_unavailable(is);
+		return;
+	}
+	if (!is->user_id[0] || !(is->scopes & OIDC_SCOPE_OPENID)) {
+		respond(is, NULL);
+		return;
+	}
+	json_t *c = json_object();
+	json_object_set_new(c, "iss", json_string(cfg.issuer));
+	json_object_set_new(c, "sub", json_string(is->sub));
+	json_object_set_new(c, "aud", json_string(is->client_id));
+	json_object_set_new(c, "exp", json_integer(is->exp));
+	json_object_set_new(c, "iat", json_integer(is->iat));
+	json_object_set_new(c, "auth_time", json_integer(is->auth_time));
+	if (is->nonce)
+		json_object_set_new(c, "nonce", json_string(is->nonce));
+	amr_array(c, is->amr);
+	at_hash(is->id_alg, is->access_token, hash);
+	json_object_set_new(c, "at_hash", json_string(hash));
+	if (is->sid[0])
+		json_object_set_new(c, "sid", json_string(is->sid));
+	json_object_update(c, is->user_claims);
+	int rc = sign(is, TOKEN_ID, is->id_alg, c, id_token_signed);
+	json_decref(c);
+	if (rc < 0)
+		fail_unavailable(is);
+}
+
+/* Records the tokens, then signs the access token (which chains the ID token). */
+static void issue_start(struct issue *is, const char *scope_text)
+{
+	char exp[24], refresh_exp[24], refresh_hash[OIDC_HASH_PARAM_LEN], auth_time[24];
+
+	is->iat = now_seconds();
+	is->exp = is->iat + cfg.oidc_access_token_ttl;
+	secure_token(is->jti);
+	snprintf(exp, sizeof(exp), "%lld", (long long)is->exp);
+	snprintf(auth_time, sizeof(auth_time), "%lld", (long long)is->auth_time);
+	if (is->family_id[0]) {
+		secure_token(is->refresh_token);
+		oidc_token_hash_param(is->refresh_token, refresh_hash);
+		snprintf(refresh_exp, sizeof(refresh_exp), "%lld", (long long)(is->iat + OIDC_REFRESH_TTL));
+		const char *rp[] = { refresh_hash, is->family_id, is->client_id, is->user_id, scope_text, auth_time, is->amr,
+			is->sid[0] ? is->sid : NULL, refresh_exp };
+		if (!db_exec(worker->db,
+		        "INSERT INTO oauth_refresh_tokens (token_hash, family_id, client_id, user_id, scope, auth_time, amr,"
+		        " session_id, expires_at) VALUES ($1::bytea, $2::uuid, $3, $4::uuid, $5, to_timestamp($6::bigint), $7,"
+		        " $8::uuid, to_timestamp($9::bigint))",
+		        9, rp)) {
+			oidc_reply_error(is->ex, 503, "temporarily_unavailable", "could not store the refresh token");
+			issue_free(is);
+			return;
+		}
+	}
+	const char *ap[] = { is->jti, is->client_id, is->user_id[0] ? is->user_id : NULL,
+		is->family_id[0] ? is->family_id : NULL, is->code_hash[0] ? is->code_hash : NULL, scope_text, exp };
+	/* A user's tokens are recorded so a replayed code or a revoked grant can
+	 * kill them. A client_credentials token belongs to no grant: it is only
+	 * written if it is revoked (oidc_userinfo.c), which keeps the machine-to-
+	 * machine path free of a database write per token. */
+	bool record = is->user_id[0] || is->family_id[0] || is->code_hash[0];
+	if (record && !db_exec(worker->db,
+	        "INSERT INTO oauth_access_tokens (jti, client_id, user_id, family_id, code_hash, scope, expires_at)"
+	        " VALUES ($1, $2, $3::uuid, $4::uuid, $5::bytea, $6, to_timestamp($7::bigint))",
+	        7, ap)) {
+		oidc_reply_error(is->ex, 503, "temporarily_unavailable", "could not record the access token");
+		issue_free(is);
+		return;
+	}
+	json_t *c = json_object();
+	json_object_set_new(c, "iss", json_string(cfg.issuer));
+	json_object_set_new(c, "sub", json_string(is->sub));
+	json_object_set_new(c, "aud", json_string(is->client_id));
+	json_object_set_new(c, "exp", json_integer(is->exp));
+	json_object_set_new(c, "iat", json_integer(is->iat));
+	json_object_set_new(c, "jti", json_string(is->jti));
+	json_object_set_new(c, "client_id", json_string(is->client_id));
+	json_object_set_new(c, "scope", json_string(scope_text));
+	if (is->user_id[0])
+		json_object_set_new(c, "auth_time", json_integer(is->auth_time));
+	if (is->user_claims)
+		json_object_update(c, is->user_claims);
+	int rc = sign(is, TOKEN_ACCESS, is->at_alg, c, access_token_signed);
+	json_decref(c);
+	if (rc < 0)
+		fail_unavailable(is);
+}
+
+static struct issue *issue_new(struct http_exchange *ex, const struct oidc_client *client)
+{
+	struct issue *is = calloc(1, sizeof(*is));
+	if (!is)
+		return NULL;
+	is->ex = ex;
+	snprintf(is->client_id, sizeof(is->client_id), "%s", client->client_id);
+	snprintf(is->id_alg, sizeof(is->id_alg), "%s", oidc_alg(client->id_token_alg));
+	snprintf(is->at_alg, sizeof(is->at_alg), "%s", oidc_alg(client->access_token_alg));
+	return is;
+}
+
+/* Loads the user and fills the user part of is. false: replied already. */
+static bool issue_for_user(struct issue *is, const char *user_id)
+{
+	struct oidc_user u;
+	int rc = oidc_user_load(user_id, &u);
+	if (rc < 0) {
+		oidc_reply_error(is->ex, 503, "temporarily_unavailable", "the account store is unavailable");
+		return false;
+	}
+	if (rc == 0 || u.disabled) {
+		oidc_user_free(&u);
+		oidc_reply_error(is->ex, 400, "invalid_grant", "the account is no longer active");
+		return false;
+	}
+	snprintf(is->user_id, sizeof(is->user_id), "%s", user_id);
+	snprintf(is->sub, sizeof(is->sub), "%s", user_id);
+	is->user_claims = json_object();
+	oidc_user_claims(is->user_claims, &u, is->scopes);
+	oidc_user_free(&u);
+	return true;
+}
+
+/* Runs a "mark used, return the previous state" UPDATE for a single-use
+ * secret (authorization code or refresh token) of this client: $1 is the
+ * secret's hash (left in hash for the caller), $2 the client id. Returns the
+ * one row, or NULL when already answered (503 store down, 400 invalid). */
+static PGresult *spend_secret(struct http_exchange *ex, const struct oidc_client *client, const char *secret,
+    char hash[OIDC_HASH_PARAM_LEN], const char *sql, const char *invalid_description)
+{
+	oidc_token_hash_param(secret, hash);
+	const char *params[] = { hash, client->client_id };
+	PGresult *r = db_query(worker->db, sql, 2, params);
+	if (!r) {
+		oidc_reply_error(ex, 503, "temporarily_unavailable", "the token store is unavailable");
+		return NULL;
+	}
+	if (PQntuples(r) != 1) {
+		PQclear(r);
+		oidc_reply_error(ex, 400, "invalid_grant", invalid_description);
+		return NULL;
+	}
+	return r;
+}
+
+static void grant_code(struct http_exchange *ex, const struct token_request *tr, const struct oidc_client *client)
+{
+	char hash[OIDC_HASH_PARAM_LEN], scope[128];
+	struct issue *is;
+	PGresult *r;
+
+	if (!(client->grants & OIDC_GRANT_CODE)) {
+		oidc_reply_error(ex, 400, "unauthorized_client", "this client may not use authorization_code");
+		return;
+	}
+	/* Mark used and learn whether it already was, in one step: a code works once. */
+	r = spend_secret(ex, client, tr->code, hash,
+	    "UPDATE oauth_codes c SET used_at = coalesce(c.used_at, now())"
+	    " FROM (SELECT code_hash, used_at AS prev FROM oauth_codes WHERE code_hash = $1::bytea FOR UPDATE) p"
+	    " WHERE c.code_hash = p.code_hash AND c.client_id = $2"
+	    " RETURNING p.prev IS NOT NULL, c.expires_at > now(), c.user_id, coalesce(c.session_id::text, ''),"
+	    " c.redirect_uri, c.scope, c.nonce, coalesce(c.code_challenge, ''), extract(epoch from c.auth_time)::bigint,"
+	    " coalesce(c.amr, '')",
+	    "the authorization code is invalid");
+	if (!r)
+		return;
+	if (PQgetvalue(r, 0, 0)[0] == 't') {
+		PQclear(r);
+		oidc_revoke_code_tokens(hash);
+		log_warnx("authorization code replayed by client %s from %s; its tokens are revoked", client->client_id,
+		    ex->client_ip);
+		oidc_reply_error(ex, 400, "invalid_grant", "the authorization code was already used");
+		return;
+	}
+	if (PQgetvalue(r, 0, 1)[0] != 't') {
+		PQclear(r);
+		oidc_reply_error(ex, 400, "invalid_grant", "the authorization code has expired");
+		return;
+	}
+	if (strcmp(PQgetvalue(r, 0, 4), tr->redirect_uri) != 0) {
+		PQclear(r);
+		oidc_reply_error(ex, 400, "invalid_grant", "redirect_uri does not match the authorization request");
+		return;
+	}
+	const char *challenge = PQgetvalue(r, 0, 7);
+	if (*challenge) {
+		uint8_t h[SHA256_LEN];
+		char computed[64];
+		if (!tr->code_verifier) {
+			PQclear(r);
+			oidc_reply_error(ex, 400, "invalid_grant", "code_verifier is required");
+			return;
+		}
+		secure_sha256(tr->code_verifier, strlen(tr->code_verifier), h);
+		base64url_encode(h, sizeof(h), computed);
+		if (!secure_str_equal(computed, challenge)) {
+			PQclear(r);
+			oidc_reply_error(ex, 400, "invalid_grant", "code_verifier does not match the code_challenge");
+			return;
+		}
+	} else if (tr->code_verifier) {
+		PQclear(r);
+		oidc_reply_error(ex, 400, "invalid_grant", "code_verifier given but the authorization used no PKCE");
+		return;
+	}
+	if (!(is = issue_new(ex, client))) {
+		PQclear(r);
+		oidc_reply_error(ex, 503, "temporarily_unavailable", "out of memory");
+		return;
+	}
+	if (oidc_scope_parse(PQgetvalue(r, 0, 5), strlen(PQgetvalue(r, 0, 5)), &is->scopes) < 0)
+		is->scopes = 0;
+	snprintf(is->sid, sizeof(is->sid), "%s", PQgetvalue(r, 0, 3));
+	if (!PQgetisnull(r, 0, 6))
+		is->nonce = strdup(PQgetvalue(r, 0, 6));
+	is->auth_time = strtoll(PQgetvalue(r, 0, 8), NULL, 10);
+	snprintf(is->amr, sizeof(is->amr), "%s", PQgetvalue(r, 0, 9));
+	snprintf(is->code_hash, sizeof(is->code_hash), "%s", hash);
+	char user_id[40];
+	snprintf(user_id, sizeof(user_id), "%s", PQgetvalue(r, 0, 2));
+	PQclear(r);
+	if (!issue_for_user(is, user_id)) {
+		issue_free(is);
+		return;
+	}
+	if ((is->scopes & OIDC_SCOPE_OFFLINE) && (client->grants & OIDC_GRANT_REFRESH))
+		random_uuid(is->family_id);
+	issue_start(is, oidc_scope_string(is->scopes, scope, sizeof(scope)));
+}
+
+static void grant_refresh(struct http_exchange *ex, const struct token_request *tr, const struct oidc_client *client)
+{
+	char hash[OIDC_HASH_PARAM_LEN], scope[128], family[40], user_id[40];
+	unsigned granted, asked;
+	struct issue *is;
+	PGresult *r;
+
+	if (!(client->grants & OIDC_GRANT_REFRESH)) {
+		oidc_reply_error(ex, 400, "unauthorized_client", "this client may not use refresh_token");
+		return;
+	}
+	r = spend_secret(ex, client, tr->refresh_token, hash,
+	    "UPDATE oauth_refresh_tokens t SET used_at = coalesce(t.used_at, now())"
+	    " FROM (SELECT token_hash, used_at AS prev FROM oauth_refresh_tokens WHERE token_hash = $1::bytea FOR UPDATE) p"
+	    " WHERE t.token_hash = p.token_hash AND t.client_id = $2"
+	    " RETURNING p.prev IS NOT NULL, t.revoked_at IS NOT NULL, t.expires_at > now(), t.user_id, t.scope,"
+	    " t.family_id, coalesce(extract(epoch from t.auth_time)::bigint, 0), coalesce(t.amr, ''),"
+	    " coalesce(t.session_id::text, '')",
+	    "the refresh token is invalid");
+	if (!r)
+		return;
+	snprintf(family, sizeof(family), "%s", PQgetvalue(r, 0, 5));
+	if (PQgetvalue(r, 0, 0)[0] == 't') {
+		PQclear(r);
+		/* A spent token came back: one of the two holders is a thief. */
+		oidc_revoke_family(family);
+		log_warnx("refresh token reused for client %s from %s; token family revoked", client->client_id,
+		    ex->client_ip);
+		oidc_reply_error(ex, 400, "invalid_grant", "the refresh token was already used");
+		return;
+	}
+	if (PQgetvalue(r, 0, 1)[0] == 't' || PQgetvalue(r, 0, 2)[0] != 't') {
+		PQclear(r);
+		oidc_reply_error(ex, 400, "invalid_grant", "the refresh token is revoked or expired");
+		return;
+	}
+	if (oidc_scope_parse(PQgetvalue(r, 0, 4), strlen(PQgetvalue(r, 0, 4)), &granted) < 0)
+		granted = 0;
+	asked = granted;
+	if (tr->scope && (oidc_scope_parse(tr->scope, strlen(tr->scope), &asked) < 0 || (asked & ~granted))) {
+		PQclear(r);
+		oidc_reply_error(ex, 400, "invalid_scope", "scope exceeds what was granted");
+		return;
+	}
+	if (!(is = issue_new(ex, client))) {
+		PQclear(r);
+		oidc_reply_error(ex, 503, "temporarily_unavailable", "out of memory");
+		return;
+	}
+	/* The family keeps its original grant; a narrower scope only narrows this access token. */
+	is->scopes = asked | (granted & OIDC_SCOPE_OFFLINE);
+	snprintf(user_id, sizeof(user_id), "%s", PQgetvalue(r, 0, 3));
+	is->auth_time = strtoll(PQgetvalue(r, 0, 6), NULL, 10);
+	snprintf(is->amr, sizeof(is->amr), "%s", PQgetvalue(r, 0, 7));
+	snprintf(is->sid, sizeof(is->sid), "%s", PQgetvalue(r, 0, 8));
+	snprintf(is->family_id, sizeof(is->family_id), "%s", family);
+	PQclear(r);
+	if (!issue_for_user(is, user_id)) {
+		oidc_revoke_family(family);
+		issue_free(is);
+		return;
+	}
+	issue_start(is, oidc_scope_string(is->scopes, scope, sizeof(scope)));
+}
+
+static void grant_client_credentials(struct http_exchange *ex, const struct token_request *tr,
+    const struct oidc_client *client)
+{
+	unsigned asked = 0;
+	char scope[128];
+	struct issue *is;
+
+	if (!(client->grants & OIDC_GRANT_CLIENT_CREDENTIALS) || !client->has_secret) {
+		oidc_reply_error(ex, 400, "unauthorized_client", "this client may not use client_credentials");
+		return;
+	}
+	/* No user here: only scopes that make sense without one, and that the client may have. */
+	if (tr->scope && (oidc_scope_parse(tr->scope, strlen(tr->scope), &asked) < 0 ||
+	                     (asked & (OIDC_SCOPE_OPENID | OIDC_SCOPE_OFFLINE)) || (asked & ~client->scopes))) {
+		oidc_reply_error(ex, 400, "invalid_scope", "scope is not available to client_credentials");
+		return;
+	}
+	if (!(is = issue_new(ex, client))) {
+		oidc_reply_error(ex, 503, "temporarily_unavailable", "out of memory");
+		return;
+	}
+	is->scopes = asked;
+	snprintf(is->sub, sizeof(is->sub), "%s", client->client_id);
+	issue_start(is, oidc_scope_string(is->scopes, scope, sizeof(scope)));
+}
+
+/* Shared with introspection and revocation: authenticates the client of a
+ * parsed request. NULL: already answered (401 invalid_client or 503). */
+struct oidc_client *oidc_authenticate_client(struct http_exchange *ex, const struct token_request *tr,
+    bool allow_public)
+{
+	bool db_error;
+	struct oidc_client *c = oidc_client_find(tr->client_id, &db_error);
+	bool ok;
+
+	if (db_error) {
+		oidc_reply_error(ex, 503, "temporarily_unavailable", "the client store is unavailable");
+		return NULL;
+	}
+	if (!c)
+		ok = false;
+	else if (c->has_secret)
+		ok = tr->auth != CLIENT_AUTH_NONE && oidc_client_secret_ok(c, tr->client_secret);
+	else
+		ok = allow_public && tr->auth == CLIENT_AUTH_NONE;
+	if (!ok) {
+		oidc_client_release(c);
+		log_info("client authentication failed for %.64s from %s", tr->client_id, ex->client_ip);
+		http_reply_header(ex, "WWW-Authenticate", "Basic realm=\"dreamauth\"");
+		oidc_reply_error(ex, 401, "invalid_client", "client authentication failed");
+		return NULL;
+	}
+	return c;
+}
+
+/* Parses the body + Authorization header; NULL-equivalent (-1) when already answered. */
+int oidc_parse_token_request(struct http_exchange *ex, enum token_endpoint ep, struct token_request *tr)
+{
+	const struct http_str *auth = http_request_header(&ex->req, "authorization");
+	const char *error, *description;
+	char auth_buf[2048];
+
+	if (!http_exchange_is_form(ex)) {
+		oidc_reply_error(ex, 400, "invalid_request", "send application/x-www-form-urlencoded");
+		return -1;
+	}
+	if (auth && auth->len >= sizeof(auth_buf)) {
+		oidc_reply_error(ex, 400, "invalid_request", "Authorization header too long");
+		return -1;
+	}
+	if (auth)
+		snprintf(auth_buf, sizeof(auth_buf), "%.*s", (int)auth->len, auth->p);
+	if (token_request_parse(ep, ex->body, ex->body_len, auth ? auth_buf : NULL, auth ? auth->len : 0, tr, &error,
+	        &description) < 0) {
+		secure_wipe(auth_buf, sizeof(auth_buf));
+		int status = 400;
+		if (!strcmp(error, "invalid_client")) {
+			status = 401;
+			http_reply_header(ex, "WWW-Authenticate", "Basic realm=\"dreamauth\"");
+		}
+		oidc_reply_error(ex, status, error, description);
+		return -1;
+	}
+	secure_wipe(auth_buf, sizeof(auth_buf));
+	return 0;
+}
+
+void handle_oauth_token(struct http_exchange *ex)
+{
+	struct token_request tr;
+	struct oidc_client *client;
+
+	if (!oidc_enabled(ex) || oidc_parse_token_request(ex, TOKEN_EP_TOKEN, &tr) < 0)
+		return;
+	client = oidc_authenticate_client(ex, &tr, tr.grant != GRANT_CLIENT_CREDENTIALS);
+	if (client) {
+		switch (tr.grant) {
+		case GRANT_AUTHORIZATION_CODE: grant_code(ex, &tr, client); break;
+		case GRANT_REFRESH_TOKEN: grant_refresh(ex, &tr, client); break;
+		case GRANT_CLIENT_CREDENTIALS: grant_client_credentials(ex, &tr, client); break;
+		default: oidc_reply_error(ex, 400, "unsupported_grant_type", "grant_type is not supported"); break;
+		}
+		oidc_client_release(client);
+	}
+	token_request_free(&tr);
+}

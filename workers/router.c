@@ -1,0 +1,79 @@
+/*
+ * Maps method + path to a handler. Exact matches only; unknown paths get a
+ * JSON 404, known paths with the wrong method a 405 with Allow.
+ */
+#include "workers/worker.h"
+#include "workers/discovery.h"
+#include "workers/handlers.h"
+#include "workers/pages.h"
+
+#include <string.h>
+
+struct route {
+	const char *path;
+	unsigned methods;	/* bit per enum http_method */
+	http_handler_fn handler;
+	const char *allow;
+};
+
+#define M(m) (1u << HTTP_METHOD_##m)
+
+static const struct route routes[] = {
+	{ "/api/health", M(GET) | M(HEAD), handle_health, "GET, HEAD" },
+	{ "/api/health/live", M(GET) | M(HEAD), handle_live, "GET, HEAD" },
+	{ "/.well-known/openid-configuration", M(GET) | M(HEAD), handle_discovery, "GET, HEAD" },
+	{ "/jwks", M(GET) | M(HEAD), handle_jwks, "GET, HEAD" },
+	{ "/.well-known/jwks.json", M(GET) | M(HEAD), handle_jwks, "GET, HEAD" },
+	{ "/api/verify", M(GET) | M(HEAD) | M(POST) | M(PUT) | M(DELETE) | M(PATCH) | M(OPTIONS), handle_verify,
+	    "GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS" },
+	{ "/api/auth/sign-in/email", M(POST), handle_sign_in, "POST" },
+	{ "/api/auth/sign-up/email", M(POST), handle_sign_up, "POST" },
+	{ "/api/auth/sign-out", M(POST), handle_sign_out, "POST" },
+	{ "/api/auth/change-password", M(POST), handle_change_password, "POST" },
+	{ "/api/auth/me", M(GET), handle_me, "GET" },
+	{ "/api/auth/get-session", M(GET), handle_me, "GET" },
+	{ "/api/auth/sessions", M(GET), handle_sessions_list, "GET" },
+	{ "/api/auth/sessions/revoke", M(POST), handle_sessions_revoke, "POST" },
+	{ "/login", M(GET) | M(HEAD), handle_login_page, "GET, HEAD, POST" },
+	{ "/login", M(POST), handle_sign_in, "GET, HEAD, POST" },
+	{ "/signup", M(GET) | M(HEAD), handle_signup_page, "GET, HEAD, POST" },
+	{ "/signup", M(POST), handle_sign_up, "GET, HEAD, POST" },
+	{ "/logout", M(POST), handle_sign_out, "POST" },
+	{ "/account", M(GET) | M(HEAD), handle_account_page, "GET, HEAD" },
+	{ "/oauth2/authorize", M(GET) | M(HEAD) | M(POST), handle_oauth_authorize, "GET, HEAD, POST" },
+	{ "/oauth2/consent", M(POST), handle_oauth_consent, "POST" },
+	{ "/oauth2/token", M(POST), handle_oauth_token, "POST" },
+	{ "/oauth2/userinfo", M(GET) | M(HEAD) | M(POST), handle_oauth_userinfo, "GET, HEAD, POST" },
+	{ "/oauth2/introspect", M(POST), handle_oauth_introspect, "POST" },
+	{ "/oauth2/revoke", M(POST), handle_oauth_revoke, "POST" },
+	{ "/oauth2/end_session", M(GET) | M(HEAD) | M(POST), handle_oauth_end_session, "GET, HEAD, POST" },
+	{ "/", M(GET) | M(HEAD), handle_root, "GET, HEAD" },
+};
+
+void router_dispatch(struct http_exchange *ex)
+{
+	const struct http_str path = ex->req.path;
+
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		const struct route *r = &routes[i];
+		if (!http_str_eq(path, r->path))
+			continue;
+		/* The same path may appear once per method group (GET page, POST form). */
+		if (!(r->methods & (1u << ex->req.method)) && i + 1 < sizeof(routes) / sizeof(routes[0]) &&
+		    http_str_eq(path, routes[i + 1].path))
+			continue;
+		if (!(r->methods & (1u << ex->req.method))) {
+			http_reply_header(ex, "Allow", r->allow);
+			http_reply_error(ex, 405, "method_not_allowed", "method not allowed on this path");
+			return;
+		}
+		r->handler(ex);
+		return;
+	}
+	if (path.len > 8 && memcmp(path.p, "/static/", 8) == 0 && (ex->req.method == HTTP_METHOD_GET ||
+	    ex->req.method == HTTP_METHOD_HEAD)) {
+		handle_static(ex);
+		return;
+	}
+	http_reply_error(ex, 404, "not_found", "no such endpoint");
+}

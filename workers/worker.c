@@ -1,0 +1,217 @@
+/*
+ * Worker process: created by the master (master/master.c) with a control
+ * socket and the listening sockets. Opens its database connection before
+ * dropping privileges (the embedded cluster's socket may live under a root-
+ * only directory), then serves HTTP until SIGTERM, when it stops accepting,
+ * finishes in-flight requests and exits.
+ */
+#include "workers/worker.h"
+#include "common/config.h"
+#include "common/db.h"
+#include "common/ipc_channel.h"
+#include "common/log.h"
+#include "common/privdrop.h"
+#include "common/secure.h"
+#include "workers/discovery.h"
+#include "workers/oidc_clients.h"
+#include "workers/session.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+struct worker_ctx *worker;
+
+int64_t now_seconds(void)
+{
+	return (int64_t)time(NULL);
+}
+
+struct jwks_refresh {
+	void (*done)(bool ok, void *arg);
+	void *arg;
+};
+
+static void jwks_reply(const struct ipc_msg *reply, void *arg)
+{
+	struct jwks_refresh *r = arg;
+	bool ok = reply && reply->type == IPC_JWKS_RESP && reply->status == 0 && reply->s1;
+	if (ok) {
+		free(worker->jwks_json);
+		worker->jwks_json = strdup(reply->s1);
+		worker->jwks_fetched_at = now_seconds();
+	}
+	if (r->done)
+		r->done(ok, r->arg);
+	free(r);
+}
+
+void worker_refresh_jwks(void (*done)(bool ok, void *arg), void *arg)
+{
+	struct ipc_msg req = { .type = IPC_JWKS_REQ };
+	struct jwks_refresh *r = calloc(1, sizeof(*r));
+	if (!r)
+		goto fail;
+	r->done = done;
+	r->arg = arg;
+	if (ipc_client_call(worker->signer, &req, 2000, jwks_reply, r) == 0)
+		return;
+	free(r);
+fail:
+	if (done)
+		done(false, arg);
+}
+
+static void ctrl_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)what;
+	(void)arg;
+	for (;;) {
+		struct ipc_msg m;
+		int passed = -1;
+		int rc = ipc_recv(fd, &m, &passed);
+		if (rc == 0)
+			return;
+		if (rc < 0) {
+			/* The master is gone or talks nonsense: nothing sensible is left to do. */
+			log_warnx("control channel lost; exiting");
+			exit(1);
+		}
+		if (m.type == IPC_PEER_FD && passed >= 0) {
+			if (m.kind == IPC_PEER_SIGNER) {
+				ipc_client_set_fd(worker->signer, passed);
+				worker_refresh_jwks(NULL, NULL);
+			} else if (m.kind == IPC_PEER_KDF) {
+				ipc_client_set_fd(worker->kdf, passed);
+			} else {
+				close(passed);
+			}
+		} else if (passed >= 0) {
+			close(passed);
+		}
+		ipc_msg_free(&m);
+	}
+}
+
+static void drain_check_cb(evutil_socket_t fd, short what, void *arg)
+{
+	static int ticks;
+	(void)fd;
+	(void)what;
+	(void)arg;
+	if (worker->draining) {
+		http_server_close_idle(worker->http);
+		if (http_server_active_connections(worker->http) == 0 || ++ticks > 100) {
+			log_info("drained; exiting");
+			event_base_loopbreak(worker->base);
+		}
+		return;
+	}
+	/* Keep the public keys fresh: rotation happens in the signer. */
+	if (now_seconds() - worker->jwks_fetched_at > 300)
+		worker_refresh_jwks(NULL, NULL);
+	/* OIDC_CLIENTS_FILE: once a second, reload when the file changed (ConfigMaps swap symlinks). */
+	static int poll_ticks;
+	if (++poll_ticks % 10 == 0)
+		oidc_registry_poll();
+}
+
+static void sighup_cb(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	(void)arg;
+	oidc_registry_reload("SIGHUP");
+}
+
+static void sigterm_cb(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	(void)arg;
+	if (worker->draining)
+		return;
+	worker->draining = true;
+	log_info("draining: no new connections");
+	http_server_stop_accepting(worker->http);
+	http_server_close_idle(worker->http);
+}
+
+void worker_main(int slot, int ctrl_fd, const int *listen_fds, int n_listen, struct shm_region *shm,
+    const uint8_t csrf_key[32])
+{
+	static struct worker_ctx ctx;
+	char role[32];
+	struct http_server_limits limits = {
+		.parse = { .max_head = 16 * 1024, .max_target = 8 * 1024, .max_headers = HTTP_MAX_HEADERS,
+		    .max_body = 64 * 1024 },
+		.read_timeout_s = 60,
+		.write_timeout_s = 30,
+		.max_connections = 10000,
+	};
+
+	snprintf(role, sizeof(role), "worker %d", slot + 1);
+	log_set_role(role);
+	proctitle_set(role);
+	worker = &ctx;
+	ctx.slot = slot;
+	ctx.shm = shm;
+	ctx.ctrl_fd = ctrl_fd;
+	memcpy(ctx.csrf_key, csrf_key, 32);
+
+	ctx.db = db_connect(cfg.database_url, 10000);
+	if (!ctx.db)
+		fatalx("cannot reach the database");
+	/* Worker 1 of each instance hears revocations from every instance. */
+	if (slot == 0 && session_listener_connect() < 0)
+		fatalx("cannot LISTEN for session revocations");
+	if (privdrop(cfg.run_user) < 0)
+		fatalx("cannot drop privileges");
+	/* Workers get derived keys only; the root secret stays with the master and signer. */
+	secure_wipe(cfg.auth_secret, strlen(cfg.auth_secret));
+
+	ctx.base = event_base_new();
+	if (!ctx.base)
+		fatalx("event_base_new");
+	ctx.signer = ipc_client_new(ctx.base, "signer");
+	ctx.kdf = ipc_client_new(ctx.base, "kdf");
+	ctx.discovery_json = discovery_build_json();
+	ctx.http = http_server_new(ctx.base, listen_fds, n_listen, &limits, router_dispatch);
+	if (!ctx.http)
+		fatalx("cannot listen");
+	ctx.ctrl_ev = event_new(ctx.base, ctrl_fd, EV_READ | EV_PERSIST, ctrl_cb, NULL);
+	event_add(ctx.ctrl_ev, NULL);
+	struct event *term = evsignal_new(ctx.base, SIGTERM, sigterm_cb, NULL);
+	event_add(term, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (slot == 0 && session_listener_start() < 0)
+		fatalx("cannot watch for session revocations");
+	struct event *hup = evsignal_new(ctx.base, SIGHUP, sighup_cb, NULL);
+	event_add(hup, NULL);
+	ctx.tick_ev = event_new(ctx.base, -1, EV_PERSIST, drain_check_cb, NULL);
+	struct timeval tick = { 0, 100000 };
+	event_add(ctx.tick_ev, &tick);
+
+	/* Tell the master we are up; it hands us the signer and kdf sockets. */
+	struct ipc_msg ready = { .type = IPC_READY };
+	ipc_send(ctrl_fd, &ready, -1);
+	log_debug("serving");
+	event_base_dispatch(ctx.base);
+
+	http_server_free(ctx.http);
+	ipc_client_free(ctx.signer);
+	ipc_client_free(ctx.kdf);
+	event_free(ctx.ctrl_ev);
+	event_free(ctx.tick_ev);
+	event_free(term);
+	event_free(hup);
+	event_base_free(ctx.base);
+	session_listener_stop();
+	PQfinish(ctx.db);
+	free(ctx.jwks_json);
+	free(ctx.discovery_json);
+	exit(0);
+}
