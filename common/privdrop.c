@@ -68,18 +68,31 @@ static void libevent_log(int severity, const char *msg)
 		log_debug("libevent: %s", msg);
 }
 
+/* Length of the original argument strings, argv[0] up to the NUL of the last
+ * one: the part of the title area every kernel shows. */
+static size_t original_argv_len;
+
 void proctitle_init(int argc, char **argv)
 {
 	event_set_log_callback(libevent_log);
+	if (argc > 0)
+		original_argv_len = (size_t)(argv[argc - 1] + strlen(argv[argc - 1]) - argv[0]);
 	extern char **environ;
 	setproctitle_init(argc, argv, environ);
 }
 
 void proctitle_set(const char *role)
 {
-	char title[64];
-	/* A leading '-' stops libbsd from prefixing the program name. Padding to a
-	 * fixed width overwrites what a longer title inherited through fork left. */
-	snprintf(title, sizeof(title), "dreamauth: %s", role);
-	setproctitle("-%-28s", title);
+	char title[256];
+	/* A leading '-' stops libbsd from prefixing the program name. The title
+	 * is padded with spaces to exactly the original argv length: a shorter
+	 * one makes libbsd mark the old end with '.', which kernels that show the
+	 * raw argv area (older Linux, gVisor) print as "title     ."; newer Linux
+	 * stops at the first NUL either way. Padding also overwrites whatever a
+	 * longer title inherited through fork left behind. */
+	int width = original_argv_len < sizeof(title) ? (int)original_argv_len : (int)sizeof(title) - 1;
+	char role_title[64];
+	snprintf(role_title, sizeof(role_title), "dreamauth: %s", role);
+	snprintf(title, sizeof(title), "%-*s", width, role_title);
+	setproctitle("-%s", title);
 }
