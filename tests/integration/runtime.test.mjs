@@ -181,3 +181,40 @@ test('embedded default: no DATABASE_URL runs a private PostgreSQL under DATA_DIR
   assert.deepEqual(await jwks(s2), first);
   assert.equal((await s2.stop()).code, 0);
 });
+
+test('LISTEN on a port another process holds: refuses to start, the first keeps serving', async () => {
+  const a = await startServer();
+  // Per-worker SO_REUSEPORT sockets must not let a second instance join the port.
+  const b = new Server({ DATABASE_URL: a.env.DATABASE_URL, AUTH_SECRET: TEST_SECRET, PORT_OVERRIDE: a.port });
+  servers.push(b);
+  await b.start({ waitHealthy: false });
+  const r = await b.exited;
+  assert.notEqual(r.code, 0);
+  assert.match(b.logs(), /LISTEN: cannot listen on 127\.0\.0\.1:\d+: Address already in use/);
+  for (let i = 0; i < 20; i++) assert.equal((await fetch(a.url + '/api/health')).status, 200);
+  await a.stop();
+});
+
+test('new connections spread over every worker', async () => {
+  const s = await startServer({ WORKERS: '2' });
+  const pids = new Set(s.children().filter((c) => c.title.startsWith('dreamauth: worker')).map((c) => c.pid));
+  assert.equal(pids.size, 2);
+  // Hold 32 connections open at once and ask which process owns each socket.
+  const net = await import('node:net');
+  const socks = await Promise.all(Array.from({ length: 32 }, () => new Promise((res, rej) => {
+    const c = net.connect(s.port, '127.0.0.1', () => res(c));
+    c.on('error', rej);
+  })));
+  await sleep(200);
+  const owners = new Map();
+  for (const c of socks) {
+    const out = execFileSync('ss', ['-Htnp', 'state', 'established', `( sport = :${s.port} and dport = :${c.localPort} )`], { encoding: 'utf8' });
+    const m = out.match(/pid=(\d+)/);
+    assert.ok(m, `owner of connection from port ${c.localPort}: ${out}`);
+    owners.set(Number(m[1]), (owners.get(Number(m[1])) || 0) + 1);
+  }
+  for (const c of socks) c.destroy();
+  assert.deepEqual([...owners.keys()].sort(), [...pids].sort(), 'both workers accepted connections');
+  for (const n of owners.values()) assert.ok(n >= 6, `each worker has a fair share: ${[...owners.values()]}`);
+  await s.stop();
+});
