@@ -40,6 +40,17 @@ int jws_verify(const struct jws_parsed *p, const char *compact, EVP_PKEY *key);
  * or NULL. ES256 signatures are converted from DER to R||S. */
 char *jws_sign(EVP_PKEY *key, enum jws_alg alg, const char *kid, const char *typ, const char *payload_json);
 
+/* A prepared signer for one key, for the signer process's hot path: the
+ * OpenSSL contexts are set up once. Holds its own reference to key. NULL if
+ * key does not fit alg or kid is not a plain token (base64url, etc.). */
+struct jws_signer;
+struct jws_signer *jws_signer_new(EVP_PKEY *key, enum jws_alg alg, const char *kid);
+/* Like jws_sign, but payload_json is NOT re-parsed: the caller must already
+ * know it is one JSON object (the signer's token policy parses it). typ must
+ * be a plain token or NULL. */
+char *jws_signer_sign(struct jws_signer *s, const char *typ, const char *payload_json, size_t payload_len);
+void jws_signer_free(struct jws_signer *s);
+
 /* Public JWK (kty, kid, alg, use:"sig", n/e, crv/x/y, crv/x) for key. New reference. */
 json_t *jwk_from_public_key(EVP_PKEY *key, enum jws_alg alg, const char *kid);
 /* EVP_PKEY (public) from a JWK object; NULL on anything malformed. */

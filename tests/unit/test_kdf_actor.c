@@ -100,7 +100,16 @@ int main(int argc, char **argv)
 	CHECK_EQ_INT(verify(link, "wrong password", 14, phc, &t_wrong), 1);
 	CHECK_EQ_INT(verify(link, "correct horse batterY", strlen(password), phc, NULL), 1);
 	CHECK_EQ_INT(verify(link, password, strlen(password), "", &t_unknown), 1);
-	/* Not a timing oracle for "no such account": at least a good part of a real verify. */
+	/* Not a timing oracle for "no such account": at least a good part of a real
+	 * verify. Load on the machine only ever adds time, so compare the fastest
+	 * of a few runs of each. */
+	for (int i = 0; i < 3; i++) {
+		double t;
+		CHECK_EQ_INT(verify(link, password, strlen(password), phc, &t), 0);
+		t_right = t < t_right ? t : t_right;
+		CHECK_EQ_INT(verify(link, password, strlen(password), "", &t), 1);
+		t_unknown = t < t_unknown ? t : t_unknown;
+	}
 	CHECK(t_unknown >= 0.3 * t_right);
 	fprintf(stderr, "verify right %.1f ms, wrong %.1f ms, unknown %.1f ms\n", t_right, t_wrong, t_unknown);
 
