@@ -65,19 +65,25 @@ static void peer_messages(int ctrl_fd, enum ipc_peer self, int *peer_fd, int slo
 	}
 }
 
-void actor_serve(int ctrl_fd, enum ipc_peer self, volatile sig_atomic_t *stop, actor_request_fn handle)
+void actor_serve(int ctrl_fd, enum ipc_peer self, volatile sig_atomic_t *stop, actor_request_fn handle,
+    const struct actor_hooks *hooks)
 {
 	int peer_fd[SHM_MAX_WORKERS];
 	for (int i = 0; i < SHM_MAX_WORKERS; i++)
 		peer_fd[i] = -1;
 
 	while (!*stop) {
-		struct pollfd pfd[SHM_MAX_WORKERS + 1];
-		int slot_of[SHM_MAX_WORKERS + 1];
-		int n = 0;
+		struct pollfd pfd[SHM_MAX_WORKERS + 2];
+		int slot_of[SHM_MAX_WORKERS + 2];
+		int n = 0, watched = hooks && hooks->watch_fd && hooks->on_watch ? hooks->watch_fd() : -1;
 		pfd[n].fd = ctrl_fd;
 		pfd[n].events = POLLIN;
 		slot_of[n++] = -1;
+		if (watched >= 0) {
+			pfd[n].fd = watched;
+			pfd[n].events = POLLIN;
+			slot_of[n++] = -2;
+		}
 		for (int i = 0; i < SHM_MAX_WORKERS; i++) {
 			if (peer_fd[i] < 0)
 				continue;
@@ -93,11 +99,15 @@ void actor_serve(int ctrl_fd, enum ipc_peer self, volatile sig_atomic_t *stop, a
 		for (int k = 0; k < n; k++) {
 			if (!pfd[k].revents)
 				continue;
-			if (slot_of[k] < 0)
+			if (slot_of[k] == -1)
 				ctrl_message(ctrl_fd, peer_fd);
+			else if (slot_of[k] == -2)
+				hooks->on_watch();
 			else if (peer_fd[slot_of[k]] == pfd[k].fd)
 				peer_messages(ctrl_fd, self, peer_fd, slot_of[k], handle);
 		}
+		if (hooks && hooks->on_tick)
+			hooks->on_tick();
 	}
 	for (int i = 0; i < SHM_MAX_WORKERS; i++)
 		if (peer_fd[i] >= 0)

@@ -15,5 +15,14 @@
 void actor_confine(void (*on_term)(int));
 
 typedef void (*actor_request_fn)(int fd, const struct ipc_msg *m, int slot);
-void actor_serve(int ctrl_fd, enum ipc_peer self, volatile sig_atomic_t *stop, actor_request_fn handle);
+
+/* Optional extras for an actor that watches something besides its links
+ * (the signer: its LISTEN connection). Any member may be NULL. */
+struct actor_hooks {
+	int (*watch_fd)(void);		/* one more fd to poll, asked every round; -1 for none */
+	void (*on_watch)(void);		/* that fd is readable (or in error) */
+	void (*on_tick)(void);		/* after every poll round: at least once a second */
+};
+void actor_serve(int ctrl_fd, enum ipc_peer self, volatile sig_atomic_t *stop, actor_request_fn handle,
+    const struct actor_hooks *hooks);
 #endif

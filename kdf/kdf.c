@@ -198,7 +198,7 @@ void kdf_main(int ctrl_fd, struct shm_region *shm)
 	for (int i = 0; i < n_threads; i++)
 		if (pthread_create(&threads[i], NULL, kdf_thread, NULL) != 0)
 			fatalx("pthread_create");
-	actor_serve(ctrl_fd, IPC_PEER_KDF, &kdf_stop, handle_request);
+	actor_serve(ctrl_fd, IPC_PEER_KDF, &kdf_stop, handle_request, NULL);
 	pthread_mutex_lock(&queue_lock);
 	pthread_cond_broadcast(&queue_cond);
 	pthread_mutex_unlock(&queue_lock);

@@ -1,6 +1,13 @@
-/* Administration commands (user ..., client ...). */
+/* Administration commands (user ..., client ..., keys ...). */
 #ifndef DREAMAUTH_CLI_H
 #define DREAMAUTH_CLI_H
+#include <libpq-fe.h>
 int cli_user(int argc, char **argv);
 int cli_client(int argc, char **argv);
+int cli_keys(int argc, char **argv);
+/* A database connection for a command, whether or not a server runs (see
+ * master/cli_user.c); migrates when AUTO_MIGRATE is on. *pg_pid is an
+ * embedded cluster started for the command: master_stop_embedded_pg() it
+ * afterwards, also when this returns NULL. */
+PGconn *cli_connect(int *pg_pid);
 #endif

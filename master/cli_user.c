@@ -65,7 +65,7 @@ static bool embedded_cluster_running(void)
 }
 
 /* Connection for the command; *pg_pid is an embedded cluster we started (else 0). */
-static PGconn *cli_connect(int *pg_pid)
+PGconn *cli_connect(int *pg_pid)
 {
 	PGconn *db;
 	int applied = 0;

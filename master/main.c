@@ -35,6 +35,10 @@ static void usage(FILE *out)
 	    "                                (prints the generated secret once)\n"
 	    "  client list\n"
 	    "  client remove <client_id>\n"
+	    "  keys list                     signing keys: kid, alg, state, until when published\n"
+	    "  keys rotate [--alg RS256|ES256|EdDSA]\n"
+	    "                                new signing key(s); the old ones retire once their tokens expired\n"
+	    "  keys revoke <kid>             unpublish a (leaked) key at once; replaced if it was active\n"
 	    "  version\n"
 	    "\n"
 	    "Configuration comes from the environment; see README.md.\n");
@@ -88,6 +92,8 @@ int main(int argc, char **argv)
 		return cli_user(argc - 2, argv + 2);
 	if (!strcmp(cmd, "client"))
 		return cli_client(argc - 2, argv + 2);
+	if (!strcmp(cmd, "keys"))
+		return cli_keys(argc - 2, argv + 2);
 	fprintf(stderr, "dreamauth: unknown command \"%s\"\n", cmd);
 	usage(stderr);
 	return 2;

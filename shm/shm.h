@@ -24,6 +24,7 @@ struct shm_status {
 	_Atomic uint64_t restarts;
 	_Atomic int32_t draining;			/* SIGTERM received */
 	_Atomic uint64_t clients_generation;		/* bumped on OIDC client reload */
+	_Atomic uint64_t keys_generation;		/* bumped when the signer's JWKS changes */
 };
 
 struct session_cache;

@@ -113,6 +113,7 @@ void handle_jwks(struct http_exchange *ex)
 		return;
 	}
 	http_reply_header(ex, "Access-Control-Allow-Origin", "*");
-	http_reply_header(ex, "Cache-Control", "public, max-age=300");
+	/* Short: relying parties should notice a revoked key (dreamauth keys revoke) soon. */
+	http_reply_header(ex, "Cache-Control", "public, max-age=60");
 	http_reply(ex, 200, "application/jwk-set+json", worker->jwks_json, strlen(worker->jwks_json));
 }

@@ -11,15 +11,19 @@
 
 #define JWT_LEEWAY 60
 
+/* As many as the signer publishes (KEYSTORE_MAX_KEYS in signer/keystore.h). */
+#define LOCAL_MAX_KEYS 32
+
 struct local_key {
 	char kid[64];
 	enum jws_alg alg;
 	EVP_PKEY *pkey;
 };
 
-static struct local_key keys[16];
+static struct local_key keys[LOCAL_MAX_KEYS];
 static int n_keys;
-static const char *keys_from;	/* the jwks_json string the keys were built from */
+static uint64_t keys_version;	/* worker->jwks_version the keys were built from */
+static bool keys_built;
 
 static void rebuild_keys(void)
 {
@@ -30,12 +34,13 @@ static void rebuild_keys(void)
 	for (int k = 0; k < n_keys; k++)
 		EVP_PKEY_free(keys[k].pkey);
 	n_keys = 0;
-	keys_from = worker->jwks_json;
+	keys_version = worker->jwks_version;
+	keys_built = true;
 	if (!worker->jwks_json)
 		return;
 	set = json_loads(worker->jwks_json, 0, &err);
 	list = set ? json_object_get(set, "keys") : NULL;
-	for (i = 0; list && i < json_array_size(list) && n_keys < 16; i++) {
+	for (i = 0; list && i < json_array_size(list) && n_keys < LOCAL_MAX_KEYS; i++) {
 		json_t *jwk = json_array_get(list, i);
 		const char *kid = json_string_value(json_object_get(jwk, "kid"));
 		enum jws_alg alg;
@@ -58,7 +63,7 @@ static json_t *verify(const char *token, size_t len, const char *expected_typ, b
 	json_t *claims = NULL;
 	int64_t now = now_seconds();
 
-	if (keys_from != worker->jwks_json)
+	if (!keys_built || keys_version != worker->jwks_version)
 		rebuild_keys();
 	if (jws_parse(token, len, &p) < 0)
 		return NULL;

@@ -30,19 +30,40 @@ int64_t now_seconds(void)
 	return (int64_t)time(NULL);
 }
 
+/*
+ * The JWKS cache. Keys change at runtime (dreamauth keys rotate|revoke): the
+ * signer bumps shm keys_generation once its JWKS changed, this worker sees
+ * the new value on its 100 ms tick and asks again (drain_check_cb), so a
+ * revoked kid leaves /jwks and local bearer verification within ~0.1 s of the
+ * signer hearing of it. The 5-minute refresh stays as a backstop.
+ */
 struct jwks_refresh {
 	void (*done)(bool ok, void *arg);
 	void *arg;
+	uint64_t generation;	/* keys_generation when asked */
 };
 
 static void jwks_reply(const struct ipc_msg *reply, void *arg)
 {
 	struct jwks_refresh *r = arg;
 	bool ok = reply && reply->type == IPC_JWKS_RESP && reply->status == 0 && reply->s1;
+	worker->jwks_in_flight--;
 	if (ok) {
-		free(worker->jwks_json);
-		worker->jwks_json = strdup(reply->s1);
+		if (!worker->jwks_json || strcmp(worker->jwks_json, reply->s1) != 0) {
+			char *copy = strdup(reply->s1);
+			if (copy) {
+				free(worker->jwks_json);
+				worker->jwks_json = copy;
+				/* A version, not the pointer: malloc may hand back the same address. */
+				worker->jwks_version++;
+			} else {
+				ok = false;
+			}
+		}
+	}
+	if (ok) {
 		worker->jwks_fetched_at = now_seconds();
+		worker->jwks_generation = r->generation;
 	}
 	if (r->done)
 		r->done(ok, r->arg);
@@ -57,8 +78,12 @@ void worker_refresh_jwks(void (*done)(bool ok, void *arg), void *arg)
 		goto fail;
 	r->done = done;
 	r->arg = arg;
-	if (ipc_client_call(worker->signer, &req, 2000, jwks_reply, r) == 0)
+	/* Read before asking: a change after this point bumps it again. */
+	r->generation = atomic_load(&worker->shm->status->keys_generation);
+	if (ipc_client_call(worker->signer, &req, 2000, jwks_reply, r) == 0) {
+		worker->jwks_in_flight++;
 		return;
+	}
 	free(r);
 fail:
 	if (done)
@@ -110,8 +135,10 @@ static void drain_check_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		return;
 	}
-	/* Keep the public keys fresh: rotation happens in the signer. */
-	if (now_seconds() - worker->jwks_fetched_at > 300)
+	/* Keep the public keys fresh: on a key change (see jwks_reply), and every 5 minutes. */
+	if (worker->jwks_in_flight == 0 && ipc_client_connected(worker->signer) &&
+	    (atomic_load(&worker->shm->status->keys_generation) != worker->jwks_generation ||
+	        now_seconds() - worker->jwks_fetched_at > 300))
 		worker_refresh_jwks(NULL, NULL);
 	/* OIDC_CLIENTS_FILE: once a second, reload when the file changed (ConfigMaps swap symlinks). */
 	static int poll_ticks;

@@ -26,6 +26,9 @@ struct worker_ctx {
 	struct event *ctrl_ev;
 	struct event *tick_ev;
 	char *jwks_json;		/* cached public keys from the signer */
+	uint64_t jwks_version;		/* bumped whenever jwks_json changes (jwt_local.c rebuilds) */
+	uint64_t jwks_generation;	/* shm keys_generation that jwks_json reflects */
+	int jwks_in_flight;		/* JWKS requests awaiting the signer */
 	int64_t jwks_fetched_at;
 	char *discovery_json;		/* built once */
 	bool draining;

@@ -136,8 +136,25 @@ static void test_empty_store(void)
 	CHECK(memcmp(ks.kek, zero, 32) == 0);
 }
 
+/* Kids come from an operator's command line: only our own shape passes. */
+static void test_kid_shape(void)
+{
+	CHECK(keystore_kid_valid("J8vPZvOywqNt7d1YwwFQM9RXLqTODHbdbEH_VrarRik"));
+	CHECK(keystore_kid_valid("Tj-d3MrjJXICs4f2klB4TqoubP2MS3TFgHUfUynNd-I"));
+	CHECK(!keystore_kid_valid(NULL));
+	CHECK(!keystore_kid_valid(""));
+	CHECK(!keystore_kid_valid("J8vPZvOywqNt7d1YwwFQM9RXLqTODHbdbEH_VrarRi"));	/* 42 */
+	CHECK(!keystore_kid_valid("J8vPZvOywqNt7d1YwwFQM9RXLqTODHbdbEH_VrarRikk"));	/* 44 */
+	CHECK(!keystore_kid_valid("J8vPZvOywqNt7d1YwwFQM9RXLqTODHbdbEH/VrarRik"));	/* base64, not url */
+	CHECK(!keystore_kid_valid("J8vPZvOywqNt7d1YwwFQM9RXLqTODHbdbEH_VrarRi="));
+	CHECK(!keystore_kid_valid("'; DROP TABLE signing_keys; --xxxxxxxxxxxxxx"));
+	CHECK(!keystore_kid_valid("J8vPZvOywqNt7d1YwwFQM9RXLqTODHbdbEH_VrarRi\n"));
+	CHECK(!keystore_kid_valid("J8vPZvOywqNt7d1YwwFQM9RXLqTODHbdbEH_VrarRi\xc3"));
+}
+
 int main(void)
 {
+	test_kid_shape();
 	test_kek();
 	test_generate();
 	test_seal(JWS_ALG_RS256);

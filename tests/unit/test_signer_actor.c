@@ -5,7 +5,9 @@
  * than silently passing), a worker link handed over as IPC_PEER_FD. Checks
  * JWKS, signing in three algorithms (verified with the published JWKs),
  * policy refusals, that a malformed frame only drops that link (the signer
- * asks the master for a new one and keeps serving), and a clean SIGTERM exit.
+ * asks the master for a new one and keeps serving), key changes made in the
+ * database while it runs (rotate, revoke: picked up within a second, with
+ * shm keys_generation bumped for the workers), and a clean SIGTERM exit.
  */
 #include "tests/unit/check.h"
 #include "tests/unit/actor_harness.h"
@@ -16,6 +18,7 @@
 #include "common/privdrop.h"
 #include "proto/jws.h"
 #include "shm/shm.h"
+#include "signer/keystore.h"
 #include "signer/signer.h"
 
 #include <errno.h>
@@ -110,6 +113,134 @@ static bool verifies(const char *jwt, json_t *jwks, const char *alg)
 	}
 	jws_parsed_free(&p);
 	return ok;
+}
+
+static json_t *fetch_jwks(int link)
+{
+	static uint64_t rid = 5000;
+	struct ipc_msg req = { .type = IPC_JWKS_REQ, .rid = ++rid }, resp;
+	json_t *jwks = NULL;
+	if (actor_call(link, &req, &resp) == 1 && resp.status == 0 && resp.s1)
+		jwks = json_loads(resp.s1, 0, NULL);
+	ipc_msg_free(&resp);
+	return jwks;
+}
+
+static bool jwks_contains(json_t *jwks, const char *kid)
+{
+	json_t *k;
+	size_t i;
+	json_array_foreach(json_object_get(jwks, "keys"), i, k) {
+		const char *v = json_string_value(json_object_get(k, "kid"));
+		if (v && !strcmp(v, kid))
+			return true;
+	}
+	return false;
+}
+
+static long long monotonic_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Polls the signer's JWKS until kid is (or is not) in it; its age in ms, or -1 after 5 s. */
+static long long wait_for_kid(int link, const char *kid, bool present, long long since)
+{
+	while (monotonic_ms() - since < 5000) {
+		json_t *jwks = fetch_jwks(link);
+		bool has = jwks_contains(jwks, kid);
+		json_decref(jwks);
+		if (has == present)
+			return monotonic_ms() - since;
+		usleep(20 * 1000);
+	}
+	return -1;
+}
+
+/* kid in the header of a signed token (malloc'd). */
+static char *kid_of(const char *jwt)
+{
+	struct jws_parsed p;
+	char *kid = NULL;
+	if (jwt && jws_parse(jwt, strlen(jwt), &p) == 0) {
+		kid = p.kid ? strdup(p.kid) : NULL;
+		jws_parsed_free(&p);
+	}
+	return kid;
+}
+
+/* Keys changed in the database, as `dreamauth keys` does, reach the running signer. */
+static void test_key_changes(int link, struct shm_region *shm, const char *good)
+{
+	uint8_t kek[32];
+	char new_es[44], old_es[44], new_ed[44], *kid;
+	enum jws_alg alg;
+	struct ipc_msg resp;
+	PGconn *db = PQconnectdb(cfg.database_url);
+	json_t *jwks;
+	long long t0, took;
+	uint64_t gen;
+
+	CHECK(PQstatus(db) == CONNECTION_OK);
+	CHECK_EQ_INT(keystore_derive_kek(cfg.auth_secret, kek), 0);
+
+	/* Rotate ES256: the new kid is published and signs within a second; the old one stays published. */
+	gen = atomic_load(&shm->status->keys_generation);
+	t0 = monotonic_ms();
+	struct key_rotation rot = { .alg = JWS_ALG_ES256 };
+	CHECK_EQ_INT(keystore_rotate(db, kek, &rot, 1, 3600), 0);
+	memcpy(new_es, rot.new_kid, sizeof(new_es));
+	memcpy(old_es, rot.old_kid, sizeof(old_es));
+	took = wait_for_kid(link, new_es, true, t0);
+	CHECK(took >= 0 && took < 1000);
+	fprintf(stderr, "rotation reached the signer in %lld ms\n", took);
+	CHECK(atomic_load(&shm->status->keys_generation) > gen);
+	jwks = fetch_jwks(link);
+	CHECK(jwks_contains(jwks, old_es));
+	CHECK_EQ_INT(sign(link, "ES256", good, &resp), 1);
+	CHECK_EQ_INT(resp.status, 0);
+	kid = kid_of(resp.s1);
+	CHECK_EQ_STR(kid, new_es);
+	CHECK(resp.s1 && verifies(resp.s1, jwks, "ES256"));
+	free(kid);
+	ipc_msg_free(&resp);
+	json_decref(jwks);
+
+	/* A stray notification that changes nothing: the workers are not disturbed. */
+	gen = atomic_load(&shm->status->keys_generation);
+	PQclear(PQexec(db, "SELECT pg_notify('" KEYS_NOTIFY_CHANNEL "', 'nonsense \x01')"));
+	usleep(300 * 1000);
+	CHECK_EQ_INT(atomic_load(&shm->status->keys_generation), gen);
+
+	/* Revoke the retiring key: gone from the JWKS within a second. */
+	t0 = monotonic_ms();
+	CHECK_EQ_INT(keystore_revoke(db, kek, old_es, new_ed, &alg), 0);
+	took = wait_for_kid(link, old_es, false, t0);
+	CHECK(took >= 0 && took < 1000);
+
+	/* Revoke the active EdDSA key: the signer signs with its replacement. */
+	CHECK_EQ_INT(sign(link, "EdDSA", good, &resp), 1);
+	char *old_ed = kid_of(resp.s1);
+	ipc_msg_free(&resp);
+	CHECK(old_ed != NULL);
+	t0 = monotonic_ms();
+	CHECK_EQ_INT(keystore_revoke(db, kek, old_ed ? old_ed : "", new_ed, &alg), 0);
+	took = wait_for_kid(link, new_ed, true, t0);
+	CHECK(took >= 0 && took < 1000);
+	jwks = fetch_jwks(link);
+	CHECK(old_ed && !jwks_contains(jwks, old_ed));
+	CHECK_EQ_INT(json_array_size(json_object_get(jwks, "keys")), 3);
+	CHECK_EQ_INT(sign(link, "EdDSA", good, &resp), 1);
+	kid = kid_of(resp.s1);
+	CHECK_EQ_STR(kid, new_ed);
+	CHECK(resp.s1 && verifies(resp.s1, jwks, "EdDSA"));
+	free(kid);
+	ipc_msg_free(&resp);
+	json_decref(jwks);
+	free(old_ed);
+	PQfinish(db);
 }
 
 int main(int argc, char **argv)
@@ -220,6 +351,8 @@ int main(int argc, char **argv)
 	CHECK_EQ_INT(actor_call(link, &ping, &resp), 1);
 	CHECK_EQ_INT(resp.type, IPC_PONG);
 	ipc_msg_free(&resp);
+
+	test_key_changes(link, shm, good);
 
 	/* SIGTERM: exits 0. */
 	actor_check_clean_exit(pid);
