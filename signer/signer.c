@@ -30,6 +30,7 @@
 #include "signer/token_policy.h"
 
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -51,6 +52,34 @@ static void on_term(int sig)
 {
 	(void)sig;
 	signer_stop = 1;
+}
+
+/* One prepared signer per algorithm for the current key, rebuilt when the
+ * current kid changes (rotation, revocation). It holds its own reference to
+ * the key, so a keystore reload cannot pull the key from under it. */
+static struct {
+	char kid[44];
+	struct jws_signer *signer;
+} prepared[JWS_ALG_EDDSA + 1];
+
+static struct jws_signer *prepared_signer(const struct signing_key *key)
+{
+	struct jws_signer **slot = &prepared[key->alg].signer;
+
+	if (*slot && strcmp(prepared[key->alg].kid, key->kid) == 0)
+		return *slot;
+	jws_signer_free(*slot);
+	*slot = jws_signer_new(key->pkey, key->alg, key->kid);
+	snprintf(prepared[key->alg].kid, sizeof(prepared[key->alg].kid), "%s", *slot ? key->kid : "");
+	return *slot;
+}
+
+static void prepared_signers_free(void)
+{
+	for (size_t i = 0; i < sizeof(prepared) / sizeof(prepared[0]); i++) {
+		jws_signer_free(prepared[i].signer);
+		prepared[i].signer = NULL;
+	}
 }
 
 static void reply(int fd, enum ipc_type type, uint64_t rid, int64_t status, const char *text)
@@ -77,7 +106,9 @@ static void handle_sign(int fd, const struct ipc_msg *m, int slot)
 		reply(fd, IPC_SIGN_RESP, m->rid, -1, why);
 		return;
 	}
-	jwt = jws_sign(key->pkey, alg, key->kid, token_policy_typ((int)m->kind), m->s2);
+	/* token_policy_check parsed m->s2 as one JSON object: no second parse. */
+	struct jws_signer *signer = prepared_signer(key);
+	jwt = signer ? jws_signer_sign(signer, token_policy_typ((int)m->kind), m->s2, m->s2_len) : NULL;
 	if (!jwt) {
 		reply(fd, IPC_SIGN_RESP, m->rid, -1, "signing failed");
 		return;
@@ -278,6 +309,7 @@ void signer_main(int ctrl_fd, struct shm_region *shm)
 	actor_serve(ctrl_fd, IPC_PEER_SIGNER, &signer_stop, handle_request, &hooks);
 	log_info("exiting");
 	PQfinish(key_db);
+	prepared_signers_free();
 	keystore_free(&keys);
 	free(jwks_cache);
 	exit(0);

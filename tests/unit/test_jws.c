@@ -214,6 +214,58 @@ static void test_round_trip(void)
 	CHECK(jws_sign(ec_key, JWS_ALG_ES256, "k", NULL, NULL) == NULL);
 }
 
+/* The prepared signer: one context used for many tokens, each verifying on
+ * its own; its own key reference; hostile header tokens refused. */
+static void test_prepared_signer(void)
+{
+	static const enum jws_alg algs[] = { JWS_ALG_RS256, JWS_ALG_ES256, JWS_ALG_EDDSA };
+	for (size_t i = 0; i < 3; i++) {
+		EVP_PKEY *key = key_for(algs[i]);
+		struct jws_signer *s;
+
+		CHECK(EVP_PKEY_up_ref(key) == 1);
+		s = jws_signer_new(key, algs[i], "kid_A-1");
+		EVP_PKEY_free(key);	/* the signer keeps its own reference */
+		CHECK(s != NULL);
+		if (!s)
+			continue;
+		for (int n = 0; n < 20; n++) {
+			char payload[64];
+			struct jws_parsed p;
+			int len = snprintf(payload, sizeof(payload), "{\"sub\":\"u%d\"}", n);
+			char *token = jws_signer_sign(s, "at+jwt", payload, (size_t)len);
+			CHECK(token != NULL);
+			if (!token)
+				continue;
+			CHECK_EQ_INT(parse_str(token, &p), 0);
+			CHECK_EQ_INT(jws_verify(&p, token, key_for(algs[i])), 0);
+			CHECK(independent_verify(token, algs[i], key_for(algs[i])));
+			CHECK_EQ_STR(p.typ, "at+jwt");
+			CHECK_EQ_STR(p.kid, "kid_A-1");
+			if (n == 0) {	/* exact header bytes, members in the order alg, kid, typ */
+				char *want_header = b64(algs[i] == JWS_ALG_RS256 ? "{\"alg\":\"RS256\",\"kid\":\"kid_A-1\",\"typ\":\"at+jwt\"}" :
+				    algs[i] == JWS_ALG_ES256 ? "{\"alg\":\"ES256\",\"kid\":\"kid_A-1\",\"typ\":\"at+jwt\"}" :
+				    "{\"alg\":\"EdDSA\",\"kid\":\"kid_A-1\",\"typ\":\"at+jwt\"}");
+				CHECK(strncmp(token, want_header, strlen(want_header)) == 0 && token[strlen(want_header)] == '.');
+				free(want_header);
+			}
+			jws_parsed_free(&p);
+			free(token);
+		}
+		/* A typ that would break out of its JSON string. */
+		CHECK(jws_signer_sign(s, "JWT\",\"alg\":\"none", "{}", 2) == NULL);
+		CHECK(jws_signer_sign(s, "", "{}", 2) == NULL);
+		CHECK(jws_signer_sign(s, "JWT", NULL, 0) == NULL);
+		jws_signer_free(s);
+	}
+	CHECK(jws_signer_new(ec_key, JWS_ALG_ES256, "k\"}") == NULL);
+	CHECK(jws_signer_new(ec_key, JWS_ALG_ES256, "k\\") == NULL);
+	CHECK(jws_signer_new(ec_key, JWS_ALG_RS256, "k") == NULL);
+	CHECK(jws_signer_new(rsa_key, JWS_ALG_EDDSA, "k") == NULL);
+	CHECK(jws_signer_new(NULL, JWS_ALG_ES256, "k") == NULL);
+	jws_signer_free(NULL);
+}
+
 static void test_interop(void)
 {
 	/* Many tokens so R or S with a leading zero byte (1 in 128) is exercised. */
@@ -717,6 +769,7 @@ int main(void)
 	CHECK(jws_alg_name(JWS_ALG_NONE) == NULL);
 
 	test_round_trip();
+	test_prepared_signer();
 	test_interop();
 	test_tampering();
 	test_alg_confusion();
