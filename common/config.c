@@ -277,6 +277,9 @@ int config_load(char *err, size_t errlen)
 	if (parse_int("SESSION_CACHE_ENTRIES", 65536, 64, 1L << 24, &n, err, errlen))
 		return -1;
 	cfg.cache_entries = (size_t)n;
+	if (parse_int("REVOKED_TOKEN_ENTRIES", 16384, 64, 1L << 24, &n, err, errlen))
+		return -1;
+	cfg.revoked_token_entries = (size_t)n;
 	v = env_first("RUN_USER", NULL);
 	cfg.run_user = strdup(v ? v : "nobody");
 	return 0;

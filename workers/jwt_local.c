@@ -9,8 +9,6 @@
 #include <string.h>
 #include <strings.h>
 
-#define JWT_LEEWAY 60
-
 struct local_key {
 	char kid[64];
 	enum jws_alg alg;
