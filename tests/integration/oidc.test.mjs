@@ -4,8 +4,9 @@
 // introspection, revocation, RP-initiated logout; and the negative cases:
 // wrong redirect_uri, missing/wrong/plain PKCE, code replay, expired code,
 // wrong secret, refresh-token reuse, tampered JWT, unknown client, malformed
-// bodies, clients-file reload, the provider switched off; revoked access
-// tokens refused at /api/verify on every worker and every instance.
+// bodies, clients-file reload, the provider switched off; failed client
+// authentication limits; revoked access tokens refused at /api/verify on
+// every worker and every instance.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync, renameSync, chmodSync } from 'node:fs';
@@ -381,6 +382,58 @@ test('token errors: wrong/missing verifier, code replay revokes, wrong redirect_
   r = await tokenPost({ grant_type: 'client_credentials', client_id: 'es', client_secret: 'es-secret-1234' }, auth);
   assert.equal(r.status, 400);
   assert.equal((await r.json()).error, 'invalid_request');
+});
+
+// ---- failed client authentication limits
+
+test('client authentication failures: 429 + Retry-After per client and per IP, checked before the secret', async () => {
+  // A day-long window: the fixed window cannot roll over in the middle of the test.
+  const t = await start({ CLIENT_AUTH_MAX_ATTEMPTS: '3', CLIENT_AUTH_IP_MAX_ATTEMPTS: '6', TRUST_PROXY: 'true', LOGIN_WINDOW: '86400' });
+  const post = (path, body, ip, headers = {}) => fetch(t.url + path, { method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': ip, ...headers }, body });
+  const cc = (id, secret, ip) => post('/oauth2/token', 'grant_type=client_credentials', ip, { authorization: basic(id, secret) });
+
+  // A distributed guesser: every attempt from another address.
+  for (let i = 1; i <= 3; i++) assert.equal((await cc('app', 'wrong-secret-' + i, `203.0.113.${i}`)).status, 401);
+  let r = await cc('app', 'wrong-secret-4', '203.0.113.4');
+  assert.equal(r.status, 429);
+  const retry = Number(r.headers.get('retry-after'));
+  assert.ok(Number.isInteger(retry) && retry >= 1 && retry <= 86400, `Retry-After ${r.headers.get('retry-after')}`);
+  assert.equal(r.headers.get('cache-control'), 'no-store');
+  const body = await r.json();
+  assert.equal(body.error, 'invalid_client');
+  assert.match(body.error_description, /too many failed/);
+  // The right secret is refused too while locked (the limit comes before the
+  // comparison), by both methods and at every endpoint that authenticates clients.
+  r = await cc('app', 'app-secret-123', '203.0.113.5');
+  assert.equal(r.status, 429, 'right secret, locked client');
+  assert.ok(Number(r.headers.get('retry-after')) >= 1);
+  r = await post('/oauth2/token', 'grant_type=client_credentials&client_id=app&client_secret=app-secret-123', '203.0.113.5');
+  assert.equal(r.status, 429, 'client_secret_post');
+  for (const path of ['/oauth2/introspect', '/oauth2/revoke'])
+    assert.equal((await post(path, 'token=abc', '203.0.113.5', { authorization: basic('app', 'app-secret-123') })).status, 429, path);
+  // Other clients are not affected, from the same addresses.
+  assert.equal((await cc('es', 'es-secret-1234', '203.0.113.4')).status, 200);
+  assert.equal((await cc('es', 'es-secret-1234', '203.0.113.5')).status, 200);
+
+  // Per IP: failures across clients from one address add up; a success in
+  // between resets nothing; other addresses are not affected.
+  const ip = '198.51.100.7';
+  assert.equal((await cc('es', 'wrong-secret-a', ip)).status, 401);
+  assert.equal((await cc('es', 'wrong-secret-b', ip)).status, 401);
+  assert.equal((await cc('es', 'es-secret-1234', ip)).status, 200, 'es has 2 of 3 failures: still open');
+  for (const id of ['ghost1', 'ghost2', 'ghost3']) assert.equal((await cc(id, 'x'.repeat(12), ip)).status, 401);
+  // A public client has no secret to guess; asking for what it may not have still counts for the address.
+  assert.equal((await post('/oauth2/token', 'grant_type=authorization_code&code=abc&redirect_uri=' + encodeURIComponent(REDIRECT) + '&client_id=spa&client_secret=guess', ip)).status, 401);
+  r = await cc('es', 'es-secret-1234', ip);
+  assert.equal(r.status, 429, 'six failures from this address: locked, right secret or not');
+  assert.equal((await r.json()).error, 'invalid_client');
+  assert.equal((await cc('es', 'es-secret-1234', '198.51.100.8')).status, 200, 'another address');
+  assert.equal((await cc('ghost1', 'x'.repeat(12), '198.51.100.8')).status, 401);
+  assert.match(t.logs(), /client authentication locked for client app after 3 failures/);
+  assert.match(t.logs(), /client authentication locked for IP 198\.51\.100\.7 after 6 failures/);
+  assert.ok(!t.logs().includes('wrong-secret'), 'secrets are not logged');
+  await t.stop();
 });
 
 test('malformed token requests: bodies, content types, grant types', async () => {
