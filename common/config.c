@@ -274,9 +274,18 @@ int config_load(char *err, size_t errlen)
 	if (parse_int("LOGIN_WINDOW", 900, 1, 86400, &n, err, errlen))
 		return -1;
 	cfg.login_window = (int)n;
+	if (parse_int("CLIENT_AUTH_MAX_ATTEMPTS", 10, 1, 100000, &n, err, errlen))
+		return -1;
+	cfg.client_auth_max_attempts = (int)n;
+	if (parse_int("CLIENT_AUTH_IP_MAX_ATTEMPTS", 50, 1, 1000000, &n, err, errlen))
+		return -1;
+	cfg.client_auth_ip_max_attempts = (int)n;
 	if (parse_int("SESSION_CACHE_ENTRIES", 65536, 64, 1L << 24, &n, err, errlen))
 		return -1;
 	cfg.cache_entries = (size_t)n;
+	if (parse_int("REVOKED_TOKEN_ENTRIES", 16384, 64, 1L << 24, &n, err, errlen))
+		return -1;
+	cfg.revoked_token_entries = (size_t)n;
 	v = env_first("RUN_USER", NULL);
 	cfg.run_user = strdup(v ? v : "nobody");
 	return 0;

@@ -55,9 +55,12 @@ struct config {
 	int login_max_attempts;		/* LOGIN_MAX_ATTEMPTS per account per window, default 10 */
 	int login_ip_max_attempts;	/* LOGIN_IP_MAX_ATTEMPTS per IP per window, default 50 */
 	int login_window;		/* LOGIN_WINDOW seconds, default 900 */
+	int client_auth_max_attempts;	/* CLIENT_AUTH_MAX_ATTEMPTS per OAuth client per LOGIN_WINDOW, default 10 */
+	int client_auth_ip_max_attempts;	/* CLIENT_AUTH_IP_MAX_ATTEMPTS per IP per LOGIN_WINDOW, default 50 */
 
 	/* runtime */
 	size_t cache_entries;		/* SESSION_CACHE_ENTRIES, default 65536 */
+	size_t revoked_token_entries;	/* REVOKED_TOKEN_ENTRIES, default 16384 */
 	char *run_user;			/* RUN_USER: when root, children drop to it (default nobody) */
 	bool trust_proxy;		/* TRUST_PROXY: take client IP from X-Forwarded-For */
 	int log_level;			/* LOG_LEVEL debug|info|warn|error */

@@ -19,6 +19,7 @@
 #include "common/secure.h"
 #include "kdf/kdf.h"
 #include "master/pg_embedded.h"
+#include "shm/revoked_tokens.h"
 #include "shm/shm.h"
 #include "signer/signer.h"
 #include "workers/worker.h"
@@ -295,7 +296,14 @@ static void child_died(struct child *ch, int status)
 	ch->pid = 0;
 	ch->ready = false;
 	switch (ch->role) {
-	case ROLE_WORKER: atomic_store(&m.shm->status->worker_pid[ch->slot], 0); break;
+	case ROLE_WORKER:
+		atomic_store(&m.shm->status->worker_pid[ch->slot], 0);
+		/* Worker 1 is this instance's ear for other instances' revocations:
+		 * until its successor has LISTENed and reloaded the list, the
+		 * revoked-token table may miss some, so misses go to the database. */
+		if (ch->slot == 0)
+			revoked_tokens_set_complete(m.shm->revoked, false);
+		break;
 	case ROLE_SIGNER:
 		atomic_store(&m.shm->status->signer_pid, 0);
 		atomic_store(&m.shm->status->signer_ready, 0);
@@ -595,7 +603,7 @@ int master_serve(void)
 	sigprocmask(SIG_BLOCK, &block, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	m.shm = shm_region_create(cfg.cache_entries, 65536, 65536);
+	m.shm = shm_region_create(cfg.cache_entries, 65536, 65536, cfg.revoked_token_entries);
 	if (!m.shm)
 		fatal("shared memory");
 	atomic_store(&m.shm->status->workers_configured, cfg.workers);

@@ -56,17 +56,6 @@ struct nonce_table {
 	alignas(SHM_CACHE_LINE) struct nonce_set sets[];
 };
 
-/* Shared by both tables: bytes for a header plus sets, 0 on overflow. */
-static size_t table_size(size_t entries, size_t header, size_t set_size)
-{
-	size_t rounded = shm_round_entries(entries);
-	size_t set_count = rounded / SHM_WAYS;
-
-	if (rounded == 0 || set_count > (SIZE_MAX - header) / set_size)
-		return 0;
-	return header + set_count * set_size;
-}
-
 static bool slot_used(uint8_t occupied, int i)
 {
 	return occupied & (1u << i);
@@ -112,7 +101,7 @@ static bool lock_or_wipe(pthread_mutex_t *lock, uint8_t *occupied, void *slots, 
 
 size_t rate_limit_size(size_t entries)
 {
-	return table_size(entries, sizeof(struct rate_limit), sizeof(struct rate_set));
+	return shm_table_size(entries, sizeof(struct rate_limit), sizeof(struct rate_set));
 }
 
 struct rate_limit *rate_limit_init(void *mem, size_t entries)
@@ -281,7 +270,7 @@ void rate_limit_debug_lock_set_for_key(struct rate_limit *rl, const char *key)
 
 size_t nonce_table_size(size_t entries)
 {
-	return table_size(entries, sizeof(struct nonce_table), sizeof(struct nonce_set));
+	return shm_table_size(entries, sizeof(struct nonce_table), sizeof(struct nonce_set));
 }
 
 struct nonce_table *nonce_table_init(void *mem, size_t entries)

@@ -34,6 +34,18 @@ static inline size_t shm_round_entries(size_t entries)
 	return rounded;
 }
 
+/* Bytes for a table of header bytes followed by the sets that hold entries
+ * (rounded as above), set_size bytes each; 0 on overflow. */
+static inline size_t shm_table_size(size_t entries, size_t header, size_t set_size)
+{
+	size_t rounded = shm_round_entries(entries);
+	size_t set_count = rounded / SHM_WAYS;
+
+	if (rounded == 0 || set_count > (SIZE_MAX - header) / set_size)
+		return 0;
+	return header + set_count * set_size;
+}
+
 static inline size_t shm_align_line(size_t n)
 {
 	return (n + SHM_CACHE_LINE - 1) & ~(size_t)(SHM_CACHE_LINE - 1);

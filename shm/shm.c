@@ -1,10 +1,12 @@
 /*
  * The shared region: one anonymous shared mapping made by master before
  * fork, so every child inherits it at the same address. Layout, each part
- * cache-line aligned: struct shm_status, session cache, rate limits, nonces.
+ * cache-line aligned: struct shm_status, session cache, rate limits, nonces,
+ * revoked access tokens.
  */
 #include "shm/shm.h"
 #include "shm/rate_limit.h"
+#include "shm/revoked_tokens.h"
 #include "shm/session_cache.h"
 #include "shm/set_lock.h"
 
@@ -23,9 +25,10 @@ static bool layout_add(size_t *offset, size_t size, size_t *part_offset)
 	return true;
 }
 
-struct shm_region *shm_region_create(size_t session_entries, size_t rate_entries, size_t nonce_entries)
+struct shm_region *shm_region_create(size_t session_entries, size_t rate_entries, size_t nonce_entries,
+    size_t revoked_entries)
 {
-	size_t offset = 0, status_at, sessions_at, limits_at, nonces_at, page, size;
+	size_t offset = 0, status_at, sessions_at, limits_at, nonces_at, revoked_at, page, size;
 	struct shm_region *r;
 	void *base;
 
@@ -34,6 +37,7 @@ struct shm_region *shm_region_create(size_t session_entries, size_t rate_entries
 	    !layout_add(&offset, session_cache_size(session_entries), &sessions_at) ||
 	    !layout_add(&offset, rate_limit_size(rate_entries), &limits_at) ||
 	    !layout_add(&offset, nonce_table_size(nonce_entries), &nonces_at) ||
+	    !layout_add(&offset, revoked_tokens_size(revoked_entries), &revoked_at) ||
 	    offset > SIZE_MAX - page) {
 		errno = EINVAL;
 		return NULL;
@@ -54,7 +58,8 @@ struct shm_region *shm_region_create(size_t session_entries, size_t rate_entries
 	r->sessions = session_cache_init((char *)base + sessions_at, session_entries);
 	r->limits = rate_limit_init((char *)base + limits_at, rate_entries);
 	r->nonces = nonce_table_init((char *)base + nonces_at, nonce_entries);
-	if (!r->sessions || !r->limits || !r->nonces) {
+	r->revoked = revoked_tokens_init((char *)base + revoked_at, revoked_entries);
+	if (!r->sessions || !r->limits || !r->nonces || !r->revoked) {
 		shm_region_destroy(r);
 		errno = ENOMEM;
 		return NULL;

@@ -1,8 +1,8 @@
 /*
  * The shared-memory region: created by master before fork (MAP_SHARED |
  * MAP_ANONYMOUS), inherited by every child, so pointers are valid everywhere.
- * Holds the session cache, rate-limit counters, single-use nonces and the
- * status block that /api/health reads.
+ * Holds the session cache, rate-limit counters, single-use nonces, revoked
+ * access-token ids and the status block that /api/health reads.
  */
 #ifndef DREAMAUTH_SHM_H
 #define DREAMAUTH_SHM_H
@@ -30,6 +30,7 @@ struct shm_status {
 struct session_cache;
 struct rate_limit;
 struct nonce_table;
+struct revoked_tokens;
 
 struct shm_region {
 	void *base;
@@ -38,10 +39,12 @@ struct shm_region {
 	struct session_cache *sessions;
 	struct rate_limit *limits;
 	struct nonce_table *nonces;
+	struct revoked_tokens *revoked;
 };
 
 /* NULL on failure (errno). Entry counts are rounded up to powers of two. */
-struct shm_region *shm_region_create(size_t session_entries, size_t rate_entries, size_t nonce_entries);
+struct shm_region *shm_region_create(size_t session_entries, size_t rate_entries, size_t nonce_entries,
+    size_t revoked_entries);
 void shm_region_destroy(struct shm_region *r);
 int shm_workers_alive(const struct shm_region *r);
 #endif

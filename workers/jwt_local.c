@@ -9,8 +9,6 @@
 #include <string.h>
 #include <strings.h>
 
-#define JWT_LEEWAY 60
-
 /* As many as the signer publishes (KEYSTORE_MAX_KEYS in signer/keystore.h). */
 #define LOCAL_MAX_KEYS 32
 

@@ -5,6 +5,9 @@
 #include <stddef.h>
 #include <jansson.h>
 
+/* Seconds of clock skew allowed on exp and nbf: a token passes until exp + this. */
+#define JWT_LEEWAY 60
+
 /* Verify signature, iss, exp/nbf (60 s leeway) and typ (when expected_typ is
  * not NULL). Returns the claims (new reference) or NULL. */
 json_t *jwt_local_verify(const char *token, size_t len, const char *expected_typ);

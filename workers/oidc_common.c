@@ -3,6 +3,7 @@
 #include "common/config.h"
 #include "common/db.h"
 #include "proto/oidc_clients.h"
+#include "workers/token_revocation.h"
 #include "workers/worker.h"
 
 #include <stdio.h>
@@ -76,26 +77,38 @@ void oidc_token_hash_param(const char *token, char out[OIDC_HASH_PARAM_LEN])
 	secure_hex(h, SHA256_LEN, out + 2);
 }
 
+/* The access tokens an UPDATE just revoked come back as (jti, exp) rows:
+ * this instance's workers refuse them at once; a trigger (migrations/003)
+ * NOTIFYs the other instances in the same transaction. */
+static void revoke_access_tokens(const char *sql, const char *param)
+{
+	const char *params[] = { param };
+	PGresult *r = db_query(worker->db, sql, 1, params);
+	access_tokens_revoked_rows(r);
+	if (r)
+		PQclear(r);
+}
+
 void oidc_revoke_family(const char *family_id)
 {
-	const char *params[] = { family_id };
-	db_exec(worker->db,
+	revoke_access_tokens(
 	    "WITH r AS (UPDATE oauth_refresh_tokens SET revoked_at = now() WHERE family_id = $1::uuid AND revoked_at IS NULL)"
-	    " UPDATE oauth_access_tokens SET revoked_at = now() WHERE family_id = $1::uuid AND revoked_at IS NULL",
-	    1, params);
+	    " UPDATE oauth_access_tokens SET revoked_at = now() WHERE family_id = $1::uuid AND revoked_at IS NULL"
+	    " RETURNING jti, extract(epoch FROM expires_at)::bigint",
+	    family_id);
 }
 
 void oidc_revoke_code_tokens(const char *code_hash_param)
 {
-	const char *params[] = { code_hash_param };
-	db_exec(worker->db,
+	revoke_access_tokens(
 	    "WITH fam AS (SELECT DISTINCT family_id FROM oauth_access_tokens WHERE code_hash = $1::bytea"
 	    "   AND family_id IS NOT NULL),"
 	    " r AS (UPDATE oauth_refresh_tokens SET revoked_at = now()"
 	    "   WHERE family_id IN (SELECT family_id FROM fam) AND revoked_at IS NULL)"
 	    " UPDATE oauth_access_tokens SET revoked_at = now()"
-	    " WHERE (code_hash = $1::bytea OR family_id IN (SELECT family_id FROM fam)) AND revoked_at IS NULL",
-	    1, params);
+	    " WHERE (code_hash = $1::bytea OR family_id IN (SELECT family_id FROM fam)) AND revoked_at IS NULL"
+	    " RETURNING jti, extract(epoch FROM expires_at)::bigint",
+	    code_hash_param);
 }
 
 const char *oidc_alg(const char *client_choice)

@@ -3,7 +3,8 @@
  * S256, replay revokes what the code produced), refresh_token (opaque,
  * rotating; reuse of a spent token revokes its whole family) and
  * client_credentials. Client authentication: client_secret_basic,
- * client_secret_post, or none for public clients (PKCE is their proof).
+ * client_secret_post, or none for public clients (PKCE is their proof);
+ * failures are limited per client and per IP (429 + Retry-After).
  * Access tokens are RFC 9068 JWTs whose jti is recorded in
  * oauth_access_tokens (revocation, introspection); ID tokens carry at_hash.
  * Both are signed by the signer over IPC: access token first, then the ID
@@ -16,6 +17,7 @@
 #include "proto/base64url.h"
 #include "proto/oidc_clients.h"
 #include "proto/token_request.h"
+#include "shm/rate_limit.h"
 #include "workers/json_util.h"
 #include "workers/oidc.h"
 #include "workers/oidc_clients.h"
@@ -468,18 +470,74 @@ static void grant_client_credentials(struct http_exchange *ex, const struct toke
 	issue_start(is, oidc_scope_string(is->scopes, scope, sizeof(scope)));
 }
 
+/* ---- client authentication, with brute-force limits ----
+ *
+ * Failed client authentications are counted in shared memory (so per
+ * instance) in fixed windows of LOGIN_WINDOW seconds: per client, for guesses
+ * at the secret of a client that has one (a public client has nothing to
+ * guess), and per IP, for every failure (guesses spread over clients, unknown
+ * client ids). Over either limit the answer is 429 before the secret is even
+ * compared, so during the lockout the right secret is refused too and an
+ * attempt teaches the guesser nothing.
+ *
+ * A success resets neither counter. Not the IP one: an attacker holding one
+ * valid client could clear its budget while guessing at the others. And not
+ * the client one either, unlike Keycloak's reset on a user's successful
+ * login: a machine client authenticates every few seconds, so a reset on
+ * success would hand a distributed guesser a fresh budget each time and the
+ * per-client cap would mean nothing. The price: a client that fails often
+ * (a replica with a stale secret) locks itself out for the rest of the
+ * window; the lockout is logged. */
+
+static void client_auth_throttled(struct http_exchange *ex, int retry_after)
+{
+	char retry[16];
+
+	snprintf(retry, sizeof(retry), "%d", retry_after > 0 ? retry_after : 1);
+	http_reply_header(ex, "Retry-After", retry);
+	oidc_reply_error(ex, 429, "invalid_client", "too many failed client authentication attempts; retry later");
+}
+
+/* Counts one failure against key; logs once, when the lockout starts. */
+static void client_auth_count(const char *key, int max, const char *what, const char *ip)
+{
+	if (rate_limit_hit(worker->shm->limits, key, now_seconds(), cfg.login_window) == max)
+		log_warnx("client authentication locked for %s after %d failures (the last from %s) for up to %d s",
+		    what, max, ip, cfg.login_window);
+}
+
 /* Shared with introspection and revocation: authenticates the client of a
- * parsed request. NULL: already answered (401 invalid_client or 503). */
+ * parsed request. NULL: already answered (401 invalid_client, 429 when over
+ * the failure limits, or 503). */
 struct oidc_client *oidc_authenticate_client(struct http_exchange *ex, const struct token_request *tr,
     bool allow_public)
 {
-	bool db_error;
-	struct oidc_client *c = oidc_client_find(tr->client_id, &db_error);
-	bool ok;
+	char ip_key[96], client_key[16 + OIDC_CLIENT_ID_MAX], what[32 + OIDC_CLIENT_ID_MAX];
+	struct oidc_client *c;
+	bool db_error, ok, guess;
+	int retry;
 
+	snprintf(ip_key, sizeof(ip_key), "client-ip:%s", ex->client_ip);
+	if (rate_limit_peek(worker->shm->limits, ip_key, now_seconds(), cfg.login_window,
+	        cfg.client_auth_ip_max_attempts, &retry) >= cfg.client_auth_ip_max_attempts) {
+		log_debug("client authentication throttled for IP %s", ex->client_ip);
+		client_auth_throttled(ex, retry);
+		return NULL;
+	}
+	c = oidc_client_find(tr->client_id, &db_error);
 	if (db_error) {
 		oidc_reply_error(ex, 503, "temporarily_unavailable", "the client store is unavailable");
 		return NULL;
+	}
+	if (c && c->has_secret) {
+		snprintf(client_key, sizeof(client_key), "client:%s", c->client_id);
+		if (rate_limit_peek(worker->shm->limits, client_key, now_seconds(), cfg.login_window,
+		        cfg.client_auth_max_attempts, &retry) >= cfg.client_auth_max_attempts) {
+			oidc_client_release(c);
+			log_debug("client authentication throttled for client %.64s", tr->client_id);
+			client_auth_throttled(ex, retry);
+			return NULL;
+		}
 	}
 	if (!c)
 		ok = false;
@@ -488,8 +546,15 @@ struct oidc_client *oidc_authenticate_client(struct http_exchange *ex, const str
 	else
 		ok = allow_public && tr->auth == CLIENT_AUTH_NONE;
 	if (!ok) {
+		guess = c && c->has_secret && tr->auth != CLIENT_AUTH_NONE;
 		oidc_client_release(c);
 		log_info("client authentication failed for %.64s from %s", tr->client_id, ex->client_ip);
+		snprintf(what, sizeof(what), "IP %s", ex->client_ip);
+		client_auth_count(ip_key, cfg.client_auth_ip_max_attempts, what, ex->client_ip);
+		if (guess) {
+			snprintf(what, sizeof(what), "client %s", tr->client_id);
+			client_auth_count(client_key, cfg.client_auth_max_attempts, what, ex->client_ip);
+		}
 		http_reply_header(ex, "WWW-Authenticate", "Basic realm=\"dreamauth\"");
 		oidc_reply_error(ex, 401, "invalid_client", "client authentication failed");
 		return NULL;

@@ -5,6 +5,8 @@
  *   POST /oauth2/revoke (RFC 7009) — the token's own client.
  * Access tokens are verified locally (workers/jwt_local.c) and then checked
  * against oauth_access_tokens, so a revoked token stops working at once.
+ * These endpoints query the database anyway, so they ask it (the source of
+ * truth) rather than the shared-memory table that /api/verify uses.
  */
 #include "workers/handlers.h"
 #include "common/config.h"
@@ -14,6 +16,7 @@
 #include "proto/oidc_clients.h"
 #include "workers/jwt_local.h"
 #include "workers/oidc.h"
+#include "workers/token_revocation.h"
 #include "workers/worker.h"
 
 #include <stdio.h>
@@ -26,28 +29,18 @@ static json_t *access_token_claims(const char *token, size_t len, bool *db_error
 {
 	json_t *claims;
 	const char *jti;
-	PGresult *r;
+	int revoked = 1;
 
 	*db_error = false;
 	claims = jwt_local_verify(token, len, "at+jwt");
 	if (!claims)
 		return NULL;
 	jti = json_string_value(json_object_get(claims, "jti"));
-	if (!jti) {
+	if (!jti || (revoked = access_token_revoked_in_db(jti)) != 0) {
+		*db_error = revoked < 0;
 		json_decref(claims);
 		return NULL;
 	}
-	const char *params[] = { jti };
-	/* No row: a client_credentials token never revoked (only user tokens are recorded at issue). */
-	r = db_query(worker->db, "SELECT 1 FROM oauth_access_tokens WHERE jti = $1 AND revoked_at IS NOT NULL", 1, params);
-	if (!r || PQntuples(r) != 0) {
-		*db_error = r == NULL;
-		if (r)
-			PQclear(r);
-		json_decref(claims);
-		return NULL;
-	}
-	PQclear(r);
 	return claims;
 }
 
@@ -233,12 +226,20 @@ void handle_oauth_revoke(struct http_exchange *ex)
 			char exp_text[24];
 			snprintf(exp_text, sizeof(exp_text), "%lld", (long long)json_integer_value(exp));
 			const char *params[] = { jti, client->client_id, exp_text };
-			ok = db_exec(worker->db,
+			/* A row comes back when the token is (now or already) revoked;
+			 * none when the jti belongs to another client. The trigger of
+			 * migrations/003 tells the other instances. */
+			PGresult *r = db_query(worker->db,
 			    "INSERT INTO oauth_access_tokens (jti, client_id, expires_at, revoked_at)"
 			    " VALUES ($1, $2, to_timestamp($3::bigint), now())"
 			    " ON CONFLICT (jti) DO UPDATE SET revoked_at = coalesce(oauth_access_tokens.revoked_at, now())"
-			    " WHERE oauth_access_tokens.client_id = $2",
+			    " WHERE oauth_access_tokens.client_id = $2"
+			    " RETURNING jti, extract(epoch FROM expires_at)::bigint",
 			    3, params);
+			ok = r != NULL;
+			access_tokens_revoked_rows(r);
+			if (r)
+				PQclear(r);
 		}
 		json_decref(claims);
 	} else {

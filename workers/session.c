@@ -4,7 +4,9 @@
 #include "common/db.h"
 #include "common/log.h"
 #include "proto/form.h"
+#include "proto/revoke_notice.h"
 #include "shm/shm.h"
+#include "workers/token_revocation.h"
 #include "workers/worker.h"
 
 #include <stdio.h>
@@ -266,30 +268,21 @@ int session_revoke_user(const char *user_id, const char *except_session_id)
 static PGconn *listen_db;
 static struct event *listen_ev;
 
+/* Payloads are parsed by proto/revoke_notice.c; unknown kinds are ignored. */
 static void apply_notification(const char *payload)
 {
-	if (!strncmp(payload, "key:", 4) && strlen(payload + 4) == 64) {
-		uint8_t key[32];
-		for (int i = 0; i < 32; i++) {
-			unsigned v;
-			if (sscanf(payload + 4 + 2 * i, "%2x", &v) != 1)
-				return;
-			key[i] = (uint8_t)v;
-		}
-		session_cache_remove(worker->shm->sessions, key);
-	} else if (!strncmp(payload, "session:", 8)) {
-		session_cache_remove_session_id(worker->shm->sessions, payload + 8);
-	} else if (!strncmp(payload, "user:", 5)) {
-		session_cache_remove_user_except(worker->shm->sessions, payload + 5, NULL);
-	} else if (!strncmp(payload, "user-except:", 12)) {
-		char user[40];
-		const char *sep = strchr(payload + 12, ':');
-		if (!sep || (size_t)(sep - (payload + 12)) >= sizeof(user))
-			return;
-		snprintf(user, sizeof(user), "%.*s", (int)(sep - (payload + 12)), payload + 12);
-		session_cache_remove_user_except(worker->shm->sessions, user, sep + 1);
-	} else if (!strcmp(payload, "all")) {
-		session_cache_clear(worker->shm->sessions);
+	struct revoke_notice n;
+
+	switch (revoke_notice_parse(payload, strlen(payload), &n)) {
+	case REVOKE_NOTICE_SESSION_KEY: session_cache_remove(worker->shm->sessions, n.key); break;
+	case REVOKE_NOTICE_SESSION_ID: session_cache_remove_session_id(worker->shm->sessions, n.session_id); break;
+	case REVOKE_NOTICE_USER: session_cache_remove_user_except(worker->shm->sessions, n.user_id, NULL); break;
+	case REVOKE_NOTICE_USER_EXCEPT:
+		session_cache_remove_user_except(worker->shm->sessions, n.user_id, n.session_id);
+		break;
+	case REVOKE_NOTICE_ALL: session_cache_clear(worker->shm->sessions); break;
+	case REVOKE_NOTICE_ACCESS_TOKEN: access_token_notice(&n); break;
+	case REVOKE_NOTICE_INVALID: log_debug("ignoring an unknown revocation notice"); break;
 	}
 }
 
@@ -300,6 +293,7 @@ static void listen_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	(void)arg;
 	if (!PQconsumeInput(listen_db)) {
+		access_tokens_listener_lost();
 		log_warnx("revocation listener lost its connection; exiting so the master restarts us");
 		exit(1);
 	}
@@ -330,6 +324,9 @@ int session_listener_connect(void)
 int session_listener_start(void)
 {
 	if (!listen_db && session_listener_connect() < 0)
+		return -1;
+	/* After LISTEN, so nothing revoked in between is missed. */
+	if (access_tokens_load_revoked(listen_db) < 0)
 		return -1;
 	listen_ev = event_new(worker->base, PQsocket(listen_db), EV_READ | EV_PERSIST, listen_cb, NULL);
 	if (!listen_ev || event_add(listen_ev, NULL) < 0)

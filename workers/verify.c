@@ -1,7 +1,9 @@
 /*
  * GET /api/verify — forward-auth for nginx auth_request and Traefik
  * forwardAuth. A session cookie found in the shared-memory cache is answered
- * without touching the database; a Bearer access token is verified locally.
+ * without touching the database; a Bearer access token is verified locally
+ * and checked against the shared-memory table of revoked jtis (the database
+ * only when that table cannot answer: workers/token_revocation.c).
  * Unauthenticated: 401 for nginx, or 302 to the login page with rd= when the
  * caller sent Traefik's X-Forwarded-Proto/Host/Uri.
  */
@@ -11,6 +13,7 @@
 #include "proto/redirect.h"
 #include "workers/jwt_local.h"
 #include "workers/session.h"
+#include "workers/token_revocation.h"
 #include "workers/worker.h"
 
 #include <stdio.h>
@@ -59,14 +62,23 @@ static void unauthenticated(struct http_exchange *ex)
 	http_reply_error(ex, 401, "unauthorized", "no valid session");
 }
 
-static bool verify_bearer(struct http_exchange *ex, const struct http_str *auth)
+enum bearer_result { BEARER_OK, BEARER_INVALID, BEARER_UNAVAILABLE };
+
+static enum bearer_result verify_bearer(struct http_exchange *ex, const struct http_str *auth)
 {
 	json_t *claims;
 	if (auth->len < 8 || strncasecmp(auth->p, "Bearer ", 7) != 0)
-		return false;
+		return BEARER_INVALID;
 	claims = jwt_local_verify(auth->p + 7, auth->len - 7, "at+jwt");
 	if (!claims)
-		return false;
+		return BEARER_INVALID;
+	/* Every access token we issue has a jti; revocation is by jti. */
+	const char *jti = json_string_value(json_object_get(claims, "jti"));
+	int revoked = jti ? access_token_revocation_check(jti) : 1;
+	if (revoked != 0) {
+		json_decref(claims);
+		return revoked < 0 ? BEARER_UNAVAILABLE : BEARER_INVALID;
+	}
 	const char *sub = json_string_value(json_object_get(claims, "sub"));
 	const char *email = json_string_value(json_object_get(claims, "email"));
 	const char *name = json_string_value(json_object_get(claims, "name"));
@@ -81,12 +93,12 @@ static bool verify_bearer(struct http_exchange *ex, const struct http_str *auth)
 	}
 	if (!sub || strpbrk(sub, "\r\n") || (email && strpbrk(email, "\r\n")) || (name && strpbrk(name, "\r\n"))) {
 		json_decref(claims);
-		return false;
+		return BEARER_INVALID;
 	}
 	identity_headers(ex, sub, email, name, group_list);
 	http_reply(ex, 200, NULL, NULL, 0);
 	json_decref(claims);
-	return true;
+	return BEARER_OK;
 }
 
 void handle_verify(struct http_exchange *ex)
@@ -96,10 +108,17 @@ void handle_verify(struct http_exchange *ex)
 	int rc;
 
 	if (auth) {
-		if (verify_bearer(ex, auth))
+		switch (verify_bearer(ex, auth)) {
+		case BEARER_OK:
 			return;
+		case BEARER_UNAVAILABLE:
+			http_reply_error(ex, 503, "temporarily_unavailable", "token revocation store unavailable");
+			return;
+		case BEARER_INVALID:
+			break;
+		}
 		http_reply_header(ex, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
-		http_reply_error(ex, 401, "invalid_token", "the access token is invalid or expired");
+		http_reply_error(ex, 401, "invalid_token", "the access token is invalid, expired or revoked");
 		return;
 	}
 	rc = session_from_request(ex, &s, NULL);

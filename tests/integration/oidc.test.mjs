@@ -4,7 +4,9 @@
 // introspection, revocation, RP-initiated logout; and the negative cases:
 // wrong redirect_uri, missing/wrong/plain PKCE, code replay, expired code,
 // wrong secret, refresh-token reuse, tampered JWT, unknown client, malformed
-// bodies, clients-file reload, the provider switched off.
+// bodies, clients-file reload, the provider switched off; failed client
+// authentication limits; revoked access tokens refused at /api/verify on
+// every worker and every instance.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync, renameSync, chmodSync } from 'node:fs';
@@ -12,7 +14,7 @@ import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import * as client from 'openid-client';
 import * as jose from 'jose';
-import { Server, freshDatabase, sleep, TEST_SECRET, BIN } from './harness.mjs';
+import { Server, freshDatabase, sleep, TEST_SECRET, BIN, rawRequest, statusOf } from './harness.mjs';
 
 const REDIRECT = 'http://localhost:9999/cb';
 const BYE = 'http://localhost:9999/bye';
@@ -382,6 +384,58 @@ test('token errors: wrong/missing verifier, code replay revokes, wrong redirect_
   assert.equal((await r.json()).error, 'invalid_request');
 });
 
+// ---- failed client authentication limits
+
+test('client authentication failures: 429 + Retry-After per client and per IP, checked before the secret', async () => {
+  // A day-long window: the fixed window cannot roll over in the middle of the test.
+  const t = await start({ CLIENT_AUTH_MAX_ATTEMPTS: '3', CLIENT_AUTH_IP_MAX_ATTEMPTS: '6', TRUST_PROXY: 'true', LOGIN_WINDOW: '86400' });
+  const post = (path, body, ip, headers = {}) => fetch(t.url + path, { method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': ip, ...headers }, body });
+  const cc = (id, secret, ip) => post('/oauth2/token', 'grant_type=client_credentials', ip, { authorization: basic(id, secret) });
+
+  // A distributed guesser: every attempt from another address.
+  for (let i = 1; i <= 3; i++) assert.equal((await cc('app', 'wrong-secret-' + i, `203.0.113.${i}`)).status, 401);
+  let r = await cc('app', 'wrong-secret-4', '203.0.113.4');
+  assert.equal(r.status, 429);
+  const retry = Number(r.headers.get('retry-after'));
+  assert.ok(Number.isInteger(retry) && retry >= 1 && retry <= 86400, `Retry-After ${r.headers.get('retry-after')}`);
+  assert.equal(r.headers.get('cache-control'), 'no-store');
+  const body = await r.json();
+  assert.equal(body.error, 'invalid_client');
+  assert.match(body.error_description, /too many failed/);
+  // The right secret is refused too while locked (the limit comes before the
+  // comparison), by both methods and at every endpoint that authenticates clients.
+  r = await cc('app', 'app-secret-123', '203.0.113.5');
+  assert.equal(r.status, 429, 'right secret, locked client');
+  assert.ok(Number(r.headers.get('retry-after')) >= 1);
+  r = await post('/oauth2/token', 'grant_type=client_credentials&client_id=app&client_secret=app-secret-123', '203.0.113.5');
+  assert.equal(r.status, 429, 'client_secret_post');
+  for (const path of ['/oauth2/introspect', '/oauth2/revoke'])
+    assert.equal((await post(path, 'token=abc', '203.0.113.5', { authorization: basic('app', 'app-secret-123') })).status, 429, path);
+  // Other clients are not affected, from the same addresses.
+  assert.equal((await cc('es', 'es-secret-1234', '203.0.113.4')).status, 200);
+  assert.equal((await cc('es', 'es-secret-1234', '203.0.113.5')).status, 200);
+
+  // Per IP: failures across clients from one address add up; a success in
+  // between resets nothing; other addresses are not affected.
+  const ip = '198.51.100.7';
+  assert.equal((await cc('es', 'wrong-secret-a', ip)).status, 401);
+  assert.equal((await cc('es', 'wrong-secret-b', ip)).status, 401);
+  assert.equal((await cc('es', 'es-secret-1234', ip)).status, 200, 'es has 2 of 3 failures: still open');
+  for (const id of ['ghost1', 'ghost2', 'ghost3']) assert.equal((await cc(id, 'x'.repeat(12), ip)).status, 401);
+  // A public client has no secret to guess; asking for what it may not have still counts for the address.
+  assert.equal((await post('/oauth2/token', 'grant_type=authorization_code&code=abc&redirect_uri=' + encodeURIComponent(REDIRECT) + '&client_id=spa&client_secret=guess', ip)).status, 401);
+  r = await cc('es', 'es-secret-1234', ip);
+  assert.equal(r.status, 429, 'six failures from this address: locked, right secret or not');
+  assert.equal((await r.json()).error, 'invalid_client');
+  assert.equal((await cc('es', 'es-secret-1234', '198.51.100.8')).status, 200, 'another address');
+  assert.equal((await cc('ghost1', 'x'.repeat(12), '198.51.100.8')).status, 401);
+  assert.match(t.logs(), /client authentication locked for client app after 3 failures/);
+  assert.match(t.logs(), /client authentication locked for IP 198\.51\.100\.7 after 6 failures/);
+  assert.ok(!t.logs().includes('wrong-secret'), 'secrets are not logged');
+  await t.stop();
+});
+
 test('malformed token requests: bodies, content types, grant types', async () => {
   const auth = { authorization: basic('app', 'app-secret-123') };
   const cases = [
@@ -517,6 +571,137 @@ test('dreamauth client add prints a secret once; the database client works', asy
   execFileSync(BIN, ['client', 'remove', 'dbapp'], { env: { PATH: process.env.PATH, DATABASE_URL: s.env.DATABASE_URL, AUTH_SECRET: TEST_SECRET } });
   r = await tokenPost({ grant_type: 'client_credentials' }, { authorization: basic('dbapp', secret) });
   assert.equal(r.status, 401);
+});
+
+// ---- revoked access tokens at /api/verify
+
+// /api/verify with a Bearer token, over n fresh connections at once so the
+// workers share them out; the statuses.
+async function verifyBearer(srv, token, n = 12) {
+  const req = `GET /api/verify HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${token}\r\nConnection: close\r\n\r\n`;
+  return Promise.all(Array.from({ length: n }, () => rawRequest(srv.port, req).then(statusOf)));
+}
+const all = (status, n = 12) => Array(n).fill(status);
+
+// Polls /api/verify on srv until it refuses token; the ms it took.
+async function msUntilRefused(srv, token, limitMs = 3000) {
+  const t0 = Date.now();
+  while (Date.now() - t0 < limitMs) {
+    const r = await fetch(srv.url + '/api/verify', { headers: { authorization: 'Bearer ' + token } });
+    if (r.status === 401) return Date.now() - t0;
+    assert.equal(r.status, 200);
+    await sleep(20);
+  }
+  return Infinity;
+}
+
+test('/api/verify refuses a revoked access token at once on every worker: revoke, family revocation, code replay', async () => {
+  const config = await discover(s, 'app', 'app-secret-123');
+  // A machine token, revoked at /oauth2/revoke.
+  const cc = await client.clientCredentialsGrant(config, {});
+  assert.deepEqual(await verifyBearer(s, cc.access_token), all(200));
+  await client.tokenRevocation(config, cc.access_token);
+  assert.deepEqual(await verifyBearer(s, cc.access_token), all(401));
+  const r = await fetch(s.url + '/api/verify', { headers: { authorization: 'Bearer ' + cc.access_token } });
+  assert.match(r.headers.get('www-authenticate'), /invalid_token/);
+
+  // Revoking a refresh token revokes its family's access tokens.
+  const b = new Browser(s.url);
+  const { tokens } = await codeFlow(s, b, config, 'ada@example.com');
+  const second = await client.refreshTokenGrant(config, tokens.refresh_token);
+  assert.deepEqual(await verifyBearer(s, tokens.access_token), all(200));
+  assert.deepEqual(await verifyBearer(s, second.access_token), all(200));
+  await client.tokenRevocation(config, second.refresh_token);
+  assert.deepEqual(await verifyBearer(s, tokens.access_token), all(401));
+  assert.deepEqual(await verifyBearer(s, second.access_token), all(401));
+
+  // A reused refresh token revokes the family too.
+  const fam = (await codeFlow(s, b, config, 'ada@example.com')).tokens;
+  const next = await client.refreshTokenGrant(config, fam.refresh_token);
+  assert.deepEqual(await verifyBearer(s, next.access_token), all(200));
+  await assert.rejects(client.refreshTokenGrant(config, fam.refresh_token), (e) => e.error === 'invalid_grant');
+  assert.deepEqual(await verifyBearer(s, next.access_token), all(401));
+
+  // A replayed authorization code revokes what it gave.
+  const g = await getCode(config, b, 'ada@example.com');
+  const exchange = () => tokenPost({ grant_type: 'authorization_code', code: g.code, redirect_uri: REDIRECT, code_verifier: g.verifier },
+    { authorization: basic('app', 'app-secret-123') });
+  let x = await exchange();
+  assert.equal(x.status, 200);
+  const first = await x.json();
+  assert.deepEqual(await verifyBearer(s, first.access_token), all(200));
+  x = await exchange();
+  assert.equal(x.status, 400);
+  assert.deepEqual(await verifyBearer(s, first.access_token), all(401));
+
+  // Tokens nobody revoked still pass.
+  const fresh = await client.clientCredentialsGrant(config, {});
+  assert.deepEqual(await verifyBearer(s, fresh.access_token), all(200));
+  const user = (await codeFlow(s, b, config, 'bob@example.com')).tokens;
+  assert.deepEqual(await verifyBearer(s, user.access_token), all(200));
+});
+
+test('two instances on one database: a revocation on A reaches /api/verify on B within 1 s; a new or restarted listener knows it too', async () => {
+  // Replicas share the database and the public URL (the issuer).
+  const B = await start({ DATABASE_URL: s.env.DATABASE_URL, AUTH_URL: issuer });
+  const config = await discover(s, 'app', 'app-secret-123');
+  const t1 = await client.clientCredentialsGrant(config, {});
+  assert.deepEqual(await verifyBearer(B, t1.access_token), all(200));
+  await client.tokenRevocation(config, t1.access_token);
+  const ms = await msUntilRefused(B, t1.access_token);
+  assert.ok(ms < 1000, `B refused it after ${ms} ms`);
+  assert.deepEqual(await verifyBearer(B, t1.access_token), all(401));
+
+  // Family revocation (refresh-token reuse on A) travels too.
+  const b = new Browser(s.url);
+  const fam = (await codeFlow(s, b, config, 'bob@example.com')).tokens;
+  const next = await client.refreshTokenGrant(config, fam.refresh_token);
+  assert.deepEqual(await verifyBearer(B, next.access_token), all(200));
+  await assert.rejects(client.refreshTokenGrant(config, fam.refresh_token), (e) => e.error === 'invalid_grant');
+  assert.ok(await msUntilRefused(B, next.access_token) < 1000);
+  assert.ok(await msUntilRefused(B, fam.access_token) < 1000);
+
+  // B's listener (worker 1) dies: a revocation made while it is down is still
+  // refused on B, by its other worker (asking the database) and by the new
+  // worker 1 (which reloads the list); later ones travel as before.
+  const t2 = await client.clientCredentialsGrant(config, {});
+  const t3 = await client.clientCredentialsGrant(config, {});
+  assert.deepEqual(await verifyBearer(B, t2.access_token), all(200));
+  const listener = B.childPid('dreamauth: worker 1');
+  assert.ok(listener);
+  process.kill(listener, 'SIGKILL');
+  for (let i = 0; i < 100 && !/worker 1 died from signal 9/.test(B.logs()); i++) await sleep(10);
+  assert.match(B.logs(), /worker 1 died from signal 9/, 'the master has noticed');
+  await client.tokenRevocation(config, t2.access_token);
+  assert.deepEqual(await verifyBearer(B, t2.access_token), all(401));
+  const t0 = Date.now();
+  while (Date.now() - t0 < 3000 && [undefined, listener].includes(B.childPid('dreamauth: worker 1'))) await sleep(20);
+  await B.waitHealthy(3000);
+  assert.deepEqual(await verifyBearer(B, t2.access_token), all(401));
+  assert.deepEqual(await verifyBearer(B, t3.access_token), all(200));
+  await client.tokenRevocation(config, t3.access_token);
+  assert.ok(await msUntilRefused(B, t3.access_token) < 1000);
+
+  // An instance started after the revocations knows them from its first answer.
+  const C = await start({ DATABASE_URL: s.env.DATABASE_URL, AUTH_URL: issuer, WORKERS: '1' });
+  for (const tok of [t1, t2, t3, next]) assert.deepEqual(await verifyBearer(C, tok.access_token, 3), all(401, 3));
+  const t4 = await client.clientCredentialsGrant(config, {});
+  assert.deepEqual(await verifyBearer(C, t4.access_token, 3), all(200, 3));
+  await B.stop();
+  await C.stop();
+});
+
+test('REVOKED_TOKEN_ENTRIES smaller than the revocations: every revoked token is still refused (the database answers)', async () => {
+  const small = await start({ REVOKED_TOKEN_ENTRIES: '64' });
+  const config = await discover(small, 'app', 'app-secret-123');
+  const tokens = [];
+  for (let i = 0; i < 100; i++) tokens.push((await client.clientCredentialsGrant(config, {})).access_token);
+  // 90 revoked cannot all fit in 64 slots (8-way sets: some overflow sooner).
+  for (const tok of tokens.slice(0, 90)) await client.tokenRevocation(config, tok);
+  const statuses = await Promise.all(tokens.map(async (tok) =>
+    (await fetch(small.url + '/api/verify', { headers: { authorization: 'Bearer ' + tok } })).status));
+  assert.deepEqual(statuses, [...all(401, 90), ...all(200, 10)]);
+  await small.stop();
 });
 
 test('ENABLE_OIDC_PROVIDER=false: /oauth2/* answer 404, discovery omits them', async () => {

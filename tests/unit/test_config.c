@@ -15,7 +15,8 @@ static void clear_env(void)
 {
 	static const char *vars[] = { "DATABASE_URL", "AUTH_SECRET", "BETTER_AUTH_SECRET", "AUTH_URL", "BETTER_AUTH_URL",
 		"LISTEN", "PORT", "WORKERS", "ENABLE_REGISTRATION", "AUTO_MIGRATE", "BETTER_AUTH_AUTO_MIGRATE",
-		"COOKIE_DOMAIN", "ADMIN_EMAILS", "SIGNING_ALG", "LOG_LEVEL", NULL };
+		"COOKIE_DOMAIN", "ADMIN_EMAILS", "SIGNING_ALG", "LOG_LEVEL", "CLIENT_AUTH_MAX_ATTEMPTS",
+		"CLIENT_AUTH_IP_MAX_ATTEMPTS", "REVOKED_TOKEN_ENTRIES", NULL };
 	for (int i = 0; vars[i]; i++)
 		unsetenv(vars[i]);
 }
@@ -36,6 +37,25 @@ int main(void)
 	CHECK(!cfg.enable_registration);
 	CHECK(cfg.oidc_require_pkce);
 	CHECK_EQ_INT(cfg.argon2_m_kib, 19456);
+	CHECK_EQ_INT(cfg.client_auth_max_attempts, 10);
+	CHECK_EQ_INT(cfg.client_auth_ip_max_attempts, 50);
+	CHECK_EQ_INT(cfg.revoked_token_entries, 16384);
+	setenv("CLIENT_AUTH_MAX_ATTEMPTS", "0", 1);
+	CHECK_EQ_INT(load(err, sizeof(err)), -1);
+	CHECK(strncmp(err, "CLIENT_AUTH_MAX_ATTEMPTS", 24) == 0);
+	setenv("CLIENT_AUTH_MAX_ATTEMPTS", "3", 1);
+	setenv("CLIENT_AUTH_IP_MAX_ATTEMPTS", "many", 1);
+	CHECK_EQ_INT(load(err, sizeof(err)), -1);
+	CHECK(strncmp(err, "CLIENT_AUTH_IP_MAX_ATTEMPTS", 27) == 0);
+	setenv("CLIENT_AUTH_IP_MAX_ATTEMPTS", "7", 1);
+	setenv("REVOKED_TOKEN_ENTRIES", "63", 1);
+	CHECK_EQ_INT(load(err, sizeof(err)), -1);
+	CHECK(strncmp(err, "REVOKED_TOKEN_ENTRIES", 21) == 0);
+	setenv("REVOKED_TOKEN_ENTRIES", "1000", 1);
+	CHECK_EQ_INT(load(err, sizeof(err)), 0);
+	CHECK_EQ_INT(cfg.client_auth_max_attempts, 3);
+	CHECK_EQ_INT(cfg.client_auth_ip_max_attempts, 7);
+	CHECK_EQ_INT(cfg.revoked_token_entries, 1000);
 
 	/* external database needs a secret */
 	setenv("DATABASE_URL", "postgres://u@db/x", 1);

@@ -71,7 +71,7 @@ int main(int argc, char **argv)
 	cfg.argon2_p = 1;
 	cfg.log_level = LOG_LEVEL_WARN;
 
-	shm = shm_region_create(1024, 1024, 1024);
+	shm = shm_region_create(1024, 1024, 1024, 1024);
 	CHECK(shm != NULL);
 	pid = actor_spawn(kdf_main, shm, ctrl);
 	link = actor_new_link(ctrl[0], IPC_PEER_KDF, SLOT);

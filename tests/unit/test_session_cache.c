@@ -6,6 +6,7 @@
  * Keys that share their first 8 bytes land in the same set (the set index
  * comes from those bytes); the eviction tests rely on that.
  */
+#include "shm/revoked_tokens.h"
 #include "shm/session_cache.h"
 #include "shm/shm.h"
 #include "tests/unit/check.h"
@@ -469,7 +470,7 @@ static void test_owner_dead(void)
 
 static void test_region(void)
 {
-	struct shm_region *r = shm_region_create(1000, 1000, 1000);
+	struct shm_region *r = shm_region_create(1000, 1000, 1000, 1000);
 	struct session_entry e, out;
 	struct session_cache_stats st;
 	uint8_t key[32];
@@ -477,7 +478,10 @@ static void test_region(void)
 	int status;
 
 	errno = 0;
-	CHECK(shm_region_create(SIZE_MAX, 64, 64) == NULL);
+	CHECK(shm_region_create(SIZE_MAX, 64, 64, 64) == NULL);
+	CHECK_EQ_INT(errno, EINVAL);
+	errno = 0;
+	CHECK(shm_region_create(64, 64, 64, SIZE_MAX) == NULL);
 	CHECK_EQ_INT(errno, EINVAL);
 	CHECK(r != NULL);
 	if (!r)
@@ -485,7 +489,8 @@ static void test_region(void)
 	CHECK(r->size % (size_t)sysconf(_SC_PAGESIZE) == 0);
 	CHECK((void *)r->status == r->base);
 	CHECK((uintptr_t)r->sessions % 64 == 0 && (uintptr_t)r->limits % 64 == 0 && (uintptr_t)r->nonces % 64 == 0);
-	CHECK((char *)r->nonces < (char *)r->base + r->size);
+	CHECK((uintptr_t)r->revoked % 64 == 0 && (char *)r->revoked > (char *)r->nonces);
+	CHECK((char *)r->revoked + revoked_tokens_size(1000) <= (char *)r->base + r->size);
 	session_cache_get_stats(r->sessions, &st);
 	CHECK_EQ_INT(st.capacity, 1024);
 

@@ -273,7 +273,7 @@ int main(int argc, char **argv)
 	CHECK_EQ_INT(migrate_run(db, "signer-actor-test", 10000, &applied), 0);
 	PQfinish(db);
 
-	shm = shm_region_create(1024, 1024, 1024);
+	shm = shm_region_create(1024, 1024, 1024, 1024);
 	CHECK(shm != NULL);
 	pid = actor_spawn(signer_main, shm, ctrl);
 	link = actor_new_link(ctrl[0], IPC_PEER_SIGNER, SLOT);

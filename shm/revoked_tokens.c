@@ -1,0 +1,236 @@
+/*
+ * Revoked access-token ids in shared memory (see shm/revoked_tokens.h).
+ * Fail closed throughout: whatever cannot be remembered turns misses into
+ * REVOKED_UNKNOWN for as long as the forgotten entry would have lived.
+ */
+#include "shm/revoked_tokens.h"
+#include "shm/set_lock.h"
+#include "common/secure.h"
+
+#include <stdalign.h>
+
+#define REVOKED_SALT_LEN 16
+#define REVOKED_JTI_INLINE_MAX 128
+
+struct revoked_entry {
+	uint8_t key[32];	/* SHA-256(salt || jti) */
+	int64_t until;		/* exclusive; a slot with until <= now is free */
+};
+
+struct revoked_set {
+	alignas(SHM_CACHE_LINE) pthread_mutex_t lock;
+	uint8_t occupied;	/* bit per slot */
+	int64_t distrust_until;	/* before this, a miss in this set is no answer */
+	int64_t max_until;	/* latest until ever stored here: all a wipe can lose */
+	struct revoked_entry slots[SHM_WAYS];
+};
+
+struct revoked_tokens {
+	alignas(SHM_CACHE_LINE) size_t entries;
+	size_t set_count;
+	uint64_t set_mask;
+	/* Random per region, so nobody can pick jtis that share a set. */
+	uint8_t salt[REVOKED_SALT_LEN];
+	_Atomic int32_t complete;
+	/* Table-wide distrust, for a set whose lock could not be taken at all. */
+	_Atomic int64_t distrust_until;
+	alignas(SHM_CACHE_LINE) struct revoked_set sets[];
+};
+
+size_t revoked_tokens_size(size_t entries)
+{
+	return shm_table_size(entries, sizeof(struct revoked_tokens), sizeof(struct revoked_set));
+}
+
+struct revoked_tokens *revoked_tokens_init(void *mem, size_t entries)
+{
+	struct revoked_tokens *t = mem;
+	size_t rounded = shm_round_entries(entries);
+
+	if (!mem || rounded == 0 || ((uintptr_t)mem & (SHM_CACHE_LINE - 1)))
+		return NULL;
+	t->entries = rounded;
+	t->set_count = rounded / SHM_WAYS;
+	t->set_mask = t->set_count - 1;
+	secure_random(t->salt, sizeof(t->salt));
+	atomic_store(&t->complete, 0);
+	atomic_store(&t->distrust_until, 0);
+	for (size_t i = 0; i < t->set_count; i++) {
+		memset(&t->sets[i], 0, sizeof(t->sets[i]));
+		if (set_lock_init(&t->sets[i].lock) != 0)
+			return NULL;
+	}
+	return t;
+}
+
+static void hash_jti(const struct revoked_tokens *t, const char *jti, size_t len, uint8_t out[32])
+{
+	uint8_t buf[REVOKED_SALT_LEN + REVOKED_JTI_INLINE_MAX];
+
+	memcpy(buf, t->salt, REVOKED_SALT_LEN);
+	if (len <= REVOKED_JTI_INLINE_MAX) {
+		memcpy(buf + REVOKED_SALT_LEN, jti, len);
+		secure_sha256(buf, REVOKED_SALT_LEN + len, out);
+	} else {
+		secure_sha256(jti, len, buf + REVOKED_SALT_LEN);
+		secure_sha256(buf, REVOKED_SALT_LEN + SHA256_LEN, out);
+	}
+}
+
+static struct revoked_set *set_for(struct revoked_tokens *t, const uint8_t key[32])
+{
+	return &t->sets[shm_key_word(key, 0) & t->set_mask];
+}
+
+static void raise_to(int64_t *value, int64_t at_least)
+{
+	if (*value < at_least)
+		*value = at_least;
+}
+
+static void raise_atomic_to(_Atomic int64_t *value, int64_t at_least)
+{
+	int64_t seen = atomic_load(value);
+
+	while (seen < at_least && !atomic_compare_exchange_weak(value, &seen, at_least))
+		;
+}
+
+/* A set whose lock owner died may be half written: forget its slots, but
+ * not that they held revocations. */
+static bool set_lock(struct revoked_set *s)
+{
+	switch (set_lock_acquire(&s->lock)) {
+	case SET_LOCK_OK:
+		return true;
+	case SET_LOCK_OWNER_DEAD:
+		s->occupied = 0;
+		memset(s->slots, 0, sizeof(s->slots));
+		raise_to(&s->distrust_until, s->max_until);
+		set_lock_consistent(&s->lock);
+		log_warnx("revoked tokens: a process died holding a set lock; set wiped, its misses go to the database");
+		return true;
+	default:
+		return false;
+	}
+}
+
+static int find(const struct revoked_set *s, const uint8_t key[32])
+{
+	for (int i = 0; i < SHM_WAYS; i++)
+		if ((s->occupied & (1u << i)) && memcmp(s->slots[i].key, key, 32) == 0)
+			return i;
+	return -1;
+}
+
+/* A free or expired slot, else the live one expiring soonest. */
+static int victim(const struct revoked_set *s, int64_t now)
+{
+	int v = 0;
+
+	for (int i = 0; i < SHM_WAYS; i++) {
+		if (!(s->occupied & (1u << i)) || s->slots[i].until <= now)
+			return i;
+		if (s->slots[i].until < s->slots[v].until)
+			v = i;
+	}
+	return v;
+}
+
+void revoked_tokens_add(struct revoked_tokens *t, const char *jti, size_t len, int64_t now, int64_t until)
+{
+	uint8_t key[32];
+	struct revoked_set *s;
+	int i;
+
+	if (now >= until)
+		return;
+	hash_jti(t, jti, len, key);
+	s = set_for(t, key);
+	if (!set_lock(s)) {
+		raise_atomic_to(&t->distrust_until, until);
+		return;
+	}
+	/* First, so a wipe after a death anywhere below still knows. */
+	raise_to(&s->max_until, until);
+	if ((i = find(s, key)) >= 0) {
+		raise_to(&s->slots[i].until, until);
+	} else {
+		i = victim(s, now);
+		if ((s->occupied & (1u << i)) && s->slots[i].until > now)
+			raise_to(&s->distrust_until, s->slots[i].until);	/* full: evicting a live one */
+		memcpy(s->slots[i].key, key, 32);
+		s->slots[i].until = until;
+		s->occupied |= (uint8_t)(1u << i);
+	}
+	set_lock_release(&s->lock);
+}
+
+enum revoked_answer revoked_tokens_check(struct revoked_tokens *t, const char *jti, size_t len, int64_t now)
+{
+	uint8_t key[32];
+	struct revoked_set *s;
+	bool revoked, distrusted;
+	int i;
+
+	hash_jti(t, jti, len, key);
+	s = set_for(t, key);
+	if (!set_lock(s))
+		return REVOKED_UNKNOWN;
+	revoked = (i = find(s, key)) >= 0 && s->slots[i].until > now;
+	distrusted = now < s->distrust_until;
+	set_lock_release(&s->lock);
+	if (revoked)
+		return REVOKED_YES;
+	if (distrusted || !atomic_load_explicit(&t->complete, memory_order_acquire) ||
+	    now < atomic_load_explicit(&t->distrust_until, memory_order_relaxed))
+		return REVOKED_UNKNOWN;
+	return REVOKED_NO;
+}
+
+void revoked_tokens_set_complete(struct revoked_tokens *t, bool complete)
+{
+	atomic_store_explicit(&t->complete, complete ? 1 : 0, memory_order_release);
+}
+
+bool revoked_tokens_complete(struct revoked_tokens *t)
+{
+	return atomic_load_explicit(&t->complete, memory_order_acquire) != 0;
+}
+
+size_t revoked_tokens_count(struct revoked_tokens *t, int64_t now)
+{
+	size_t n = 0;
+
+	for (size_t k = 0; k < t->set_count; k++) {
+		struct revoked_set *s = &t->sets[k];
+		if (!set_lock(s))
+			continue;
+		for (int i = 0; i < SHM_WAYS; i++)
+			n += (s->occupied & (1u << i)) && s->slots[i].until > now;
+		set_lock_release(&s->lock);
+	}
+	return n;
+}
+
+size_t revoked_tokens_untrusted_sets(struct revoked_tokens *t, int64_t now)
+{
+	size_t n = 0;
+
+	for (size_t k = 0; k < t->set_count; k++) {
+		struct revoked_set *s = &t->sets[k];
+		if (!set_lock(s))
+			continue;
+		n += now < s->distrust_until;
+		set_lock_release(&s->lock);
+	}
+	return n;
+}
+
+void revoked_tokens_debug_lock_set_for(struct revoked_tokens *t, const char *jti, size_t len)
+{
+	uint8_t key[32];
+
+	hash_jti(t, jti, len, key);
+	set_lock(set_for(t, key));
+}
