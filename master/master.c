@@ -55,12 +55,7 @@ struct child {
 static struct {
 	struct event_base *base;
 	struct shm_region *shm;
-	/* One SO_REUSEPORT socket per (address, worker): the kernel spreads new
-	 * connections evenly, where one shared socket let whichever worker woke
-	 * first accept a whole burst (5:1 seen under wrk). The master keeps every
-	 * socket open, so connections queued on a dead worker's socket wait for
-	 * its replacement instead of being reset. */
-	int listen_fds[CONFIG_MAX_LISTEN][SHM_MAX_WORKERS];
+	int listen_fds[CONFIG_MAX_LISTEN];
 	int n_listen;
 	struct child workers[SHM_MAX_WORKERS];
 	struct child signer, kdf, postgres;
@@ -206,16 +201,16 @@ static void spawn(struct child *ch)
 		return;
 	}
 	if (pid == 0) {
-		int keep[CONFIG_MAX_LISTEN + 1], n = 0, own_listen_fds[CONFIG_MAX_LISTEN];
+		int keep[CONFIG_MAX_LISTEN + 1], n = 0;
 		child_reset_signals();
 		keep[n++] = sv[1];
 		if (ch->role == ROLE_WORKER)
 			for (int i = 0; i < m.n_listen; i++)
-				keep[n++] = own_listen_fds[i] = m.listen_fds[i][ch->slot];
+				keep[n++] = m.listen_fds[i];
 		close_other_fds(keep, n);
 		switch (ch->role) {
 		case ROLE_WORKER:
-			worker_main(ch->slot, sv[1], own_listen_fds, m.n_listen, m.shm, m.csrf_key);
+			worker_main(ch->slot, sv[1], m.listen_fds, m.n_listen, m.shm, m.csrf_key);
 		case ROLE_SIGNER:
 			signer_main(sv[1], m.shm);
 		case ROLE_KDF:
@@ -421,25 +416,6 @@ static void sighup_cb(evutil_socket_t sig, short what, void *arg)
 			kill(m.workers[i].pid, SIGHUP);
 }
 
-/* A socket on addr; reuseport joins the per-worker group. */
-static int listen_socket(const struct addrinfo *addr, bool reuseport, bool do_listen)
-{
-	int one = 1;
-	int fd = socket(addr->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return -1;
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) ||
-	    bind(fd, addr->ai_addr, addr->ai_addrlen) < 0 || (do_listen && listen(fd, 4096) < 0)) {
-		int saved = errno;
-		close(fd);
-		errno = saved;
-		return -1;
-	}
-	return fd;
-}
-
 static int open_listeners(void)
 {
 	for (int i = 0; i < cfg.n_listen; i++) {
@@ -447,7 +423,7 @@ static int open_listeners(void)
 		const char *colon = strrchr(cfg.listen[i], ':');
 		struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE },
 				*res;
-		int fd, rc;
+		int one = 1, fd, rc;
 		snprintf(host, sizeof(host), "%.*s", (int)(colon - cfg.listen[i]), cfg.listen[i]);
 		/* [::1]:3000 */
 		char *h = host;
@@ -460,29 +436,17 @@ static int open_listeners(void)
 			log_errorx("LISTEN: cannot resolve %s: %s", cfg.listen[i], gai_strerror(rc));
 			return -1;
 		}
-		/* SO_REUSEPORT would let us share a port with another process of the
-		 * same user (a second dreamauth, say) and silently split its traffic:
-		 * a plain bind first proves the port is free. */
-		fd = listen_socket(res, false, false);
-		if (fd < 0) {
+		fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+		    bind(fd, res->ai_addr, res->ai_addrlen) < 0 || listen(fd, 4096) < 0) {
 			log_warn("LISTEN: cannot listen on %s", cfg.listen[i]);
 			freeaddrinfo(res);
+			if (fd >= 0)
+				close(fd);
 			return -1;
 		}
-		close(fd);
-		for (int w = 0; w < cfg.workers; w++) {
-			fd = listen_socket(res, true, true);
-			if (fd < 0) {
-				log_warn("LISTEN: cannot listen on %s", cfg.listen[i]);
-				while (w-- > 0)
-					close(m.listen_fds[i][w]);
-				freeaddrinfo(res);
-				return -1;
-			}
-			m.listen_fds[i][w] = fd;
-		}
 		freeaddrinfo(res);
-		m.n_listen++;
+		m.listen_fds[m.n_listen++] = fd;
 		log_info("listening on %s", cfg.listen[i]);
 	}
 	return 0;
@@ -666,8 +630,7 @@ int master_serve(void)
 		event_free(m.postgres.restart_ev);
 	event_base_free(m.base);
 	for (int i = 0; i < m.n_listen; i++)
-		for (int w = 0; w < cfg.workers; w++)
-			close(m.listen_fds[i][w]);
+		close(m.listen_fds[i]);
 	shm_region_destroy(m.shm);
 	return 0;
 }

@@ -15,6 +15,7 @@
 
 struct shm_status {
 	_Atomic int32_t worker_pid[SHM_MAX_WORKERS];	/* 0 = slot empty */
+	_Atomic int32_t worker_connections[SHM_MAX_WORKERS];	/* open connections, for accept balancing */
 	_Atomic int32_t workers_configured;
 	_Atomic int32_t signer_pid;
 	_Atomic int32_t signer_ready;			/* keys loaded */

@@ -13,6 +13,8 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,18 +22,27 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <time.h>
+#include <unistd.h>
 #include <event2/bufferevent.h>
-#include <event2/listener.h>
 
 struct http_server {
 	struct event_base *base;
-	struct evconnlistener *listeners[8];
+	struct event *listeners[8];
+	int listen_fds[8];
 	int n_listeners;
+	struct event *accept_pause;	/* out of fds, or balancing: stop accepting briefly */
+	int deferrals;			/* wakeups left to a less busy peer in a row */
 	struct http_server_limits limits;
 	http_handler_fn handler;
 	int active;
 	struct http_conn *conns;	/* all open connections, for draining */
 };
+
+static void publish_active(struct http_server *s)
+{
+	if (s->limits.board)
+		atomic_store(&s->limits.board[s->limits.slot], s->active);
+}
 
 struct http_conn {
 	struct http_server *server;
@@ -114,6 +125,7 @@ static void conn_free(struct http_conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	c->server->active--;
+	publish_active(c->server);
 	free(c->req_buf);
 	free(c);
 }
@@ -465,13 +477,10 @@ static void conn_read_cb(struct bufferevent *bev, void *arg)
 	conn_process(arg);
 }
 
-static void accept_cb(struct evconnlistener *listener, evutil_socket_t fd, struct sockaddr *sa, int socklen, void *arg)
+static void accept_conn(struct http_server *s, evutil_socket_t fd, const struct sockaddr *sa)
 {
-	struct http_server *s = arg;
 	struct http_conn *c;
 	int one = 1;
-	(void)listener;
-	(void)socklen;
 
 	if (s->active >= s->limits.max_connections) {
 		evutil_closesocket(fd);
@@ -497,6 +506,7 @@ static void accept_cb(struct evconnlistener *listener, evutil_socket_t fd, struc
 		return;
 	}
 	s->active++;
+	publish_active(s);
 	c->next = s->conns;
 	if (s->conns)
 		s->conns->prev = c;
@@ -505,6 +515,77 @@ static void accept_cb(struct evconnlistener *listener, evutil_socket_t fd, struc
 	bufferevent_set_timeouts(c->bev, &rt, &wt);
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
+/* All workers share each listening socket and wake on it. Taking at most a
+ * few connections per wakeup spreads a burst over the workers, and a busy
+ * worker, slower back to epoll_wait, naturally takes fewer: libevent's
+ * evconnlistener accepted until EAGAIN, so whichever worker woke first took
+ * a whole burst (29 of 32 connections seen). One shared socket (rather than
+ * one SO_REUSEPORT socket per worker) also means a worker that is down or
+ * restarting strands no queued connection. */
+#define ACCEPT_BATCH 4
+/* Idle workers all wake for a new connection and the same one tends to win,
+ * so a burst (wrk's 64 keep-alive connections, a proxy's pool) could still
+ * land on one worker. A worker with 2 or more connections than a live peer
+ * steps back for 1 ms so the peer takes it, at most 3 times in a row (the
+ * peer may be stuck in a slow query). */
+#define ACCEPT_DEFER_MAX 3
+
+static bool accept_should_defer(struct http_server *s)
+{
+	const struct http_server_limits *l = &s->limits;
+
+	if (!l->board || s->deferrals >= ACCEPT_DEFER_MAX)
+		return false;
+	for (int j = 0; j < l->n_slots; j++)
+		if (j != l->slot && atomic_load(&l->pids[j]) != 0 && atomic_load(&l->board[j]) + 2 <= s->active)
+			return true;
+	return false;
+}
+
+static void accept_pause_for(struct http_server *s, long usec)
+{
+	struct timeval pause = { 0, usec };
+	for (int j = 0; j < s->n_listeners; j++)
+		event_del(s->listeners[j]);
+	evtimer_add(s->accept_pause, &pause);
+}
+
+static void accept_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_server *s = arg;
+	(void)fd;
+	(void)what;
+	for (int i = 0; i < s->n_listeners; i++)
+		event_add(s->listeners[i], NULL);
+}
+
+static void listen_cb(evutil_socket_t lfd, short what, void *arg)
+{
+	struct http_server *s = arg;
+	(void)what;
+
+	if (accept_should_defer(s)) {
+		s->deferrals++;
+		accept_pause_for(s, 1000);
+		return;
+	}
+	s->deferrals = 0;
+	for (int i = 0; i < ACCEPT_BATCH; i++) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+		int fd = accept4(lfd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+				/* Level-triggered: without a pause we would spin on it. */
+				log_warn("accept");
+				accept_pause_for(s, 100 * 1000);
+			}
+			return;	/* EAGAIN: another worker took it */
+		}
+		accept_conn(s, fd, (struct sockaddr *)&ss);
+	}
 }
 
 struct http_server *http_server_new(struct event_base *base, const int *listen_fds, int n_fds,
@@ -516,10 +597,19 @@ struct http_server *http_server_new(struct event_base *base, const int *listen_f
 	s->base = base;
 	s->limits = *limits;
 	s->handler = handler;
+	publish_active(s);	/* a restarted worker starts from 0, not its predecessor's count */
+	s->accept_pause = evtimer_new(base, accept_resume_cb, s);
+	if (!s->accept_pause) {
+		free(s);
+		return NULL;
+	}
 	for (int i = 0; i < n_fds && i < 8; i++) {
-		s->listeners[i] = evconnlistener_new(base, accept_cb, s, LEV_OPT_CLOSE_ON_FREE, -1, listen_fds[i]);
-		if (!s->listeners[i]) {
-			log_warn("evconnlistener_new");
+		s->listen_fds[i] = listen_fds[i];
+		s->listeners[i] = event_new(base, listen_fds[i], EV_READ | EV_PERSIST, listen_cb, s);
+		if (!s->listeners[i] || event_add(s->listeners[i], NULL) < 0) {
+			log_warn("listening event");
+			if (s->listeners[i])
+				event_free(s->listeners[i]);
 			http_server_free(s);
 			return NULL;
 		}
@@ -528,13 +618,17 @@ struct http_server *http_server_new(struct event_base *base, const int *listen_f
 	return s;
 }
 
+/* Our copies of the listening sockets are closed: the master keeps its own. */
 void http_server_stop_accepting(struct http_server *s)
 {
 	for (int i = 0; i < s->n_listeners; i++) {
-		evconnlistener_free(s->listeners[i]);
+		event_free(s->listeners[i]);
 		s->listeners[i] = NULL;
+		close(s->listen_fds[i]);
 	}
 	s->n_listeners = 0;
+	if (s->accept_pause)
+		evtimer_del(s->accept_pause);
 }
 
 void http_server_close_idle(struct http_server *s)
@@ -560,5 +654,7 @@ void http_server_free(struct http_server *s)
 	if (!s)
 		return;
 	http_server_stop_accepting(s);
+	if (s->accept_pause)
+		event_free(s->accept_pause);
 	free(s);
 }

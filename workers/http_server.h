@@ -8,6 +8,7 @@
  */
 #ifndef DREAMAUTH_HTTP_SERVER_H
 #define DREAMAUTH_HTTP_SERVER_H
+#include <stdint.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <event2/event.h>
@@ -35,6 +36,13 @@ struct http_server_limits {
 	int read_timeout_s;		/* idle keep-alive and slow-header bound */
 	int write_timeout_s;
 	int max_connections;
+	/* Accept balancing across the workers sharing the listening sockets:
+	 * each publishes its open connections in board[slot]; a worker holding 2
+	 * or more than a live peer (pids[j] != 0) lets that peer take the next
+	 * connection. NULL board: no balancing. */
+	_Atomic int32_t *board;
+	const _Atomic int32_t *pids;
+	int slot, n_slots;
 };
 
 struct http_server;

@@ -178,6 +178,10 @@ void worker_main(int slot, int ctrl_fd, const int *listen_fds, int n_listen, str
 		.read_timeout_s = 60,
 		.write_timeout_s = 30,
 		.max_connections = 10000,
+		.board = shm->status->worker_connections,
+		.pids = shm->status->worker_pid,
+		.slot = slot,
+		.n_slots = cfg.workers,
 	};
 
 	snprintf(role, sizeof(role), "worker %d", slot + 1);
