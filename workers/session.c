@@ -286,6 +286,63 @@ static void apply_notification(const char *payload)
 	}
 }
 
+static struct event *listen_retry_ev;
+static int listen_retry_ms;
+
+static void listener_drop(void)
+{
+	if (listen_ev)
+		event_free(listen_ev);
+	listen_ev = NULL;
+	if (listen_db)
+		PQfinish(listen_db);
+	listen_db = NULL;
+}
+
+static void listen_retry_cb(evutil_socket_t fd, short what, void *arg);
+
+/* The listener's connection broke (database restart, failover). This worker
+ * keeps serving; the listener reconnects with backoff. Until then the
+ * revoked-token table is marked incomplete (misses go to the database), and
+ * once back, every cached session is dropped: notices sent meanwhile are
+ * lost, so each session is read again from the database once. */
+static void listener_lost(void)
+{
+	struct timeval delay;
+
+	access_tokens_listener_lost();
+	listener_drop();
+	listen_retry_ms = listen_retry_ms ? listen_retry_ms * 2 : 250;
+	if (listen_retry_ms > 5000)
+		listen_retry_ms = 5000;
+	delay.tv_sec = listen_retry_ms / 1000;
+	delay.tv_usec = (listen_retry_ms % 1000) * 1000;
+	if (!listen_retry_ev)
+		listen_retry_ev = evtimer_new(worker->base, listen_retry_cb, NULL);
+	if (!listen_retry_ev || evtimer_add(listen_retry_ev, &delay) < 0) {
+		log_warnx("cannot schedule the revocation listener's reconnect; exiting so the master restarts us");
+		exit(1);
+	}
+}
+
+static int listener_connect_once(int timeout_ms);
+
+static void listen_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	if (listener_connect_once(0) < 0 || session_listener_start() < 0) {
+		listener_lost();
+		return;
+	}
+	if (!listen_db)
+		return;		/* lost again at once: a retry is scheduled */
+	session_cache_clear(worker->shm->sessions);
+	listen_retry_ms = 0;
+	log_info("revocation listener reconnected; session cache cleared");
+}
+
 static void listen_cb(evutil_socket_t fd, short what, void *arg)
 {
 	PGnotify *n;
@@ -293,9 +350,9 @@ static void listen_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	(void)arg;
 	if (!PQconsumeInput(listen_db)) {
-		access_tokens_listener_lost();
-		log_warnx("revocation listener lost its connection; exiting so the master restarts us");
-		exit(1);
+		log_warnx("revocation listener lost its connection; reconnecting");
+		listener_lost();
+		return;
 	}
 	while ((n = PQnotifies(listen_db)) != NULL) {
 		apply_notification(n->extra);
@@ -305,11 +362,17 @@ static void listen_cb(evutil_socket_t fd, short what, void *arg)
 
 int session_listener_connect(void)
 {
+	return listener_connect_once(10000);
+}
+
+static int listener_connect_once(int timeout_ms)
+{
 	PGresult *r;
-	listen_db = db_connect(cfg.database_url, 10000);
+	listen_db = db_connect(cfg.database_url, timeout_ms);
 	if (!listen_db)
 		return -1;
-	r = PQexec(listen_db, "LISTEN " SESSION_NOTIFY_CHANNEL);
+	/* Named, so operators can tell it apart in pg_stat_activity. */
+	r = PQexec(listen_db, "SET application_name = 'dreamauth revocation listener'; LISTEN " SESSION_NOTIFY_CHANNEL);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 		log_warnx("LISTEN %s: %s", SESSION_NOTIFY_CHANNEL, PQerrorMessage(listen_db));
 		PQclear(r);
@@ -326,8 +389,10 @@ int session_listener_start(void)
 	if (!listen_db && session_listener_connect() < 0)
 		return -1;
 	/* After LISTEN, so nothing revoked in between is missed. */
-	if (access_tokens_load_revoked(listen_db) < 0)
+	if (access_tokens_load_revoked(listen_db) < 0) {
+		listener_drop();
 		return -1;
+	}
 	listen_ev = event_new(worker->base, PQsocket(listen_db), EV_READ | EV_PERSIST, listen_cb, NULL);
 	if (!listen_ev || event_add(listen_ev, NULL) < 0)
 		return -1;
@@ -338,6 +403,9 @@ int session_listener_start(void)
 
 void session_listener_stop(void)
 {
+	if (listen_retry_ev)
+		event_free(listen_retry_ev);
+	listen_retry_ev = NULL;
 	if (listen_ev)
 		event_free(listen_ev);
 	listen_ev = NULL;
