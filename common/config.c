@@ -193,6 +193,13 @@ int config_load(char *err, size_t errlen)
 	if (parse_int("KDF_THREADS", cores, 1, 64, &n, err, errlen))
 		return -1;
 	cfg.kdf_threads = (int)n;
+	v = env_first("KDF_PRIORITY", NULL);
+	if (!v || !strcasecmp(v, "idle"))
+		cfg.kdf_idle = true;
+	else if (!strcasecmp(v, "low"))
+		cfg.kdf_idle = false;
+	else
+		return config_error(err, errlen, "KDF_PRIORITY: expected idle or low, got \"%s\"", v);
 
 	/* As root the embedded cluster runs as postgres, which must be able to reach
 	 * the data directory: /var/lib is the place for that, not a home directory. */

@@ -16,6 +16,7 @@ struct config {
 	int n_listen;
 	int workers;			/* WORKERS, default = cores */
 	int kdf_threads;		/* KDF_THREADS, default = cores */
+	bool kdf_idle;			/* KDF_PRIORITY: idle (default, SCHED_IDLE) or low (nice 10) */
 
 	/* storage */
 	char *data_dir;			/* DATA_DIR, default ./data */

@@ -4,7 +4,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, chmodSync, statSync } from 'node:fs';
+import { mkdtempSync, chmodSync, statSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Server, freshDatabase, psql, sleep, TEST_SECRET, BIN, freePort } from './harness.mjs';
@@ -217,4 +217,27 @@ test('new connections spread over every worker', async () => {
   assert.deepEqual([...owners.keys()].sort(), [...pids].sort(), 'both workers accepted connections');
   for (const n of owners.values()) assert.ok(n >= 8, `each worker has a fair share: ${[...owners.values()]}`);
   await s.stop();
+});
+
+// /proc/<pid>/task/<tid>/stat: field 19 is nice, field 41 the scheduling policy (5 = SCHED_IDLE).
+function kdfThreadsSched(s) {
+  const pid = s.childPid('dreamauth: kdf');
+  return readdirSync(`/proc/${pid}/task`).map((tid) => {
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');	// f[0] is field 3
+    return { nice: Number(f[16]), policy: Number(f[38]) };
+  });
+}
+
+test('kdf runs under SCHED_IDLE by default, nice 10 with KDF_PRIORITY=low; workers stay normal', async () => {
+  const a = await startServer({ KDF_THREADS: '2' });
+  const threads = kdfThreadsSched(a);
+  assert.ok(threads.length >= 3, 'main thread + 2 hashing threads');
+  for (const t of threads) assert.equal(t.policy, 5, 'SCHED_IDLE');
+  const w = readFileSync(`/proc/${a.childPid('dreamauth: worker 1')}/stat`, 'utf8');
+  assert.equal(Number(w.slice(w.lastIndexOf(')') + 2).split(' ')[38]), 0, 'worker: SCHED_OTHER');
+  await a.stop();
+  const b = await startServer({ KDF_THREADS: '2', KDF_PRIORITY: 'low' });
+  for (const t of kdfThreadsSched(b)) assert.deepEqual(t, { nice: 10, policy: 0 });
+  await b.stop();
 });

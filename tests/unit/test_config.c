@@ -16,7 +16,7 @@ static void clear_env(void)
 	static const char *vars[] = { "DATABASE_URL", "AUTH_SECRET", "BETTER_AUTH_SECRET", "AUTH_URL", "BETTER_AUTH_URL",
 		"LISTEN", "PORT", "WORKERS", "ENABLE_REGISTRATION", "AUTO_MIGRATE", "BETTER_AUTH_AUTO_MIGRATE",
 		"COOKIE_DOMAIN", "ADMIN_EMAILS", "SIGNING_ALG", "LOG_LEVEL", "CLIENT_AUTH_MAX_ATTEMPTS",
-		"CLIENT_AUTH_IP_MAX_ATTEMPTS", "REVOKED_TOKEN_ENTRIES", NULL };
+		"CLIENT_AUTH_IP_MAX_ATTEMPTS", "REVOKED_TOKEN_ENTRIES", "KDF_PRIORITY", NULL };
 	for (int i = 0; vars[i]; i++)
 		unsetenv(vars[i]);
 }
@@ -40,6 +40,14 @@ int main(void)
 	CHECK_EQ_INT(cfg.client_auth_max_attempts, 10);
 	CHECK_EQ_INT(cfg.client_auth_ip_max_attempts, 50);
 	CHECK_EQ_INT(cfg.revoked_token_entries, 16384);
+	CHECK(cfg.kdf_idle);
+	setenv("KDF_PRIORITY", "realtime", 1);
+	CHECK_EQ_INT(load(err, sizeof(err)), -1);
+	CHECK(strncmp(err, "KDF_PRIORITY", 12) == 0);
+	setenv("KDF_PRIORITY", "LOW", 1);
+	CHECK_EQ_INT(load(err, sizeof(err)), 0);
+	CHECK(!cfg.kdf_idle);
+	unsetenv("KDF_PRIORITY");
 	setenv("CLIENT_AUTH_MAX_ATTEMPTS", "0", 1);
 	CHECK_EQ_INT(load(err, sizeof(err)), -1);
 	CHECK(strncmp(err, "CLIENT_AUTH_MAX_ATTEMPTS", 24) == 0);
