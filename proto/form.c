@@ -5,18 +5,11 @@
  * are hostile: strict escapes, UTF-8 only, no NUL, fixed limits. Fuzzed.
  */
 #include "proto/form.h"
+#include "proto/hex.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int hex_value(unsigned char c)
-{
-	if (c >= '0' && c <= '9') return c - '0';
-	if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-	return -1;
-}
 
 /* Strict UTF-8 (RFC 3629): no overlongs, no surrogates, nothing past
  * U+10FFFF. NUL is refused too since the results are used as C strings. */

@@ -6,6 +6,7 @@
  * could frame differently is refused, see http_request.h.
  */
 #include "proto/http_request.h"
+#include "proto/hex.h"
 #include <string.h>
 
 enum {
@@ -476,14 +477,6 @@ void http_chunked_init(struct http_chunked *c, uint64_t max_body)
 	c->total = 0;
 	c->max_body = max_body;
 	c->line_len = 0;
-}
-
-static int hex_value(unsigned char ch)
-{
-	if (ch >= '0' && ch <= '9') return ch - '0';
-	if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
-	return -1;
 }
 
 int http_chunked_decode(struct http_chunked *c, const char *in, size_t in_len, size_t *consumed,

@@ -9,6 +9,7 @@
  * interpreted.
  */
 #include "proto/redirect.h"
+#include "proto/hex.h"
 #include <string.h>
 
 #define REDIRECT_MAX_LEN 2048
@@ -39,17 +40,6 @@ static bool prefix_nocase(const char *s, size_t len, const char *prefix)
 	size_t n = strlen(prefix);
 
 	return len >= n && equal_nocase(s, prefix, n);
-}
-
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /* Decodes the escape at s[i] == '%'; -1 if it is not "%XX". */

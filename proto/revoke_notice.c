@@ -1,5 +1,6 @@
 /* Revocation notices on the dreamauth_revoke channel (see revoke_notice.h). */
 #include "proto/revoke_notice.h"
+#include "proto/hex.h"
 
 #include <stdbool.h>
 #include <string.h>
@@ -12,17 +13,6 @@ static bool has_prefix(const char *s, size_t len, const char *prefix, size_t *re
 		return false;
 	*rest = n;
 	return true;
-}
-
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 static bool id_char(char c)

@@ -32,12 +32,7 @@ struct session_cache {
 
 size_t session_cache_size(size_t entries)
 {
-	size_t rounded = shm_round_entries(entries);
-	size_t set_count = rounded / SHM_WAYS;
-
-	if (rounded == 0 || set_count > (SIZE_MAX - sizeof(struct session_cache)) / sizeof(struct cache_set))
-		return 0;
-	return sizeof(struct session_cache) + set_count * sizeof(struct cache_set);
+	return shm_table_size(entries, sizeof(struct session_cache), sizeof(struct cache_set));
 }
 
 struct session_cache *session_cache_init(void *mem, size_t entries)
