@@ -29,9 +29,7 @@ struct rate_set {
 };
 
 struct rate_limit {
-	alignas(SHM_CACHE_LINE) size_t entries;
-	size_t set_count;
-	uint64_t set_mask;
+	alignas(SHM_CACHE_LINE) struct shm_table_geometry geo;
 	/* Random per region: without it anyone can compute which keys share a
 	 * set and flush a victim's counter by hitting eight others. */
 	uint8_t salt[RATE_SALT_LEN];
@@ -50,9 +48,7 @@ struct nonce_set {
 };
 
 struct nonce_table {
-	alignas(SHM_CACHE_LINE) size_t entries;
-	size_t set_count;
-	uint64_t set_mask;
+	alignas(SHM_CACHE_LINE) struct shm_table_geometry geo;
 	alignas(SHM_CACHE_LINE) struct nonce_set sets[];
 };
 
@@ -107,15 +103,13 @@ size_t rate_limit_size(size_t entries)
 struct rate_limit *rate_limit_init(void *mem, size_t entries)
 {
 	struct rate_limit *rl = mem;
-	size_t rounded = shm_round_entries(entries);
+	struct shm_table_geometry geo;
 
-	if (!mem || rounded == 0 || ((uintptr_t)mem & (SHM_CACHE_LINE - 1)))
+	if (!shm_table_geometry_init(mem, entries, &geo))
 		return NULL;
-	rl->entries = rounded;
-	rl->set_count = rounded / SHM_WAYS;
-	rl->set_mask = rl->set_count - 1;
+	rl->geo = geo;
 	secure_random(rl->salt, sizeof(rl->salt));
-	if (sets_init(rl->sets, rl->set_count, sizeof(rl->sets[0])) != 0)
+	if (sets_init(rl->sets, rl->geo.set_count, sizeof(rl->sets[0])) != 0)
 		return NULL;
 	return rl;
 }
@@ -143,7 +137,7 @@ static bool rate_lock(struct rate_set *s)
 
 static struct rate_set *rate_set_for(struct rate_limit *rl, const uint8_t hash[32])
 {
-	return &rl->sets[shm_key_word(hash, 0) & rl->set_mask];
+	return &rl->sets[shm_key_word(hash, 0) & rl->geo.set_mask];
 }
 
 static int rate_find(const struct rate_set *s, const uint8_t hash[32])
@@ -276,14 +270,12 @@ size_t nonce_table_size(size_t entries)
 struct nonce_table *nonce_table_init(void *mem, size_t entries)
 {
 	struct nonce_table *t = mem;
-	size_t rounded = shm_round_entries(entries);
+	struct shm_table_geometry geo;
 
-	if (!mem || rounded == 0 || ((uintptr_t)mem & (SHM_CACHE_LINE - 1)))
+	if (!shm_table_geometry_init(mem, entries, &geo))
 		return NULL;
-	t->entries = rounded;
-	t->set_count = rounded / SHM_WAYS;
-	t->set_mask = t->set_count - 1;
-	if (sets_init(t->sets, t->set_count, sizeof(t->sets[0])) != 0)
+	t->geo = geo;
+	if (sets_init(t->sets, t->geo.set_count, sizeof(t->sets[0])) != 0)
 		return NULL;
 	return t;
 }
@@ -309,7 +301,7 @@ static int nonce_victim(const struct nonce_set *s, int64_t now)
 
 bool nonce_consume(struct nonce_table *t, const uint8_t key[32], int64_t now, int64_t expires_at)
 {
-	struct nonce_set *s = &t->sets[shm_key_word(key, 0) & t->set_mask];
+	struct nonce_set *s = &t->sets[shm_key_word(key, 0) & t->geo.set_mask];
 	bool fresh = true;
 	int i = -1;
 

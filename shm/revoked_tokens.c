@@ -26,9 +26,7 @@ struct revoked_set {
 };
 
 struct revoked_tokens {
-	alignas(SHM_CACHE_LINE) size_t entries;
-	size_t set_count;
-	uint64_t set_mask;
+	alignas(SHM_CACHE_LINE) struct shm_table_geometry geo;
 	/* Random per region, so nobody can pick jtis that share a set. */
 	uint8_t salt[REVOKED_SALT_LEN];
 	_Atomic int32_t complete;
@@ -45,17 +43,15 @@ size_t revoked_tokens_size(size_t entries)
 struct revoked_tokens *revoked_tokens_init(void *mem, size_t entries)
 {
 	struct revoked_tokens *t = mem;
-	size_t rounded = shm_round_entries(entries);
+	struct shm_table_geometry geo;
 
-	if (!mem || rounded == 0 || ((uintptr_t)mem & (SHM_CACHE_LINE - 1)))
+	if (!shm_table_geometry_init(mem, entries, &geo))
 		return NULL;
-	t->entries = rounded;
-	t->set_count = rounded / SHM_WAYS;
-	t->set_mask = t->set_count - 1;
+	t->geo = geo;
 	secure_random(t->salt, sizeof(t->salt));
 	atomic_store(&t->complete, 0);
 	atomic_store(&t->distrust_until, 0);
-	for (size_t i = 0; i < t->set_count; i++) {
+	for (size_t i = 0; i < t->geo.set_count; i++) {
 		memset(&t->sets[i], 0, sizeof(t->sets[i]));
 		if (set_lock_init(&t->sets[i].lock) != 0)
 			return NULL;
@@ -79,7 +75,7 @@ static void hash_jti(const struct revoked_tokens *t, const char *jti, size_t len
 
 static struct revoked_set *set_for(struct revoked_tokens *t, const uint8_t key[32])
 {
-	return &t->sets[shm_key_word(key, 0) & t->set_mask];
+	return &t->sets[shm_key_word(key, 0) & t->geo.set_mask];
 }
 
 static void raise_to(int64_t *value, int64_t at_least)
@@ -202,7 +198,7 @@ size_t revoked_tokens_count(struct revoked_tokens *t, int64_t now)
 {
 	size_t n = 0;
 
-	for (size_t k = 0; k < t->set_count; k++) {
+	for (size_t k = 0; k < t->geo.set_count; k++) {
 		struct revoked_set *s = &t->sets[k];
 		if (!set_lock(s))
 			continue;
@@ -217,7 +213,7 @@ size_t revoked_tokens_untrusted_sets(struct revoked_tokens *t, int64_t now)
 {
 	size_t n = 0;
 
-	for (size_t k = 0; k < t->set_count; k++) {
+	for (size_t k = 0; k < t->geo.set_count; k++) {
 		struct revoked_set *s = &t->sets[k];
 		if (!set_lock(s))
 			continue;

@@ -24,9 +24,7 @@ struct cache_set {
 };
 
 struct session_cache {
-	alignas(SHM_CACHE_LINE) size_t entries;
-	size_t set_count;
-	uint64_t set_mask;
+	alignas(SHM_CACHE_LINE) struct shm_table_geometry geo;
 	alignas(SHM_CACHE_LINE) struct cache_set sets[];
 };
 
@@ -38,17 +36,15 @@ size_t session_cache_size(size_t entries)
 struct session_cache *session_cache_init(void *mem, size_t entries)
 {
 	struct session_cache *c = mem;
-	size_t rounded = shm_round_entries(entries);
+	struct shm_table_geometry geo;
 
-	if (!mem || rounded == 0 || ((uintptr_t)mem & (SHM_CACHE_LINE - 1)))
+	if (!shm_table_geometry_init(mem, entries, &geo))
 		return NULL;
-	c->entries = rounded;
-	c->set_count = rounded / SHM_WAYS;
-	c->set_mask = c->set_count - 1;
+	c->geo = geo;
 	/* Only the set headers need initialising: a slot means nothing until
 	 * its occupied bit is set, and leaving the slots alone keeps untouched
 	 * pages of a fresh mapping unallocated. */
-	for (size_t i = 0; i < c->set_count; i++) {
+	for (size_t i = 0; i < c->geo.set_count; i++) {
 		struct cache_set *s = &c->sets[i];
 
 		memset(s, 0, offsetof(struct cache_set, slots));
@@ -60,7 +56,7 @@ struct session_cache *session_cache_init(void *mem, size_t entries)
 
 static struct cache_set *set_for_key(struct session_cache *c, const uint8_t key[32])
 {
-	return &c->sets[shm_key_word(key, 0) & c->set_mask];
+	return &c->sets[shm_key_word(key, 0) & c->geo.set_mask];
 }
 
 /* Forget every slot: used when a dead process may have left one half written. */
@@ -247,7 +243,7 @@ static size_t remove_matching(struct session_cache *c, enum match_field field, c
 
 	if (!value || !*value)
 		return 0;
-	for (size_t n = 0; n < c->set_count; n++) {
+	for (size_t n = 0; n < c->geo.set_count; n++) {
 		struct cache_set *s = &c->sets[n];
 
 		if (!lock_set(s))
@@ -284,7 +280,7 @@ size_t session_cache_remove_session_id(struct session_cache *c, const char *sess
 
 void session_cache_clear(struct session_cache *c)
 {
-	for (size_t n = 0; n < c->set_count; n++) {
+	for (size_t n = 0; n < c->geo.set_count; n++) {
 		struct cache_set *s = &c->sets[n];
 
 		if (!lock_set(s))
@@ -297,7 +293,7 @@ void session_cache_clear(struct session_cache *c)
 void session_cache_get_stats(struct session_cache *c, struct session_cache_stats *out)
 {
 	memset(out, 0, sizeof(*out));
-	for (size_t n = 0; n < c->set_count; n++) {
+	for (size_t n = 0; n < c->geo.set_count; n++) {
 		struct cache_set *s = &c->sets[n];
 
 		out->hits += shm_counter_read(&s->hits);
@@ -307,7 +303,7 @@ void session_cache_get_stats(struct session_cache *c, struct session_cache_stats
 		out->expired += shm_counter_read(&s->expired);
 		out->owner_dead_recoveries += shm_counter_read(&s->owner_dead_recoveries);
 	}
-	out->capacity = c->entries;
+	out->capacity = c->geo.entries;
 }
 
 void session_cache_debug_lock_set_for_key(struct session_cache *c, const uint8_t key[32])

@@ -46,6 +46,28 @@ static inline size_t shm_table_size(size_t entries, size_t header, size_t set_si
 	return header + set_count * set_size;
 }
 
+/* The head of every set-associative table: how many entries, and how a hash
+ * picks one of its sets. */
+struct shm_table_geometry {
+	size_t entries;
+	size_t set_count;
+	uint64_t set_mask;
+};
+
+/* Geometry for a table of entries (rounded up to a power of two) placed at
+ * mem. false if mem is NULL or not cache-line aligned, or entries too large. */
+static inline bool shm_table_geometry_init(const void *mem, size_t entries, struct shm_table_geometry *g)
+{
+	size_t rounded = shm_round_entries(entries);
+
+	if (!mem || rounded == 0 || ((uintptr_t)mem & (SHM_CACHE_LINE - 1)))
+		return false;
+	g->entries = rounded;
+	g->set_count = rounded / SHM_WAYS;
+	g->set_mask = g->set_count - 1;
+	return true;
+}
+
 static inline size_t shm_align_line(size_t n)
 {
 	return (n + SHM_CACHE_LINE - 1) & ~(size_t)(SHM_CACHE_LINE - 1);
