@@ -5,7 +5,8 @@
 #   3. clang build with ASan/UBSan, the same unit tests
 #   4. every libFuzzer target briefly (fuzz_ipc for 60 s), ASan/UBSan
 #   5. integration tests: the real binary over loopback, real PostgreSQL,
-#      real nginx, real OIDC client libraries (node:test)
+#      real nginx, real OIDC client libraries (node:test); then most of them
+#      again on the ASan/UBSan binary
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -60,3 +61,10 @@ done
 echo "=== integration tests (real binary, PostgreSQL, nginx, OIDC clients)"
 export DREAMAUTH_BIN="$ROOT/build/dreamauth"
 node --test --test-concurrency=1 tests/integration/
+
+echo "=== integration tests again on the ASan/UBSan binary (hostile input, OIDC, keys, nginx)"
+# Every server the harness stops is checked for sanitizer reports. The
+# runtime tests (kill -9 timings, the embedded cluster) stay on the gcc build.
+DREAMAUTH_BIN="$ROOT/build-asan/dreamauth" ASAN_OPTIONS=detect_leaks=1 node --test --test-concurrency=1 \
+  tests/integration/http.test.mjs tests/integration/accounts.test.mjs tests/integration/oidc.test.mjs \
+  tests/integration/keys.test.mjs tests/integration/proxy.test.mjs tests/integration/nginx.test.mjs

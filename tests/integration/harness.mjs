@@ -69,6 +69,7 @@ export class Server {
     this.proc.stdout.pipe(this.log, { end: false });
     this.proc.stderr.pipe(this.log, { end: false });
     this.exited = new Promise((resolve) => this.proc.on('exit', (code, signal) => resolve({ code, signal })));
+    this.closed = new Promise((resolve) => this.proc.on('close', resolve));
     if (waitHealthy) await this.waitHealthy(30000);
     return this;
   }
@@ -93,6 +94,12 @@ export class Server {
     const timer = setTimeout(() => this.proc.kill('SIGKILL'), 30000);
     const r = await this.exited;
     clearTimeout(timer);
+    // Under the ASan/UBSan build, any report in any process fails the test
+    // that stopped the server.
+    await this.closed;	// stdout and stderr drained into the log
+    await new Promise((resolve) => this.log.end(resolve));
+    const report = this.logs().match(/^.*(AddressSanitizer|LeakSanitizer|runtime error:).*$/m);
+    if (report) throw new Error(`sanitizer report in ${this.logPath}: ${report[0]}`);
     return r;
   }
   // Children of the master as { pid, title } from ps.
