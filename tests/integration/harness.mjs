@@ -64,7 +64,7 @@ export class Server {
     };
     delete env.PORT_OVERRIDE;
     for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
-    this.log = createWriteStream(this.logPath);
+    this.log = createWriteStream(this.logPath, { flags: 'a' });
     this.proc = spawn(BIN, ['serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc.stdout.pipe(this.log, { end: false });
     this.proc.stderr.pipe(this.log, { end: false });

@@ -5,6 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { Server, freshDatabase, rawRequest, statusOf, TEST_SECRET } from './harness.mjs';
+import { appendFileSync } from 'node:fs';
 
 let s;
 before(async () => {
@@ -107,4 +108,11 @@ test('random garbage on many connections leaves the server up', async () => {
   }
   await assertHealthy();
   assert.doesNotMatch(s.logs(), /AddressSanitizer|runtime error|died from signal/);
+});
+
+test('harness: a sanitizer report in a server log fails the test that stops it', async () => {
+  const s = new Server({ DATABASE_URL: freshDatabase('san'), AUTH_SECRET: TEST_SECRET, AUTO_MIGRATE: 'true' });
+  await s.start();
+  appendFileSync(s.logPath, 'x.c:1:2: runtime error: signed integer overflow\n');
+  await assert.rejects(s.stop(), /sanitizer report/);
 });
