@@ -193,6 +193,9 @@ int config_load(char *err, size_t errlen)
 	if (parse_int("KDF_THREADS", cores, 1, 64, &n, err, errlen))
 		return -1;
 	cfg.kdf_threads = (int)n;
+	if (parse_int("DB_STATEMENT_TIMEOUT_MS", 5000, 0, 3600000, &n, err, errlen))
+		return -1;
+	cfg.db_statement_timeout_ms = (int)n;
 	v = env_first("KDF_PRIORITY", NULL);
 	if (!v || !strcasecmp(v, "idle"))
 		cfg.kdf_idle = true;

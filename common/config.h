@@ -16,6 +16,7 @@ struct config {
 	int n_listen;
 	int workers;			/* WORKERS, default = cores */
 	int kdf_threads;		/* KDF_THREADS, default = cores */
+	int db_statement_timeout_ms;	/* DB_STATEMENT_TIMEOUT_MS, default 5000; 0 = none */
 	bool kdf_idle;			/* KDF_PRIORITY: idle (default, SCHED_IDLE) or low (nice 10) */
 
 	/* storage */

@@ -4,6 +4,7 @@
  * (never parameters, never a password), and one reconnect on a lost link.
  */
 #include "common/db.h"
+#include "common/config.h"
 #include "common/log.h"
 #include "common/secure.h"
 
@@ -113,12 +114,34 @@ static void notice_to_log(void *arg, const PGresult *res)
 		log_debug("database %s: %s", severity ? severity : "notice", primary ? primary : "");
 }
 
+static void set_statement_timeout(PGconn *conn)
+{
+	char ms[16];
+	const char *params[] = { ms };
+	PGresult *r;
+
+	if (cfg.db_statement_timeout_ms <= 0)
+		return;
+	snprintf(ms, sizeof(ms), "%d", cfg.db_statement_timeout_ms);
+	r = PQexecParams(conn, "SELECT set_config('statement_timeout', $1, false)", 1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		log_warnx("cannot set statement_timeout: %s", PQerrorMessage(conn));
+	PQclear(r);
+}
+
 PGconn *db_connect(const char *url, int timeout_ms)
 {
-	/* expand_dbname lets "url" be a URI or key=value string; the fallback
-	 * name only applies when the URL does not set application_name. */
-	const char *keys[] = { "dbname", "fallback_application_name", NULL };
-	const char *values[] = { url, "dreamauth", NULL };
+	/* expand_dbname lets "url" be a URI or key=value string. Values after it
+	 * override the URL's, values before it are defaults the URL may override.
+	 * Workers query synchronously, so a database that stops answering
+	 * (failover, partition, a held lock) must not freeze an event loop for
+	 * minutes: connects give up after 5 s, unacknowledged sends after 10 s,
+	 * idle links are probed by keepalives, and statements are cancelled after
+	 * DB_STATEMENT_TIMEOUT_MS (set after connecting rather than as a startup
+	 * option, which PgBouncer refuses by default). */
+	const char *keys[] = { "connect_timeout", "tcp_user_timeout", "keepalives", "keepalives_idle",
+		"keepalives_interval", "keepalives_count", "dbname", "fallback_application_name", NULL };
+	const char *values[] = { "5", "10000", "1", "30", "10", "3", url, "dreamauth", NULL };
 	long long deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
 	long delay = 100;
 	char target[256], msg[512];
@@ -133,6 +156,7 @@ PGconn *db_connect(const char *url, int timeout_ms)
 		attempts++;
 		if (conn && PQstatus(conn) == CONNECTION_OK) {
 			PQsetNoticeReceiver(conn, notice_to_log, NULL);
+			set_statement_timeout(conn);
 			if (attempts > 1)
 				log_info("database connected (%s) after %d attempts", target, attempts);
 			if (password) {
@@ -203,8 +227,10 @@ PGresult *db_query(PGconn *db, const char *sql, int nparams, const char *const *
 			PQclear(res);
 			log_warnx("database connection lost; reconnecting");
 			PQreset(db);
-			if (PQstatus(db) == CONNECTION_OK)
+			if (PQstatus(db) == CONNECTION_OK) {
+				set_statement_timeout(db);	/* a new session starts from defaults */
 				continue;
+			}
 			log_errorx("database reconnect failed");
 			snprintf(last_sqlstate, sizeof(last_sqlstate), "08006");
 			return NULL;

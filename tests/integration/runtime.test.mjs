@@ -3,7 +3,7 @@
 // errors, the embedded PostgreSQL default.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync, spawn } from 'node:child_process';
 import { mkdtempSync, chmodSync, statSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -240,4 +240,30 @@ test('kdf runs under SCHED_IDLE by default, nice 10 with KDF_PRIORITY=low; worke
   const b = await startServer({ KDF_THREADS: '2', KDF_PRIORITY: 'low' });
   for (const t of kdfThreadsSched(b)) assert.deepEqual(t, { nice: 10, policy: 0 });
   await b.stop();
+});
+
+test('a statement stuck behind a lock is cancelled after DB_STATEMENT_TIMEOUT_MS: 503, then service resumes', async () => {
+  const s = await startServer({ DB_STATEMENT_TIMEOUT_MS: '500', WORKERS: '1' });
+  const signIn = () => fetch(s.url + '/api/auth/sign-in/email', {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: 'nobody@example.com', password: 'correct horse battery' }),
+  });
+  assert.equal((await signIn()).status, 401);
+  // Another session holds the users table for 4 s (a long migration, a stuck admin query).
+  const holder = spawn('psql', [s.env.DATABASE_URL, '-v', 'ON_ERROR_STOP=1', '-c',
+    'BEGIN; LOCK TABLE users IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(4); COMMIT;'], { stdio: 'ignore' });
+  const held = new Promise((resolve) => holder.on('exit', resolve));
+  await sleep(300);
+  const t0 = Date.now();
+  const r = await signIn();
+  const ms = Date.now() - t0;
+  assert.equal(r.status, 503);
+  assert.equal((await r.json()).error, 'temporarily_unavailable');
+  assert.ok(ms < 2500, `answered after ${ms} ms, not when the lock was released`);
+  assert.match(s.logs(), /canceling statement due to statement timeout/);
+  // The same (only) worker serves health meanwhile and sign-ins once the lock is gone.
+  assert.equal((await fetch(s.url + '/api/health/live')).status, 200);
+  assert.equal(await held, 0);
+  assert.equal((await signIn()).status, 401);
+  await s.stop();
 });
