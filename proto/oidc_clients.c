@@ -1,6 +1,7 @@
 /* OIDC client configuration parser (see oidc_clients.h). Pure. */
 #include "proto/oidc_clients.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,6 +92,35 @@ static bool host_char(char c)
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.';
 }
 
+/* RFC 8252 §7.1 private-use scheme for native apps, such as Immich's
+ * "app.immich:///oauth-callback": a reverse-domain scheme (so it has a dot,
+ * which also keeps out javascript:, data:, vbscript: and file:) and a
+ * non-empty rest. Registered URIs are matched exactly, and public clients
+ * must use PKCE, so an app claiming the same scheme cannot use the code. */
+static bool private_use_uri_valid(const char *uri, size_t len)
+{
+	const char *colon = memchr(uri, ':', len);
+	size_t scheme_len;
+	bool dot = false;
+
+	if (!colon)
+		return false;
+	scheme_len = (size_t)(colon - uri);
+	if (scheme_len < 3 || scheme_len + 1 >= len || !isalpha((unsigned char)uri[0]) || uri[scheme_len - 1] == '.')
+		return false;
+	for (size_t i = 0; i < scheme_len; i++) {
+		char c = uri[i];
+		if (c == '.') {
+			if (uri[i - 1] == '.')
+				return false;
+			dot = true;
+		} else if (!isalnum((unsigned char)c) && c != '+' && c != '-') {
+			return false;
+		}
+	}
+	return dot;
+}
+
 bool oidc_redirect_uri_valid(const char *uri, size_t len)
 {
 	const char *p, *end = uri + len, *host, *host_end;
@@ -110,8 +140,10 @@ bool oidc_redirect_uri_valid(const char *uri, size_t len)
 	} else if (len > 7 && !strncasecmp(uri, "http://", 7)) {
 		https = false;
 		p = uri + 7;
+	} else if (!strncasecmp(uri, "http", 4) && (len == 4 || uri[4] == ':' || uri[4] == 's' || uri[4] == 'S')) {
+		return false;	/* a mangled http(s) URL, not an app's scheme */
 	} else {
-		return false;
+		return private_use_uri_valid(uri, len);
 	}
 	host = p;
 	host_end = p;
@@ -213,7 +245,8 @@ static int uri_list(json_t *v, const char *id, const char *key, char ***out, siz
 		const char *s = json_string_value(u);
 		if (!s || !oidc_redirect_uri_valid(s, json_string_length(u)) || strlen(s) != json_string_length(u))
 			return fail(err, errlen,
-			    "client \"%s\": %s[%zu] must be an absolute https URL (http only for localhost) without fragment",
+			    "client \"%s\": %s[%zu] must be an absolute https URL (http only for localhost) or an app's "
+			    "reverse-domain scheme (com.example.app:/callback), without fragment",
 			    id, key, i);
 		for (size_t k = 0; k < *n_out; k++)
 			if (!strcmp((*out)[k], s))

@@ -86,7 +86,8 @@ async function browse(b, url, email, { consent = 'allow', expectConsent } = {}) 
   for (let hops = 0; hops < 10; hops++) {
     if (r.status === 302 || r.status === 303) {
       const loc = new URL(r.headers.get('location'), b.base);
-      if (loc.href.startsWith('http://localhost:9999/')) {
+      // Arrived at the client: its web callback, or a native app's own scheme.
+      if (loc.href.startsWith('http://localhost:9999/') || !/^https?:$/.test(loc.protocol)) {
         if (expectConsent !== undefined) assert.equal(sawConsent, expectConsent, 'consent page shown as expected');
         return loc;
       }
@@ -712,4 +713,30 @@ test('ENABLE_OIDC_PROVIDER=false: /oauth2/* answer 404, discovery omits them', a
   assert.equal(d.authorization_endpoint, undefined);
   assert.equal(d.jwks_uri, `http://localhost:${off.port}/jwks`);
   await off.stop();
+});
+
+test('native app redirect (RFC 8252 private-use scheme, as Immich mobile uses): exact match, code delivered and exchanged', async () => {
+  const APP = 'app.immich:///oauth-callback';
+  const s2 = await start({ OIDC_CLIENTS: JSON.stringify([...CLIENTS, { clientId: 'immich', clientSecret: 'immich-secret-123',
+    name: 'Immich', redirectURLs: ['https://immich.example/auth/login', APP], skipConsent: true }]) });
+  await signUp(s2, 'native@example.com');
+  const config = await discover(s2, 'immich', 'immich-secret-123');
+  const b = new Browser(s2.url);
+  const a = await authUrl(config, { redirect_uri: APP });
+  const cb = await browse(b, a.url, 'native@example.com');
+  assert.ok(cb instanceof URL, `redirected to the app, got ${JSON.stringify(cb).slice(0, 200)}`);
+  assert.equal(cb.href.split('?')[0], APP);
+  assert.equal(cb.searchParams.get('state'), a.state);
+  const tokens = await client.authorizationCodeGrant(config, cb, { pkceCodeVerifier: a.verifier, expectedState: a.state,
+    expectedNonce: a.nonce });
+  assert.ok(tokens.access_token && tokens.id_token);
+  assert.equal(tokens.claims().email, 'native@example.com');
+  // Near misses are not the registered URI: refused on a page, never redirected.
+  for (const uri of ['app.immich:///oauth-callbackX', 'app.immich://oauth-callback', 'APP.IMMICH:///oauth-callback']) {
+    const bad = await authUrl(config, { redirect_uri: uri });
+    const r = await b.get(bad.url);
+    assert.equal(r.status, 400, uri);
+    assert.equal(r.headers.get('location'), null, uri);
+  }
+  await s2.stop();
 });

@@ -90,5 +90,22 @@ int main(void)
 	CHECK(oidc_redirect_uri_valid("https://a.example:8443/cb?x=1", 29));
 	CHECK(!oidc_redirect_uri_valid("https://a.example:99999x/cb", 27));
 	CHECK(!oidc_redirect_uri_valid("http://localhost.evil.com/cb", 28));
+	/* Native apps (RFC 8252 §7.1): reverse-domain private-use schemes only. */
+	static const char *const app_ok[] = { "app.immich:///oauth-callback", "com.example.app:/cb",
+		"org.example.my-app+x:/oauth2redirect?x=1", NULL };
+	static const char *const app_bad[] = { "javascript:alert(1)", "data:text/html,<x>", "vbscript:x", "file:///etc/passwd",
+		"myapp://cb", "app.immich:", ".app.x:/cb", "app..x:/cb", "app.x.:/cb", "1app.x:/cb", "ap_p.x:/cb",
+		"https:/a.example/cb", "http:a.example", "HTTPS//a.example", "app.immich:///cb#frag", "app.immich:///c b",
+		NULL };
+	for (int i = 0; app_ok[i]; i++) {
+		CHECK(oidc_redirect_uri_valid(app_ok[i], strlen(app_ok[i])));
+		if (!oidc_redirect_uri_valid(app_ok[i], strlen(app_ok[i])))
+			fprintf(stderr, "refused %s\n", app_ok[i]);
+	}
+	for (int i = 0; app_bad[i]; i++) {
+		CHECK(!oidc_redirect_uri_valid(app_bad[i], strlen(app_bad[i])));
+		if (oidc_redirect_uri_valid(app_bad[i], strlen(app_bad[i])))
+			fprintf(stderr, "accepted %s\n", app_bad[i]);
+	}
 	return CHECK_DONE();
 }
