@@ -18,6 +18,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <seccomp.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -72,7 +73,8 @@ static const char *const signer_syscalls[] = {
 	 * below for AF_UNIX, AF_INET and AF_INET6 only. */
 	"connect", "getsockopt", "setsockopt", "getsockname", "getpeername", "sendto", "recvfrom",
 	/* glibc's resolver for a host name: both queries in one sendmmsg,
-	 * TCP fallback with writev/read. */
+	 * TCP fallback with writev/read. It sizes each answer with
+	 * ioctl(FIONREAD), added below with that request only. */
 	"sendmmsg", "read", "readv", "writev", "shutdown",
 	/* Files read at reconnect: /etc/hosts, resolv.conf, gai.conf (resolver),
 	 * /etc/passwd (getpwuid for the home of ~/.postgresql/ TLS files),
@@ -157,12 +159,14 @@ static int allow_threads(scmp_filter_ctx ctx)
 	return 0;
 }
 
-/* Sockets of the families libpq and the resolver use; no raw or netlink. */
+/* Sockets of the families libpq and the resolver use; no raw or netlink.
+ * Of ioctl only FIONREAD (bytes waiting), which the resolver asks. */
 static int allow_sockets(scmp_filter_ctx ctx)
 {
 	return allow_if(ctx, "socket", SCMP_A0(SCMP_CMP_EQ, AF_UNIX)) ||
 	    allow_if(ctx, "socket", SCMP_A0(SCMP_CMP_EQ, AF_INET)) ||
-	    allow_if(ctx, "socket", SCMP_A0(SCMP_CMP_EQ, AF_INET6)) ? -1 : 0;
+	    allow_if(ctx, "socket", SCMP_A0(SCMP_CMP_EQ, AF_INET6)) ||
+	    allow_if(ctx, "ioctl", SCMP_A1(SCMP_CMP_EQ, FIONREAD)) ? -1 : 0;
 }
 
 /* Opening files for reading only: no write access, no creation, no

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
@@ -129,8 +130,8 @@ static int allowed_work(enum sandbox_role role)
 		char buf[64];
 		if (fd < 0 || read(fd, buf, sizeof(buf)) < 0 || close(fd) < 0)
 			return EXIT_WRONG;
-		int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), u = socket(AF_UNIX, SOCK_STREAM, 0);
-		if (s < 0 || u < 0)
+		int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), u = socket(AF_UNIX, SOCK_STREAM, 0), waiting;
+		if (s < 0 || u < 0 || ioctl(pair[1], FIONREAD, &waiting) < 0)	/* as the resolver asks */
 			return EXIT_WRONG;
 		close(s);
 		close(u);
@@ -208,6 +209,13 @@ static int do_ptrace(enum sandbox_role role)
 	return EXIT_OK;
 }
 
+static int do_tiocsti(enum sandbox_role role)
+{
+	char c = 'x';
+	ioctl(0, TIOCSTI, &c);	/* typing into a terminal: any ioctl but FIONREAD */
+	return EXIT_OK;
+}
+
 static int do_getppid(enum sandbox_role role)
 {
 	(void)syscall(SYS_getppid);	/* harmless, but not listed */
@@ -250,6 +258,7 @@ int main(void)
 		{ "AF_NETLINK socket", do_netlink_socket, true, true },
 		{ "AF_INET socket", do_socket_kdf, true, false },
 		{ "ptrace", do_ptrace, true, true },
+		{ "ioctl TIOCSTI", do_tiocsti, true, true },
 		{ "getppid", do_getppid, true, true },
 		{ "kill", do_kill_other, true, true },
 	};
