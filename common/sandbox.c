@@ -132,7 +132,7 @@ static int allow_memory(scmp_filter_ctx ctx)
  * cause rather than SIGSYS. Only towards our own pid. */
 static int allow_self_signal(scmp_filter_ctx ctx)
 {
-	return allow_if(ctx, "tgkill", SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
+	return allow_if(ctx, "tgkill", SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid(), 0));
 }
 
 #if defined(__s390__) || defined(__s390x__) || defined(__CRIS__)
@@ -163,10 +163,10 @@ static int allow_threads(scmp_filter_ctx ctx)
  * Of ioctl only FIONREAD (bytes waiting), which the resolver asks. */
 static int allow_sockets(scmp_filter_ctx ctx)
 {
-	return allow_if(ctx, "socket", SCMP_A0(SCMP_CMP_EQ, AF_UNIX)) ||
-	    allow_if(ctx, "socket", SCMP_A0(SCMP_CMP_EQ, AF_INET)) ||
-	    allow_if(ctx, "socket", SCMP_A0(SCMP_CMP_EQ, AF_INET6)) ||
-	    allow_if(ctx, "ioctl", SCMP_A1(SCMP_CMP_EQ, FIONREAD)) ? -1 : 0;
+	return allow_if(ctx, "socket", SCMP_A0(SCMP_CMP_EQ, AF_UNIX, 0)) ||
+	    allow_if(ctx, "socket", SCMP_A0(SCMP_CMP_EQ, AF_INET, 0)) ||
+	    allow_if(ctx, "socket", SCMP_A0(SCMP_CMP_EQ, AF_INET6, 0)) ||
+	    allow_if(ctx, "ioctl", SCMP_A1(SCMP_CMP_EQ, FIONREAD, 0)) ? -1 : 0;
 }
 
 /* Opening files for reading only: no write access, no creation, no

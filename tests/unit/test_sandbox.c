@@ -286,6 +286,9 @@ int main(void)
 
 		for (size_t i = 0; i < sizeof(forbidden) / sizeof(forbidden[0]); i++) {
 			bool dies = role == SANDBOX_KDF ? forbidden[i].kdf_dies : forbidden[i].signer_dies;
+			/* Surviving means reaching _exit, where ASan runs LeakSanitizer. */
+			if (!dies && !sandbox_built_in())
+				continue;
 			st = in_child(role, false, forbidden[i].body);
 			if (dies != killed_by_sigsys(st))
 				fprintf(stderr, "%s, %s: expected %s, got status 0x%x\n", name, forbidden[i].what,
