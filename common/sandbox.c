@@ -1,12 +1,15 @@
 /*
  * The actors' seccomp-bpf allowlists (see sandbox.h). Collected with
  * `strace -f` on a server under the whole integration suite, sign-ins, OIDC
- * flows, key rotations and database reconnects (TCP, TLS, Unix socket), then
- * cut to what the code paths after confinement can reach. Names that do not
- * exist on an architecture (poll on arm64, ...) are skipped.
+ * flows, key rotations and database reconnects (TCP, TLS, a host name
+ * resolved over DNS, the embedded cluster's Unix socket), then cut to what
+ * the code paths after confinement can reach. Names that do not exist on an
+ * architecture (poll on arm64, ...) are skipped.
  *
  * Default action: kill the process. One refusal is not a kill: clone3
  * answers ENOSYS, so glibc falls back to clone, whose flags a filter can see.
+ * Lazy first uses that would open files or map code (the time zone,
+ * libgcc_s for pthread_exit) are done before the filter goes on.
  */
 #include "common/sandbox.h"
 #include "common/config.h"
