@@ -243,7 +243,8 @@ int config_load(char *err, size_t errlen)
 	    parse_bool("ENABLE_SIWE", NULL, true, &cfg.enable_siwe, err, errlen) ||
 	    parse_bool("ENABLE_OIDC_PROVIDER", NULL, false, &cfg.enable_oidc_provider, err, errlen) ||
 	    parse_bool("OIDC_REQUIRE_PKCE", NULL, true, &cfg.oidc_require_pkce, err, errlen) ||
-	    parse_bool("TRUST_PROXY", NULL, false, &cfg.trust_proxy, err, errlen))
+	    parse_bool("TRUST_PROXY", NULL, false, &cfg.trust_proxy, err, errlen) ||
+	    parse_bool("SECCOMP", NULL, true, &cfg.seccomp, err, errlen))
 		return -1;
 	if (parse_int("OIDC_CODE_TTL", 60, 1, 600, &n, err, errlen))
 		return -1;

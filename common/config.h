@@ -64,6 +64,7 @@ struct config {
 	size_t cache_entries;		/* SESSION_CACHE_ENTRIES, default 65536 */
 	size_t revoked_token_entries;	/* REVOKED_TOKEN_ENTRIES, default 16384 */
 	char *run_user;			/* RUN_USER: when root, children drop to it (default nobody) */
+	bool seccomp;			/* SECCOMP: syscall allowlists for the signer and kdf (default true) */
 	bool trust_proxy;		/* TRUST_PROXY: take client IP from X-Forwarded-For */
 	int log_level;			/* LOG_LEVEL debug|info|warn|error */
 };

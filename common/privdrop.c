@@ -1,6 +1,7 @@
 /* Privilege drop and process titles for the child processes. */
 #include "common/privdrop.h"
 #include "common/log.h"
+#include "common/sanitizer.h"
 
 #include <grp.h>
 #include <pwd.h>
@@ -11,14 +12,6 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
-
-#if defined(__SANITIZE_ADDRESS__)
-#define DREAMAUTH_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define DREAMAUTH_ASAN 1
-#endif
-#endif
 
 /* Keeps other processes of the same user from reading our memory. Not in
  * ASan builds: LeakSanitizer needs to ptrace the process at exit. */

@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "common/password_hash.h"
 #include "common/privdrop.h"
+#include "common/sandbox.h"
 #include "common/secure.h"
 
 #include <argon2.h>
@@ -206,6 +207,9 @@ void kdf_main(int ctrl_fd, struct shm_region *shm)
 	/* A fixed mmap threshold returns each 19 MiB argon2 block to the kernel
 	 * when freed (glibc's adaptive threshold would keep them on the heap). */
 	mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
+	/* Before the pool starts: its threads inherit the filter. */
+	if (sandbox_enter(SANDBOX_KDF) < 0)
+		fatalx("cannot install the seccomp filter (SECCOMP=false runs without it)");
 	for (int i = 0; i < n_threads; i++)
 		if (pthread_create(&threads[i], NULL, kdf_thread, NULL) != 0)
 			fatalx("pthread_create");

@@ -25,6 +25,7 @@
 #include "common/ipc_channel.h"
 #include "common/log.h"
 #include "common/privdrop.h"
+#include "common/sandbox.h"
 #include "common/secure.h"
 #include "signer/keystore.h"
 #include "signer/token_policy.h"
@@ -303,6 +304,8 @@ void signer_main(int ctrl_fd, struct shm_region *shm)
 	signer_shm = shm;
 	load_keys();
 	actor_confine(on_term);
+	if (sandbox_enter(SANDBOX_SIGNER) < 0)
+		fatalx("cannot install the seccomp filter (SECCOMP=false runs without it)");
 	atomic_store(&shm->status->signer_ready, 1);
 	/* Workers connected to a previous signer may hold an older JWKS. */
 	atomic_fetch_add(&shm->status->keys_generation, 1);

@@ -16,7 +16,7 @@ static void clear_env(void)
 	static const char *vars[] = { "DATABASE_URL", "AUTH_SECRET", "BETTER_AUTH_SECRET", "AUTH_URL", "BETTER_AUTH_URL",
 		"LISTEN", "PORT", "WORKERS", "ENABLE_REGISTRATION", "AUTO_MIGRATE", "BETTER_AUTH_AUTO_MIGRATE",
 		"COOKIE_DOMAIN", "ADMIN_EMAILS", "SIGNING_ALG", "LOG_LEVEL", "CLIENT_AUTH_MAX_ATTEMPTS",
-		"CLIENT_AUTH_IP_MAX_ATTEMPTS", "REVOKED_TOKEN_ENTRIES", "KDF_PRIORITY", "DB_STATEMENT_TIMEOUT_MS", NULL };
+		"CLIENT_AUTH_IP_MAX_ATTEMPTS", "REVOKED_TOKEN_ENTRIES", "KDF_PRIORITY", "DB_STATEMENT_TIMEOUT_MS", "SECCOMP", NULL };
 	for (int i = 0; vars[i]; i++)
 		unsetenv(vars[i]);
 }
@@ -69,6 +69,7 @@ int main(void)
 	CHECK_EQ_INT(cfg.client_auth_max_attempts, 3);
 	CHECK_EQ_INT(cfg.client_auth_ip_max_attempts, 7);
 	CHECK_EQ_INT(cfg.revoked_token_entries, 1000);
+	CHECK(cfg.seccomp);	/* the actors' syscall filters are on unless turned off */
 
 	/* external database needs a secret */
 	setenv("DATABASE_URL", "postgres://u@db/x", 1);
@@ -105,6 +106,15 @@ int main(void)
 	CHECK_EQ_INT(load(err, sizeof(err)), -1);
 	CHECK(strncmp(err, "ENABLE_REGISTRATION", 19) == 0);
 	setenv("ENABLE_REGISTRATION", "yes", 1);
+	setenv("SECCOMP", "sometimes", 1);
+	CHECK_EQ_INT(load(err, sizeof(err)), -1);
+	CHECK(strncmp(err, "SECCOMP", 7) == 0);
+	setenv("SECCOMP", "false", 1);
+	CHECK_EQ_INT(load(err, sizeof(err)), 0);
+	CHECK(!cfg.seccomp);
+	setenv("SECCOMP", "on", 1);
+	CHECK_EQ_INT(load(err, sizeof(err)), 0);
+	CHECK(cfg.seccomp);
 	setenv("COOKIE_DOMAIN", ".example.com; Secure", 1);
 	CHECK_EQ_INT(load(err, sizeof(err)), -1);
 	CHECK(strncmp(err, "COOKIE_DOMAIN", 13) == 0);

@@ -65,6 +65,7 @@ int main(int argc, char **argv)
 	cfg.auth_secret = strdup("kdf-actor-test-secret-0123456789abcdef");
 	cfg.run_user = strdup(pw ? pw->pw_name : "nobody");
 	cfg.kdf_threads = 2;
+	cfg.seccomp = true;	/* as in production: the kdf serves under its filter */
 	/* Enough memory that a hash takes measurable time, small enough for CI. */
 	cfg.argon2_m_kib = 32768;
 	cfg.argon2_t = 1;

@@ -268,6 +268,7 @@ int main(int argc, char **argv)
 	cfg.auth_secret = strdup("signer-actor-test-secret-0123456789abcdef");
 	cfg.run_user = strdup(pw ? pw->pw_name : "nobody");
 	cfg.log_level = LOG_LEVEL_WARN;
+	cfg.seccomp = true;	/* as in production: the signer serves under its filter */
 	db = PQconnectdb(cfg.database_url);
 	CHECK(PQstatus(db) == CONNECTION_OK);
 	CHECK_EQ_INT(migrate_run(db, "signer-actor-test", 10000, &applied), 0);
