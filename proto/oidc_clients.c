@@ -140,7 +140,7 @@ bool oidc_redirect_uri_valid(const char *uri, size_t len)
 	} else if (len > 7 && !strncasecmp(uri, "http://", 7)) {
 		https = false;
 		p = uri + 7;
-	} else if (!strncasecmp(uri, "http", 4) && (len == 4 || uri[4] == ':' || uri[4] == 's' || uri[4] == 'S')) {
+	} else if (len >= 4 && !strncasecmp(uri, "http", 4) && (len == 4 || uri[4] == ':' || uri[4] == 's' || uri[4] == 'S')) {
 		return false;	/* a mangled http(s) URL, not an app's scheme */
 	} else {
 		return private_use_uri_valid(uri, len);

@@ -97,6 +97,14 @@ int main(void)
 		"myapp://cb", "app.immich:", ".app.x:/cb", "app..x:/cb", "app.x.:/cb", "1app.x:/cb", "ap_p.x:/cb",
 		"https:/a.example/cb", "http:a.example", "HTTPS//a.example", "app.immich:///cb#frag", "app.immich:///c b",
 		NULL };
+	/* Short inputs without a terminator are read within their length only
+	 * (libFuzzer found a read past "h"; ASan checks this buffer exactly). */
+	for (size_t len = 1; len <= 5; len++) {
+		char *exact = malloc(len);
+		memcpy(exact, "https", len);
+		CHECK(!oidc_redirect_uri_valid(exact, len));
+		free(exact);
+	}
 	for (int i = 0; app_ok[i]; i++) {
 		CHECK(oidc_redirect_uri_valid(app_ok[i], strlen(app_ok[i])));
 		if (!oidc_redirect_uri_valid(app_ok[i], strlen(app_ok[i])))
