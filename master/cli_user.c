@@ -1,10 +1,16 @@
 /*
- * `dreamauth user add|list|disable|enable`: account administration from the
- * command line (called from master/main.c). Works whether or not the server
- * runs: with DATABASE_URL it just connects; in embedded mode it starts the
- * private cluster itself, unless a running server already owns it, in which
- * case it connects to that cluster's socket. Disabling a user revokes their
- * sessions and NOTIFYs every instance so cached sessions die at once.
+ * `dreamauth user add|list|disable|enable|passwd|set`: account administration
+ * from the command line (called from master/main.c). Works whether or not the
+ * server runs: with DATABASE_URL it just connects; in embedded mode it starts
+ * the private cluster itself, unless a running server already owns it, in
+ * which case it connects to that cluster's socket.
+ *
+ * Every change that running servers must see at once ends with a "user:<id>"
+ * NOTIFY in the same transaction: each instance drops the user's cached
+ * sessions (which hold name, groups and the admin flag) and reads them again
+ * from the database on the next request. Disabling a user and resetting a
+ * password also revoke the sessions, so that re-read finds nothing; a password
+ * reset revokes the user's OAuth refresh and access tokens too.
  */
 #include "master/cli.h"
 #include "common/config.h"
@@ -16,7 +22,9 @@
 #include "kdf/kdf.h"
 #include "master/master.h"
 #include "master/pg_embedded.h"
+#include "master/user_opts.h"
 #include "proto/email.h"
+#include "workers/jwt_local.h"
 #include "workers/session.h"
 
 #include <errno.h>
@@ -28,17 +36,15 @@
 #include <string.h>
 #include <unistd.h>
 
-#define PASSWORD_MIN_CHARS 8
-#define NAME_MAX_BYTES 80
-#define GROUPS_MAX_BYTES 150	/* the session cache keeps 160 bytes of groups */
-
 static void user_usage(void)
 {
 	fprintf(stderr,
 	    "usage: dreamauth user add <email> [--admin] [--name NAME] [--groups a,b]   (password on stdin)\n"
 	    "       dreamauth user list\n"
 	    "       dreamauth user disable <email>\n"
-	    "       dreamauth user enable <email>\n");
+	    "       dreamauth user enable <email>\n"
+	    "       dreamauth user passwd <email>   (new password on stdin; revokes sessions and tokens)\n"
+	    "       dreamauth user set <email> [--admin | --no-admin] [--name NAME] [--groups a,b | --no-groups]\n");
 }
 
 /* Embedded mode: is a server already running the cluster under DATA_DIR/pg? */
@@ -113,28 +119,84 @@ static char *read_password(size_t *len)
 	return line;
 }
 
-static size_t utf8_chars(const char *s, size_t len)
+/* Reads the new password (one line on stdin) and hashes it with the
+ * configured argon2id parameters; NULL after saying why. */
+static char *read_password_phc(void)
 {
-	size_t chars = 0;
-	for (size_t i = 0; i < len; i++)
-		if (((unsigned char)s[i] & 0xc0) != 0x80)
-			chars++;
-	return chars;
+	char *password, *phc;
+	size_t len = 0;
+
+	if (isatty(STDIN_FILENO))
+		fprintf(stderr, "password (echoed; pipe it in to avoid that): ");
+	password = read_password(&len);
+	if (!user_password_acceptable(password, len)) {
+		fprintf(stderr, "dreamauth: the password (one line on stdin) must have %d to %d characters\n",
+		    USER_PASSWORD_MIN_CHARS, KDF_MAX_PASSWORD);
+		if (password) {
+			secure_wipe(password, len);
+			free(password);
+		}
+		return NULL;
+	}
+	phc = password_hash_argon2id(password, len);
+	secure_wipe(password, len);
+	free(password);
+	if (!phc)
+		fprintf(stderr, "dreamauth: hashing the password failed\n");
+	return phc;
 }
 
-static bool groups_valid(const char *groups)
+static bool check_email(const char *email, char normalized[EMAIL_MAX_LEN + 1])
 {
-	if (strlen(groups) > GROUPS_MAX_BYTES)
+	if (email_normalize(email, strlen(email), normalized, EMAIL_MAX_LEN + 1) < 0) {
+		fprintf(stderr, "dreamauth: not a valid email address: %s\n", email);
 		return false;
-	for (const char *p = groups; *p; p++) {
-		unsigned char c = (unsigned char)*p;
-		/* Groups travel in X-Auth-Groups and tokens: printable ASCII, no separators. */
-		if (c <= 0x20 || c >= 0x7f || strchr("\"\\;<>{}", c))
-			return false;
-		if (c == ',' && (p == groups || p[1] == '\0' || p[1] == ','))
-			return false;	/* no empty group */
 	}
 	return true;
+}
+
+static bool check_name(const char *name)
+{
+	if (!user_name_valid(name)) {
+		fprintf(stderr, "dreamauth: --name is longer than %d bytes or has characters that are not allowed\n",
+		    USER_NAME_MAX_BYTES);
+		return false;
+	}
+	return true;
+}
+
+static bool check_groups(const char *groups)
+{
+	if (!user_groups_valid(groups)) {
+		fprintf(stderr, "dreamauth: --groups: comma-separated names of printable ASCII, at most %d bytes\n",
+		    USER_GROUPS_MAX_BYTES);
+		return false;
+	}
+	return true;
+}
+
+/* Inside the caller's transaction: the NOTIFY goes out at COMMIT, so an
+ * instance that drops the user's cached sessions and reloads them from the
+ * database sees the change. */
+static bool notify_user(PGconn *db, const char *user_id)
+{
+	char payload[80];
+	snprintf(payload, sizeof(payload), "user:%s", user_id);
+	const char *params[] = { SESSION_NOTIFY_CHANNEL, payload };
+	return db_exec(db, "SELECT pg_notify($1, $2)", 2, params);
+}
+
+/* Rows an UPDATE changed, or -1. */
+static long exec_count(PGconn *db, const char *sql, int nparams, const char *const *params)
+{
+	PGresult *r = db_query(db, sql, nparams, params);
+	long n;
+
+	if (!r)
+		return -1;
+	n = strtol(PQcmdTuples(r), NULL, 10);
+	PQclear(r);
+	return n;
 }
 
 static int user_add(int argc, char **argv)
@@ -142,8 +204,7 @@ static int user_add(int argc, char **argv)
 	const char *email = NULL, *name = "", *groups = "";
 	bool admin = false;
 	char normalized[EMAIL_MAX_LEN + 1];
-	char *password, *phc;
-	size_t password_len = 0;
+	char *phc;
 	int pg_pid, rc = 1;
 	PGconn *db;
 
@@ -165,39 +226,10 @@ static int user_add(int argc, char **argv)
 		user_usage();
 		return 2;
 	}
-	if (email_normalize(email, strlen(email), normalized, sizeof(normalized)) < 0) {
-		fprintf(stderr, "dreamauth: not a valid email address: %s\n", email);
+	if (!check_email(email, normalized) || !check_name(name) || !check_groups(groups))
 		return 1;
-	}
-	if (strlen(name) > NAME_MAX_BYTES || strpbrk(name, "\r\n\t<>")) {
-		fprintf(stderr, "dreamauth: --name is longer than %d bytes or has characters that are not allowed\n",
-		    NAME_MAX_BYTES);
+	if (!(phc = read_password_phc()))
 		return 1;
-	}
-	if (!groups_valid(groups)) {
-		fprintf(stderr, "dreamauth: --groups: comma-separated names of printable ASCII, at most %d bytes\n",
-		    GROUPS_MAX_BYTES);
-		return 1;
-	}
-	if (isatty(STDIN_FILENO))
-		fprintf(stderr, "password (echoed; pipe it in to avoid that): ");
-	password = read_password(&password_len);
-	if (!password || utf8_chars(password, password_len) < PASSWORD_MIN_CHARS || password_len > KDF_MAX_PASSWORD) {
-		fprintf(stderr, "dreamauth: the password (one line on stdin) must have %d to %d characters\n",
-		    PASSWORD_MIN_CHARS, KDF_MAX_PASSWORD);
-		if (password) {
-			secure_wipe(password, password_len);
-			free(password);
-		}
-		return 1;
-	}
-	phc = password_hash_argon2id(password, password_len);
-	secure_wipe(password, password_len);
-	free(password);
-	if (!phc) {
-		fprintf(stderr, "dreamauth: hashing the password failed\n");
-		return 1;
-	}
 	db = cli_connect(&pg_pid);
 	if (db) {
 		const char *params[] = { email, normalized, name, phc,
@@ -225,7 +257,7 @@ static int user_add(int argc, char **argv)
 /* Display width of UTF-8 text (code points; good enough for aligning columns). */
 static int text_width(const char *s)
 {
-	return (int)utf8_chars(s, strlen(s));
+	return (int)user_utf8_chars(s, strlen(s));
 }
 
 static int user_list(void)
@@ -271,15 +303,13 @@ static int user_list(void)
 
 static int user_set_disabled(const char *email, bool disabled)
 {
-	char normalized[EMAIL_MAX_LEN + 1], payload[64];
+	char normalized[EMAIL_MAX_LEN + 1], user_id[64];
 	int pg_pid, rc = 1;
 	PGconn *db;
 	PGresult *r;
 
-	if (email_normalize(email, strlen(email), normalized, sizeof(normalized)) < 0) {
-		fprintf(stderr, "dreamauth: not a valid email address: %s\n", email);
+	if (!check_email(email, normalized))
 		return 1;
-	}
 	db = cli_connect(&pg_pid);
 	if (!db) {
 		master_stop_embedded_pg(pg_pid);
@@ -300,14 +330,13 @@ static int user_set_disabled(const char *email, bool disabled)
 		db_exec(db, "ROLLBACK", 0, NULL);
 		goto out;
 	}
-	snprintf(payload, sizeof(payload), "user:%s", PQgetvalue(r, 0, 0));
+	snprintf(user_id, sizeof(user_id), "%s", PQgetvalue(r, 0, 0));
 	PQclear(r);
 	if (disabled) {
-		const char *revoke[] = { payload + 5 };
-		const char *notify[] = { SESSION_NOTIFY_CHANNEL, payload };
+		const char *revoke[] = { user_id };
 		if (!db_exec(db, "UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL", 1,
 		        revoke) ||
-		    !db_exec(db, "SELECT pg_notify($1, $2)", 2, notify)) {
+		    !notify_user(db, user_id)) {
 			db_exec(db, "ROLLBACK", 0, NULL);
 			goto out;
 		}
@@ -315,6 +344,126 @@ static int user_set_disabled(const char *email, bool disabled)
 	if (!db_exec(db, "COMMIT", 0, NULL))
 		goto out;
 	printf("%s %s\n", normalized, disabled ? "disabled; sessions revoked" : "enabled");
+	rc = 0;
+out:
+	PQfinish(db);
+	master_stop_embedded_pg(pg_pid);
+	return rc;
+}
+
+/* A password reset is what follows a compromise: everything the old password
+ * let anyone obtain ends with it — browser sessions, and the OAuth refresh and
+ * access tokens apps hold. One transaction; the 004 trigger announces each
+ * revoked access token (jti) and the user NOTIFY drops cached sessions, both
+ * at COMMIT. */
+static int user_passwd(const char *email)
+{
+	char normalized[EMAIL_MAX_LEN + 1], user_id[64], leeway[16];
+	const char *ids[] = { user_id, leeway };
+	long sessions, refresh, access;
+	bool disabled;
+	int pg_pid = 0, rc = 1;
+	PGconn *db = NULL;
+	PGresult *r;
+	char *phc;
+
+	if (!check_email(email, normalized))
+		return 1;
+	if (!(phc = read_password_phc()))
+		return 1;
+	if (!(db = cli_connect(&pg_pid)) || !db_exec(db, "BEGIN", 0, NULL))
+		goto out;
+	const char *params[] = { normalized, phc };
+	r = db_query(db, "UPDATE users SET password_hash = $2, updated_at = now() WHERE email_normalized = $1"
+			 " RETURNING id, disabled", 2, params);
+	if (!r || PQntuples(r) != 1) {
+		if (r) {
+			fprintf(stderr, "dreamauth: no user with email %s\n", normalized);
+			PQclear(r);
+		}
+		db_exec(db, "ROLLBACK", 0, NULL);
+		goto out;
+	}
+	snprintf(user_id, sizeof(user_id), "%s", PQgetvalue(r, 0, 0));
+	disabled = PQgetvalue(r, 0, 1)[0] == 't';
+	PQclear(r);
+	/* Access tokens verify until exp + JWT_LEEWAY: those are still worth revoking. */
+	snprintf(leeway, sizeof(leeway), "%d", JWT_LEEWAY);
+	sessions = exec_count(db, "UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL"
+			      " AND expires_at > now()", 1, ids);
+	/* A spent refresh token is dead already (presenting it again revokes its family). */
+	refresh = exec_count(db, "UPDATE oauth_refresh_tokens SET revoked_at = now() WHERE user_id = $1"
+			     " AND revoked_at IS NULL AND used_at IS NULL AND expires_at > now()", 1, ids);
+	access = exec_count(db, "UPDATE oauth_access_tokens SET revoked_at = now() WHERE user_id = $1"
+			    " AND revoked_at IS NULL AND expires_at > now() - make_interval(secs => $2::int)", 2, ids);
+	if (sessions < 0 || refresh < 0 || access < 0 || !notify_user(db, user_id)) {
+		db_exec(db, "ROLLBACK", 0, NULL);
+		goto out;
+	}
+	if (!db_exec(db, "COMMIT", 0, NULL))
+		goto out;
+	printf("%s: password changed; revoked %ld session(s), %ld refresh token(s), %ld access token(s)%s\n",
+	    normalized, sessions, refresh, access, disabled ? " (the account stays disabled)" : "");
+	rc = 0;
+out:
+	free(phc);
+	PQfinish(db);
+	master_stop_embedded_pg(pg_pid);
+	return rc;
+}
+
+/* Profile and authorisation fields. Sessions stay valid; the NOTIFY makes every
+ * instance re-read them, so X-Auth-Groups, /api/auth/me and new tokens carry
+ * the change from the next request on. */
+static int user_set(int argc, char **argv)
+{
+	struct user_set_opts o;
+	char normalized[EMAIL_MAX_LEN + 1];
+	int pg_pid = 0, rc = 1;
+	PGconn *db = NULL;
+	PGresult *r;
+
+	if (user_set_parse(argc, argv, &o) < 0) {
+		user_usage();
+		return 2;
+	}
+	if (!check_email(o.email, normalized) || (o.name && !check_name(o.name)))
+		return 1;
+	if (o.groups && !o.clear_groups) {
+		if (!o.groups[0]) {
+			fprintf(stderr, "dreamauth: --groups needs at least one group; --no-groups removes them all\n");
+			return 1;
+		}
+		if (!check_groups(o.groups))
+			return 1;
+	}
+	if (!(db = cli_connect(&pg_pid)) || !db_exec(db, "BEGIN", 0, NULL))
+		goto out;
+	const char *params[] = { normalized,
+		o.admin == USER_ADMIN_KEEP ? NULL : o.admin == USER_ADMIN_GRANT ? "true" : "false", o.name, o.groups };
+	r = db_query(db,
+	    "UPDATE users SET is_admin = coalesce($2::boolean, is_admin), name = coalesce($3::text, name),"
+	    " groups = CASE WHEN $4::text IS NULL THEN groups"
+	    "   ELSE coalesce(string_to_array(nullif($4::text, ''), ','), '{}') END,"
+	    " updated_at = now() WHERE email_normalized = $1"
+	    " RETURNING id, CASE WHEN is_admin THEN 'yes' ELSE 'no' END, name, array_to_string(groups, ',')",
+	    4, params);
+	if (!r || PQntuples(r) != 1) {
+		if (r) {
+			fprintf(stderr, "dreamauth: no user with email %s\n", normalized);
+			PQclear(r);
+		}
+		db_exec(db, "ROLLBACK", 0, NULL);
+		goto out;
+	}
+	if (!notify_user(db, PQgetvalue(r, 0, 0)) || !db_exec(db, "COMMIT", 0, NULL)) {
+		PQclear(r);
+		db_exec(db, "ROLLBACK", 0, NULL);
+		goto out;
+	}
+	printf("%s updated: admin %s, name \"%s\", groups \"%s\"; cached sessions refreshed\n", normalized,
+	    PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2), PQgetvalue(r, 0, 3));
+	PQclear(r);
 	rc = 0;
 out:
 	PQfinish(db);
@@ -336,6 +485,10 @@ int cli_user(int argc, char **argv)
 		return user_list();
 	if ((!strcmp(sub, "disable") || !strcmp(sub, "enable")) && argc == 2)
 		return user_set_disabled(argv[1], !strcmp(sub, "disable"));
+	if (!strcmp(sub, "passwd") && argc == 2 && argv[1][0] != '-')
+		return user_passwd(argv[1]);
+	if (!strcmp(sub, "set"))
+		return user_set(argc - 1, argv + 1);
 	user_usage();
 	return 2;
 }

@@ -2,7 +2,8 @@
 // binary: JSON and no-JavaScript form flows, CSRF, brute-force limits,
 // hostile input (nothing stored changes, the server stays healthy),
 // /api/verify for nginx and Traefik, cross-instance revocation over
-// LISTEN/NOTIFY, the `dreamauth user` CLI while the server runs, expiry.
+// LISTEN/NOTIFY, the `dreamauth user` CLI (add, list, disable, enable, passwd,
+// set) while the server runs, expiry.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -659,6 +660,190 @@ test('CLI: user add/list/disable/enable while the server runs; disable kills ses
   assert.equal(cli(env, ['enable', 'cli@example.com']).status, 0);
   assert.equal((await signIn(S, 'cli@example.com', 'cli password 1')).status, 200);
   assert.equal((await verify(S, c)).status, 401, 'enabling does not revive revoked sessions');
+});
+
+// Polls fn (async, returns a truthy value when done) for up to limitMs; the ms it took, or Infinity.
+async function msUntil(fn, limitMs = 3000) {
+  const t0 = Date.now();
+  while (Date.now() - t0 < limitMs) {
+    if (await fn()) return Date.now() - t0;
+    await sleep(25);
+  }
+  return Infinity;
+}
+
+const userId = (email) => psql(dbUrl, `select id from users where email_normalized = '${email}'`);
+// A fingerprint of everything `user passwd` may touch for a user's sessions and tokens.
+const tokensChecksum = () => psql(dbUrl,
+  "select md5(coalesce((select string_agg(id || coalesce(revoked_at::text, '-'), '|' order by id) from sessions), '') ||" +
+  " coalesce((select string_agg(encode(token_hash, 'hex') || coalesce(revoked_at::text, '-'), '|' order by token_hash) from oauth_refresh_tokens), '') ||" +
+  " coalesce((select string_agg(jti || coalesce(revoked_at::text, '-'), '|' order by jti) from oauth_access_tokens), ''))");
+
+test('CLI: user passwd — hostile input changes nothing; a reset revokes sessions on both instances within 1 s and the OAuth tokens', async () => {
+  const env = { DATABASE_URL: dbUrl, AUTH_SECRET: TEST_SECRET };
+  assert.equal(cli(env, ['add', 'pw@example.com', '--name', 'Pw'], 'old password 1\n').status, 0);
+  const id = userId('pw@example.com'), other = userId('grouped@example.com');
+  assert.match(id, /^[0-9a-f-]{36}$/);
+  assert.match(other, /^[0-9a-f-]{36}$/);
+  // OAuth rows as the token endpoint writes them (the full flow is in oidc.test.mjs):
+  // for the user a live and a spent refresh token, a live and a long-expired
+  // access token; for another user a live refresh and access token.
+  psql(dbUrl, `insert into oauth_refresh_tokens (token_hash, family_id, client_id, user_id, scope, expires_at, used_at) values
+    (decode(repeat('a1', 32), 'hex'), gen_random_uuid(), 'app', '${id}', 'openid offline_access', now() + interval '1 day', null),
+    (decode(repeat('a2', 32), 'hex'), gen_random_uuid(), 'app', '${id}', 'openid offline_access', now() + interval '1 day', now()),
+    (decode(repeat('b1', 32), 'hex'), gen_random_uuid(), 'app', '${other}', 'openid offline_access', now() + interval '1 day', null)`);
+  psql(dbUrl, `insert into oauth_access_tokens (jti, client_id, user_id, scope, expires_at) values
+    ('pw-live-jti', 'app', '${id}', 'openid', now() + interval '5 minutes'),
+    ('pw-old-jti', 'app', '${id}', 'openid', now() - interval '1 hour'),
+    ('other-live-jti', 'app', '${other}', 'openid', now() + interval '5 minutes')`);
+  const onS = cookieFrom(await signIn(S, 'pw@example.com', 'old password 1'));
+  const onB = cookieFrom(await signIn(B, 'pw@example.com', 'old password 1'));
+  const otherLogin = cookieFrom(await signIn(S, 'grouped@example.com', 'group password 1'));
+  for (const srv of [S, B]) for (const c of [onS, onB, otherLogin]) assert.equal((await verify(srv, c)).status, 200);
+
+  const users0 = usersChecksum(), tokens0 = tokensChecksum();
+  const hostile = [
+    [['passwd', 'pw@example.com'], 'short\n', 1, /password/],
+    [['passwd', 'pw@example.com'], '', 1, /password/],
+    [['passwd', 'pw@example.com'], 'x'.repeat(1025) + '\n', 1, /password/],
+    [['passwd', 'ghost@example.com'], 'new password 2\n', 1, /no user with email ghost@example\.com/],
+    [['passwd', 'not an email'], 'new password 2\n', 1, /not a valid email/],
+    [['passwd'], 'new password 2\n', 2, /usage/],
+    [['passwd', 'pw@example.com', 'extra'], 'new password 2\n', 2, /usage/],
+    [['passwd', '--help'], 'new password 2\n', 2, /usage/],
+  ];
+  for (const [args, input, status, err] of hostile) {
+    const r = cli(env, args, input);
+    assert.equal(r.status, status, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, err, args.join(' '));
+    assert.equal(r.stdout, '');
+  }
+  assert.equal(usersChecksum(), users0, 'refused commands changed no user');
+  assert.equal(tokensChecksum(), tokens0, 'refused commands revoked nothing');
+  for (const srv of [S, B]) assert.equal((await verify(srv, onS)).status, 200);
+
+  const hashBefore = psql(dbUrl, `select password_hash from users where id = '${id}'`);
+  const r = cli(env, ['passwd', 'PW@example.com'], 'new password 2\n');
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, 'pw@example.com: password changed; revoked 2 session(s), 1 refresh token(s), 1 access token(s)\n');
+  assert.ok(!r.stdout.includes('new password') && !r.stderr.includes('new password'));
+  const t0 = Date.now();
+  const ms = [await msUntilRevoked(S, onS), await msUntilRevoked(B, onS), await msUntilRevoked(S, onB), await msUntilRevoked(B, onB)];
+  assert.ok(Date.now() - t0 < 1000, `sessions dead after ${ms.join('/')} ms`);
+  const hash = psql(dbUrl, `select password_hash from users where id = '${id}'`);
+  assert.notEqual(hash, hashBefore);
+  assert.match(hash, /^\$argon2id\$v=19\$m=8192,t=1,p=1\$/, 'the configured ARGON2_* parameters');
+  assert.equal((await signIn(S, 'pw@example.com', 'old password 1')).status, 401, 'old password refused');
+  const fresh = await signIn(B, 'pw@example.com', 'new password 2');
+  assert.equal(fresh.status, 200, 'new password accepted');
+  assert.equal((await verify(S, cookieFrom(fresh))).status, 200);
+
+  assert.equal(psql(dbUrl, `select count(*) from sessions where user_id = '${id}' and revoked_at is null`), '1', 'only the new session');
+  const state = (sql) => psql(dbUrl, sql);
+  assert.equal(state(`select revoked_at is not null from oauth_refresh_tokens where token_hash = decode(repeat('a1', 32), 'hex')`), 't');
+  assert.equal(state(`select revoked_at is null from oauth_refresh_tokens where token_hash = decode(repeat('a2', 32), 'hex')`), 't', 'a spent token is left as it is');
+  assert.equal(state(`select revoked_at is null from oauth_refresh_tokens where token_hash = decode(repeat('b1', 32), 'hex')`), 't', 'another user\'s token untouched');
+  assert.equal(state(`select revoked_at is not null from oauth_access_tokens where jti = 'pw-live-jti'`), 't');
+  assert.equal(state(`select revoked_at is null from oauth_access_tokens where jti = 'pw-old-jti'`), 't');
+  assert.equal(state(`select revoked_at is null from oauth_access_tokens where jti = 'other-live-jti'`), 't');
+  for (const srv of [S, B]) assert.equal((await verify(srv, otherLogin)).status, 200, 'another user keeps their session');
+
+  // A disabled user's password can be reset; the account stays disabled.
+  assert.equal(cli(env, ['disable', 'pw@example.com']).status, 0);
+  const dis = cli(env, ['passwd', 'pw@example.com'], 'third password 3\n');
+  assert.equal(dis.status, 0, dis.stderr);
+  assert.match(dis.stdout, /revoked 0 session\(s\), 0 refresh token\(s\), 0 access token\(s\) \(the account stays disabled\)/);
+  assert.equal((await signIn(S, 'pw@example.com', 'third password 3')).status, 401);
+  assert.equal(cli(env, ['enable', 'pw@example.com']).status, 0);
+  assert.equal((await signIn(S, 'pw@example.com', 'third password 3')).status, 200);
+});
+
+test('CLI: user set — groups, name and admin reach cached sessions on both instances within 1 s, no new sign-in; hostile input changes nothing', async () => {
+  const env = { DATABASE_URL: dbUrl, AUTH_SECRET: TEST_SECRET };
+  assert.equal(cli(env, ['add', 'set@example.com', '--name', 'Set User', '--groups', 'a,b'], 'set password 1\n').status, 0);
+  const c = cookieFrom(await signIn(S, 'set@example.com', 'set password 1'));
+  const headers = async (srv) => {
+    const v = await verify(srv, c);
+    assert.equal(v.status, 200, 'the session stays valid');
+    return { groups: v.headers.get('x-auth-groups'), name: v.headers.get('x-auth-name') };
+  };
+  const me = async (srv) => {
+    const m = await call(srv, '/api/auth/me', { cookie: c });
+    assert.equal(m.status, 200);
+    return m.json.user;
+  };
+  // Both instances have the session cached now.
+  for (const srv of [S, B]) {
+    assert.deepEqual(await headers(srv), { groups: 'a,b', name: 'Set User' });
+    assert.equal((await me(srv)).isAdmin, false);
+  }
+
+  const users0 = usersChecksum();
+  const hostile = [
+    [['set', 'set@example.com'], 2, /usage/],
+    [['set'], 2, /usage/],
+    [['set', '--admin'], 2, /usage/],
+    [['set', 'set@example.com', '--admin', '--no-admin'], 2, /usage/],
+    [['set', 'set@example.com', '--groups', 'x', '--no-groups'], 2, /usage/],
+    [['set', 'set@example.com', '--groups'], 2, /usage/],
+    [['set', 'set@example.com', '--name'], 2, /usage/],
+    [['set', 'set@example.com', '--frobnicate'], 2, /usage/],
+    [['set', 'set@example.com', 'other@example.com', '--admin'], 2, /usage/],
+    [['set', 'set@example.com', '--groups', ''], 1, /--no-groups/],
+    [['set', 'set@example.com', '--groups', 'a,,b'], 1, /--groups/],
+    [['set', 'set@example.com', '--groups', 'ops,'], 1, /--groups/],
+    [['set', 'set@example.com', '--groups', 'a b'], 1, /--groups/],
+    [['set', 'set@example.com', '--groups', 'a;b'], 1, /--groups/],
+    [['set', 'set@example.com', '--groups', 'ops\r\nX-Auth-Admin: 1'], 1, /--groups/],
+    [['set', 'set@example.com', '--groups', 'g'.repeat(151)], 1, /--groups/],
+    [['set', 'set@example.com', '--name', 'a\nb'], 1, /--name/],
+    [['set', 'set@example.com', '--name', '<b>x</b>'], 1, /--name/],
+    [['set', 'set@example.com', '--name', 'n'.repeat(81)], 1, /--name/],
+    [['set', 'ghost@example.com', '--admin'], 1, /no user with email ghost@example\.com/],
+    [['set', 'not an email', '--admin'], 1, /not a valid email/],
+  ];
+  for (const [args, status, err] of hostile) {
+    const r = cli(env, args);
+    assert.equal(r.status, status, `${JSON.stringify(args)}: ${r.stderr}`);
+    assert.match(r.stderr, err, JSON.stringify(args));
+    assert.equal(r.stdout, '');
+  }
+  assert.equal(usersChecksum(), users0, 'refused commands changed no user');
+  for (const srv of [S, B]) assert.deepEqual(await headers(srv), { groups: 'a,b', name: 'Set User' });
+
+  const sessions0 = psql(dbUrl, "select string_agg(id || coalesce(revoked_at::text, '-'), '|' order by id) from sessions");
+  let r = cli(env, ['set', 'set@example.com', '--groups', 'ops,dev']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, 'set@example.com updated: admin no, name "Set User", groups "ops,dev"; cached sessions refreshed\n');
+  let t0 = Date.now();
+  for (const srv of [S, B]) {
+    const ms = await msUntil(async () => (await headers(srv)).groups === 'ops,dev', 1000);
+    assert.ok(ms < 1000, `new groups on ${srv === S ? 'S' : 'B'} after ${ms} ms`);
+  }
+  assert.ok(Date.now() - t0 < 1000);
+  assert.deepEqual((await me(B)).groups, ['ops', 'dev']);
+  assert.equal(psql(dbUrl, "select array_to_string(groups, ',') from users where email_normalized = 'set@example.com'"), 'ops,dev');
+
+  r = cli(env, ['set', 'SET@example.com', '--admin', '--name', 'Renamed Ü']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /admin yes, name "Renamed Ü", groups "ops,dev"/);
+  t0 = Date.now();
+  for (const srv of [S, B]) {
+    assert.ok(await msUntil(async () => (await me(srv)).isAdmin === true, 1000) < 1000, 'admin on both instances');
+    assert.equal((await me(srv)).name, 'Renamed Ü');
+  }
+  assert.ok(Date.now() - t0 < 1000);
+
+  r = cli(env, ['set', 'set@example.com', '--no-admin', '--no-groups']);
+  assert.equal(r.status, 0, r.stderr);
+  for (const srv of [S, B]) {
+    assert.ok(await msUntil(async () => (await me(srv)).isAdmin === false, 1000) < 1000, 'admin revoked on both instances');
+    assert.deepEqual((await me(srv)).groups, []);
+    assert.equal((await headers(srv)).groups, '');
+  }
+  // Sessions stayed valid: none was revoked, none created.
+  assert.equal(psql(dbUrl, "select string_agg(id || coalesce(revoked_at::text, '-'), '|' order by id) from sessions"), sessions0);
+  assert.match(cli(env, ['list']).stdout.split('\n').find((l) => l.includes('set@example.com')), /Renamed Ü\s+no\s+no\s+\d{4}-/);
 });
 
 test('CLI against a running embedded server: connects to its cluster, no second postgres', async () => {

@@ -6,12 +6,13 @@
 // wrong secret, refresh-token reuse, tampered JWT, unknown client, malformed
 // bodies, clients-file reload, the provider switched off; failed client
 // authentication limits; revoked access tokens refused at /api/verify on
-// every worker and every instance.
+// every worker and every instance; `dreamauth user passwd` ending a user's
+// tokens everywhere, `user set` changing the next tokens' groups.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync, renameSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as client from 'openid-client';
 import * as jose from 'jose';
 import { Server, freshDatabase, sleep, TEST_SECRET, BIN, rawRequest, statusOf } from './harness.mjs';
@@ -690,6 +691,56 @@ test('two instances on one database: a revocation on A reaches /api/verify on B 
   assert.deepEqual(await verifyBearer(C, t4.access_token, 3), all(200, 3));
   await B.stop();
   await C.stop();
+});
+
+// `dreamauth user ...` against this provider's database (password on stdin).
+function userCli(args, input = '') {
+  return spawnSync(BIN, ['user', ...args], { env: { PATH: process.env.PATH, DATABASE_URL: s.env.DATABASE_URL,
+    AUTH_SECRET: TEST_SECRET, ARGON2_MEMORY_KIB: '8192', ARGON2_ITERATIONS: '1' }, input, encoding: 'utf8', timeout: 60000 });
+}
+
+test('dreamauth user set: the next tokens carry the new groups; user passwd ends app sessions on every instance (refresh, access tokens, browser session)', async () => {
+  const B = await start({ DATABASE_URL: s.env.DATABASE_URL, AUTH_URL: issuer });
+  await signUp(s, 'reset@example.com');
+  const config = await discover(s, 'app', 'app-secret-123');
+  const b = new Browser(s.url);
+  const { tokens } = await codeFlow(s, b, config, 'reset@example.com');
+  assert.deepEqual(tokens.claims().groups, []);
+  assert.equal(userCli(['set', 'reset@example.com', '--groups', 'family,media']).status, 0);
+  const live = await client.refreshTokenGrant(config, tokens.refresh_token);
+  assert.deepEqual(live.claims().groups, ['family', 'media'], 'the refreshed ID token has the new groups');
+  assert.deepEqual((await client.fetchUserInfo(config, live.access_token, live.claims().sub)).groups, ['family', 'media']);
+  const other = (await codeFlow(s, new Browser(s.url), config, 'bob@example.com')).tokens;
+  for (const srv of [s, B]) {
+    assert.deepEqual(await verifyBearer(srv, tokens.access_token, 4), all(200, 4));
+    assert.deepEqual(await verifyBearer(srv, live.access_token, 4), all(200, 4));
+  }
+  assert.equal((await b.get('/api/verify')).status, 200, 'the browser session works');
+
+  const r = userCli(['passwd', 'reset@example.com'], 'a brand new password\n');
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, 'reset@example.com: password changed; revoked 2 session(s), 1 refresh token(s), 2 access token(s)\n'); // sign-up's and the browser's
+  const t0 = Date.now();
+  for (const srv of [s, B]) for (const tok of [tokens, live]) {
+    const ms = await msUntilRefused(srv, tok.access_token, 1000);
+    assert.ok(ms < 1000, `access token refused after ${ms} ms`);
+  }
+  assert.ok(Date.now() - t0 < 1000);
+  for (const srv of [s, B]) {
+    assert.deepEqual(await verifyBearer(srv, live.access_token), all(401));
+    assert.deepEqual(await verifyBearer(srv, tokens.access_token), all(401));
+  }
+  await assert.rejects(client.refreshTokenGrant(config, live.refresh_token), (e) => e.error === 'invalid_grant');
+  await assert.rejects(client.refreshTokenGrant(config, tokens.refresh_token), (e) => e.error === 'invalid_grant');
+  assert.equal((await client.tokenIntrospection(config, live.access_token)).active, false);
+  assert.equal((await client.tokenIntrospection(config, live.refresh_token)).active, false);
+  const info = await fetch(s.url + '/oauth2/userinfo', { headers: { authorization: 'Bearer ' + live.access_token } });
+  assert.equal(info.status, 401);
+  assert.equal((await b.get('/api/verify')).status, 401, 'the browser session is gone');
+  // Another user's tokens are untouched.
+  for (const srv of [s, B]) assert.deepEqual(await verifyBearer(srv, other.access_token, 4), all(200, 4));
+  assert.ok((await client.refreshTokenGrant(config, other.refresh_token)).access_token);
+  await B.stop();
 });
 
 test('REVOKED_TOKEN_ENTRIES smaller than the revocations: every revoked token is still refused (the database answers)', async () => {
