@@ -9,6 +9,7 @@
 #include "shm/set_lock.h"
 
 #include <stdalign.h>
+#include <stdatomic.h>
 #include <time.h>
 
 struct cache_set {
@@ -25,6 +26,8 @@ struct cache_set {
 
 struct session_cache {
 	alignas(SHM_CACHE_LINE) struct shm_table_geometry geo;
+	/* Bumped before every removal; see session_cache_insert_if_unchanged. */
+	_Atomic uint64_t removals;
 	alignas(SHM_CACHE_LINE) struct cache_set sets[];
 };
 
@@ -41,6 +44,7 @@ struct session_cache *session_cache_init(void *mem, size_t entries)
 	if (!shm_table_geometry_init(mem, entries, &geo))
 		return NULL;
 	c->geo = geo;
+	atomic_store(&c->removals, 0);
 	/* Only the set headers need initialising: a slot means nothing until
 	 * its occupied bit is set, and leaving the slots alone keeps untouched
 	 * pages of a fresh mapping unallocated. */
@@ -183,13 +187,19 @@ static void terminate_strings(struct session_entry *e)
 	e->amr[sizeof(e->amr) - 1] = '\0';
 }
 
-void session_cache_insert(struct session_cache *c, const struct session_entry *e)
+static bool insert_locked(struct session_cache *c, const struct session_entry *e, bool any_time, uint64_t since)
 {
 	struct cache_set *s = set_for_key(c, e->key);
 	int i;
 
 	if (!lock_set(s))
-		return;
+		return false;
+	/* Checked under the set lock, and removers bump before they lock: either
+	 * we see the bump, or the removal runs after our insert and takes it. */
+	if (!any_time && atomic_load(&c->removals) != since) {
+		unlock_set(s);
+		return false;
+	}
 	i = find_slot(s, e->key);
 	if (i < 0) {
 		i = victim_slot(s);
@@ -203,6 +213,22 @@ void session_cache_insert(struct session_cache *c, const struct session_entry *e
 	s->occupied |= (uint8_t)(1u << i);
 	shm_counter_bump(&s->inserts, 1);
 	unlock_set(s);
+	return true;
+}
+
+void session_cache_insert(struct session_cache *c, const struct session_entry *e)
+{
+	(void)insert_locked(c, e, true, 0);
+}
+
+uint64_t session_cache_removals(struct session_cache *c)
+{
+	return atomic_load(&c->removals);
+}
+
+bool session_cache_insert_if_unchanged(struct session_cache *c, const struct session_entry *e, uint64_t since)
+{
+	return insert_locked(c, e, false, since);
 }
 
 void session_cache_touch(struct session_cache *c, const uint8_t key[32], int64_t idle_expires_at, int64_t db_touched_at)
@@ -225,6 +251,7 @@ bool session_cache_remove(struct session_cache *c, const uint8_t key[32])
 	struct cache_set *s = set_for_key(c, key);
 	int i;
 
+	atomic_fetch_add(&c->removals, 1);
 	if (!lock_set(s))
 		return false;
 	if ((i = find_slot(s, key)) >= 0)
@@ -243,6 +270,7 @@ static size_t remove_matching(struct session_cache *c, enum match_field field, c
 
 	if (!value || !*value)
 		return 0;
+	atomic_fetch_add(&c->removals, 1);
 	for (size_t n = 0; n < c->geo.set_count; n++) {
 		struct cache_set *s = &c->sets[n];
 
@@ -280,6 +308,7 @@ size_t session_cache_remove_session_id(struct session_cache *c, const char *sess
 
 void session_cache_clear(struct session_cache *c)
 {
+	atomic_fetch_add(&c->removals, 1);
 	for (size_t n = 0; n < c->geo.set_count; n++) {
 		struct cache_set *s = &c->sets[n];
 

@@ -41,6 +41,12 @@ struct session_cache *session_cache_init(void *mem, size_t entries);
 /* 1 hit (copied into *out), 0 miss or expired (expired entries are dropped). */
 int session_cache_lookup(struct session_cache *c, const uint8_t key[32], int64_t now, struct session_entry *out);
 void session_cache_insert(struct session_cache *c, const struct session_entry *e);
+/* For an entry read from the database: read session_cache_removals() before
+ * the query, and the entry is cached only if no removal (a revocation, a
+ * profile change) started since, so a stale copy can never outlive the
+ * notice that should have dropped it. false: not cached (harmless). */
+uint64_t session_cache_removals(struct session_cache *c);
+bool session_cache_insert_if_unchanged(struct session_cache *c, const struct session_entry *e, uint64_t since);
 /* Update idle expiry and db_touched_at of an entry if present. */
 void session_cache_touch(struct session_cache *c, const uint8_t key[32], int64_t idle_expires_at, int64_t db_touched_at);
 bool session_cache_remove(struct session_cache *c, const uint8_t key[32]);

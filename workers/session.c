@@ -156,10 +156,11 @@ int session_lookup_token(const char *token, size_t len, struct session_entry *ou
 			session_touch(out);
 		return 1;
 	}
+	uint64_t removals = session_cache_removals(worker->shm->sessions);
 	rc = session_load_from_db(key, out);
 	if (rc == 1) {
 		session_touch(out);
-		session_cache_insert(worker->shm->sessions, out);
+		session_cache_insert_if_unchanged(worker->shm->sessions, out, removals);
 	}
 	return rc;
 }
@@ -190,6 +191,9 @@ int session_create(struct http_exchange *ex, const char *user_id, const char *am
 	snprintf(idle, sizeof(idle), "%d", cfg.session_idle_ttl);
 	snprintf(ua_buf, sizeof(ua_buf), "%.*s", ua ? (int)(ua->len < 255 ? ua->len : 255) : 0, ua ? ua->p : "");
 	const char *params[] = { hex, user_id, amr, ex->client_ip, ua_buf, absolute };
+	/* Before the INSERT: a "revoke all of this user's sessions" that commits
+	 * after it must not find the new session missing from the cache yet. */
+	uint64_t removals = session_cache_removals(worker->shm->sessions);
 	r = db_query(worker->db,
 	    "INSERT INTO sessions (token_hash, user_id, amr, ip, user_agent, auth_time, expires_at)"
 	    " VALUES ($1, $2, $3, $4, $5, now(), now() + make_interval(secs => $6::int)) RETURNING id",
@@ -206,7 +210,7 @@ int session_create(struct http_exchange *ex, const char *user_id, const char *am
 		secure_wipe(token, sizeof(token));
 		return -1;
 	}
-	session_cache_insert(worker->shm->sessions, out);
+	session_cache_insert_if_unchanged(worker->shm->sessions, out, removals);
 	session_cookie_set(ex, token);
 	secure_wipe(token, sizeof(token));
 	return 0;

@@ -247,6 +247,47 @@ static void test_remove_user_and_clear(void)
 	munmap(c, size);
 }
 
+/* A copy read from the database before a removal started must not be cached
+ * after it: every kind of removal (even of other entries) invalidates it. */
+static void test_insert_if_unchanged(void)
+{
+	size_t size;
+	struct session_cache *c = new_cache(256, &size);
+	struct session_entry e, other_e, out;
+	uint8_t key[32], other[32];
+	int64_t now = time(NULL);
+	uint64_t since;
+
+	make_key(7, false, key);
+	make_key(8, false, other);
+	make_entry(key, now, 1, 1, &e);
+	make_entry(other, now, 1, 2, &other_e);
+	strcpy(other_e.user_id, "someone-else");
+
+	since = session_cache_removals(c);
+	CHECK(session_cache_insert_if_unchanged(c, &e, since));
+	CHECK_EQ_INT(session_cache_lookup(c, key, now, &out), 1);
+
+	for (int kind = 0; kind < 5; kind++) {
+		CHECK(session_cache_remove(c, key) || kind > 0);
+		session_cache_insert(c, &other_e);
+		since = session_cache_removals(c);	/* "before the query" */
+		switch (kind) {	/* a removal lands while the query runs */
+		case 0: session_cache_remove(c, other); break;
+		case 1: session_cache_remove_user(c, "someone-else"); break;
+		case 2: session_cache_remove_user_except(c, "nobody", NULL); break;
+		case 3: session_cache_remove_session_id(c, "no-such-session"); break;
+		case 4: session_cache_clear(c); break;
+		}
+		CHECK(!session_cache_insert_if_unchanged(c, &e, since));
+		CHECK_EQ_INT(session_cache_lookup(c, key, now, &out), 0);
+	}
+	since = session_cache_removals(c);
+	CHECK(session_cache_insert_if_unchanged(c, &e, since));
+	CHECK_EQ_INT(session_cache_lookup(c, key, now, &out), 1);
+	munmap(c, size);
+}
+
 static void test_eviction(void)
 {
 	size_t size;
@@ -574,6 +615,7 @@ int main(void)
 	test_basic();
 	test_ttl_and_touch();
 	test_remove_user_and_clear();
+	test_insert_if_unchanged();
 	test_eviction();
 	test_processes();
 	test_owner_dead();
