@@ -1,7 +1,8 @@
 /*
- * The actors' seccomp-bpf allowlists (see sandbox.h). Collected with
- * `strace -f` on a server under the whole integration suite, sign-ins, OIDC
- * flows, key rotations and database reconnects (TCP, TLS, a host name
+ * The seccomp-bpf allowlists of the actors and the HTTP workers (see
+ * sandbox.h). Collected with `strace -f -ff` on a server under the whole
+ * integration suite, sign-ins, OIDC flows, key rotations and database
+ * reconnects (TCP, TLS, a host name
  * resolved over DNS, the embedded cluster's Unix socket), then cut to what
  * the code paths after confinement can reach. Names that do not exist on an
  * architecture (poll on arm64, ...) are skipped.
@@ -29,7 +30,7 @@
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
 
-/* Both actors. */
+/* Every role: the signer, the kdf and the workers. */
 static const char *const common_syscalls[] = {
 	/* The control socket and the worker links: frames with passed fds
 	 * (sendmsg/recvmsg), the poll loop, closing a dropped link. fcntl:
@@ -67,10 +68,11 @@ static const char *const kdf_syscalls[] = {
 	"set_robust_list", "rseq", "sched_getaffinity",
 };
 
-/* The signer: its PostgreSQL connection (LISTEN for key changes, reloads),
- * which libpq re-opens after a loss with backoff: resolve, connect, TLS,
+/* The signer and the workers: a PostgreSQL connection (the signer's LISTEN
+ * for key changes; a worker's queries, and worker 1's revocation listener),
+ * which libpq re-opens after a loss, with backoff: resolve, connect, TLS,
  * GSSAPI probing (libpq's default gssencmode=prefer over TCP). */
-static const char *const signer_syscalls[] = {
+static const char *const database_syscalls[] = {
 	/* The connection itself: non-blocking connect, socket options, peer
 	 * checks, the protocol (send/recv are sendto/recvfrom). socket is added
 	 * below for AF_UNIX, AF_INET and AF_INET6 only. */
@@ -87,6 +89,24 @@ static const char *const signer_syscalls[] = {
 	"faccessat2", "readlink", "getdents64", "uname",
 	/* Who we are: libpq, Kerberos and nss ask. */
 	"getuid", "geteuid", "getgid", "getegid",
+};
+
+/* The workers: HTTP on the shared listening sockets through libevent's
+ * epoll loop, on top of the database group. Request bodies are read with
+ * ioctl(FIONREAD) + readv and answers written with writev, both listed
+ * above; TCP_NODELAY goes through setsockopt, the peer address of a proxy
+ * check through getpeername/getsockname. The signer and kdf links arrive as
+ * SCM_RIGHTS fds over the control socket (recvmsg, common). SIGHUP and
+ * SIGTERM reach the loop through libevent's signal socketpair (write in the
+ * handler, recvfrom in the loop). OIDC_CLIENTS_FILE is stat'ed once a
+ * second and re-read (read-only) when it changed or on SIGHUP. The
+ * shared-memory robust mutexes (session cache, rate limits) need only futex
+ * (common): the robust list was registered at fork, and the kernel walks it
+ * when a worker dies holding a lock. */
+static const char *const worker_syscalls[] = {
+	"accept4", "accept",
+	/* epoll_wait is missing on arm64, where glibc uses epoll_pwait. */
+	"epoll_wait", "epoll_pwait", "epoll_pwait2", "epoll_ctl",
 };
 
 static bool sandbox_failed(int rc, const char *what)
@@ -209,7 +229,11 @@ static int build(scmp_filter_ctx ctx, enum sandbox_role role)
 	case SANDBOX_KDF:
 		return allow_list(ctx, kdf_syscalls, N_OF(kdf_syscalls)) < 0 || allow_threads(ctx) < 0 ? -1 : 0;
 	case SANDBOX_SIGNER:
-		return allow_list(ctx, signer_syscalls, N_OF(signer_syscalls)) < 0 || allow_sockets(ctx) < 0 ||
+		return allow_list(ctx, database_syscalls, N_OF(database_syscalls)) < 0 || allow_sockets(ctx) < 0 ||
+		    allow_read_only_files(ctx) < 0 ? -1 : 0;
+	case SANDBOX_WORKER:
+		return allow_list(ctx, database_syscalls, N_OF(database_syscalls)) < 0 ||
+		    allow_list(ctx, worker_syscalls, N_OF(worker_syscalls)) < 0 || allow_sockets(ctx) < 0 ||
 		    allow_read_only_files(ctx) < 0 ? -1 : 0;
 	}
 	return -1;

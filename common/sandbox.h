@@ -1,6 +1,6 @@
 /*
- * seccomp-bpf syscall allowlists for the two actors, installed after they
- * have loaded what they need and dropped privileges. A syscall not on the
+ * seccomp-bpf syscall allowlists for the two actors and the HTTP workers,
+ * installed after they have loaded what they need and dropped privileges. A syscall not on the
  * list kills the whole process with SIGSYS: the master logs "died from
  * signal 31" and restarts it; the kernel logs the syscall number (dmesg,
  * audit type=1326). The lists and why each entry is there: sandbox.c.
@@ -12,9 +12,10 @@
 enum sandbox_role {
 	SANDBOX_KDF,		/* IPC, memory, threads: argon2id only */
 	SANDBOX_SIGNER,		/* IPC, memory, and its PostgreSQL connection */
+	SANDBOX_WORKER,		/* the signer's, plus accept and epoll for HTTP */
 };
 
-/* The actors' entry point: the role's filter, unless SECCOMP=false or this
+/* The entry point of the actors and workers: the role's filter, unless SECCOMP=false or this
  * is an AddressSanitizer build (LeakSanitizer ptraces the process at exit).
  * Returns 0, or -1 (logged) if the filter could not be installed. */
 int sandbox_enter(enum sandbox_role role);

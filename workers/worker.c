@@ -11,6 +11,7 @@
 #include "common/ipc_channel.h"
 #include "common/log.h"
 #include "common/privdrop.h"
+#include "common/sandbox.h"
 #include "common/secure.h"
 #include "workers/discovery.h"
 #include "workers/oidc_clients.h"
@@ -225,6 +226,11 @@ void worker_main(int slot, int ctrl_fd, const int *listen_fds, int n_listen, str
 	ctx.tick_ev = event_new(ctx.base, -1, EV_PERSIST, drain_check_cb, NULL);
 	struct timeval tick = { 0, 100000 };
 	event_add(ctx.tick_ev, &tick);
+
+	/* Everything one-time is done (database, listener, privileges, event
+	 * loop, signals): from here on only the allowlist (common/sandbox.c). */
+	if (sandbox_enter(SANDBOX_WORKER) < 0)
+		fatalx("cannot install the seccomp filter (SECCOMP=false runs without it)");
 
 	/* Tell the master we are up; it hands us the signer and kdf sockets. */
 	struct ipc_msg ready = { .type = IPC_READY };

@@ -2,7 +2,8 @@
  * The seccomp allowlists (common/sandbox.c), each in a forked child: what an
  * actor does after confinement still works (IPC frames with passed fds,
  * large allocations, threads including libargon2's lane threads that end in
- * pthread_exit, read-only files for the signer), and what is not listed
+ * pthread_exit, read-only files for the signer and workers, a worker's
+ * accept/epoll/readv/writev on TCP), and what is not listed
  * kills the process with SIGSYS: execve, fork, a file opened for writing,
  * executable memory, a raw socket, ptrace. SECCOMP=false installs nothing.
  * In AddressSanitizer builds only the kills are checked (the sanitizer's
@@ -22,7 +23,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
@@ -68,6 +74,51 @@ static bool killed_by_sigsys(int status)
 
 /* Made by the parent, as the master makes the actors' links. */
 static int pair[2];
+/* Made before confinement, as a worker's listener and libevent's epoll. */
+static int listener = -1, epfd = -1;
+
+static int make_listener(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 8) < 0)
+		return -1;
+	return fd;
+}
+
+/* A worker's request: accept a connection announced by epoll, set
+ * TCP_NODELAY, ask the peer, read with FIONREAD + readv, answer with writev. */
+static int worker_http_round(void)
+{
+	struct sockaddr_in a;
+	socklen_t alen = sizeof(a);
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = listener }, got;
+	char req[] = "GET / HTTP/1.1\r\n\r\n", buf[64];
+	struct iovec iov = { buf, sizeof(buf) };
+	int one = 1, waiting = 0;
+
+	if (getsockname(listener, (struct sockaddr *)&a, &alen) < 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, listener, &ev) < 0)
+		return EXIT_WRONG;
+	int client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (client < 0 || connect(client, (struct sockaddr *)&a, sizeof(a)) < 0 || write(client, req, strlen(req)) < 0)
+		return EXIT_WRONG;
+	if (epoll_wait(epfd, &got, 1, 2000) != 1 || got.data.fd != listener)
+		return EXIT_WRONG;
+	int conn = accept4(listener, (struct sockaddr *)&a, &alen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (conn < 0 || setsockopt(conn, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0 ||
+	    getpeername(conn, (struct sockaddr *)&a, &alen) < 0)
+		return EXIT_WRONG;
+	ev.data.fd = conn;
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, conn, &ev) < 0 || epoll_wait(epfd, &got, 1, 2000) != 1 ||
+	    ioctl(conn, FIONREAD, &waiting) < 0 || readv(conn, &iov, 1) != (ssize_t)strlen(req))
+		return EXIT_WRONG;
+	iov.iov_len = 8;
+	if (writev(conn, &iov, 1) != 8 || epoll_ctl(epfd, EPOLL_CTL_DEL, conn, NULL) < 0)
+		return EXIT_WRONG;
+	close(conn);
+	close(client);
+	return EXIT_OK;
+}
 
 static void *thread_body(void *arg)
 {
@@ -125,10 +176,14 @@ static int allowed_work(enum sandbox_role role)
 		if (syscall(SYS_clone3, NULL, 0) != -1 || errno != ENOSYS)
 			return EXIT_WRONG;
 	} else {
-		/* Read-only files (resolver, nss, Kerberos at reconnect) and sockets. */
+		/* Read-only files (resolver, nss, Kerberos at reconnect; a worker's
+		 * OIDC_CLIENTS_FILE, stat'ed for changes) and sockets. */
 		int fd = open("/etc/hosts", O_RDONLY | O_CLOEXEC);
 		char buf[64];
-		if (fd < 0 || read(fd, buf, sizeof(buf)) < 0 || close(fd) < 0)
+		struct stat st;
+		if (fd < 0 || read(fd, buf, sizeof(buf)) < 0 || close(fd) < 0 || stat("/etc/hosts", &st) < 0)
+			return EXIT_WRONG;
+		if (role == SANDBOX_WORKER && worker_http_round() != EXIT_OK)
 			return EXIT_WRONG;
 		int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), u = socket(AF_UNIX, SOCK_STREAM, 0), waiting;
 		if (s < 0 || u < 0 || ioctl(pair[1], FIONREAD, &waiting) < 0)	/* as the resolver asks */
@@ -173,7 +228,7 @@ static int do_open_truncating(enum sandbox_role role)
 
 static int do_open_reading(enum sandbox_role role)
 {
-	open("/etc/hosts", O_RDONLY);	/* fine for the signer, not for the kdf */
+	open("/etc/hosts", O_RDONLY);	/* fine for the signer and workers, not for the kdf */
 	return EXIT_OK;
 }
 
@@ -228,6 +283,33 @@ static int do_kill_other(enum sandbox_role role)
 	return EXIT_OK;
 }
 
+static int do_socketpair(enum sandbox_role role)
+{
+	int sv[2];
+	socketpair(AF_UNIX, SOCK_STREAM, 0, sv);	/* links are made by the master */
+	return EXIT_OK;
+}
+
+static int do_new_epoll(enum sandbox_role role)
+{
+	epoll_create1(EPOLL_CLOEXEC);	/* the loop exists before confinement */
+	return EXIT_OK;
+}
+
+static int do_bind(enum sandbox_role role)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);	/* allowed for the signer and workers */
+	bind(fd, (struct sockaddr *)&a, sizeof(a));	/* a new listener is not */
+	return EXIT_OK;
+}
+
+static int do_setuid(enum sandbox_role role)
+{
+	setresuid(0, 0, 0);	/* no way back to another identity */
+	return EXIT_OK;
+}
+
 static int do_socket_kdf(enum sandbox_role role)
 {
 	socket(AF_INET, SOCK_STREAM, 0);	/* the kdf has no network */
@@ -245,34 +327,42 @@ int main(void)
 	static const struct {
 		const char *what;
 		int (*body)(enum sandbox_role);
-		bool kdf_dies, signer_dies;
+		bool kdf_dies, signer_dies, worker_dies;
 	} forbidden[] = {
-		{ "execve", do_execve, true, true },
-		{ "fork", do_fork, true, true },
-		{ "open for writing", do_open_for_writing, true, true },
-		{ "open with O_TRUNC", do_open_truncating, true, true },
-		{ "open for reading", do_open_reading, true, false },
-		{ "mmap PROT_EXEC", do_exec_memory, true, true },
-		{ "mprotect PROT_EXEC", do_mprotect_exec, true, true },
-		{ "AF_PACKET socket", do_raw_socket, true, true },
-		{ "AF_NETLINK socket", do_netlink_socket, true, true },
-		{ "AF_INET socket", do_socket_kdf, true, false },
-		{ "ptrace", do_ptrace, true, true },
-		{ "ioctl TIOCSTI", do_tiocsti, true, true },
-		{ "getppid", do_getppid, true, true },
-		{ "kill", do_kill_other, true, true },
+		{ "execve", do_execve, true, true, true },
+		{ "fork", do_fork, true, true, true },
+		{ "open for writing", do_open_for_writing, true, true, true },
+		{ "open with O_TRUNC", do_open_truncating, true, true, true },
+		{ "open for reading", do_open_reading, true, false, false },
+		{ "mmap PROT_EXEC", do_exec_memory, true, true, true },
+		{ "mprotect PROT_EXEC", do_mprotect_exec, true, true, true },
+		{ "AF_PACKET socket", do_raw_socket, true, true, true },
+		{ "AF_NETLINK socket", do_netlink_socket, true, true, true },
+		{ "AF_INET socket", do_socket_kdf, true, false, false },
+		{ "socketpair", do_socketpair, true, true, true },
+		{ "epoll_create1", do_new_epoll, true, true, true },
+		{ "bind", do_bind, true, true, true },
+		{ "setresuid", do_setuid, true, true, true },
+		{ "ptrace", do_ptrace, true, true, true },
+		{ "ioctl TIOCSTI", do_tiocsti, true, true, true },
+		{ "getppid", do_getppid, true, true, true },
+		{ "kill", do_kill_other, true, true, true },
 	};
-	static const enum sandbox_role roles[] = { SANDBOX_KDF, SANDBOX_SIGNER };
+	static const enum sandbox_role roles[] = { SANDBOX_KDF, SANDBOX_SIGNER, SANDBOX_WORKER };
+	static const char *const role_names[] = { "kdf", "signer", "worker" };
 
 	log_init("test", LOG_LEVEL_WARN);
 	cfg.argon2_m_kib = 64;
 	cfg.argon2_t = 1;
 	cfg.argon2_p = 1;
 	CHECK_EQ_INT(ipc_socketpair(pair), 0);
+	listener = make_listener();
+	epfd = epoll_create1(EPOLL_CLOEXEC);
+	CHECK(listener >= 0 && epfd >= 0);
 
 	for (size_t r = 0; r < sizeof(roles) / sizeof(roles[0]); r++) {
 		enum sandbox_role role = roles[r];
-		const char *name = role == SANDBOX_KDF ? "kdf" : "signer";
+		const char *name = role_names[r];
 
 		if (sandbox_built_in()) {
 			CHECK(exited_ok(in_child(role, false, allowed_work)));
@@ -285,7 +375,8 @@ int main(void)
 		CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 
 		for (size_t i = 0; i < sizeof(forbidden) / sizeof(forbidden[0]); i++) {
-			bool dies = role == SANDBOX_KDF ? forbidden[i].kdf_dies : forbidden[i].signer_dies;
+			bool dies = role == SANDBOX_KDF ? forbidden[i].kdf_dies :
+			    role == SANDBOX_SIGNER ? forbidden[i].signer_dies : forbidden[i].worker_dies;
 			/* Surviving means reaching _exit, where ASan runs LeakSanitizer. */
 			if (!dies && !sandbox_built_in())
 				continue;
