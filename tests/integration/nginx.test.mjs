@@ -1,5 +1,5 @@
 // A real nginx with auth_request in front of a protected app, configured
-// like deploy/nginx/dreamauth.conf in its single-host layout: dreamauth's
+// with deploy/nginx/snippets/ in dreamauth.conf's single-host layout: dreamauth's
 // pages and /api/auth/* and the app at /app/ share one origin, so the
 // browser's cookies are same-origin. Walks what a browser does: anonymous
 // → login redirect → form sign-in → app sees the identity headers → sign
@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import http from 'node:http';
 import net from 'node:net';
-import { Server, freshDatabase, freePort, sleep, TEST_SECRET } from './harness.mjs';
+import { Server, freshDatabase, freePort, sleep, TEST_SECRET, ROOT } from './harness.mjs';
 
 const NGINX = process.env.NGINX_BIN || 'nginx';
 const EMAIL = 'ada@example.com';
@@ -22,8 +22,11 @@ const PASSWORD = 'correct horse battery';
 let dreamauth, app, nginx, dir, port, origin;
 const appSeen = [];	// what the protected app received, one entry per request
 
-// Modeled on deploy/nginx/dreamauth.conf (single-host variant). $http_host,
-// not $host, in the login redirect: the test runs on a non-default port.
+// deploy/nginx/dreamauth.conf's single-host variant, built from the very
+// snippets deploy/nginx/snippets/ ships (the /_auth subrequest and the
+// protected location's directives). $http_host, not $host, in the login
+// redirect: the test runs on a non-default port.
+const snippets = join(ROOT, 'deploy', 'nginx', 'snippets');
 function nginxConf({ dir, port, authPort, appPort, asRoot }) {
   return `${asRoot ? 'user root;' : ''}
 worker_processes 1;
@@ -46,36 +49,14 @@ http {
     listen 127.0.0.1:${port};
     server_name localhost;
 
-    location = /_auth {
-      internal;
-      proxy_pass http://dreamauth_verify/api/verify;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_pass_request_body off;
-      proxy_set_header Content-Length "";
-      proxy_set_header X-Original-URI $request_uri;
-      proxy_set_header X-Forwarded-Uri $request_uri;
-      proxy_set_header X-Forwarded-Proto "";
-      proxy_set_header X-Forwarded-Host "";
-    }
+    include ${snippets}/dreamauth-auth-request.conf;
 
     location /app/ {
-      auth_request /_auth;
-      auth_request_set $auth_user $upstream_http_x_auth_user;
-      auth_request_set $auth_id $upstream_http_x_auth_id;
-      auth_request_set $auth_email $upstream_http_x_auth_email;
-      auth_request_set $auth_name $upstream_http_x_auth_name;
-      auth_request_set $auth_groups $upstream_http_x_auth_groups;
-      proxy_set_header X-Auth-User $auth_user;
-      proxy_set_header X-Auth-Id $auth_id;
-      proxy_set_header X-Auth-Email $auth_email;
-      proxy_set_header X-Auth-Name $auth_name;
-      proxy_set_header X-Auth-Groups $auth_groups;
+      include ${snippets}/dreamauth-protect.conf;
       proxy_pass http://protected_app;
       proxy_http_version 1.1;
       proxy_set_header Connection "";
       proxy_set_header Host $host;
-      error_page 401 = @login;
     }
 
     location @login {
@@ -306,4 +287,37 @@ test('client-sent X-Forwarded-Host/Proto cannot turn the 401 into a 500', async 
 test('the auth subrequest location is internal', async () => {
   const r = await request('GET', '/_auth');
   assert.equal(r.status, 404);
+});
+
+test('the shipped deploy/nginx/dreamauth.conf passes nginx -t as it is', () => {
+  // Only the paths an operator changes are rewritten: the snippets' folder,
+  // the certificate paths (a throwaway self-signed pair) and the temp dirs.
+  const t = mkdtempSync(join(tmpdir(), 'dreamauth-nginx-t-'));
+  try {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
+      '-subj', '/CN=example.com', '-days', '1', '-keyout', join(t, 'privkey.pem'), '-out', join(t, 'fullchain.pem')],
+    { stdio: 'pipe' });
+    const shipped = readFileSync(join(ROOT, 'deploy', 'nginx', 'dreamauth.conf'), 'utf8')
+      .replaceAll('/etc/nginx/snippets', snippets).replaceAll('/etc/ssl/example.com', t);
+    assert.ok(shipped.includes(`include ${snippets}/dreamauth-auth-request.conf;`));
+    assert.ok(shipped.includes(`include ${snippets}/dreamauth-protect.conf;`));
+    writeFileSync(join(t, 'nginx.conf'), `pid ${t}/nginx.pid;
+error_log ${t}/error.log;
+events {}
+http {
+  access_log off;
+  client_body_temp_path ${t}; proxy_temp_path ${t}; fastcgi_temp_path ${t}; uwsgi_temp_path ${t}; scgi_temp_path ${t};
+${shipped}
+}
+`);
+    execFileSync(NGINX, ['-t', '-q', '-c', join(t, 'nginx.conf'), '-p', t], { stdio: 'pipe' });
+    // And nginx -t is not a rubber stamp: without the upstream the snippet
+    // names, the same file fails.
+    const conf = readFileSync(join(t, 'nginx.conf'), 'utf8');
+    assert.ok(conf.includes('upstream dreamauth_verify {'));
+    writeFileSync(join(t, 'nginx.conf'), conf.replace('upstream dreamauth_verify {', 'upstream dreamauth_verify_gone {'));
+    assert.throws(() => execFileSync(NGINX, ['-t', '-q', '-c', join(t, 'nginx.conf'), '-p', t], { stdio: 'pipe' }));
+  } finally {
+    rmSync(t, { recursive: true, force: true });
+  }
 });
