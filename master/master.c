@@ -521,6 +521,11 @@ int master_prepare_database(int *pg_pid)
 			master_stop_embedded_pg(pid);
 			return -1;
 		}
+		/* From here on everyone, the master included, uses the unprivileged role. */
+		if (pg_embedded_provision(cfg.data_dir, &cfg.database_url) < 0) {
+			master_stop_embedded_pg(pid);
+			return -1;
+		}
 		log_info("embedded PostgreSQL is up (data in %s/pg)", cfg.data_dir);
 	}
 	return load_or_create_secret();
