@@ -1,0 +1,62 @@
+// Lifecycle: the embedded cluster's unprivileged owner role (fresh and
+// upgraded data dirs), SIGTERM drain of a request in flight, migrations
+// applied once by racing instances.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, chmodSync, statSync, readFileSync, readdirSync, unlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Server, freshDatabase, psql, TEST_SECRET, ROOT } from './harness.mjs';
+
+const servers = [];
+after(async () => { for (const s of servers) await s.stop('SIGKILL'); });
+
+// The superuser's URL, built from the cluster's own password file.
+function superuserUrl(dataDir) {
+  const pw = readFileSync(join(dataDir, 'pg.password'), 'utf8').trim();
+  return `postgresql://postgres:${encodeURIComponent(pw)}@/postgres?host=${encodeURIComponent(join(dataDir, 'run'))}`;
+}
+
+const NOT_OWNED = `select (select count(*) from pg_class where relnamespace = 'public'::regnamespace
+    and relowner <> 'dreamauth'::regrole)
+  + (select count(*) from pg_proc where pronamespace = 'public'::regnamespace and proowner <> 'dreamauth'::regrole)`;
+
+test('embedded cluster: every server connection is the unprivileged owner role, also after an upgrade', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'dreamauth-role-'));
+  chmodSync(dataDir, 0o755);
+  const s = new Server({ DATA_DIR: dataDir, ENABLE_REGISTRATION: 'true' });
+  servers.push(s);
+  await s.start();
+  assert.equal(statSync(join(dataDir, 'pg.app_password')).mode & 0o777, 0o600);
+  const su = superuserUrl(dataDir);
+  // Every backend the server opened (workers, signer, listeners) is dreamauth's, none a superuser's.
+  const backends = () => psql(su, `select string_agg(distinct usename || ':' || r.rolsuper, ',')
+    from pg_stat_activity a join pg_roles r on r.oid = a.usesysid
+    where a.application_name = 'dreamauth' and a.pid <> pg_backend_pid()`);
+  assert.equal(backends(), 'dreamauth:false');
+  assert.equal(psql(su, NOT_OWNED), '0');
+  assert.equal(psql(su, "select pg_get_userbyid(datdba) from pg_database where datname = 'postgres'"), 'dreamauth');
+
+  // Turn the data dir into one made by an older version: everything owned by
+  // postgres, no role, no role password file.
+  psql(su, `ALTER DATABASE postgres OWNER TO postgres; ALTER SCHEMA public OWNER TO pg_database_owner;
+    REASSIGN OWNED BY dreamauth TO postgres; DROP OWNED BY dreamauth;
+    SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'dreamauth'`);
+  assert.equal((await s.stop()).code, 0);
+  unlinkSync(join(dataDir, 'pg.app_password'));
+  const s2 = new Server({ DATA_DIR: dataDir, ENABLE_REGISTRATION: 'true', PORT_OVERRIDE: s.port });
+  servers.push(s2);
+  await s2.start();
+  const su2 = superuserUrl(dataDir);
+  psql(su2, 'DROP ROLE IF EXISTS nobody_at_all');	// the superuser still works
+  assert.equal(psql(su2, NOT_OWNED), '0');
+  assert.equal(backends(), 'dreamauth:false');
+  // And the server writes through the role: a sign-up works.
+  const r = await fetch(s2.url + '/api/auth/sign-up/email', {
+    method: 'POST', headers: { 'content-type': 'application/json', origin: `http://localhost:${s2.port}` },
+    body: JSON.stringify({ email: 'upgrade@example.com', password: 'correct horse battery', name: 'U' }),
+  });
+  assert.equal(r.status, 201, await r.text());
+  assert.equal((await s2.stop()).code, 0);
+  assert.doesNotMatch(s2.logs(), /ERROR|must be owner|permission denied/);
+});
