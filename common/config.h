@@ -79,4 +79,6 @@ void config_free(void);
 /* Re-read reloadable values (SIGHUP): log level, OIDC clients. */
 int config_reload(char *err, size_t errlen);
 bool config_is_admin_email(const char *email);
+/* http:// URL whose host is exactly localhost, 127.0.0.1 or [::1]. */
+bool config_is_local_http(const char *url);
 #endif
