@@ -229,6 +229,9 @@ int config_load(char *err, size_t errlen)
 	if (parse_int("DB_STATEMENT_TIMEOUT_MS", 5000, 0, 3600000, &n, err, errlen))
 		return -1;
 	cfg.db_statement_timeout_ms = (int)n;
+	if (parse_int("HTTP_REQUEST_TIMEOUT", 20, 1, 600, &n, err, errlen))
+		return -1;
+	cfg.http_request_timeout_s = (int)n;
 	v = env_first("KDF_PRIORITY", NULL);
 	if (!v || !strcasecmp(v, "idle"))
 		cfg.kdf_idle = true;

@@ -17,6 +17,7 @@ struct config {
 	int workers;			/* WORKERS, default = cores */
 	int kdf_threads;		/* KDF_THREADS, default = cores */
 	int db_statement_timeout_ms;	/* DB_STATEMENT_TIMEOUT_MS, default 5000; 0 = none */
+	int http_request_timeout_s;	/* HTTP_REQUEST_TIMEOUT: head within it of its first byte, body again */
 	bool kdf_idle;			/* KDF_PRIORITY: idle (default, SCHED_IDLE) or low (nice 10) */
 
 	/* storage */

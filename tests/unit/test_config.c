@@ -19,7 +19,7 @@ static void clear_env(void)
 	static const char *vars[] = { "DATABASE_URL", "AUTH_SECRET", "BETTER_AUTH_SECRET", "AUTH_URL", "BETTER_AUTH_URL",
 		"LISTEN", "PORT", "WORKERS", "ENABLE_REGISTRATION", "AUTO_MIGRATE", "BETTER_AUTH_AUTO_MIGRATE",
 		"COOKIE_DOMAIN", "ADMIN_EMAILS", "SIGNING_ALG", "LOG_LEVEL", "CLIENT_AUTH_MAX_ATTEMPTS",
-		"CLIENT_AUTH_IP_MAX_ATTEMPTS", "REVOKED_TOKEN_ENTRIES", "KDF_PRIORITY", "DB_STATEMENT_TIMEOUT_MS", "SECCOMP", "RUN_USER", "PG_BIN", NULL };
+		"CLIENT_AUTH_IP_MAX_ATTEMPTS", "REVOKED_TOKEN_ENTRIES", "KDF_PRIORITY", "DB_STATEMENT_TIMEOUT_MS", "SECCOMP", "RUN_USER", "PG_BIN", "HTTP_REQUEST_TIMEOUT", NULL };
 	for (int i = 0; vars[i]; i++)
 		unsetenv(vars[i]);
 }
@@ -45,6 +45,14 @@ int main(void)
 	CHECK_EQ_INT(cfg.revoked_token_entries, 16384);
 	CHECK(cfg.kdf_idle);
 	CHECK_EQ_INT(cfg.db_statement_timeout_ms, 5000);
+	CHECK_EQ_INT(cfg.http_request_timeout_s, 20);
+	setenv("HTTP_REQUEST_TIMEOUT", "0", 1);
+	CHECK_EQ_INT(load(err, sizeof(err)), -1);
+	CHECK(strncmp(err, "HTTP_REQUEST_TIMEOUT", 20) == 0);
+	setenv("HTTP_REQUEST_TIMEOUT", "3", 1);
+	CHECK_EQ_INT(load(err, sizeof(err)), 0);
+	CHECK_EQ_INT(cfg.http_request_timeout_s, 3);
+	unsetenv("HTTP_REQUEST_TIMEOUT");
 	setenv("DB_STATEMENT_TIMEOUT_MS", "-1", 1);
 	CHECK_EQ_INT(load(err, sizeof(err)), -1);
 	CHECK(strncmp(err, "DB_STATEMENT_TIMEOUT_MS", 23) == 0);
