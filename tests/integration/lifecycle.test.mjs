@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, chmodSync, statSync, readFileSync, readdirSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Server, freshDatabase, psql, TEST_SECRET, ROOT } from './harness.mjs';
+import { Server, freshDatabase, psql, sleep, TEST_SECRET, ROOT } from './harness.mjs';
 
 const servers = [];
 after(async () => { for (const s of servers) await s.stop('SIGKILL'); });
@@ -59,4 +59,38 @@ test('embedded cluster: every server connection is the unprivileged owner role, 
   assert.equal(r.status, 201, await r.text());
   assert.equal((await s2.stop()).code, 0);
   assert.doesNotMatch(s2.logs(), /ERROR|must be owner|permission denied/);
+});
+
+test('SIGTERM while a slow sign-in is in flight: the answer completes, then the master exits 0', async () => {
+  // A deliberately slow hash (64 MiB, 8 passes) keeps the request in the kdf for a while.
+  const s = new Server({ DATABASE_URL: freshDatabase('drain'), AUTH_SECRET: TEST_SECRET, AUTO_MIGRATE: 'true',
+    ENABLE_REGISTRATION: 'true', ARGON2_MEMORY_KIB: '65536', ARGON2_ITERATIONS: '8', WORKERS: '1', KDF_THREADS: '1' });
+  servers.push(s);
+  await s.start();
+  const body = JSON.stringify({ email: 'drain@example.com', password: 'correct horse battery', name: 'D' });
+  const post = (path) => fetch(s.url + path, {
+    method: 'POST', headers: { 'content-type': 'application/json', origin: `http://localhost:${s.port}` }, body,
+  });
+  let t0 = Date.now();
+  assert.equal((await post('/api/auth/sign-up/email')).status, 201);
+  const hashMs = Date.now() - t0;
+  assert.ok(hashMs >= 100, `a hash takes ${hashMs} ms: too fast to catch in flight`);
+
+  t0 = Date.now();
+  const inFlight = post('/api/auth/sign-in/email');
+  await sleep(Math.min(50, hashMs / 4));
+  process.kill(s.proc.pid, 'SIGTERM');
+  const killedAt = Date.now() - t0;
+  const r = await inFlight;
+  const text = await r.text();
+  const answeredAt = Date.now() - t0;
+  assert.equal(r.status, 200, text);
+  assert.ok(answeredAt > killedAt, `answered at ${answeredAt} ms, after SIGTERM at ${killedAt} ms`);
+  const json = JSON.parse(text);	// complete body
+  assert.equal(json.user.email, 'drain@example.com');
+  assert.equal(r.headers.get('connection'), 'close', 'a draining worker closes the connection after the answer');
+  const exit = await s.stop();
+  assert.deepEqual(exit, { code: 0, signal: null });
+  assert.match(s.logs(), /received SIGTERM: draining/);
+  assert.match(s.logs(), /stopped/);
 });
