@@ -94,3 +94,22 @@ test('SIGTERM while a slow sign-in is in flight: the answer completes, then the 
   assert.match(s.logs(), /received SIGTERM: draining/);
   assert.match(s.logs(), /stopped/);
 });
+
+test('two instances started at once on one empty database: every migration applied exactly once, no errors', async () => {
+  const url = freshDatabase('race2');
+  const files = readdirSync(join(ROOT, 'migrations')).filter((f) => f.endsWith('.sql')).map((f) => f.slice(0, -4)).sort();
+  assert.ok(files.length >= 5);
+  const a = new Server({ DATABASE_URL: url, AUTH_SECRET: TEST_SECRET, AUTO_MIGRATE: 'true' });
+  const b = new Server({ DATABASE_URL: url, AUTH_SECRET: TEST_SECRET, AUTO_MIGRATE: 'true' });
+  servers.push(a, b);
+  await Promise.all([a.start(), b.start()]);
+  assert.deepEqual(psql(url, 'select string_agg(version, \',\' order by version) from schema_migrations').split(','), files);
+  // Each file applied by exactly one of the two; the other found it done under the lock.
+  const logs = a.logs() + b.logs();
+  for (const v of files) assert.equal(logs.split(`applied migration ${v}\n`).length - 1, 1, `${v} applied once`);
+  for (const l of [a.logs(), b.logs()]) {
+    assert.doesNotMatch(l, /: error: |migration .* failed|refusing|could not take migration lock/);
+  }
+  assert.equal(psql(url, "select count(*) from signing_keys where state = 'current'"), '3');
+  await Promise.all([a.stop(), b.stop()]);
+});
