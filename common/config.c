@@ -345,15 +345,6 @@ int config_load(char *err, size_t errlen)
 	return 0;
 }
 
-int config_reload(char *err, size_t errlen)
-{
-	if (parse_log_level(err, errlen))
-		return -1;
-	free(cfg.oidc_clients);
-	cfg.oidc_clients = dup_or_null(env_first("OIDC_CLIENTS", NULL));
-	return 0;
-}
-
 bool config_is_admin_email(const char *email)
 {
 	size_t len = strlen(email);

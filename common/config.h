@@ -1,6 +1,7 @@
 /*
  * Configuration from the environment (Dream Auth's names and aliases).
- * Parsed once in the master (or CLI) and inherited by every child through fork.
+ * Parsed once in the master (or CLI) and inherited by every child through fork;
+ * never re-read (SIGHUP reloads only OIDC_CLIENTS_FILE, in the workers).
  */
 #ifndef DREAMAUTH_CONFIG_H
 #define DREAMAUTH_CONFIG_H
@@ -77,8 +78,6 @@ extern struct config cfg;
 int config_load(char *err, size_t errlen);
 /* Frees every string in cfg and zeroes it (tests; config_load after it). */
 void config_free(void);
-/* Re-read reloadable values (SIGHUP): log level, OIDC clients. */
-int config_reload(char *err, size_t errlen);
 bool config_is_admin_email(const char *email);
 /* http:// URL whose host is exactly localhost, 127.0.0.1 or [::1]. */
 bool config_is_local_http(const char *url);
