@@ -3,10 +3,11 @@
 // applied once by racing instances.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, chmodSync, statSync, readFileSync, readdirSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Server, freshDatabase, psql, sleep, TEST_SECRET, ROOT } from './harness.mjs';
+import { Server, freshDatabase, psql, sleep, TEST_SECRET, ROOT, BIN } from './harness.mjs';
 
 const servers = [];
 after(async () => { for (const s of servers) await s.stop('SIGKILL'); });
@@ -112,4 +113,21 @@ test('two instances started at once on one empty database: every migration appli
   }
   assert.equal(psql(url, "select count(*) from signing_keys where state = 'current'"), '3');
   await Promise.all([a.stop(), b.stop()]);
+});
+
+test('a bad RUN_USER (as root) or PG_BIN (embedded) stops start-up with one line, before any child starts', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'dreamauth-badcfg-'));
+  const cases = [
+    [{ DATABASE_URL: 'postgres://x@127.0.0.1:1/x', AUTH_SECRET: TEST_SECRET, RUN_USER: 'no-such-user-x' }, /RUN_USER: no such user "no-such-user-x"/],
+    [{ DATA_DIR: dataDir, PG_BIN: '/nonexistent/pg/bin' }, /PG_BIN: \/nonexistent\/pg\/bin\/postgres is not executable/],
+  ];
+  if (process.getuid() !== 0) cases.shift();	// RUN_USER only matters when started as root
+  for (const [env, pattern] of cases) {
+    const r = spawnSync(BIN, ['serve'], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8', timeout: 10000 });
+    assert.equal(r.status, 1, r.stderr);
+    const lines = r.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0], pattern);
+  }
+  assert.deepEqual(readdirSync(dataDir), [], 'nothing created in DATA_DIR');
 });
