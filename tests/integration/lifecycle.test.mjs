@@ -1,6 +1,6 @@
 // Lifecycle: the embedded cluster's unprivileged owner role (fresh and
 // upgraded data dirs), SIGTERM drain of a request in flight, migrations
-// applied once by racing instances.
+// applied once by racing instances, start-up checks of RUN_USER and PG_BIN.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
