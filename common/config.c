@@ -9,6 +9,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,6 +113,22 @@ static int parse_listen(char *err, size_t errlen)
 	return 0;
 }
 
+bool config_is_local_http(const char *url)
+{
+	static const char *const hosts[] = { "localhost", "127.0.0.1", "[::1]" };
+
+	if (strncasecmp(url, "http://", 7) != 0)
+		return false;
+	url += 7;
+	/* The whole host, not a prefix: http://localhost.evil.com is not local. */
+	for (size_t i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++) {
+		size_t n = strlen(hosts[i]);
+		if (strncasecmp(url, hosts[i], n) == 0 && (url[n] == ':' || url[n] == '/' || url[n] == '\0'))
+			return true;
+	}
+	return false;
+}
+
 static int parse_issuer(char *err, size_t errlen)
 {
 	const char *v = env_first("AUTH_URL", "BETTER_AUTH_URL");
@@ -132,11 +149,27 @@ static int parse_issuer(char *err, size_t errlen)
 	len = strlen(cfg.issuer);
 	while (len > 8 && cfg.issuer[len - 1] == '/')
 		cfg.issuer[--len] = '\0';
-	cfg.issuer_is_local_http =
-	    !strncmp(cfg.issuer, "http://localhost", 16) || !strncmp(cfg.issuer, "http://127.0.0.1", 16) ||
-	    !strncmp(cfg.issuer, "http://[::1]", 12);
+	cfg.issuer_is_local_http = config_is_local_http(cfg.issuer);
 	if (!strncmp(cfg.issuer, "http://", 7) && !cfg.issuer_is_local_http)
 		log_warnx("AUTH_URL is plain http on a non-local host: cookies are still marked Secure, browsers will drop them");
+	return 0;
+}
+
+/* The embedded cluster execs PG_BIN/initdb (first start) and PG_BIN/postgres
+ * (every start and restart); a bad directory would otherwise show up as a
+ * postgres child restarted in a loop. */
+static int check_pg_bin(const char *dir, char *err, size_t errlen)
+{
+	static const char *const programs[] = { "postgres", "initdb" };
+	char path[PATH_MAX];
+
+	for (size_t i = 0; i < sizeof(programs) / sizeof(programs[0]); i++) {
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, programs[i]) >= sizeof(path))
+			return config_error(err, errlen, "PG_BIN: path too long");
+		if (access(path, X_OK) != 0)
+			return config_error(err, errlen, "PG_BIN: %s is not executable (%s); expected PostgreSQL's bin directory",
+			    path, strerror(errno));
+	}
 	return 0;
 }
 
@@ -196,6 +229,9 @@ int config_load(char *err, size_t errlen)
 	if (parse_int("DB_STATEMENT_TIMEOUT_MS", 5000, 0, 3600000, &n, err, errlen))
 		return -1;
 	cfg.db_statement_timeout_ms = (int)n;
+	if (parse_int("HTTP_REQUEST_TIMEOUT", 20, 1, 600, &n, err, errlen))
+		return -1;
+	cfg.http_request_timeout_s = (int)n;
 	v = env_first("KDF_PRIORITY", NULL);
 	if (!v || !strcasecmp(v, "idle"))
 		cfg.kdf_idle = true;
@@ -213,6 +249,8 @@ int config_load(char *err, size_t errlen)
 	if (cfg.database_url && strncmp(cfg.database_url, "postgres://", 11) && strncmp(cfg.database_url, "postgresql://", 13))
 		return config_error(err, errlen, "DATABASE_URL: expected a postgres:// or postgresql:// URL");
 	cfg.pg_bin = dup_or_null(env_first("PG_BIN", NULL));
+	if (cfg.embedded_pg && cfg.pg_bin && check_pg_bin(cfg.pg_bin, err, errlen) < 0)
+		return -1;
 	/* The embedded database is ours to manage: migrate it by default. */
 	if (parse_bool("AUTO_MIGRATE", "BETTER_AUTH_AUTO_MIGRATE", cfg.embedded_pg, &cfg.auto_migrate, err, errlen))
 		return -1;
@@ -299,15 +337,11 @@ int config_load(char *err, size_t errlen)
 	cfg.revoked_token_entries = (size_t)n;
 	v = env_first("RUN_USER", NULL);
 	cfg.run_user = strdup(v ? v : "nobody");
-	return 0;
-}
-
-int config_reload(char *err, size_t errlen)
-{
-	if (parse_log_level(err, errlen))
-		return -1;
-	free(cfg.oidc_clients);
-	cfg.oidc_clients = dup_or_null(env_first("OIDC_CLIENTS", NULL));
+	/* Checked here, once: each child would otherwise fail its privdrop and
+	 * be restarted forever. */
+	if (geteuid() == 0 && !getpwnam(cfg.run_user))
+		return config_error(err, errlen, "RUN_USER: no such user \"%s\" (children drop to it when started as root)",
+		    cfg.run_user);
 	return 0;
 }
 

@@ -1,6 +1,7 @@
 /*
  * Configuration from the environment (Dream Auth's names and aliases).
- * Parsed once in the master (or CLI) and inherited by every child through fork.
+ * Parsed once in the master (or CLI) and inherited by every child through fork;
+ * never re-read (SIGHUP reloads only OIDC_CLIENTS_FILE, in the workers).
  */
 #ifndef DREAMAUTH_CONFIG_H
 #define DREAMAUTH_CONFIG_H
@@ -17,6 +18,7 @@ struct config {
 	int workers;			/* WORKERS, default = cores */
 	int kdf_threads;		/* KDF_THREADS, default = cores */
 	int db_statement_timeout_ms;	/* DB_STATEMENT_TIMEOUT_MS, default 5000; 0 = none */
+	int http_request_timeout_s;	/* HTTP_REQUEST_TIMEOUT: head within it of its first byte, body again */
 	bool kdf_idle;			/* KDF_PRIORITY: idle (default, SCHED_IDLE) or low (nice 10) */
 
 	/* storage */
@@ -76,7 +78,7 @@ extern struct config cfg;
 int config_load(char *err, size_t errlen);
 /* Frees every string in cfg and zeroes it (tests; config_load after it). */
 void config_free(void);
-/* Re-read reloadable values (SIGHUP): log level, OIDC clients. */
-int config_reload(char *err, size_t errlen);
 bool config_is_admin_email(const char *email);
+/* http:// URL whose host is exactly localhost, 127.0.0.1 or [::1]. */
+bool config_is_local_http(const char *url);
 #endif

@@ -6,7 +6,8 @@
  * session advisory lock (hashtextextended(lock_key, 0)) serialises instances
  * and the applied set is read again under it. Each file runs in its own
  * transaction together with its bookkeeping row, so a crash leaves either all
- * of a migration or none of it. Files that would destroy data are refused.
+ * of a migration or none of it. Files that could destroy or rewrite data
+ * (DROP, RENAME, TRUNCATE, DELETE, UPDATE, ALTER COLUMN ... TYPE) are refused.
  */
 #include "common/migrate.h"
 #include "common/db.h"
@@ -76,19 +77,50 @@ static bool word_is(const char *word, const char *keyword)
 	return strcasecmp(word, keyword) == 0;
 }
 
+/* DELETE and UPDATE also name events, not statements: ON DELETE/UPDATE of a
+ * foreign key, BEFORE/AFTER/INSTEAD OF [... OR] UPDATE of a trigger, FOR
+ * [NO KEY] UPDATE of a row lock. Anything else (a DELETE or UPDATE statement,
+ * a GRANT of them) is refused: a backfill would need an explicit exception. */
+static bool names_an_event(const char *prev)
+{
+	static const char *const before_event[] = { "ON", "BEFORE", "AFTER", "OF", "OR", "FOR", "KEY" };
+
+	for (size_t i = 0; i < sizeof(before_event) / sizeof(before_event[0]); i++)
+		if (word_is(prev, before_event[i]))
+			return true;
+	return false;
+}
+
+/* ALTER [COLUMN] c TYPE t, ALTER [COLUMN] c SET DATA TYPE t: a rewrite that
+ * can truncate or fail on existing rows. w[0] is the word before TYPE. */
+static bool alters_column_type(char w[3][128])
+{
+	return word_is(w[1], "ALTER") || (word_is(w[2], "ALTER") && word_is(w[1], "COLUMN")) ||
+	    (word_is(w[1], "SET") && word_is(w[0], "DATA"));
+}
+
 const char *migrate_destructive_statement(const char *sql)
 {
-	char word[128], prev[128] = "";
+	char word[128], prev[3][128] = { "", "", "" };	/* prev[0] is the latest */
 	size_t pos = 0;
 
 	while (next_word(sql, &pos, word, sizeof(word))) {
 		if (word_is(word, "TRUNCATE"))
 			return "TRUNCATE";
-		if (word_is(prev, "DROP") && word_is(word, "TABLE"))
-			return "DROP TABLE";
-		if (word_is(prev, "DROP") && word_is(word, "COLUMN"))
-			return "DROP COLUMN";
-		snprintf(prev, sizeof(prev), "%s", word);
+		if (word_is(word, "RENAME"))
+			return "RENAME";
+		if (word_is(word, "DROP")) {
+			/* DROP anything: a table, column, index, constraint, default, ... */
+			if (!next_word(sql, &pos, word, sizeof(word)))
+				return "DROP";
+			return word_is(word, "TABLE") ? "DROP TABLE" : word_is(word, "COLUMN") ? "DROP COLUMN" : "DROP";
+		}
+		if ((word_is(word, "DELETE") || word_is(word, "UPDATE")) && !names_an_event(prev[0]))
+			return word_is(word, "DELETE") ? "DELETE" : "UPDATE";
+		if (word_is(word, "TYPE") && alters_column_type(prev))
+			return "ALTER COLUMN TYPE";
+		memmove(prev[1], prev[0], sizeof(prev[0]) * 2);
+		snprintf(prev[0], sizeof(prev[0]), "%s", word);
 	}
 	return NULL;
 }

@@ -13,8 +13,10 @@
 int migrate_run(PGconn *db, const char *lock_key, int lock_timeout_ms, int *applied);
 /* Number of embedded migrations not yet applied, or -1 on error. */
 int migrate_pending(PGconn *db);
-/* NULL if sql is additive; else the offending statement ("DROP TABLE",
- * "DROP COLUMN", "TRUNCATE"). Comments are ignored; string literals are not
- * (EXECUTE 'DROP TABLE ...' counts). Pure, for tests. */
+/* NULL if sql is additive; else the offending statement: "DROP TABLE",
+ * "DROP COLUMN", "DROP" (any other), "RENAME", "TRUNCATE", "DELETE",
+ * "UPDATE" (not ON DELETE/UPDATE of a foreign key, nor a trigger's or row
+ * lock's UPDATE), "ALTER COLUMN TYPE". Comments are ignored; string literals
+ * are not (EXECUTE 'DROP TABLE ...' counts). Pure, for tests. */
 const char *migrate_destructive_statement(const char *sql);
 #endif

@@ -5,7 +5,7 @@
  * N workers and supervises them like nginx's master: a child that dies is
  * logged with its cause and restarted with backoff; SIGTERM/SIGINT drain the
  * workers, then stop the actors and the database; SIGHUP is passed to the
- * workers, which reload what is reloadable. The master never parses client
+ * workers, which reload OIDC_CLIENTS_FILE. The master never parses client
  * input; it brokers one socketpair per (worker, actor) and re-brokers it
  * when either side restarts.
  */
@@ -399,18 +399,15 @@ static void sigterm_cb(evutil_socket_t sig, short what, void *arg)
 	stop_progress();
 }
 
+/* The environment is read once, at start (a process cannot see changes to
+ * its own): what SIGHUP reloads is OIDC_CLIENTS_FILE, in each worker
+ * (workers/oidc_clients.c), which also polls it once a second. */
 static void sighup_cb(evutil_socket_t sig, short what, void *arg)
 {
-	char err[256];
 	(void)sig;
 	(void)what;
 	(void)arg;
-	if (config_reload(err, sizeof(err)) < 0) {
-		log_warnx("reload refused, keeping the running configuration: %s", err);
-		return;
-	}
-	log_info("SIGHUP: reloading");
-	atomic_fetch_add(&m.shm->status->clients_generation, 1);
+	log_info("SIGHUP: workers reload OIDC_CLIENTS_FILE");
 	for (int i = 0; i < cfg.workers; i++)
 		if (m.workers[i].pid > 0)
 			kill(m.workers[i].pid, SIGHUP);
@@ -518,6 +515,11 @@ int master_prepare_database(int *pg_pid)
 		*pg_pid = pid;
 		if (pg_embedded_wait_ready(cfg.database_url, 30000) < 0) {
 			log_errorx("embedded PostgreSQL did not start; see %s/pg/log or above", cfg.data_dir);
+			master_stop_embedded_pg(pid);
+			return -1;
+		}
+		/* From here on everyone, the master included, uses the unprivileged role. */
+		if (pg_embedded_provision(cfg.data_dir, &cfg.database_url) < 0) {
 			master_stop_embedded_pg(pid);
 			return -1;
 		}

@@ -5,9 +5,17 @@
  * to run as root, so when we are root they run as the "postgres" user via
  * fork + setgroups/setgid/setuid + execv (no shell, nothing to quote).
  *
- * The URL built here contains the password: never log it.
+ * The superuser (postgres) is for this file only: pg_embedded_provision
+ * creates an unprivileged login role APP_ROLE owning the database and its
+ * objects, with its own generated password in DATA_DIR/pg.app_password
+ * (0600), and hands back a URL for that role, which is what every other
+ * process (workers, signer, migrations, CLI) connects with. A compromised
+ * worker thus cannot COPY ... TO PROGRAM or read other files as postgres.
+ *
+ * The URLs built here contain passwords: never log them.
  */
 #include "master/pg_embedded.h"
+#include "common/db.h"
 #include "common/log.h"
 #include "common/secure.h"
 
@@ -33,6 +41,9 @@
 #define PG_ROOT "/usr/lib/postgresql"
 #define SOCKET_NAME "/.s.PGSQL.5432"
 #define UNIX_PATH_LIMIT 108	/* sizeof(sockaddr_un.sun_path) */
+#define APP_ROLE "dreamauth"	/* an SQL identifier: no quoting needed */
+#define APP_PASSWORD_FILE "pg.app_password"
+#define APP_DATABASE "postgres"	/* where the schema has always lived */
 
 struct run_as {
 	bool drop;	/* we are root: become uid/gid first */
@@ -294,6 +305,23 @@ static void percent_encode(const char *in, bool keep_slash, char *out)
 	*out = '\0';
 }
 
+/* postgresql://user:password@/APP_DATABASE?host=run_dir (malloc'd). */
+static char *socket_url(const char *user, const char *password, const char *run_dir)
+{
+	char *enc_pw = malloc(3 * strlen(password) + 1), *enc_dir = malloc(3 * strlen(run_dir) + 1), *url;
+
+	if (!enc_pw || !enc_dir)
+		fatal("malloc");
+	percent_encode(password, false, enc_pw);
+	percent_encode(run_dir, true, enc_dir);
+	if (asprintf(&url, "postgresql://%s:%s@/" APP_DATABASE "?host=%s", user, enc_pw, enc_dir) < 0)
+		fatal("asprintf");
+	secure_wipe(enc_pw, strlen(enc_pw));
+	free(enc_pw);
+	free(enc_dir);
+	return url;
+}
+
 /* The cluster's layout under DATA_DIR, shared by prepare and spawn: dir
  * itself, dir/pg (the cluster) and dir/run (its socket), all owned by the
  * caller; who is the postgres user. -1: already logged, nothing allocated. */
@@ -313,7 +341,6 @@ int pg_embedded_prepare(const char *data_dir, const char *pg_bin, char **url)
 	struct run_as who;
 	char password[TOKEN_STR_LEN];
 	char *dir = NULL, *pg_dir = NULL, *run_dir = NULL, *pw_path = NULL, *version = NULL;
-	char *enc_pw = NULL, *enc_dir = NULL;
 	struct stat st;
 	int rc = -1;
 
@@ -350,22 +377,10 @@ int pg_embedded_prepare(const char *data_dir, const char *pg_bin, char **url)
 		}
 	}
 
-	enc_pw = malloc(3 * strlen(password) + 1);
-	enc_dir = malloc(3 * strlen(run_dir) + 1);
-	if (!enc_pw || !enc_dir)
-		fatal("malloc");
-	percent_encode(password, false, enc_pw);
-	percent_encode(run_dir, true, enc_dir);
-	if (asprintf(url, "postgresql://postgres:%s@/postgres?host=%s", enc_pw, enc_dir) < 0)
-		fatal("asprintf");
+	*url = socket_url("postgres", password, run_dir);
 	rc = 0;
 out:
 	secure_wipe(password, sizeof(password));
-	if (enc_pw) {
-		secure_wipe(enc_pw, strlen(enc_pw));
-		free(enc_pw);
-	}
-	free(enc_dir);
 	free(dir);
 	free(pg_dir);
 	free(run_dir);
@@ -435,6 +450,160 @@ int pg_embedded_wait_ready(const char *url, int timeout_ms)
 		}
 		nanosleep(&pause, NULL);
 	}
+}
+
+/* The app role's password: generated and stored on first use, which is also
+ * the first start of a data dir made by a version without the role. */
+static int app_password(const char *dir, char out[TOKEN_STR_LEN])
+{
+	char *path = path_join(dir, APP_PASSWORD_FILE);
+	int rc;
+
+	if (access(path, F_OK) == 0) {
+		rc = read_password_file(path, out);
+	} else if (errno != ENOENT) {
+		log_warn("embedded PostgreSQL: %s", path);
+		rc = -1;
+	} else {
+		secure_token(out);
+		rc = write_password_file(path, out);
+	}
+	free(path);
+	return rc;
+}
+
+/* Idempotent, in one transaction: the role exists, unprivileged, with this
+ * password; it owns the database, the public schema and everything in it
+ * (objects an older version created as postgres, extension members aside).
+ * Sequences owned by a column and triggers follow their table. */
+static const char create_role_sql[] =
+    "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '" APP_ROLE "') THEN"
+    " CREATE ROLE " APP_ROLE "; END IF; END $$";
+#define ALTER_ROLE_SQL "ALTER ROLE " APP_ROLE " WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION" \
+    " NOBYPASSRLS NOINHERIT CONNECTION LIMIT -1 PASSWORD %s"
+static const char ownership_sql[] =
+    "ALTER DATABASE " APP_DATABASE " OWNER TO " APP_ROLE ";"
+    "ALTER SCHEMA public OWNER TO " APP_ROLE ";"
+    "DO $$ DECLARE r record; BEGIN"
+    " FOR r IN SELECT c.oid::regclass AS obj, c.relkind FROM pg_class c"
+    "  WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'f')"
+    "  AND c.relowner <> '" APP_ROLE "'::regrole AND NOT EXISTS (SELECT FROM pg_depend d"
+    "  WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e') LOOP"
+    "  EXECUTE format('ALTER %s %s OWNER TO " APP_ROLE "', CASE r.relkind WHEN 'v' THEN 'VIEW'"
+    "   WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END, r.obj);"
+    " END LOOP;"
+    " FOR r IN SELECT c.oid::regclass AS obj FROM pg_class c"
+    "  WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'S'"
+    "  AND c.relowner <> '" APP_ROLE "'::regrole AND NOT EXISTS (SELECT FROM pg_depend d"
+    "  WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e') LOOP"
+    "  EXECUTE format('ALTER SEQUENCE %s OWNER TO " APP_ROLE "', r.obj);"
+    " END LOOP;"
+    " FOR r IN SELECT p.oid::regprocedure AS obj FROM pg_proc p"
+    "  WHERE p.pronamespace = 'public'::regnamespace AND p.proowner <> '" APP_ROLE "'::regrole"
+    "  AND NOT EXISTS (SELECT FROM pg_depend d"
+    "  WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e') LOOP"
+    "  EXECUTE format('ALTER ROUTINE %s OWNER TO " APP_ROLE "', r.obj);"
+    " END LOOP;"
+    " FOR r IN SELECT t.oid::regtype AS obj, t.typtype FROM pg_type t"
+    "  WHERE t.typnamespace = 'public'::regnamespace AND t.typowner <> '" APP_ROLE "'::regrole"
+    "  AND (t.typtype IN ('e', 'd', 'r') OR (t.typtype = 'c' AND"
+    "   (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c'))"
+    "  AND NOT EXISTS (SELECT FROM pg_depend d"
+    "  WHERE d.classid = 'pg_type'::regclass AND d.objid = t.oid AND d.deptype = 'e') LOOP"
+    "  EXECUTE format('ALTER %s %s OWNER TO " APP_ROLE "',"
+    "   CASE r.typtype WHEN 'd' THEN 'DOMAIN' ELSE 'TYPE' END, r.obj);"
+    " END LOOP;"
+    " END $$";
+
+static bool exec_ok(PGconn *db, const char *sql, const char *what)
+{
+	PGresult *res = PQexec(db, sql);
+	bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+
+	if (!ok)
+		log_errorx("embedded PostgreSQL: %s: %s", what, PQresultErrorMessage(res));
+	PQclear(res);
+	return ok;
+}
+
+/* As the superuser: run the statements above with the role's SCRAM verifier (the
+ * plain password never reaches the server, nor its logs). */
+static int provision_role(const char *superuser_url, const char *password)
+{
+	PGconn *db = db_connect(superuser_url, 5000);
+	char *verifier = NULL, *literal = NULL, *sql = NULL;
+	int rc = -1;
+
+	if (!db)
+		return -1;
+	if (!(verifier = PQencryptPasswordConn(db, password, APP_ROLE, "scram-sha-256"))) {
+		log_errorx("embedded PostgreSQL: cannot hash the %s password: %s", APP_ROLE, PQerrorMessage(db));
+		goto out;
+	}
+	if (!(literal = PQescapeLiteral(db, verifier, strlen(verifier))))
+		goto out;
+	if (asprintf(&sql, ALTER_ROLE_SQL, literal) < 0)
+		fatal("asprintf");
+	if (exec_ok(db, "BEGIN", "BEGIN") && exec_ok(db, create_role_sql, "creating the " APP_ROLE " role") &&
+	    exec_ok(db, sql, "setting the " APP_ROLE " role's password") &&
+	    exec_ok(db, ownership_sql, "giving the " APP_ROLE " role its objects") && exec_ok(db, "COMMIT", "COMMIT"))
+		rc = 0;
+out:
+	free(sql);
+	PQfreemem(literal);
+	PQfreemem(verifier);
+	PQfinish(db);
+	return rc;
+}
+
+/* Belt and braces: the URL we hand out really is not a superuser's. */
+static int check_unprivileged(const char *url)
+{
+	PGconn *db = db_connect(url, 5000);
+	PGresult *res;
+	int rc = -1;
+
+	if (!db)
+		return -1;
+	res = PQexec(db, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user");
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 && !strcmp(PQgetvalue(res, 0, 0), "f"))
+		rc = 0;
+	else
+		log_errorx("embedded PostgreSQL: the %s role is a superuser or unreadable; refusing to use it", APP_ROLE);
+	PQclear(res);
+	PQfinish(db);
+	return rc;
+}
+
+int pg_embedded_provision(const char *data_dir, char **url)
+{
+	struct run_as who;
+	char password[TOKEN_STR_LEN];
+	char *dir, *pg_dir, *run_dir, *app_url = NULL;
+	int rc = -1;
+
+	if (cluster_dirs(data_dir, &who, &dir, &pg_dir, &run_dir) < 0)
+		return -1;
+	if (app_password(dir, password) < 0 || provision_role(*url, password) < 0)
+		goto out;
+	app_url = socket_url(APP_ROLE, password, run_dir);
+	if (check_unprivileged(app_url) < 0)
+		goto out;
+	secure_wipe(*url, strlen(*url));
+	free(*url);
+	*url = app_url;
+	app_url = NULL;
+	rc = 0;
+out:
+	if (app_url) {
+		secure_wipe(app_url, strlen(app_url));
+		free(app_url);
+	}
+	secure_wipe(password, sizeof(password));
+	free(dir);
+	free(pg_dir);
+	free(run_dir);
+	return rc;
 }
 
 /* "15" -> 15, "9.6" -> 906; -1 if not a version directory name. */

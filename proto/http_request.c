@@ -35,9 +35,6 @@ static const uint8_t char_class[256] = {
 	4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
 };
 
-/* RFC 9112 2.2 lets a server ignore a few empty lines before the request
- * line (left over from a previous body); more than that is garbage. */
-#define MAX_LEADING_EMPTY_LINES 4
 
 /* Chunked decoder bounds: chunk extensions are never used by dreamauth, so
  * only a short one is tolerated; trailers are read and dropped. */
@@ -229,7 +226,7 @@ enum http_parse_result http_request_parse(const char *buf, size_t buf_len,
 	req->query.len = 0;
 
 	for (int empty = 0; p < end && (*p == '\r' || *p == '\n'); empty++) {
-		if (*p == '\n' || empty == MAX_LEADING_EMPTY_LINES)
+		if (*p == '\n' || empty == HTTP_MAX_LEADING_EMPTY_LINES)
 			FAIL(400);
 		if (p + 1 == end)
 			NEED_MORE();

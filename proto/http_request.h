@@ -12,6 +12,10 @@
 #include <stdbool.h>
 
 #define HTTP_MAX_HEADERS 64
+/* RFC 9112 2.2 lets a server ignore a few empty lines before the request
+ * line (left over from a previous body); more than that is garbage. The
+ * server's framing (workers/http_server.c) skips as many. */
+#define HTTP_MAX_LEADING_EMPTY_LINES 4
 
 struct http_str {
 	const char *p;	/* points into the caller's buffer, NOT NUL-terminated */

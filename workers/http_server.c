@@ -36,6 +36,8 @@ struct http_server {
 	http_handler_fn handler;
 	int active;
 	struct http_conn *conns;	/* all open connections, for draining */
+	struct event *deadline_tick;	/* once a second: close requests past their deadline */
+	unsigned tick;			/* seconds since start, counted by deadline_tick */
 };
 
 static void publish_active(struct http_server *s)
@@ -57,6 +59,8 @@ struct http_conn {
 	bool dead;			/* socket gone; free when the handler replies */
 	bool sent_continue;
 	bool dispatching;		/* inside the handler call: a reply now is synchronous */
+	bool awaiting_body;		/* head parsed, body still arriving */
+	unsigned deadline;		/* server tick by which the request must be complete; 0 none */
 	struct http_exchange ex;
 };
 
@@ -338,6 +342,59 @@ static bool ensure_cap(struct http_conn *c, size_t need)
 	return true;
 }
 
+/* RFC 9112 2.2: empty lines before a request line are ignored (the parser
+ * allows a few). Skip them when looking for the end of the head, or the
+ * first CRLFCRLF would be "\r\n\r\n" itself. Bytes to skip, at most the
+ * parser's allowance; costs one small copy per request head. */
+static size_t leading_empty_lines(struct evbuffer *in)
+{
+	char lead[2 * HTTP_MAX_LEADING_EMPTY_LINES];
+	ev_ssize_t got = evbuffer_copyout(in, lead, sizeof(lead));
+	size_t n = got > 0 ? (size_t)got : 0, skip = 0;
+
+	while (skip + 2 <= n && lead[skip] == '\r' && lead[skip + 1] == '\n')
+		skip += 2;
+	return skip;
+}
+
+/* Slowloris: a request in progress must be complete by a deadline, counted
+ * from its first byte for the head and again from the head for the body,
+ * whatever the pace of its bytes (the bufferevent read timeout restarts on
+ * each one). Setting it costs no syscall and no timer: one per-server timer
+ * looks at every connection once a second. */
+static void request_deadline(struct http_conn *c, bool body)
+{
+	unsigned t = (unsigned)c->server->limits.request_timeout_s;
+
+	if (!t)
+		return;
+	if (body && !c->awaiting_body) {
+		c->awaiting_body = true;
+		c->deadline = c->server->tick + t + 1;	/* + 1: ticks are whole seconds */
+	} else if (!c->deadline) {
+		c->deadline = c->server->tick + t + 1;
+	}
+}
+
+static void deadline_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_server *s = arg;
+	struct http_conn *c, *next;
+	(void)fd;
+	(void)what;
+
+	s->tick++;
+	for (c = s->conns; c; c = next) {
+		next = c->next;
+		if (!c->deadline || c->in_flight || c->closing || c->dead || (int)(s->tick - c->deadline) < 0)
+			continue;
+		log_debug("request from %s not complete within %d s: closing", c->client_ip,
+		    s->limits.request_timeout_s);
+		c->deadline = 0;
+		write_simple_error(c, 408);
+	}
+}
+
 /* Parse and dispatch as many complete requests as are buffered, one at a time. */
 static void conn_process(struct http_conn *c)
 {
@@ -352,6 +409,8 @@ static void conn_process(struct http_conn *c)
 		size_t avail = evbuffer_get_length(in);
 		if (avail == 0)
 			return;
+		if (c->search_from == 0)
+			c->search_from = leading_empty_lines(in);
 		evbuffer_ptr_set(in, &start, c->search_from, EVBUFFER_PTR_SET);
 		found = evbuffer_search(in, "\r\n\r\n", 4, &start);
 		if (found.pos < 0) {
@@ -359,7 +418,9 @@ static void conn_process(struct http_conn *c)
 				write_simple_error(c, 431);
 				return;
 			}
-			c->search_from = avail > 3 ? avail - 3 : 0;
+			if (avail > c->search_from + 3)
+				c->search_from = avail - 3;
+			request_deadline(c, false);
 			/* Let the parser reject garbage early (e.g. a TLS hello). */
 			if (!ensure_cap(c, avail + 1))
 				goto oom;
@@ -390,6 +451,7 @@ static void conn_process(struct http_conn *c)
 					bufferevent_write(c->bev, "HTTP/1.1 100 Continue\r\n\r\n", 25);
 					c->sent_continue = true;
 				}
+				request_deadline(c, true);
 				return;	/* wait for the body; head is parsed again then (cheap) */
 			}
 			if (!ensure_cap(c, head_len + cl + 1))
@@ -415,9 +477,10 @@ static void conn_process(struct http_conn *c)
 			int rc = http_chunked_decode(&ch, c->req_buf + head_len, avail - head_len, &used,
 			    c->req_buf + head_len, avail - head_len, &out_len);
 			if (rc == 0) {
-				if (avail - head_len > lim->max_body + 64 * 1024) {
+				if (avail - head_len > lim->max_body + 64 * 1024)
 					write_simple_error(c, 413);
-				}
+				else
+					request_deadline(c, true);
 				return;
 			}
 			if (rc < 0) {
@@ -432,6 +495,8 @@ static void conn_process(struct http_conn *c)
 		evbuffer_drain(in, consumed);
 		c->search_from = 0;
 		c->sent_continue = false;
+		c->deadline = 0;
+		c->awaiting_body = false;
 
 		ex->conn = c;
 		ex->body = c->req_buf + head_len;
@@ -599,7 +664,13 @@ struct http_server *http_server_new(struct event_base *base, const int *listen_f
 	s->handler = handler;
 	publish_active(s);	/* a restarted worker starts from 0, not its predecessor's count */
 	s->accept_pause = evtimer_new(base, accept_resume_cb, s);
-	if (!s->accept_pause) {
+	s->deadline_tick = event_new(base, -1, EV_PERSIST, deadline_tick_cb, s);
+	struct timeval second = { 1, 0 };
+	if (!s->accept_pause || !s->deadline_tick || event_add(s->deadline_tick, &second) < 0) {
+		if (s->accept_pause)
+			event_free(s->accept_pause);
+		if (s->deadline_tick)
+			event_free(s->deadline_tick);
 		free(s);
 		return NULL;
 	}
@@ -656,5 +727,7 @@ void http_server_free(struct http_server *s)
 	http_server_stop_accepting(s);
 	if (s->accept_pause)
 		event_free(s->accept_pause);
+	if (s->deadline_tick)
+		event_free(s->deadline_tick);
 	free(s);
 }

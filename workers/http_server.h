@@ -33,7 +33,9 @@ typedef void (*http_handler_fn)(struct http_exchange *ex);
 
 struct http_server_limits {
 	struct http_limits parse;
-	int read_timeout_s;		/* idle keep-alive and slow-header bound */
+	int read_timeout_s;		/* idle keep-alive: no byte for this long closes */
+	int request_timeout_s;		/* a head must arrive within this from its first byte, its body
+					 * within this again (slowloris); 0 = no such deadline */
 	int write_timeout_s;
 	int max_connections;
 	/* Accept balancing across the workers sharing the listening sockets:

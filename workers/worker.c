@@ -176,7 +176,8 @@ void worker_main(int slot, int ctrl_fd, const int *listen_fds, int n_listen, str
 	struct http_server_limits limits = {
 		.parse = { .max_head = 16 * 1024, .max_target = 8 * 1024, .max_headers = HTTP_MAX_HEADERS,
 		    .max_body = 64 * 1024 },
-		.read_timeout_s = 60,
+		.read_timeout_s = 60,		/* idle keep-alive */
+		.request_timeout_s = cfg.http_request_timeout_s,	/* slowloris */
 		.write_timeout_s = 30,
 		.max_connections = 10000,
 		.board = shm->status->worker_connections,

@@ -9,7 +9,9 @@ import { appendFileSync } from 'node:fs';
 
 let s;
 before(async () => {
-  s = new Server({ DATABASE_URL: freshDatabase('http'), AUTH_SECRET: TEST_SECRET, AUTO_MIGRATE: 'true' });
+  // A short request deadline (default 20 s) so the slowloris tests are quick.
+  s = new Server({ DATABASE_URL: freshDatabase('http'), AUTH_SECRET: TEST_SECRET, AUTO_MIGRATE: 'true',
+    HTTP_REQUEST_TIMEOUT: '3' });
   await s.start();
 });
 after(async () => { await s.stop(); });
@@ -98,6 +100,68 @@ test('slow and abandoned clients do not block others', async () => {
   await assertHealthy();
   for (const sock of socks) sock.destroy();
   await assertHealthy();
+});
+
+// Sends first, then one piece of rest every intervalMs (each byte would
+// restart a plain read timeout); resolves with what came back and when the
+// server closed, or after giveUpMs.
+function trickle(first, rest, intervalMs, giveUpMs) {
+  return new Promise((resolve) => {
+    const sock = net.connect(s.port, '127.0.0.1');
+    const t0 = Date.now();
+    let buf = '', i = 0, timer;
+    const done = (closed) => { clearInterval(timer); clearTimeout(stop); sock.destroy(); resolve({ buf, ms: Date.now() - t0, closed }); };
+    const stop = setTimeout(() => done(false), giveUpMs);
+    sock.on('data', (d) => { buf += d.toString('latin1'); });
+    sock.on('close', () => done(true));
+    sock.on('error', () => {});
+    sock.on('connect', () => {
+      sock.write(first);
+      timer = setInterval(() => { if (!sock.destroyed) sock.write(rest[i++ % rest.length]); }, intervalMs);
+    });
+  });
+}
+
+test('slowloris: a head trickled byte by byte is cut off at HTTP_REQUEST_TIMEOUT from its first byte', async () => {
+  const r = await trickle('GET /api/health/live HTTP/1.1\r\nHost: x\r\n', 'X-Slow: 1\r\n', 300, 10000);
+  assert.ok(r.closed, `still open after ${r.ms} ms`);
+  assert.ok(r.ms >= 2500 && r.ms < 6000, `closed after ${r.ms} ms (deadline 3 s)`);
+  assert.equal(statusOf(r.buf), 408, r.buf);
+  await assertHealthy();
+});
+
+test('slowloris: a trickled body is cut off at HTTP_REQUEST_TIMEOUT after its head', async () => {
+  const r = await trickle('POST /api/auth/sign-in/email HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +
+    'Content-Length: 1000\r\n\r\n{', ' ', 300, 10000);
+  assert.ok(r.closed, `still open after ${r.ms} ms`);
+  assert.ok(r.ms >= 2500 && r.ms < 6000, `closed after ${r.ms} ms (deadline 3 s)`);
+  assert.equal(statusOf(r.buf), 408, r.buf);
+});
+
+test('an idle keep-alive connection is not cut by the request deadline; a prompt request on it is served', async () => {
+  const sock = net.connect(s.port, '127.0.0.1');
+  await new Promise((res) => sock.on('connect', res));
+  let buf = '';
+  sock.on('data', (d) => { buf += d.toString('latin1'); });
+  const req = 'GET /api/health/live HTTP/1.1\r\nHost: x\r\n\r\n';
+  sock.write(req);
+  await new Promise((res) => setTimeout(res, 4500));	// idle longer than the 3 s deadline
+  assert.ok(!sock.destroyed && sock.readyState === 'open', 'still open while idle');
+  sock.write(req);
+  await new Promise((res) => setTimeout(res, 300));
+  sock.destroy();
+  assert.deepEqual([...buf.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => m[1]), ['200', '200']);
+});
+
+test('empty lines before a request line are ignored (RFC 9112 2.2), up to the parser allowance', async () => {
+  const req = 'GET /api/health/live HTTP/1.1\r\nHost: x\r\n\r\n';
+  assert.equal(statusOf(await rawRequest(s.port, '\r\n' + req, { timeoutMs: 500 })), 200);
+  assert.equal(statusOf(await rawRequest(s.port, '\r\n\r\n' + req, { timeoutMs: 500 })), 200);
+  assert.equal(statusOf(await rawRequest(s.port, '\r\n'.repeat(4) + req, { timeoutMs: 500 })), 200);
+  assert.equal(statusOf(await rawRequest(s.port, '\r\n'.repeat(5) + req, { timeoutMs: 500 })), 400);
+  // A stray CRLF after a request (a client's habit after a body) does not break the next one.
+  const raw = await rawRequest(s.port, req + '\r\n' + req + '\r\n\r\n' + req, { timeoutMs: 500 });
+  assert.deepEqual([...raw.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => m[1]), ['200', '200', '200']);
 });
 
 test('random garbage on many connections leaves the server up', async () => {

@@ -2,7 +2,10 @@
 #include "common/config.h"
 #include "tests/unit/check.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <string.h>
 
 static int load(char *err, size_t len)
@@ -16,7 +19,7 @@ static void clear_env(void)
 	static const char *vars[] = { "DATABASE_URL", "AUTH_SECRET", "BETTER_AUTH_SECRET", "AUTH_URL", "BETTER_AUTH_URL",
 		"LISTEN", "PORT", "WORKERS", "ENABLE_REGISTRATION", "AUTO_MIGRATE", "BETTER_AUTH_AUTO_MIGRATE",
 		"COOKIE_DOMAIN", "ADMIN_EMAILS", "SIGNING_ALG", "LOG_LEVEL", "CLIENT_AUTH_MAX_ATTEMPTS",
-		"CLIENT_AUTH_IP_MAX_ATTEMPTS", "REVOKED_TOKEN_ENTRIES", "KDF_PRIORITY", "DB_STATEMENT_TIMEOUT_MS", "SECCOMP", NULL };
+		"CLIENT_AUTH_IP_MAX_ATTEMPTS", "REVOKED_TOKEN_ENTRIES", "KDF_PRIORITY", "DB_STATEMENT_TIMEOUT_MS", "SECCOMP", "RUN_USER", "PG_BIN", "HTTP_REQUEST_TIMEOUT", NULL };
 	for (int i = 0; vars[i]; i++)
 		unsetenv(vars[i]);
 }
@@ -42,6 +45,14 @@ int main(void)
 	CHECK_EQ_INT(cfg.revoked_token_entries, 16384);
 	CHECK(cfg.kdf_idle);
 	CHECK_EQ_INT(cfg.db_statement_timeout_ms, 5000);
+	CHECK_EQ_INT(cfg.http_request_timeout_s, 20);
+	setenv("HTTP_REQUEST_TIMEOUT", "0", 1);
+	CHECK_EQ_INT(load(err, sizeof(err)), -1);
+	CHECK(strncmp(err, "HTTP_REQUEST_TIMEOUT", 20) == 0);
+	setenv("HTTP_REQUEST_TIMEOUT", "3", 1);
+	CHECK_EQ_INT(load(err, sizeof(err)), 0);
+	CHECK_EQ_INT(cfg.http_request_timeout_s, 3);
+	unsetenv("HTTP_REQUEST_TIMEOUT");
 	setenv("DB_STATEMENT_TIMEOUT_MS", "-1", 1);
 	CHECK_EQ_INT(load(err, sizeof(err)), -1);
 	CHECK(strncmp(err, "DB_STATEMENT_TIMEOUT_MS", 23) == 0);
@@ -70,6 +81,79 @@ int main(void)
 	CHECK_EQ_INT(cfg.client_auth_ip_max_attempts, 7);
 	CHECK_EQ_INT(cfg.revoked_token_entries, 1000);
 	CHECK(cfg.seccomp);	/* the actors' syscall filters are on unless turned off */
+
+	/* Cookies lose Secure only for an exactly local host, not a prefix of one. */
+	CHECK(config_is_local_http("http://localhost"));
+	CHECK(config_is_local_http("http://localhost:3000"));
+	CHECK(config_is_local_http("http://LocalHost/auth"));
+	CHECK(config_is_local_http("http://127.0.0.1:8080/"));
+	CHECK(config_is_local_http("http://[::1]:3000"));
+	CHECK(!config_is_local_http("http://localhost.evil.com"));
+	CHECK(!config_is_local_http("http://localhost.evil.com:3000/"));
+	CHECK(!config_is_local_http("http://localhostevil.com"));
+	CHECK(!config_is_local_http("http://127.0.0.1.nip.io"));
+	CHECK(!config_is_local_http("http://localhost@evil.com"));
+	CHECK(!config_is_local_http("http://[::1].evil.com"));
+	CHECK(!config_is_local_http("https://localhost"));
+	CHECK(!config_is_local_http("http://example.com/localhost"));
+	setenv("AUTH_URL", "http://localhost.evil.com:3000", 1);
+	CHECK_EQ_INT(load(err, sizeof(err)), 0);
+	CHECK(!cfg.issuer_is_local_http);
+	setenv("AUTH_URL", "http://127.0.0.1:3000/", 1);
+	CHECK_EQ_INT(load(err, sizeof(err)), 0);
+	CHECK(cfg.issuer_is_local_http);
+	unsetenv("AUTH_URL");
+
+	/* RUN_USER must exist when started as root: checked once, not in every child. */
+	setenv("RUN_USER", "no-such-user-dreamauth", 1);
+	CHECK_EQ_INT(load(err, sizeof(err)), geteuid() == 0 ? -1 : 0);
+	if (geteuid() == 0) {
+		CHECK(strncmp(err, "RUN_USER", 8) == 0);
+		CHECK(strstr(err, "no-such-user-dreamauth") != NULL);
+		CHECK(strchr(err, '\n') == NULL);
+	}
+	setenv("RUN_USER", "nobody", 1);
+	CHECK_EQ_INT(load(err, sizeof(err)), 0);
+	unsetenv("RUN_USER");
+
+	/* PG_BIN (embedded mode) must hold executable postgres and initdb. */
+	{
+		char tmpl[] = "/tmp/da_pgbin.XXXXXX", path[64];
+		const char *dir = mkdtemp(tmpl);
+		FILE *f;
+
+		CHECK(dir != NULL);
+		setenv("PG_BIN", "/nonexistent/bin", 1);
+		CHECK_EQ_INT(load(err, sizeof(err)), -1);
+		CHECK(strncmp(err, "PG_BIN", 6) == 0 && strstr(err, "/nonexistent/bin/postgres"));
+		setenv("PG_BIN", dir, 1);
+		snprintf(path, sizeof(path), "%s/postgres", dir);
+		if ((f = fopen(path, "w")))
+			fclose(f);
+		CHECK(chmod(path, 0755) == 0);
+		CHECK_EQ_INT(load(err, sizeof(err)), -1);	/* initdb missing */
+		CHECK(strncmp(err, "PG_BIN", 6) == 0 && strstr(err, "initdb"));
+		snprintf(path, sizeof(path), "%s/initdb", dir);
+		if ((f = fopen(path, "w")))
+			fclose(f);
+		CHECK(chmod(path, 0644) == 0);
+		CHECK_EQ_INT(load(err, sizeof(err)), -1);	/* not executable */
+		CHECK(chmod(path, 0755) == 0);
+		CHECK_EQ_INT(load(err, sizeof(err)), 0);
+		CHECK_EQ_STR(cfg.pg_bin, dir);
+		/* With DATABASE_URL, PG_BIN is unused and not checked. */
+		setenv("PG_BIN", "/nonexistent/bin", 1);
+		setenv("DATABASE_URL", "postgres://u@db/x", 1);
+		setenv("AUTH_SECRET", secret, 1);
+		CHECK_EQ_INT(load(err, sizeof(err)), 0);
+		unsetenv("DATABASE_URL");
+		unsetenv("AUTH_SECRET");
+		unsetenv("PG_BIN");
+		unlink(path);
+		snprintf(path, sizeof(path), "%s/postgres", dir);
+		unlink(path);
+		rmdir(dir);
+	}
 
 	/* external database needs a secret */
 	setenv("DATABASE_URL", "postgres://u@db/x", 1);

@@ -91,11 +91,43 @@ static void test_checker(void)
 	CHECK_EQ_STR(migrate_destructive_statement("truncate table sessions"), "TRUNCATE");
 	/* Dynamic SQL in a string or dollar-quoted body still counts. */
 	CHECK_EQ_STR(migrate_destructive_statement("DO $$ BEGIN EXECUTE 'drop table x'; END $$;"), "DROP TABLE");
-	/* Words must match whole: these are not destructive. */
-	CHECK(migrate_destructive_statement("DROP TABLESPACE ts;") == NULL);
-	CHECK(migrate_destructive_statement("DROP INDEX foo_idx;") == NULL);
-	CHECK(migrate_destructive_statement("CREATE TABLE truncated_log (dropped_table text, drop_column int);") == NULL);
-	CHECK(migrate_destructive_statement("ALTER TABLE t ALTER COLUMN c DROP DEFAULT;") == NULL);
+	/* Any DROP, RENAME, data change or column type change. */
+	CHECK_EQ_STR(migrate_destructive_statement("DROP TABLESPACE ts;"), "DROP");
+	CHECK_EQ_STR(migrate_destructive_statement("DROP INDEX foo_idx;"), "DROP");
+	CHECK_EQ_STR(migrate_destructive_statement("drop function f();"), "DROP");
+	CHECK_EQ_STR(migrate_destructive_statement("ALTER TABLE t DROP CONSTRAINT t_pkey;"), "DROP");
+	CHECK_EQ_STR(migrate_destructive_statement("ALTER TABLE t ALTER COLUMN c DROP DEFAULT;"), "DROP");
+	CHECK_EQ_STR(migrate_destructive_statement("ALTER TABLE t ALTER COLUMN c DROP NOT NULL;"), "DROP");
+	CHECK_EQ_STR(migrate_destructive_statement("DROP"), "DROP");
+	CHECK_EQ_STR(migrate_destructive_statement("ALTER TABLE users RENAME TO people;"), "RENAME");
+	CHECK_EQ_STR(migrate_destructive_statement("alter table users rename column name to n;"), "RENAME");
+	CHECK_EQ_STR(migrate_destructive_statement("ALTER INDEX a RENAME TO b"), "RENAME");
+	CHECK_EQ_STR(migrate_destructive_statement("DELETE FROM sessions;"), "DELETE");
+	CHECK_EQ_STR(migrate_destructive_statement("CREATE TABLE a (b int); delete from a where b = 1"), "DELETE");
+	CHECK_EQ_STR(migrate_destructive_statement("UPDATE users SET name = '';"), "UPDATE");
+	CHECK_EQ_STR(migrate_destructive_statement("WITH x AS (SELECT 1) UPDATE users SET admin = true"), "UPDATE");
+	CHECK_EQ_STR(migrate_destructive_statement("DO $$ BEGIN EXECUTE 'UPDATE users SET x = 1'; END $$"), "UPDATE");
+	CHECK_EQ_STR(migrate_destructive_statement("CREATE RULE r AS ON DELETE TO t DO INSTEAD DELETE FROM u"), "DELETE");
+	CHECK_EQ_STR(migrate_destructive_statement("ALTER TABLE t ALTER COLUMN c TYPE smallint;"), "ALTER COLUMN TYPE");
+	CHECK_EQ_STR(migrate_destructive_statement("alter table t alter c type varchar(3)"), "ALTER COLUMN TYPE");
+	CHECK_EQ_STR(migrate_destructive_statement("ALTER TABLE t ALTER COLUMN c SET DATA TYPE int"), "ALTER COLUMN TYPE");
+	CHECK_EQ_STR(migrate_destructive_statement("ALTER TABLE t ADD COLUMN x int, ALTER y TYPE text"), "ALTER COLUMN TYPE");
+	/* Words must match whole, and DELETE/UPDATE as events are fine. */
+	CHECK(migrate_destructive_statement("CREATE TABLE truncated_log (dropped_table text, drop_column int,"
+	    " renamed bool, updated_at timestamptz, deleted boolean, type text);") == NULL);
+	CHECK(migrate_destructive_statement("CREATE TABLE s (u uuid REFERENCES users (id) ON DELETE CASCADE"
+	    " ON UPDATE RESTRICT);") == NULL);
+	CHECK(migrate_destructive_statement("CREATE TRIGGER t AFTER UPDATE OF a ON x FOR EACH ROW EXECUTE FUNCTION f();")
+	    == NULL);
+	CHECK(migrate_destructive_statement("CREATE TRIGGER t BEFORE INSERT OR UPDATE OR DELETE ON x"
+	    " FOR EACH ROW EXECUTE FUNCTION f();") == NULL);
+	CHECK(migrate_destructive_statement("CREATE TRIGGER t INSTEAD OF DELETE ON v FOR EACH ROW EXECUTE FUNCTION f();")
+	    == NULL);
+	CHECK(migrate_destructive_statement("SELECT 1 FROM t FOR UPDATE; SELECT 1 FROM t FOR NO KEY UPDATE") == NULL);
+	CHECK(migrate_destructive_statement("ALTER TYPE mood ADD VALUE 'meh'; ALTER TABLE t ADD COLUMN type text;")
+	    == NULL);
+	CHECK(migrate_destructive_statement("ALTER TABLE t ALTER COLUMN c SET DEFAULT 0") == NULL);
+	CHECK(migrate_destructive_statement("-- UPDATE users SET x = 1; DELETE FROM y; RENAME\nSELECT 1") == NULL);
 	/* Comments are not executed. */
 	CHECK(migrate_destructive_statement("-- never DROP TABLE here\nCREATE TABLE a (b int);") == NULL);
 	CHECK(migrate_destructive_statement("/* TRUNCATE /* nested */ DROP TABLE */ SELECT 1;") == NULL);

@@ -1,15 +1,20 @@
 /*
  * Embedded PostgreSQL end to end: initdb in a temporary DATA_DIR, spawn,
  * connect over the unix socket with the generated password, stop, and start
- * again on the existing cluster without a second initdb.
+ * again on the existing cluster without a second initdb. The first start
+ * creates objects as the superuser, as versions before the unprivileged
+ * owner role did; the second provisions that role (the upgrade path) and
+ * checks it owns everything, is no superuser, and can run the migrations.
  */
 #include "check.h"
 #include "common/db.h"
 #include "common/log.h"
+#include "common/migrate.h"
 #include "master/pg_embedded.h"
 
 #include <ftw.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -57,6 +62,78 @@ static void stop(pid_t pid)
 	CHECK(kill(pid, SIGINT) == 0);
 	CHECK(waitpid(pid, &status, 0) == pid);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+static const char *count_not_owned =
+    "SELECT (SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace"
+    "  AND relowner <> 'dreamauth'::regrole)"
+    " + (SELECT count(*) FROM pg_proc WHERE pronamespace = 'public'::regnamespace"
+    "  AND proowner <> 'dreamauth'::regrole)"
+    " + (SELECT count(*) FROM pg_type WHERE typnamespace = 'public'::regnamespace"
+    "  AND typowner <> 'dreamauth'::regrole)";
+
+/* What every process gets in embedded mode: no superuser, but the owner of
+ * the database and of what is in it, able to migrate. */
+static void check_app_connection(const char *url, bool first)
+{
+	PGconn *db = db_connect(url, 5000);
+	int applied = -1;
+
+	CHECK(db != NULL);
+	if (!db)
+		return;
+	CHECK_EQ_STR(one_value(db, "SELECT current_user"), "dreamauth");
+	CHECK_EQ_STR(one_value(db, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user"), "f");
+	CHECK_EQ_STR(one_value(db, "SELECT rolcreatedb OR rolcreaterole OR rolreplication OR rolbypassrls "
+	    "FROM pg_roles WHERE rolname = current_user"), "f");
+	CHECK_EQ_STR(one_value(db, "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()"),
+	    "dreamauth");
+	CHECK_EQ_STR(one_value(db, count_not_owned), "0");
+	/* The superuser's escape hatches are closed. */
+	CHECK(!db_exec(db, "COPY (SELECT 1) TO PROGRAM 'true'", 0, NULL));
+	CHECK(!db_exec(db, "CREATE ROLE intruder SUPERUSER", 0, NULL));
+	CHECK(!db_exec(db, "ALTER ROLE dreamauth SUPERUSER", 0, NULL));
+	/* The old objects are usable: insert through the serial and the trigger. */
+	CHECK(db_exec(db, "INSERT INTO old_serial (n) VALUES (1)", 0, NULL));
+	CHECK(db_exec(db, "SELECT nextval('old_free_seq')", 0, NULL));
+	/* Migrations (tables, a plpgsql function, triggers) run as the owner. */
+	CHECK_EQ_INT(migrate_run(db, "test-pg-embedded", 5000, &applied), 0);
+	CHECK(first ? applied > 0 : applied == 0);
+	CHECK_EQ_STR(one_value(db, "SELECT count(*) > 0 FROM pg_trigger WHERE NOT tgisinternal"
+	    " AND tgrelid = 'oauth_access_tokens'::regclass"), "t");
+	CHECK_EQ_STR(one_value(db, count_not_owned), "0");
+	PQfinish(db);
+}
+
+/* *url is the superuser's: provision (twice: it must be idempotent). */
+static void check_owner_role(const char *dir, char **url)
+{
+	char path[512], data[512], *again = NULL, *first = NULL;
+	struct stat st;
+
+	snprintf(data, sizeof(data), "%s/data", dir);
+	snprintf(path, sizeof(path), "%s/data/pg.app_password", dir);
+	CHECK(stat(path, &st) != 0);	/* the older version had none */
+	CHECK_EQ_INT(pg_embedded_provision(data, url), 0);
+	CHECK(strncmp(*url, "postgresql://dreamauth:", 23) == 0);
+	CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600 && st.st_uid == geteuid());
+	check_app_connection(*url, true);
+	first = strdup(*url);
+
+	CHECK_EQ_INT(pg_embedded_prepare(data, pg_embedded_find_bin(), &again), 0);
+	CHECK(again && strncmp(again, "postgresql://postgres:", 22) == 0);
+	if (again) {
+		CHECK_EQ_INT(pg_embedded_provision(data, &again), 0);
+		CHECK(first && strcmp(again, first) == 0);	/* same stored password */
+		check_app_connection(again, false);
+	}
+	/* A wrong password for the role is refused. */
+	snprintf(path, sizeof(path), "postgresql://dreamauth:wrong@/postgres?host=%s/data/run", dir);
+	PGconn *db = db_connect(path, 0);
+	CHECK(db == NULL);
+	PQfinish(db);
+	free(again);
+	free(first);
 }
 
 int main(void)
@@ -126,7 +203,16 @@ int main(void)
 		    "dreamauth");
 		CHECK_EQ_STR(one_value(db, "SELECT pg_encoding_to_char(encoding) FROM pg_database WHERE datname = 'postgres'"),
 		    "UTF8");
+		/* What an older version left behind, all owned by postgres. */
 		CHECK(db_exec(db, "CREATE TABLE first_run_marker (x int)", 0, NULL));
+		CHECK(db_exec(db, "CREATE TABLE old_serial (id serial PRIMARY KEY, n int)", 0, NULL));
+		CHECK(db_exec(db, "CREATE SEQUENCE old_free_seq", 0, NULL));
+		CHECK(db_exec(db, "CREATE VIEW old_view AS SELECT x FROM first_run_marker", 0, NULL));
+		CHECK(db_exec(db, "CREATE TYPE old_enum AS ENUM ('a', 'b')", 0, NULL));
+		CHECK(db_exec(db, "CREATE FUNCTION old_fn() RETURNS trigger LANGUAGE plpgsql AS "
+		    "$$ BEGIN RETURN NEW; END $$", 0, NULL));
+		CHECK(db_exec(db, "CREATE TRIGGER old_trg BEFORE INSERT ON old_serial FOR EACH ROW EXECUTE FUNCTION old_fn()",
+		    0, NULL));
 		PQfinish(db);
 	}
 	/* Password auth is enforced: a wrong password is refused. */
@@ -151,12 +237,8 @@ int main(void)
 	CHECK(pid > 0);
 	if (pid > 0) {
 		CHECK_EQ_INT(pg_embedded_wait_ready(url2 ? url2 : url, 20000), 0);
-		db = db_connect(url2 ? url2 : url, 5000);
-		CHECK(db != NULL);
-		if (db) {
-			CHECK_EQ_STR(one_value(db, "SELECT to_regclass('first_run_marker') IS NOT NULL"), "t");
-			PQfinish(db);
-		}
+		if (url2)
+			check_owner_role(dir, &url2);
 		stop(pid);
 	}
 
