@@ -162,6 +162,33 @@ test('health counts ready workers, not forked ones: a restarted worker stuck bef
   await s.stop();
 });
 
+test('signer stopped (SIGSTOP): health 503 with signer down within 3 s; SIGCONT: 200 again', async () => {
+  const s = await startServer();
+  const signer = s.childPid('dreamauth: signer');
+  const t0 = Date.now();
+  process.kill(signer, 'SIGSTOP');
+  let down;
+  try {
+    // The worker pings the signer over its link with a 1 s timeout: a
+    // process that is alive but not answering is down.
+    while (Date.now() - t0 < 3000) {
+      const r = await askWorker(s.port, '/api/health', 2500);
+      if (r.status === 503) { down = r; break; }
+    }
+  } finally {
+    process.kill(signer, 'SIGCONT');
+  }
+  assert.ok(down, 'health went 503 while the signer was stopped');
+  assert.ok(Date.now() - t0 < 3000, `503 after ${Date.now() - t0} ms`);
+  assert.deepEqual({ status: down.body.status, signer: down.body.signer, db: down.body.db },
+    { status: 'unavailable', signer: 'down', db: 'up' });
+  await s.waitHealthy(3000);
+  assert.ok(await everyWorkerServes(s, Date.now() + 3000), 'every worker sees the signer again');
+  assert.equal(s.childPid('dreamauth: signer'), signer, 'the same signer: stopped is not dead');
+  assert.match(s.logs(), /signer did not answer request \d+ in time/);
+  await s.stop();
+});
+
 test('SIGTERM drains and exits 0; health reports 503 when the database is gone', async () => {
   const s = await startServer();
   const db = new URL(s.env.DATABASE_URL).pathname.slice(1);
