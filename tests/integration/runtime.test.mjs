@@ -7,7 +7,8 @@ import { execFileSync, spawnSync, spawn } from 'node:child_process';
 import { mkdtempSync, chmodSync, statSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import net from 'node:net';
-import { join } from 'node:path';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Server, freshDatabase, psql, sleep, TEST_SECRET, BIN, freePort } from './harness.mjs';
 
 const servers = [];
@@ -186,6 +187,58 @@ test('signer stopped (SIGSTOP): health 503 with signer down within 3 s; SIGCONT:
   assert.ok(await everyWorkerServes(s, Date.now() + 3000), 'every worker sees the signer again');
   assert.equal(s.childPid('dreamauth: signer'), signer, 'the same signer: stopped is not dead');
   assert.match(s.logs(), /signer did not answer request \d+ in time/);
+  await s.stop();
+});
+
+// inject_frame.py: one malformed frame on a live socketpair, as its owner would send it.
+const INJECT = join(dirname(fileURLToPath(import.meta.url)), 'inject_frame.py');
+const injectFrame = (ownerPid, peerPid) => execFileSync('python3', [INJECT, String(ownerPid), String(peerPid)]);
+
+async function untilLog(s, re, ms = 2000) {
+  const t0 = Date.now();
+  while (!re.test(s.logs()) && Date.now() - t0 < ms) await sleep(20);
+  assert.match(s.logs(), re);
+}
+
+async function within(ms, what, probe) {
+  const t0 = Date.now();
+  while (Date.now() - t0 < ms) {
+    if (await probe()) return;
+    await sleep(50);
+  }
+  assert.fail(`${what}: not within ${ms} ms`);
+}
+
+test('malformed IPC frames: a worker asks for a fresh signer/kdf link; the master kills a child that garbles its control channel', async () => {
+  const s = await startServer({ WORKERS: '1' });
+  const worker = s.childPid('dreamauth: worker 1');
+  const signIn = async () => (await fetch(s.url + '/api/auth/sign-in/email', {
+    method: 'POST', headers: { 'content-type': 'application/json', connection: 'close' },
+    body: JSON.stringify({ email: 'nobody@example.com', password: 'correct horse battery' }),
+  })).status;
+  assert.equal(await signIn(), 401, 'the kdf answers (an unknown account costs a hash too)');
+
+  // The signer's and the kdf's end of worker 1's links send garbage: the
+  // worker drops the link and gets a new one, without a restart.
+  injectFrame(s.childPid('dreamauth: signer'), worker);
+  await untilLog(s, /worker 1: warn: malformed frame from signer: dropping the connection/);
+  await within(2000, 'signer link back', async () => (await askWorker(s.port)).status === 200);
+  injectFrame(s.childPid('dreamauth: kdf'), worker);
+  await untilLog(s, /worker 1: warn: malformed frame from kdf: dropping the connection/);
+  await within(2000, 'kdf link back', async () => await signIn() === 401);
+  assert.equal(s.childPid('dreamauth: worker 1'), worker, 'no restart was needed');
+
+  // Garbage to the master from a worker, then from the signer: logged with
+  // the role, killed, restarted by supervision, healthy again.
+  for (const [title, role] of [['dreamauth: worker 1', 'worker 1'], ['dreamauth: signer', 'signer']]) {
+    const pid = s.childPid(title);
+    injectFrame(pid, s.proc.pid);
+    await untilLog(s, new RegExp(`master: warn: malformed frame on the control channel of ${role} \\(pid ${pid}\\); killing it`));
+    await untilLog(s, new RegExp(`${role} died from signal 9`));
+    await within(2000, `${role} restarted`, async () => { const p = s.childPid(title); return p && p !== pid; });
+    assert.ok(await everyWorkerServes(s, Date.now() + 2000), `healthy again after ${role} restarted`);
+  }
+  assert.equal(await signIn(), 401);
   await s.stop();
 });
 
