@@ -1,6 +1,8 @@
 /*
  * /api/health: ready when the database answers and the signer answers a
- * ping through this worker's own IPC link (so a dead signer shows at once).
+ * ping through this worker's own IPC link within 1 s (so a dead or hung
+ * signer shows). workers: the workers that reported ready (IPC_READY), not
+ * the processes forked; a restarted one counts once it serves.
  */
 #include "workers/handlers.h"
 #include "common/db.h"
