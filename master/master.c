@@ -111,6 +111,18 @@ static void broker_all(struct child *actor, enum ipc_peer kind)
 		broker(i, actor, kind);
 }
 
+/* A child that sends its master a malformed control frame is broken (or
+ * compromised) and its channel can no longer be trusted to frame anything:
+ * kill it, and supervision restarts it with fresh links. */
+static void kill_malformed(struct child *ch)
+{
+	char name[32];
+	log_warnx("malformed frame on the control channel of %s (pid %d); killing it", role_name(ch, name, sizeof(name)),
+	    (int)ch->pid);
+	if (ch->pid > 0)
+		kill(ch->pid, SIGKILL);
+}
+
 static void ctrl_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct child *ch = arg;
@@ -124,14 +136,21 @@ static void ctrl_cb(evutil_socket_t fd, short what, void *arg)
 		if (rc == 0)
 			return;
 		if (rc < 0) {
-			/* EOF: the child is exiting; SIGCHLD does the rest. Malformed: same. */
+			/* EOF: the child is exiting; SIGCHLD does the rest. */
 			event_del(ch->ctrl_ev);
+			if (rc == -2)
+				kill_malformed(ch);
 			return;
 		}
 		if (ch->role == ROLE_WORKER && msg.type == IPC_READY) {
 			ch->ready = true;
+			atomic_store(&m.shm->status->worker_ready[ch->slot], 1);
 			broker(ch->slot, &m.signer, IPC_PEER_SIGNER);
 			broker(ch->slot, &m.kdf, IPC_PEER_KDF);
+		} else if (ch->role == ROLE_WORKER && msg.type == IPC_PEER_FD &&
+		    (msg.kind == IPC_PEER_SIGNER || msg.kind == IPC_PEER_KDF)) {
+			/* The worker dropped a link that sent it garbage: a fresh one. */
+			broker(ch->slot, msg.kind == IPC_PEER_SIGNER ? &m.signer : &m.kdf, (enum ipc_peer)msg.kind);
 		} else if ((ch->role == ROLE_SIGNER || ch->role == ROLE_KDF) && msg.type == IPC_PEER_FD &&
 		    msg.slot >= 0 && msg.slot < cfg.workers) {
 			broker((int)msg.slot, ch, ch->role == ROLE_SIGNER ? IPC_PEER_SIGNER : IPC_PEER_KDF);
@@ -293,11 +312,15 @@ static void child_died(struct child *ch, int status)
 	switch (ch->role) {
 	case ROLE_WORKER:
 		atomic_store(&m.shm->status->worker_pid[ch->slot], 0);
+		atomic_store(&m.shm->status->worker_ready[ch->slot], 0);
 		/* Worker 1 is this instance's ear for other instances' revocations:
-		 * until its successor has LISTENed and reloaded the list, the
-		 * revoked-token table may miss some, so misses go to the database. */
-		if (ch->slot == 0)
+		 * until its successor has LISTENed (and cleared the session cache,
+		 * reloaded the revoked-token list), notices are lost, so cached
+		 * sessions are re-read and token misses go to the database. */
+		if (ch->slot == 0) {
+			atomic_store(&m.shm->status->revocations_listening, 0);
 			revoked_tokens_set_complete(m.shm->revoked, false);
+		}
 		break;
 	case ROLE_SIGNER:
 		atomic_store(&m.shm->status->signer_pid, 0);

@@ -7,7 +7,7 @@ PKGS=(build-essential cmake pkg-config clang libclang-rt-14-dev llvm
   libsecp256k1-dev libargon2-dev libhttp-parser-dev libbsd-dev libseccomp-dev
   postgresql postgresql-contrib)
 if [ "${1:-}" = "--test" ]; then
-  PKGS+=(nginx caddy wrk curl procps iproute2 valgrind strace)
+  PKGS+=(nginx caddy wrk curl procps iproute2 valgrind strace python3)
   # Node runs the real-client tests; keep an existing install (it ships npm).
   command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || PKGS+=(nodejs npm)
 fi

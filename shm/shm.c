@@ -76,14 +76,24 @@ void shm_region_destroy(struct shm_region *r)
 	free(r);
 }
 
-int shm_workers_alive(const struct shm_region *r)
+static int count_nonzero(const struct shm_region *r, _Atomic int32_t *slots)
 {
-	int configured = atomic_load(&r->status->workers_configured), alive = 0;
+	int configured = atomic_load(&r->status->workers_configured), n = 0;
 
 	if (configured > SHM_MAX_WORKERS)
 		configured = SHM_MAX_WORKERS;
 	for (int i = 0; i < configured; i++)
-		if (atomic_load(&r->status->worker_pid[i]) != 0)
-			alive++;
-	return alive;
+		if (atomic_load(&slots[i]) != 0)
+			n++;
+	return n;
+}
+
+int shm_workers_alive(const struct shm_region *r)
+{
+	return count_nonzero(r, r->status->worker_pid);
+}
+
+int shm_workers_ready(const struct shm_region *r)
+{
+	return count_nonzero(r, r->status->worker_ready);
 }

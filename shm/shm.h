@@ -16,6 +16,7 @@
 struct shm_status {
 	_Atomic int32_t worker_pid[SHM_MAX_WORKERS];	/* 0 = slot empty */
 	_Atomic int32_t worker_connections[SHM_MAX_WORKERS];	/* open connections, for accept balancing */
+	_Atomic int32_t worker_ready[SHM_MAX_WORKERS];	/* 1 once the worker sent IPC_READY, 0 when it dies */
 	_Atomic int32_t workers_configured;
 	_Atomic int32_t signer_pid;
 	_Atomic int32_t signer_ready;			/* keys loaded */
@@ -26,6 +27,10 @@ struct shm_status {
 	_Atomic int32_t draining;			/* SIGTERM received */
 	_Atomic uint64_t clients_generation;		/* bumped on OIDC client reload */
 	_Atomic uint64_t keys_generation;		/* bumped when the signer's JWKS changes */
+	/* 1 while worker 1's revocation listener is LISTENing and the session
+	 * cache was cleared after it started: only then are cached sessions
+	 * trusted without a database check (workers/session.c). */
+	_Atomic int32_t revocations_listening;
 };
 
 struct session_cache;
@@ -47,5 +52,8 @@ struct shm_region {
 struct shm_region *shm_region_create(size_t session_entries, size_t rate_entries, size_t nonce_entries,
     size_t revoked_entries);
 void shm_region_destroy(struct shm_region *r);
+/* Worker slots with a process (forked, maybe not serving yet). */
 int shm_workers_alive(const struct shm_region *r);
+/* Worker slots whose process reported ready (serving HTTP). */
+int shm_workers_ready(const struct shm_region *r);
 #endif

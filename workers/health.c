@@ -1,6 +1,8 @@
 /*
  * /api/health: ready when the database answers and the signer answers a
- * ping through this worker's own IPC link (so a dead signer shows at once).
+ * ping through this worker's own IPC link within 1 s (so a dead or hung
+ * signer shows). workers: the workers that reported ready (IPC_READY), not
+ * the processes forked; a restarted one counts once it serves.
  */
 #include "workers/handlers.h"
 #include "common/db.h"
@@ -11,13 +13,13 @@
 static void health_reply(struct http_exchange *ex, bool signer_ok)
 {
 	bool db_ok = db_ping(worker->db);
-	int alive = shm_workers_alive(worker->shm);
+	int ready_workers = shm_workers_ready(worker->shm);
 	char body[256];
 	bool ready = db_ok && signer_ok && !worker->draining;
 
 	snprintf(body, sizeof(body),
 	    "{\"status\":\"%s\",\"db\":\"%s\",\"signer\":\"%s\",\"workers\":%d,\"workers_configured\":%d}",
-	    ready ? "ok" : "unavailable", db_ok ? "up" : "down", signer_ok ? "up" : "down", alive,
+	    ready ? "ok" : "unavailable", db_ok ? "up" : "down", signer_ok ? "up" : "down", ready_workers,
 	    (int)atomic_load(&worker->shm->status->workers_configured));
 	http_reply_json(ex, ready ? 200 : 503, body);
 }

@@ -25,7 +25,14 @@ struct ipc_client {
 	uint64_t next_rid;
 	struct ipc_call *calls;
 	int n_calls;
+	ipc_relink_fn relink;		/* asks the master for a fresh link */
+	void *relink_arg;
+	struct event *relink_ev;
 };
+
+/* A peer that sent garbage on a fresh link would do it again at once: ask
+ * for the next one after this pause, so a broken peer cannot spin us. */
+#define RELINK_DELAY_MS 250
 
 static void call_unlink(struct ipc_call *call)
 {
@@ -74,6 +81,30 @@ static void drop_peer(struct ipc_client *c)
 	fail_all(c);
 }
 
+static void relink_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ipc_client *c = arg;
+	(void)fd;
+	(void)what;
+	if (c->fd < 0 && c->relink)
+		c->relink(c->relink_arg);
+}
+
+/* After a malformed frame the peer keeps its end (it may be fine, the link
+ * is not): nobody else would replace the link until the peer restarts. A
+ * closed link needs no request: the peer is restarting (the master brokers
+ * a new link then) or dropped it for our garbage (and asked itself). */
+static void schedule_relink(struct ipc_client *c)
+{
+	struct timeval delay = { RELINK_DELAY_MS / 1000, (RELINK_DELAY_MS % 1000) * 1000 };
+	if (!c->relink)
+		return;
+	if (!c->relink_ev)
+		c->relink_ev = evtimer_new(c->base, relink_cb, c);
+	if (!c->relink_ev || evtimer_add(c->relink_ev, &delay) < 0)
+		log_warnx("cannot schedule a new link to %s", c->peer_name);
+}
+
 static void read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct ipc_client *c = arg;
@@ -85,8 +116,9 @@ static void read_cb(evutil_socket_t fd, short what, void *arg)
 		if (rc == 0)
 			return;
 		if (rc == -2) {
-			log_warnx("malformed frame from %s: dropping the connection", c->peer_name);
+			log_warnx("malformed frame from %s: dropping the connection and asking for a new one", c->peer_name);
 			drop_peer(c);
+			schedule_relink(c);
 			return;
 		}
 		if (rc < 0) {
@@ -116,9 +148,17 @@ struct ipc_client *ipc_client_new(struct event_base *base, const char *peer_name
 	return c;
 }
 
+void ipc_client_on_bad_link(struct ipc_client *c, ipc_relink_fn relink, void *arg)
+{
+	c->relink = relink;
+	c->relink_arg = arg;
+}
+
 void ipc_client_set_fd(struct ipc_client *c, int fd)
 {
 	drop_peer(c);
+	if (c->relink_ev)
+		evtimer_del(c->relink_ev);
 	c->fd = fd;
 	c->read_ev = event_new(c->base, fd, EV_READ | EV_PERSIST, read_cb, c);
 	event_add(c->read_ev, NULL);
@@ -168,5 +208,7 @@ void ipc_client_free(struct ipc_client *c)
 	if (!c)
 		return;
 	drop_peer(c);
+	if (c->relink_ev)
+		event_free(c->relink_ev);
 	free(c);
 }

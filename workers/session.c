@@ -119,8 +119,28 @@ static int session_load_from_db(const uint8_t key[32], struct session_entry *out
 	return 1;
 }
 
-/* Slide the idle expiry: in the cache always, in the database once a minute. */
-static void session_touch(struct session_entry *e)
+/* Cached copies are trusted only while worker 1's revocation listener is up
+ * and the cache was cleared after it started (see session_listener_start):
+ * otherwise another instance's revocation notice may have been lost, so every
+ * lookup reads the database (zero staleness, at the cost of one query per
+ * request until the listener is back, usually well under a second). */
+static bool session_cache_trusted(void)
+{
+	return atomic_load(&worker->shm->status->revocations_listening) != 0;
+}
+
+static void set_listening(bool on)
+{
+	atomic_store(&worker->shm->status->revocations_listening, on ? 1 : 0);
+}
+
+/* Slide the idle expiry: in the cache always, in the database once a minute.
+ * The database write doubles as a check that the session still stands, so a
+ * revocation whose notice this instance missed ends the cached copy within a
+ * touch interval. 1 still valid, 0 gone (dropped from the cache). A database
+ * error keeps the session: the cache is sound while the listener is up, and
+ * the next touch interval tries again. */
+static int session_touch(struct session_entry *e)
 {
 	int64_t now = now_seconds();
 	int64_t idle = now + cfg.session_idle_ttl;
@@ -128,11 +148,24 @@ static void session_touch(struct session_entry *e)
 		char hex[67];
 		const char *params[] = { hex };
 		key_to_bytea(e->key, hex);
-		db_exec(worker->db, "UPDATE sessions SET last_seen_at = now() WHERE token_hash = $1", 1, params);
+		PGresult *r = db_query(worker->db,
+		    "UPDATE sessions s SET last_seen_at = now() FROM users u"
+		    " WHERE s.token_hash = $1 AND u.id = s.user_id AND s.revoked_at IS NULL AND s.expires_at > now()"
+		    " AND NOT u.disabled RETURNING s.id",
+		    1, params);
 		e->db_touched_at = now;
+		if (r) {
+			int rows = PQntuples(r);
+			PQclear(r);
+			if (rows == 0) {
+				session_cache_remove(worker->shm->sessions, e->key);
+				return 0;
+			}
+		}
 	}
 	e->idle_expires_at = idle;
 	session_cache_touch(worker->shm->sessions, e->key, idle, e->db_touched_at);
+	return 1;
 }
 
 int session_lookup_token(const char *token, size_t len, struct session_entry *out, uint8_t key_out[32])
@@ -151,15 +184,16 @@ int session_lookup_token(const char *token, size_t len, struct session_entry *ou
 	secure_sha256(token, len, key);
 	if (key_out)
 		memcpy(key_out, key, 32);
-	if (session_cache_lookup(worker->shm->sessions, key, now_seconds(), out) == 1) {
+	if (session_cache_trusted() && session_cache_lookup(worker->shm->sessions, key, now_seconds(), out) == 1) {
 		if (now_seconds() - out->db_touched_at >= touch_interval())
-			session_touch(out);
+			return session_touch(out);
 		return 1;
 	}
 	uint64_t removals = session_cache_removals(worker->shm->sessions);
 	rc = session_load_from_db(key, out);
 	if (rc == 1) {
-		session_touch(out);
+		if (session_touch(out) == 0)
+			return 0;
 		session_cache_insert_if_unchanged(worker->shm->sessions, out, removals);
 	}
 	return rc;
@@ -295,6 +329,7 @@ static int listen_retry_ms;
 
 static void listener_drop(void)
 {
+	set_listening(false);
 	if (listen_ev)
 		event_free(listen_ev);
 	listen_ev = NULL;
@@ -342,7 +377,6 @@ static void listen_retry_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (!listen_db)
 		return;		/* lost again at once: a retry is scheduled */
-	session_cache_clear(worker->shm->sessions);
 	listen_retry_ms = 0;
 	log_info("revocation listener reconnected; session cache cleared");
 }
@@ -400,6 +434,13 @@ int session_listener_start(void)
 	listen_ev = event_new(worker->base, PQsocket(listen_db), EV_READ | EV_PERSIST, listen_cb, NULL);
 	if (!listen_ev || event_add(listen_ev, NULL) < 0)
 		return -1;
+	/* Notices sent while no listener was up (this worker restarting, or its
+	 * connection lost) are gone: drop every cached session so each is read
+	 * again from the database, then trust the cache again. After LISTEN, so
+	 * a revocation from here on arrives as a notice; a copy read from the
+	 * database before the clear is refused by the removal counter. */
+	session_cache_clear(worker->shm->sessions);
+	set_listening(true);
 	/* Anything that arrived between LISTEN and now. */
 	listen_cb(-1, EV_READ, NULL);
 	return 0;
@@ -407,6 +448,7 @@ int session_listener_start(void)
 
 void session_listener_stop(void)
 {
+	set_listening(false);
 	if (listen_retry_ev)
 		event_free(listen_retry_ev);
 	listen_retry_ev = NULL;

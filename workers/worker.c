@@ -91,6 +91,16 @@ fail:
 		done(false, arg);
 }
 
+/* A link to the signer or the kdf was dropped for a malformed frame: ask the
+ * master for a fresh one (it brokers a new socketpair to both ends). */
+static void ask_for_link(void *arg)
+{
+	const enum ipc_peer *kind = arg;
+	struct ipc_msg m = { .type = IPC_PEER_FD, .kind = *kind, .slot = worker->slot };
+	if (ipc_send(worker->ctrl_fd, &m, -1) < 0)
+		log_warn("asking the master for a new %s link", *kind == IPC_PEER_SIGNER ? "signer" : "kdf");
+}
+
 static void ctrl_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)what;
@@ -211,6 +221,9 @@ void worker_main(int slot, int ctrl_fd, const int *listen_fds, int n_listen, str
 		fatalx("event_base_new");
 	ctx.signer = ipc_client_new(ctx.base, "signer");
 	ctx.kdf = ipc_client_new(ctx.base, "kdf");
+	static const enum ipc_peer signer_kind = IPC_PEER_SIGNER, kdf_kind = IPC_PEER_KDF;
+	ipc_client_on_bad_link(ctx.signer, ask_for_link, (void *)&signer_kind);
+	ipc_client_on_bad_link(ctx.kdf, ask_for_link, (void *)&kdf_kind);
 	ctx.discovery_json = discovery_build_json();
 	ctx.http = http_server_new(ctx.base, listen_fds, n_listen, &limits, router_dispatch);
 	if (!ctx.http)

@@ -541,6 +541,11 @@ static void test_region(void)
 	atomic_store(&r->status->worker_pid[2], 102);
 	atomic_store(&r->status->worker_pid[5], 105);	/* beyond workers_configured */
 	CHECK_EQ_INT(shm_workers_alive(r), 2);
+	/* Forked is not ready: only slots that reported ready count as serving. */
+	CHECK_EQ_INT(shm_workers_ready(r), 0);
+	atomic_store(&r->status->worker_ready[2], 1);
+	atomic_store(&r->status->worker_ready[5], 1);	/* beyond workers_configured */
+	CHECK_EQ_INT(shm_workers_ready(r), 1);
 
 	/* What a child writes, the parent reads. */
 	make_key(42, false, key);

@@ -1,0 +1,159 @@
+// Session cache vs revocations that never reach an instance as a notice:
+// two instances on one database; worker 1 of B (its revocation listener)
+// killed while A revokes, and a revocation written behind every instance's
+// back (no NOTIFY). Neither may leave a revoked session cached.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { Server, freshDatabase, psql, sleep, TEST_SECRET, ADMIN_URL } from './harness.mjs';
+
+const COOKIE = 'dreamauth_session';
+const PASSWORD = 'correct horse battery';
+const servers = [];
+after(async () => { for (const s of servers) await s.stop('SIGKILL'); });
+
+async function startServer(env) {
+  const s = new Server({ AUTH_SECRET: TEST_SECRET, AUTO_MIGRATE: 'true', WORKERS: '2', LOGIN_IP_MAX_ATTEMPTS: '100000', ...env });
+  servers.push(s);
+  await s.start();
+  return s;
+}
+
+async function post(s, path, json, cookie) {
+  const headers = { 'content-type': 'application/json' };
+  if (cookie) headers.cookie = cookie;
+  return fetch(s.url + path, { method: 'POST', headers, body: JSON.stringify(json), redirect: 'manual' });
+}
+
+async function signIn(s, email) {
+  const r = await post(s, '/api/auth/sign-in/email', { email, password: PASSWORD });
+  const text = await r.text();
+  assert.equal(r.status, 200, text);
+  const line = r.headers.getSetCookie().find((c) => c.startsWith(COOKIE + '='));
+  return { cookie: line.split(';')[0], session: JSON.parse(text).session };
+}
+
+// A fresh connection per request (no keep-alive), so both workers answer.
+async function verify(s, cookie) {
+  const r = await fetch(s.url + '/api/verify', { headers: { cookie, connection: 'close' }, redirect: 'manual' });
+  await r.arrayBuffer();
+  return r.status;
+}
+
+// One /api/verify on a fresh connection with a deadline: 0 when nobody
+// answered (the connection waits for a worker that is not accepting yet).
+function verifyRaw(port, cookie, timeoutMs = 400) {
+  return new Promise((resolve) => {
+    const sock = net.connect(port, '127.0.0.1');
+    let buf = '';
+    const finish = (st) => { clearTimeout(timer); sock.destroy(); resolve(st); };
+    const timer = setTimeout(() => finish(0), timeoutMs);
+    sock.on('error', () => finish(0));
+    sock.on('connect', () => sock.write(`GET /api/verify HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: ${cookie}\r\nConnection: close\r\n\r\n`));
+    sock.on('data', (d) => { buf += d.toString('latin1'); if (/^HTTP\/1\.1 \d{3}/.test(buf)) finish(Number(buf.slice(9, 12))); });
+  });
+}
+
+// Cluster-wide view, so it works while the test database refuses connections.
+const listenerBackends = (name) => psql(ADMIN_URL,
+  `select coalesce(string_agg(pid::text, ',' order by pid), '') from pg_stat_activity
+   where datname = '${name}' and application_name = 'dreamauth revocation listener'`)
+  .split(',').filter(Boolean).map(Number);
+const allowConnections = (name, on) => psql(ADMIN_URL, `ALTER DATABASE ${name} ALLOW_CONNECTIONS ${on}`);
+
+async function untilLog(s, re, ms = 3000) {
+  const t0 = Date.now();
+  while (!re.test(s.logs()) && Date.now() - t0 < ms) await sleep(20);
+  assert.match(s.logs(), re);
+}
+
+let A, B, dbUrl;
+before(async () => {
+  dbUrl = freshDatabase('sess');
+  A = await startServer({ DATABASE_URL: dbUrl, ENABLE_REGISTRATION: 'true' });
+  B = await startServer({ DATABASE_URL: dbUrl });
+  const r = await post(A, '/api/auth/sign-up/email', { email: 'carol@example.com', password: PASSWORD });
+  assert.equal(r.status, 201, await r.text());
+});
+
+test('worker 1 of B killed (its listener), A revokes meanwhile: B refuses the cached session during and after the restart', async () => {
+  const name = new URL(dbUrl).pathname.slice(1);
+  const { cookie, session } = await signIn(A, 'carol@example.com');
+  for (let i = 0; i < 6; i++) assert.equal(await verify(B, cookie), 200, 'B serves it (and caches it)');
+  const listenersBefore = listenerBackends(name);
+  assert.equal(listenersBefore.length, 2, 'one listener per instance');
+  const worker1 = B.childPid('dreamauth: worker 1');
+  assert.ok(worker1);
+
+  // New connections to the database are refused for a while, so B's next
+  // worker 1 cannot LISTEN yet: the restart is sure to outlast the
+  // revocation below (the connections already open keep working).
+  allowConnections(name, false);
+  try {
+    process.kill(worker1, 'SIGKILL');
+    await untilLog(B, /worker 1 died from signal 9/);
+    // Sign out on A while B has no listener: the NOTIFY reaches nobody on B.
+    const out = await post(A, '/api/auth/sign-out', {}, cookie);
+    assert.equal(out.status, 200);
+    // Worker 2 must not answer from its cache (connections that reach
+    // worker 1's socket wait for it: not answered here).
+    const during = [];
+    for (let i = 0; i < 16 && during.length < 6; i++) {
+      const st = await verifyRaw(B.port, cookie);
+      if (st) during.push(st);
+    }
+    assert.ok(during.length >= 3, `worker 2 answered ${during.length} times`);
+    assert.deepEqual(during, Array(during.length).fill(401), 'B refused the revoked session during the restart');
+  } finally {
+    allowConnections(name, true);
+  }
+
+  // Worker 1 is back with a new listener that started after the revocation.
+  const t0 = Date.now();
+  let fresh = [];
+  while (Date.now() - t0 < 8000) {
+    fresh = listenerBackends(name).filter((p) => !listenersBefore.includes(p));
+    if (fresh.length === 1) break;
+    await sleep(20);
+  }
+  assert.equal(fresh.length, 1, 'B has a new listener');
+  const order = psql(ADMIN_URL, `select (select backend_start from pg_stat_activity where pid = ${fresh[0]})
+    > '${psql(dbUrl, `select revoked_at from sessions where id = '${session.id}'`)}'::timestamptz`);
+  assert.equal(order, 't', 'the revocation happened while B had no listener');
+  assert.notEqual(B.childPid('dreamauth: worker 1'), worker1);
+  await B.waitHealthy(5000);
+  for (let i = 0; i < 10; i++) assert.equal(await verify(B, cookie), 401, 'still refused after the restart');
+
+  // Live sessions keep working on B, and notices reach B again.
+  const other = await signIn(A, 'carol@example.com');
+  for (let i = 0; i < 6; i++) assert.equal(await verify(B, other.cookie), 200);
+  assert.equal((await post(A, '/api/auth/sign-out', {}, other.cookie)).status, 200);
+  const t1 = Date.now();
+  while (await verify(B, other.cookie) !== 401 && Date.now() - t1 < 1000) await sleep(20);
+  assert.ok(Date.now() - t1 < 1000, 'a revocation on A reaches the restarted listener of B');
+});
+
+test('a revocation written without a notice ends the cached session at its next database touch', async () => {
+  // SESSION_IDLE_TTL=4: last_seen_at is written (and the session re-checked) once a second.
+  const C = await startServer({ DATABASE_URL: dbUrl, SESSION_IDLE_TTL: '4' });
+  const { cookie, session } = await signIn(A, 'carol@example.com');
+  for (let i = 0; i < 4; i++) assert.equal(await verify(C, cookie), 200, 'C serves it (and caches it)');
+  // Behind every instance's back: no NOTIFY, so the cached copy is not dropped.
+  psql(dbUrl, `update sessions set revoked_at = now() where id = '${session.id}'`);
+  const t0 = Date.now();
+  let status;
+  while (Date.now() - t0 < 3000) {
+    status = await verify(C, cookie);
+    if (status === 401) break;
+    await sleep(100);
+  }
+  assert.equal(status, 401, 'the touch found the session revoked');
+  assert.ok(Date.now() - t0 < 2500, `refused after ${Date.now() - t0} ms`);
+  for (let i = 0; i < 6; i++) assert.equal(await verify(C, cookie), 401, 'and dropped it from the cache');
+  await C.stop();
+});
+
+test('shutdown: both instances drain and exit 0', async () => {
+  assert.equal((await A.stop()).code, 0);
+  assert.equal((await B.stop()).code, 0);
+});
