@@ -246,19 +246,16 @@ static void issue_start(struct issue *is, const char *scope_text)
 		oidc_token_hash_param(is->refresh_token, refresh_hash);
 		snprintf(refresh_exp, sizeof(refresh_exp), "%lld", (long long)(is->iat + OIDC_REFRESH_TTL));
 	}
-	if (is->code_hash[0]) {
-		int rc = store_code_tokens(is, scope_text, exp, auth_time, refresh_hash, refresh_exp);
-		if (rc <= 0) {
-			if (rc == 0)
-				log_warnx("authorization code for client %s was replayed during its exchange; no tokens issued",
-				    is->client_id);
-			oidc_reply_error(is->ex, rc == 0 ? 400 : 503, rc == 0 ? "invalid_grant" : "temporarily_unavailable",
-			    rc == 0 ? "the authorization code was already used" : "could not store the tokens");
-			issue_free(is);
-			return;
-		}
-	} else if (!store_tokens(is, scope_text, exp, auth_time, refresh_hash, refresh_exp)) {
+	int stored = is->code_hash[0] ? store_code_tokens(is, scope_text, exp, auth_time, refresh_hash, refresh_exp)
+	                              : store_tokens(is, scope_text, exp, auth_time, refresh_hash, refresh_exp) ? 1 : -1;
+	if (stored == 0) {
+		log_warnx("authorization code for client %s was replayed during its exchange; no tokens issued",
+		    is->client_id);
+		oidc_reply_error(is->ex, 400, "invalid_grant", "the authorization code was already used");
+	} else if (stored < 0) {
 		oidc_reply_error(is->ex, 503, "temporarily_unavailable", "could not store the tokens");
+	}
+	if (stored <= 0) {
 		issue_free(is);
 		return;
 	}

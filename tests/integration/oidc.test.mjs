@@ -948,7 +948,8 @@ test('prompt=login and max_age: the sign-in form again, the session is not ended
   const young = await codeFlow(s, b, config, 'again@example.com', { params: { max_age: '3600' }, expectReauth: false, expectConsent: false });
   assert.equal(young.tokens.claims().auth_time, lastAuthTime);
   for (const params of [{ prompt: 'login' }, { max_age: '0' }, { max_age: '1' }]) {
-    await sleep(2100);	// the session is now more than 1 s old, and a new auth_time can differ
+    // auth_time is whole seconds (rounded): 3 s make the session surely older than max_age=1.
+    await sleep(3100);
     const a = await authUrl(config, params);
     const r = await b.get(a.url);
     assert.equal(r.status, 200, JSON.stringify(params));
@@ -1096,6 +1097,7 @@ test('OIDC_CLIENTS_FILE: a worker restarted after a crash uses the file as it is
   write('[{"clientId": "broken"');
   await restart();
   assert.equal(await cc('one'), 200, 'the start-up clients, the only good list this worker has');
+  for (let i = 0; i < 50 && !/unreadable at worker start/.test(w.logs()); i++) await sleep(20);	// the log arrives through a pipe
   assert.match(w.logs(), /OIDC clients file unreadable at worker start, using the 1 from server start-up: .*not valid JSON/);
   await w.stop();
 });
