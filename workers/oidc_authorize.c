@@ -3,7 +3,9 @@
  * Authorization code flow only: exact redirect_uri match, PKCE S256
  * (required per client, always for public clients; "plain" refused), state
  * and nonce carried, prompt (none, login, consent) and max_age. Without a
- * session the browser goes to /login?rd=<this request>. Consent is asked
+ * session the browser goes to /login?rd=<this request>; a signed-in user who
+ * must sign in again (prompt=login, max_age) gets the sign-in form here and
+ * keeps the session until the new sign-in replaces it. Consent is asked
  * unless the client skips it or the user already granted these scopes
  * (oauth_consents); the consent form carries the whole request back with a
  * CSRF token and is re-validated from scratch. Errors go back to the client
