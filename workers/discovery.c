@@ -46,7 +46,10 @@ char *discovery_build_json(void)
 	static const char *const grant_types[] = { "authorization_code", "refresh_token", "client_credentials", NULL };
 	static const char *const subject_types[] = { "public", NULL };
 	static const char *const algs[] = { "RS256", "ES256", "EdDSA", NULL };
+	/* As oidc_authenticate_client is called: public clients (none) at the
+	 * token endpoint and to revoke their own tokens, never to introspect. */
 	static const char *const auth_methods[] = { "client_secret_basic", "client_secret_post", "none", NULL };
+	static const char *const secret_methods[] = { "client_secret_basic", "client_secret_post", NULL };
 	static const char *const pkce[] = { "S256", NULL };
 	static const char *const claims[] = { "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "amr",
 		"at_hash", "sid", "email", "email_verified", "name", "preferred_username", "groups", NULL };
@@ -72,7 +75,7 @@ char *discovery_build_json(void)
 	json_object_set_new(o, "subject_types_supported", str_array(subject_types));
 	json_object_set_new(o, "id_token_signing_alg_values_supported", str_array(algs));
 	json_object_set_new(o, "token_endpoint_auth_methods_supported", str_array(auth_methods));
-	json_object_set_new(o, "introspection_endpoint_auth_methods_supported", str_array(auth_methods));
+	json_object_set_new(o, "introspection_endpoint_auth_methods_supported", str_array(secret_methods));
 	json_object_set_new(o, "revocation_endpoint_auth_methods_supported", str_array(auth_methods));
 	json_object_set_new(o, "code_challenge_methods_supported", str_array(pkce));
 	json_object_set_new(o, "claims_supported", str_array(claims));

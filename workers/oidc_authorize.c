@@ -3,7 +3,9 @@
  * Authorization code flow only: exact redirect_uri match, PKCE S256
  * (required per client, always for public clients; "plain" refused), state
  * and nonce carried, prompt (none, login, consent) and max_age. Without a
- * session the browser goes to /login?rd=<this request>. Consent is asked
+ * session the browser goes to /login?rd=<this request>; a signed-in user who
+ * must sign in again (prompt=login, max_age) gets the sign-in form here and
+ * keeps the session until the new sign-in replaces it. Consent is asked
  * unless the client skips it or the user already granted these scopes
  * (oauth_consents); the consent form carries the whole request back with a
  * CSRF token and is re-validated from scratch. Errors go back to the client
@@ -30,6 +32,11 @@
 
 #define AUTHZ_MAX_PARAMS 8192
 #define RD_MAX 2048
+/* Added to the request when prompt=login or max_age sends a signed-in user
+ * to sign in again: names (by a hash) the session that is not good enough,
+ * so the request, coming back after the sign-in, takes only another one. */
+#define REAUTH_PARAM "dreamauth_reauth"
+#define REAUTH_MARK_LEN (2 * 16 + 1)
 
 struct authz {
 	struct form q;
@@ -38,6 +45,7 @@ struct authz {
 	unsigned scopes;
 	bool prompt_none, prompt_login, prompt_consent;
 	long max_age;		/* -1: none */
+	const char *reauth_of;	/* REAUTH_PARAM: the session to leave behind, or NULL */
 };
 
 static void authz_free(struct authz *a)
@@ -232,19 +240,21 @@ static int authz_parse(struct http_exchange *ex, const char *params, size_t len,
 		}
 		a->max_age = n;
 	}
+	a->reauth_of = form_get(&a->q, REAUTH_PARAM);
 	return 0;
 }
 
-/* The request as a query string, without prompt=login and max_age when
- * drop_reauth (the user is about to sign in afresh: no loop). */
-static bool rebuild_query(const struct authz *a, bool drop_reauth, char *out, size_t cap)
+/* The request as a query string, without prompt=login, max_age and
+ * REAUTH_PARAM when drop_reauth (the user is about to sign in afresh: no
+ * loop); then with REAUTH_PARAM=mark when mark is given. */
+static bool rebuild_query(const struct authz *a, bool drop_reauth, const char *mark, char *out, size_t cap)
 {
 	size_t o = 0;
 	out[0] = '\0';
 	for (size_t i = 0; i < a->q.n; i++) {
 		const char *name = a->q.fields[i].name, *value = a->q.fields[i].value;
 		char prompt[64] = "";
-		if (drop_reauth && !strcmp(name, "max_age"))
+		if (drop_reauth && (!strcmp(name, "max_age") || !strcmp(name, REAUTH_PARAM)))
 			continue;
 		if (drop_reauth && !strcmp(name, "prompt")) {
 			if (a->prompt_consent)
@@ -256,13 +266,13 @@ static bool rebuild_query(const struct authz *a, bool drop_reauth, char *out, si
 		if (!append_param(out, cap, &o, name, value))
 			return false;
 	}
-	return true;
+	return !mark || append_param(out, cap, &o, REAUTH_PARAM, mark);
 }
 
 static void send_to_login(struct http_exchange *ex, struct authz *a)
 {
 	char query[AUTHZ_MAX_PARAMS], rd[RD_MAX + 1], encoded[3 * RD_MAX + 1], location[3 * RD_MAX + 64];
-	if (!rebuild_query(a, true, query, sizeof(query)) ||
+	if (!rebuild_query(a, true, NULL, query, sizeof(query)) ||
 	    snprintf(rd, sizeof(rd), "/oauth2/authorize?%s", query) >= (int)sizeof(rd) ||
 	    url_encode(rd, strlen(rd), encoded, sizeof(encoded)) < 0) {
 		error_redirect(ex, a, "invalid_request", "the authorization request is too long");
@@ -359,7 +369,7 @@ static void render_consent(struct http_exchange *ex, struct authz *a, const stru
 	char csrf[CSRF_TOKEN_LEN], request[AUTHZ_MAX_PARAMS], list[1024] = "";
 	size_t o = 0;
 
-	if (!rebuild_query(a, false, request, sizeof(request))) {
+	if (!rebuild_query(a, false, NULL, request, sizeof(request))) {
 		error_redirect(ex, a, "invalid_request", "the authorization request is too long");
 		return;
 	}
@@ -373,29 +383,69 @@ static void render_consent(struct http_exchange *ex, struct authz *a, const stru
 	authz_free(a);
 }
 
+/* REAUTH_PARAM's value for a session: not its id (that stays out of URLs
+ * and logs), a short hash of it. */
+static void reauth_mark(const struct session_entry *s, char out[REAUTH_MARK_LEN])
+{
+	uint8_t h[SHA256_LEN];
+	secure_sha256(s->session_id, strlen(s->session_id), h);
+	secure_hex(h, 16, out);
+}
+
+/* prompt=login, a max_age the session is older than, or the request already
+ * sent this very session to sign in again and the user came back without. */
+static bool needs_fresh_sign_in(const struct authz *a, const struct session_entry *s)
+{
+	char mark[REAUTH_MARK_LEN];
+	if (a->prompt_login || (a->max_age >= 0 && now_seconds() - s->auth_time > a->max_age))
+		return true;
+	if (!a->reauth_of)
+		return false;
+	reauth_mark(s, mark);
+	return secure_str_equal(mark, a->reauth_of);
+}
+
+/* Re-authentication of a signed-in user: the sign-in form, right here
+ * (/login would wave the live session through), posting to /login with the
+ * request marked to come back to. The session stays: a link with
+ * prompt=login from any site must not sign the user out of everything. The
+ * sign-in sets a new session cookie, as it always does. */
+static void render_reauth(struct http_exchange *ex, struct authz *a, const struct session_entry *s)
+{
+	char query[AUTHZ_MAX_PARAMS], rd[RD_MAX + 1], mark[REAUTH_MARK_LEN], csrf[CSRF_TOKEN_LEN];
+
+	reauth_mark(s, mark);
+	if (!rebuild_query(a, true, mark, query, sizeof(query)) ||
+	    snprintf(rd, sizeof(rd), "/oauth2/authorize?%s", query) >= (int)sizeof(rd)) {
+		error_redirect(ex, a, "invalid_request", "the authorization request is too long");
+		return;
+	}
+	csrf_issue(ex, csrf);
+	struct page_var vars[] = { { "csrf", csrf }, { "rd", rd }, { "email", s->email },
+		{ "error", "<p class=\"notice\">Sign in again to continue.</p>" }, { "signup_link", "" }, { NULL, NULL } };
+	page_reply(ex, 200, "Sign in", "login.html", vars);
+	authz_free(a);
+}
+
 /* After parsing: session, re-authentication, consent, code. */
 static void authorize(struct http_exchange *ex, struct authz *a, bool consented)
 {
 	struct session_entry s;
-	uint8_t key[32];
-	int rc = session_from_request(ex, &s, key);
+	int rc = session_from_request(ex, &s, NULL);
 
 	if (rc < 0) {
 		error_page(ex, a, 503, "The session store is unavailable; please try again.");
 		return;
 	}
-	bool too_old = rc == 1 && a->max_age >= 0 && now_seconds() - s.auth_time > a->max_age;
-	if (rc == 0 || (!consented && (a->prompt_login || too_old))) {
+	if (rc == 0 || (!consented && needs_fresh_sign_in(a, &s))) {
 		if (a->prompt_none) {
 			error_redirect(ex, a, "login_required", "the user is not signed in");
 			return;
 		}
-		if (rc == 1) {
-			/* Re-authentication: this session ends; the login page makes a new one. */
-			session_revoke_key(key);
-			session_cookie_clear(ex);
-		}
-		send_to_login(ex, a);
+		if (rc == 0)
+			send_to_login(ex, a);
+		else
+			render_reauth(ex, a, &s);
 		return;
 	}
 	if (!consented && !a->client->skip_consent) {

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* One loaded generation of configuration clients. */
 struct client_set {
@@ -21,6 +22,7 @@ struct client_set {
 static struct client_set current;
 static struct stat file_seen;	/* identity of the file we last tried */
 static bool file_seen_valid;
+static pid_t loaded_by;		/* the process that read the file into current */
 
 static void set_release(struct client_set *s)
 {
@@ -129,11 +131,35 @@ int oidc_registry_init(char *err, size_t errlen)
 {
 	struct client_set s;
 	remember_file();
+	loaded_by = getpid();
 	if (load_all(&s, err, errlen) < 0)
 		return -1;
 	set_release(&current);
 	current = s;
 	return 0;
+}
+
+/* A worker forked after start-up (a restart after a crash) inherits the
+ * list the master read at start-up, which the file may have left behind
+ * long ago: it reads the file itself before its first use of the list, and
+ * keeps the inherited list only if the file is bad now. */
+static void load_own_copy(void)
+{
+	struct client_set s;
+	char err[512];
+
+	if (!worker || !cfg.enable_oidc_provider || !cfg.oidc_clients_file || loaded_by == getpid())
+		return;
+	remember_file();
+	loaded_by = getpid();
+	if (load_all(&s, err, sizeof(err)) < 0) {
+		log_errorx("OIDC clients file unreadable at worker start, using the %zu from server start-up: %s", current.n,
+		    err);
+		return;
+	}
+	set_release(&current);
+	current = s;
+	log_debug("OIDC clients loaded at worker start: %zu from configuration", current.n);
 }
 
 void oidc_registry_reload(const char *why)
@@ -144,6 +170,7 @@ void oidc_registry_reload(const char *why)
 	if (!cfg.enable_oidc_provider)
 		return;
 	remember_file();
+	loaded_by = getpid();
 	if (load_all(&s, err, sizeof(err)) < 0) {
 		/* Every worker keeps its clients; one of them says why, once per change. */
 		if (!worker || worker->slot == 0)
@@ -161,6 +188,7 @@ void oidc_registry_poll(void)
 	struct stat st;
 	if (!cfg.enable_oidc_provider || !cfg.oidc_clients_file)
 		return;
+	load_own_copy();
 	if (stat(cfg.oidc_clients_file, &st) != 0) {
 		if (file_seen_valid)
 			oidc_registry_reload("file disappeared");
@@ -324,6 +352,7 @@ struct oidc_client *oidc_client_find(const char *client_id, bool *db_error)
 	*db_error = false;
 	if (!client_id || !oidc_client_id_valid(client_id, strlen(client_id)))
 		return NULL;
+	load_own_copy();
 	for (size_t i = 0; i < current.n; i++) {
 		if (!strcmp(current.items[i]->client_id, client_id)) {
 			current.items[i]->refs++;

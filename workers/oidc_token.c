@@ -178,10 +178,63 @@ static void access_token_signed(const struct ipc_msg *reply, void *arg)
 		fail_unavailable(is);
 }
 
+/* The tokens of a code exchange, in one statement: written only while the
+ * code is not marked replayed, holding its row lock until they are committed.
+ * A replay marks the code under the same lock and then revokes by code_hash,
+ * so it either finds these rows or makes this insert write none.
+ * 1 stored, 0 the code was replayed meanwhile, -1 store error. */
+static int store_code_tokens(const struct issue *is, const char *scope_text, const char *exp, const char *auth_time,
+    const char *refresh_hash, const char *refresh_exp)
+{
+	const char *p[] = { is->code_hash, is->client_id, is->user_id, is->jti, is->family_id[0] ? is->family_id : NULL,
+		scope_text, exp, is->family_id[0] ? refresh_hash : NULL, auth_time, is->amr, is->sid[0] ? is->sid : NULL,
+		is->family_id[0] ? refresh_exp : NULL };
+	PGresult *r = db_query(worker->db,
+	    "WITH code AS (SELECT code_hash FROM oauth_codes WHERE code_hash = $1::bytea AND replayed_at IS NULL FOR UPDATE),"
+	    " refresh AS (INSERT INTO oauth_refresh_tokens (token_hash, family_id, client_id, user_id, scope, auth_time, amr,"
+	    "   session_id, expires_at) SELECT $8::bytea, $5::uuid, $2, $3::uuid, $6, to_timestamp($9::bigint), $10, $11::uuid,"
+	    "   to_timestamp($12::bigint) FROM code WHERE $8::bytea IS NOT NULL)"
+	    " INSERT INTO oauth_access_tokens (jti, client_id, user_id, family_id, code_hash, scope, expires_at)"
+	    " SELECT $4, $2, $3::uuid, $5::uuid, code_hash, $6, to_timestamp($7::bigint) FROM code RETURNING jti",
+	    12, p);
+	if (!r)
+		return -1;
+	int stored = PQntuples(r) == 1;
+	PQclear(r);
+	return stored;
+}
+
+/* Refresh and client_credentials grants: no code to race with. false: store error. */
+static bool store_tokens(const struct issue *is, const char *scope_text, const char *exp, const char *auth_time,
+    const char *refresh_hash, const char *refresh_exp)
+{
+	if (is->family_id[0]) {
+		const char *rp[] = { refresh_hash, is->family_id, is->client_id, is->user_id, scope_text, auth_time, is->amr,
+			is->sid[0] ? is->sid : NULL, refresh_exp };
+		if (!db_exec(worker->db,
+		        "INSERT INTO oauth_refresh_tokens (token_hash, family_id, client_id, user_id, scope, auth_time, amr,"
+		        " session_id, expires_at) VALUES ($1::bytea, $2::uuid, $3, $4::uuid, $5, to_timestamp($6::bigint), $7,"
+		        " $8::uuid, to_timestamp($9::bigint))",
+		        9, rp))
+			return false;
+	}
+	const char *ap[] = { is->jti, is->client_id, is->user_id[0] ? is->user_id : NULL,
+		is->family_id[0] ? is->family_id : NULL, scope_text, exp };
+	/* A user's tokens are recorded so a replayed code or a revoked grant can
+	 * kill them. A client_credentials token belongs to no grant: it is only
+	 * written if it is revoked (oidc_userinfo.c), which keeps the machine-to-
+	 * machine path free of a database write per token. */
+	bool record = is->user_id[0] || is->family_id[0];
+	return !record || db_exec(worker->db,
+	                      "INSERT INTO oauth_access_tokens (jti, client_id, user_id, family_id, scope, expires_at)"
+	                      " VALUES ($1, $2, $3::uuid, $4::uuid, $5, to_timestamp($6::bigint))",
+	                      6, ap);
+}
+
 /* Records the tokens, then signs the access token (which chains the ID token). */
 static void issue_start(struct issue *is, const char *scope_text)
 {
-	char exp[24], refresh_exp[24], refresh_hash[OIDC_HASH_PARAM_LEN], auth_time[24];
+	char exp[24], refresh_exp[24] = "", refresh_hash[OIDC_HASH_PARAM_LEN] = "", auth_time[24];
 
 	is->iat = now_seconds();
 	is->exp = is->iat + cfg.oidc_access_token_ttl;
@@ -192,30 +245,17 @@ static void issue_start(struct issue *is, const char *scope_text)
 		secure_token(is->refresh_token);
 		oidc_token_hash_param(is->refresh_token, refresh_hash);
 		snprintf(refresh_exp, sizeof(refresh_exp), "%lld", (long long)(is->iat + OIDC_REFRESH_TTL));
-		const char *rp[] = { refresh_hash, is->family_id, is->client_id, is->user_id, scope_text, auth_time, is->amr,
-			is->sid[0] ? is->sid : NULL, refresh_exp };
-		if (!db_exec(worker->db,
-		        "INSERT INTO oauth_refresh_tokens (token_hash, family_id, client_id, user_id, scope, auth_time, amr,"
-		        " session_id, expires_at) VALUES ($1::bytea, $2::uuid, $3, $4::uuid, $5, to_timestamp($6::bigint), $7,"
-		        " $8::uuid, to_timestamp($9::bigint))",
-		        9, rp)) {
-			oidc_reply_error(is->ex, 503, "temporarily_unavailable", "could not store the refresh token");
-			issue_free(is);
-			return;
-		}
 	}
-	const char *ap[] = { is->jti, is->client_id, is->user_id[0] ? is->user_id : NULL,
-		is->family_id[0] ? is->family_id : NULL, is->code_hash[0] ? is->code_hash : NULL, scope_text, exp };
-	/* A user's tokens are recorded so a replayed code or a revoked grant can
-	 * kill them. A client_credentials token belongs to no grant: it is only
-	 * written if it is revoked (oidc_userinfo.c), which keeps the machine-to-
-	 * machine path free of a database write per token. */
-	bool record = is->user_id[0] || is->family_id[0] || is->code_hash[0];
-	if (record && !db_exec(worker->db,
-	        "INSERT INTO oauth_access_tokens (jti, client_id, user_id, family_id, code_hash, scope, expires_at)"
-	        " VALUES ($1, $2, $3::uuid, $4::uuid, $5::bytea, $6, to_timestamp($7::bigint))",
-	        7, ap)) {
-		oidc_reply_error(is->ex, 503, "temporarily_unavailable", "could not record the access token");
+	int stored = is->code_hash[0] ? store_code_tokens(is, scope_text, exp, auth_time, refresh_hash, refresh_exp)
+	                              : store_tokens(is, scope_text, exp, auth_time, refresh_hash, refresh_exp) ? 1 : -1;
+	if (stored == 0) {
+		log_warnx("authorization code for client %s was replayed during its exchange; no tokens issued",
+		    is->client_id);
+		oidc_reply_error(is->ex, 400, "invalid_grant", "the authorization code was already used");
+	} else if (stored < 0) {
+		oidc_reply_error(is->ex, 503, "temporarily_unavailable", "could not store the tokens");
+	}
+	if (stored <= 0) {
 		issue_free(is);
 		return;
 	}
@@ -304,9 +344,12 @@ static void grant_code(struct http_exchange *ex, const struct token_request *tr,
 		oidc_reply_error(ex, 400, "unauthorized_client", "this client may not use authorization_code");
 		return;
 	}
-	/* Mark used and learn whether it already was, in one step: a code works once. */
+	/* Mark used and learn whether it already was, in one step: a code works
+	 * once. A replay is marked too (replayed_at), so that the first exchange,
+	 * if it has not stored its tokens yet, stores none (store_code_tokens). */
 	r = spend_secret(ex, client, tr->code, hash,
-	    "UPDATE oauth_codes c SET used_at = coalesce(c.used_at, now())"
+	    "UPDATE oauth_codes c SET used_at = coalesce(c.used_at, now()),"
+	    " replayed_at = CASE WHEN p.prev IS NULL THEN c.replayed_at ELSE coalesce(c.replayed_at, now()) END"
 	    " FROM (SELECT code_hash, used_at AS prev FROM oauth_codes WHERE code_hash = $1::bytea FOR UPDATE) p"
 	    " WHERE c.code_hash = p.code_hash AND c.client_id = $2"
 	    " RETURNING p.prev IS NOT NULL, c.expires_at > now(), c.user_id, coalesce(c.session_id::text, ''),"

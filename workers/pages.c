@@ -76,6 +76,29 @@ static void expand(struct evbuffer *out, const char *tmpl, const struct page_var
 	}
 }
 
+/* Pages whose form POST can end in a redirect to a relying party: sign-in
+ * and sign-up (rd= leads on to /oauth2/authorize), consent, RP-initiated
+ * logout. Chrome checks form-action against every hop of the redirect chain
+ * after a POST, so any form-action would block a native app's private-use
+ * scheme (Immich mobile's app.immich:///oauth-callback); these pages go
+ * without it. Everything else (no inline script, no framing) still applies. */
+static bool form_may_reach_client(const char *page)
+{
+	static const char *const pages[] = { "login.html", "signup.html", "consent.html", "logout.html", NULL };
+	for (const char *const *p = pages; *p; p++)
+		if (!strcmp(page, *p))
+			return true;
+	return false;
+}
+
+static const char *page_csp(const char *page)
+{
+	if (form_may_reach_client(page))
+		return "default-src 'self'; script-src 'self'; style-src 'self'; frame-ancestors 'none'; base-uri 'none'";
+	return "default-src 'self'; script-src 'self'; style-src 'self'; frame-ancestors 'none';"
+	       " form-action 'self' https: http:; base-uri 'none'";
+}
+
 void page_reply(struct http_exchange *ex, int status, const char *title, const char *page, const struct page_var *vars)
 {
 	const struct embedded_file *layout = embedded_find(web_files, "layout.html");
@@ -96,8 +119,7 @@ void page_reply(struct http_exchange *ex, int status, const char *title, const c
 	http_reply_header(ex, "X-Frame-Options", "DENY");
 	http_reply_header(ex, "X-Content-Type-Options", "nosniff");
 	http_reply_header(ex, "Referrer-Policy", "same-origin");
-	http_reply_header(ex, "Content-Security-Policy",
-	    "default-src 'self'; script-src 'self'; style-src 'self'; frame-ancestors 'none'; form-action 'self' https: http:; base-uri 'none'");
+	http_reply_header(ex, "Content-Security-Policy", page_csp(page));
 	size_t len = evbuffer_get_length(html);
 	http_reply(ex, status, "text/html; charset=utf-8", (const char *)evbuffer_pullup(html, -1), len);
 out:

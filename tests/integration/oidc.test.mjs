@@ -12,10 +12,10 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync, renameSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync, spawn } from 'node:child_process';
 import * as client from 'openid-client';
 import * as jose from 'jose';
-import { Server, freshDatabase, sleep, TEST_SECRET, BIN, rawRequest, statusOf } from './harness.mjs';
+import { Server, freshDatabase, sleep, TEST_SECRET, BIN, rawRequest, statusOf, psql } from './harness.mjs';
 
 const REDIRECT = 'http://localhost:9999/cb';
 const BYE = 'http://localhost:9999/bye';
@@ -27,6 +27,8 @@ const CLIENTS = [
   { clientId: 'es', clientSecret: 'es-secret-1234', name: 'ES', redirectURLs: [REDIRECT], skipConsent: true,
     idTokenSignedResponseAlg: 'ES256', accessTokenSignedResponseAlg: 'ES256',
     grantTypes: ['authorization_code', 'client_credentials'] },
+  { clientId: 'ed', clientSecret: 'ed-secret-12345', name: 'Ed', redirectURLs: [REDIRECT], skipConsent: true,
+    idTokenSignedResponseAlg: 'EdDSA', accessTokenSignedResponseAlg: 'EdDSA' },
 ];
 
 const servers = [];
@@ -81,19 +83,24 @@ async function signUp(s, email) {
 }
 
 // Follows the browser part of the flow until the redirect to the client; returns that URL.
-async function browse(b, url, email, { consent = 'allow', expectConsent } = {}) {
+// pages collects { url, status, csp } of every page shown on the way, expectReauth
+// whether the sign-in form came up at /oauth2/authorize itself (a signed-in user asked to sign in again).
+async function browse(b, url, email, { consent = 'allow', expectConsent, expectReauth, pages } = {}) {
   let r = await b.get(url);
-  let sawConsent = false;
+  let sawConsent = false, sawReauth = false;
   for (let hops = 0; hops < 10; hops++) {
+    if (r.status === 200 && pages) pages.push({ url: r.url, csp: r.headers.get('content-security-policy') });
     if (r.status === 302 || r.status === 303) {
       const loc = new URL(r.headers.get('location'), b.base);
       // Arrived at the client: its web callback, or a native app's own scheme.
       if (loc.href.startsWith('http://localhost:9999/') || !/^https?:$/.test(loc.protocol)) {
         if (expectConsent !== undefined) assert.equal(sawConsent, expectConsent, 'consent page shown as expected');
+        if (expectReauth !== undefined) assert.equal(sawReauth, expectReauth, 'asked to sign in again as expected');
         return loc;
       }
       if (loc.pathname === '/login') {
         const page = await b.get(loc);
+        if (pages) pages.push({ url: page.url, csp: page.headers.get('content-security-policy') });
         const html = await page.text();
         r = await b.post('/login', { csrf: hidden(html, 'csrf'), rd: hidden(html, 'rd'), email, password: PASSWORD });
         assert.equal(r.status, 303);
@@ -103,6 +110,12 @@ async function browse(b, url, email, { consent = 'allow', expectConsent } = {}) 
       continue;
     }
     const html = await r.text();
+    if (r.status === 200 && html.includes('action="/login"') && new URL(r.url).pathname === '/oauth2/authorize') {
+      sawReauth = true;
+      r = await b.post('/login', { csrf: hidden(html, 'csrf'), rd: hidden(html, 'rd'), email, password: PASSWORD });
+      assert.equal(r.status, 303);
+      continue;
+    }
     if (r.status === 200 && html.includes('action="/oauth2/consent"')) {
       sawConsent = true;
       r = await b.post('/oauth2/consent', { csrf: hidden(html, 'csrf'), request: hidden(html, 'request'), decision: consent });
@@ -161,12 +174,46 @@ test('discovery is complete and truthful', async () => {
   assert.deepEqual(d.code_challenge_methods_supported, ['S256']);
   assert.deepEqual(d.grant_types_supported.sort(), ['authorization_code', 'client_credentials', 'refresh_token']);
   assert.deepEqual(d.token_endpoint_auth_methods_supported.sort(), ['client_secret_basic', 'client_secret_post', 'none']);
+  assert.deepEqual(d.introspection_endpoint_auth_methods_supported.sort(), ['client_secret_basic', 'client_secret_post'],
+    'public clients may not introspect');
+  assert.deepEqual(d.revocation_endpoint_auth_methods_supported.sort(), ['client_secret_basic', 'client_secret_post', 'none']);
+  assert.deepEqual(d.claims_supported.sort(), ['amr', 'at_hash', 'aud', 'auth_time', 'email', 'email_verified', 'exp',
+    'groups', 'iat', 'iss', 'name', 'nonce', 'preferred_username', 'sid', 'sub']);
+  assert.deepEqual(d.prompt_values_supported.sort(), ['consent', 'login', 'none', 'select_account']);
   assert.deepEqual(d.scopes_supported.sort(), ['email', 'groups', 'offline_access', 'openid', 'profile']);
   assert.deepEqual(d.id_token_signing_alg_values_supported.sort(), ['ES256', 'EdDSA', 'RS256']);
   // every advertised endpoint answers (not 404)
   for (const k of ['token_endpoint', 'userinfo_endpoint', 'introspection_endpoint', 'revocation_endpoint', 'end_session_endpoint']) {
     const r = await fetch(d[k].replace(issuer, s.url), { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: '' });
     assert.notEqual(r.status, 404, k);
+  }
+  // Each advertised client authentication method works at its endpoint, and
+  // the one left out (none at introspection) is refused. A request that got
+  // past client authentication answers 200, or 400 invalid_grant for a bogus grant.
+  const post = (path, body, headers = {}) => fetch(s.url + path, { method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body });
+  const auth = {
+    client_secret_basic: (body) => [body, { authorization: basic('app', 'app-secret-123') }],
+    client_secret_post: (body) => [body + '&client_id=app&client_secret=app-secret-123', {}],
+    none: (body) => [body + '&client_id=spa', {}],
+  };
+  const endpoints = {
+    token_endpoint_auth_methods_supported: ['/oauth2/token', 'grant_type=refresh_token&refresh_token=bogus', 400, 'invalid_grant'],
+    introspection_endpoint_auth_methods_supported: ['/oauth2/introspect', 'token=bogus', 200],
+    revocation_endpoint_auth_methods_supported: ['/oauth2/revoke', 'token=bogus', 200],
+  };
+  for (const [key, [path, body, okStatus, okError]] of Object.entries(endpoints)) {
+    for (const [method, build] of Object.entries(auth)) {
+      const r = await post(path, ...build(body));
+      const text = await r.text();
+      if (d[key].includes(method)) {
+        assert.equal(r.status, okStatus, `${path} with ${method}: ${text}`);
+        if (okError) assert.equal(JSON.parse(text).error, okError, `${path} with ${method}`);
+      } else {
+        assert.equal(r.status, 401, `${path} refuses ${method}`);
+        assert.equal(JSON.parse(text).error, 'invalid_client');
+      }
+    }
   }
 });
 
@@ -327,12 +374,13 @@ test('authorize errors with a valid client go back to it: PKCE missing or plain,
   const a2 = await authUrl(config, { prompt: 'none' });
   const r2 = await b.get(a2.url);
   assert.equal(new URL(r2.headers.get('location')).searchParams.get('error'), 'consent_required');
-  // prompt=login with a session → back to the login page
+  // prompt=login with a session → the sign-in form, coming back without prompt=login
   const a3 = await authUrl(config, { prompt: 'login' });
   const r3 = await b.get(a3.url);
-  assert.equal(r3.status, 302);
-  assert.match(r3.headers.get('location'), /^\/login\?rd=/);
-  assert.ok(!decodeURIComponent(r3.headers.get('location')).includes('prompt=login'));
+  assert.equal(r3.status, 200);
+  const rd = hidden(await r3.text(), 'rd');
+  assert.match(rd, /^\/oauth2\/authorize\?/);
+  assert.ok(!rd.includes('prompt=login'));
 });
 
 async function getCode(config, b, email, extra) {
@@ -631,10 +679,14 @@ test('/api/verify refuses a revoked access token at once on every worker: revoke
   let x = await exchange();
   assert.equal(x.status, 200);
   const first = await x.json();
+  assert.ok(first.refresh_token, 'offline_access: the code gave a refresh token too');
   assert.deepEqual(await verifyBearer(s, first.access_token), all(200));
   x = await exchange();
   assert.equal(x.status, 400);
   assert.deepEqual(await verifyBearer(s, first.access_token), all(401));
+  // …and the refresh token it gave is dead too.
+  assert.equal((await client.tokenIntrospection(config, first.refresh_token)).active, false);
+  await assert.rejects(client.refreshTokenGrant(config, first.refresh_token), (e) => e.error === 'invalid_grant');
 
   // Tokens nobody revoked still pass.
   const fresh = await client.clientCredentialsGrant(config, {});
@@ -790,4 +842,262 @@ test('native app redirect (RFC 8252 private-use scheme, as Immich mobile uses): 
     assert.equal(r.headers.get('location'), null, uri);
   }
   await s2.stop();
+});
+
+// ---- native apps and the Content-Security-Policy
+
+// Whether a CSP lets a form POST (and, in Chrome, every redirect after it) reach url.
+function cspAllowsFormTarget(csp, url) {
+  const directive = csp.split(';').map((d) => d.trim().split(/\s+/)).find(([name]) => name === 'form-action');
+  if (!directive) return true;	// form-action does not fall back to default-src
+  const scheme = new URL(url).protocol;
+  return directive.slice(1).some((src) => src === scheme || src === '*' || (src === 'http:' && scheme === 'https:'));
+}
+
+test('native app sign-in: the login and consent pages let their form POST end at the app scheme (CSP form-action)', async () => {
+  const APP = 'app.immich:///oauth-callback';
+  const s2 = await start({ OIDC_CLIENTS: JSON.stringify([...CLIENTS, { clientId: 'immich', clientSecret: 'immich-secret-123',
+    name: 'Immich', redirectURLs: [APP] }]) });
+  await signUp(s2, 'csp@example.com');
+  const config = await discover(s2, 'immich', 'immich-secret-123');
+  const a = await authUrl(config, { redirect_uri: APP, scope: 'openid email' });
+  const pages = [];
+  const b = new Browser(s2.url);
+  const cb = await browse(b, a.url, 'csp@example.com', { pages, expectConsent: true });
+  assert.ok(cb instanceof URL && cb.href.startsWith(APP + '?'), `redirected to the app, got ${JSON.stringify(cb).slice(0, 200)}`);
+  assert.deepEqual(pages.map((p) => new URL(p.url).pathname), ['/login', '/oauth2/authorize'], 'login, then consent');
+  for (const { url, csp } of pages) {
+    assert.ok(cspAllowsFormTarget(csp, APP), `${url}: ${csp} blocks ${APP}`);
+    // the rest of the policy stays
+    for (const d of ["default-src 'self'", "script-src 'self'", "frame-ancestors 'none'", "base-uri 'none'"])
+      assert.ok(csp.includes(d), `${url}: ${d} in ${csp}`);
+  }
+  // The RP-initiated logout confirmation and the sign-up page, whose forms also end
+  // at a client, likewise; pages whose forms stay here keep form-action.
+  for (const path of ['/oauth2/end_session', '/signup']) {
+    const r = await b.get(path);
+    assert.equal(r.status, 200, path);
+    assert.ok(cspAllowsFormTarget(r.headers.get('content-security-policy'), APP), path);
+  }
+  const msg = await fetch(s2.url + '/oauth2/authorize?client_id=nope');
+  assert.equal(msg.status, 400);
+  assert.ok(!cspAllowsFormTarget(msg.headers.get('content-security-policy'), APP), 'an error page keeps form-action');
+  await s2.stop();
+});
+
+// ---- authorization-code replay racing the first exchange
+
+// A psql session holding a lock until release() (a stand-in for a slow database moment).
+async function holdLock(url, sql) {
+  const p = spawn('psql', [url, '-v', 'ON_ERROR_STOP=1', '-qtA'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  p.stdin.write(`BEGIN; ${sql}; SELECT 'locked';\n`);
+  await new Promise((resolve, reject) => {
+    let out = '';
+    p.stdout.on('data', (d) => { out += d; if (out.includes('locked')) resolve(); });
+    p.on('exit', () => reject(new Error('psql exited before taking the lock')));
+  });
+  return { release: () => { p.stdin.end('COMMIT;\n'); return new Promise((r) => p.on('exit', r)); } };
+}
+
+test('a code replay that lands while the first exchange is still storing its tokens: no live tokens come out of it', async () => {
+  // Two instances on one database: the first exchange waits on A (its user
+  // lookup blocked by a lock), the replay runs on B in the meantime.
+  const B = await start({ DATABASE_URL: s.env.DATABASE_URL, AUTH_URL: issuer, WORKERS: '1' });
+  const config = await discover(s, 'app', 'app-secret-123');
+  const g = await getCode(config, new Browser(s.url), 'ada@example.com');
+  const exchange = (srv) => fetch(srv.url + '/oauth2/token', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded',
+    authorization: basic('app', 'app-secret-123') }, body: new URLSearchParams({ grant_type: 'authorization_code', code: g.code,
+    redirect_uri: REDIRECT, code_verifier: g.verifier }).toString() });
+  const lock = await holdLock(s.env.DATABASE_URL, 'LOCK TABLE users IN ACCESS EXCLUSIVE MODE');
+  let first;
+  try {
+    first = exchange(s);
+    // Wait until A has spent the code and waits on the lock.
+    let waiting = '0';
+    for (let i = 0; i < 200 && waiting === '0'; i++) {
+      await sleep(10);
+      waiting = psql(s.env.DATABASE_URL, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%FROM users%'");
+    }
+    assert.equal(waiting, '1', 'the first exchange waits on the lock');
+    const replay = await exchange(B);
+    assert.equal(replay.status, 400);
+    assert.equal((await replay.json()).error, 'invalid_grant');
+  } finally {
+    await lock.release();
+  }
+  const r = await first;
+  const body = await r.json();
+  assert.equal(r.status, 400, `the first exchange must not issue tokens after the replay: ${JSON.stringify(body).slice(0, 200)}`);
+  assert.equal(body.error, 'invalid_grant');
+  assert.equal(psql(s.env.DATABASE_URL, `SELECT count(*) FROM oauth_access_tokens WHERE code_hash = sha256('${g.code}'::bytea) AND revoked_at IS NULL`), '0');
+  assert.match(s.logs(), /replayed during its exchange/);
+  await B.stop();
+});
+
+// ---- re-authentication: prompt=login and max_age
+
+test('prompt=login and max_age: the sign-in form again, the session is not ended, the new ID token has a fresh auth_time', async () => {
+  await signUp(s, 'again@example.com');
+  const config = await discover(s, 'app', 'app-secret-123');
+  const b = new Browser(s.url);
+  const first = (await codeFlow(s, b, config, 'again@example.com', { expectConsent: true })).tokens;
+  const oldCookie = b.cookieHeader();
+  const verifyWith = async (cookie) => (await fetch(s.url + '/api/verify', { headers: { cookie } })).status;
+  let lastAuthTime = first.claims().auth_time;
+  // A session young enough for max_age goes straight on.
+  const young = await codeFlow(s, b, config, 'again@example.com', { params: { max_age: '3600' }, expectReauth: false, expectConsent: false });
+  assert.equal(young.tokens.claims().auth_time, lastAuthTime);
+  for (const params of [{ prompt: 'login' }, { max_age: '0' }, { max_age: '1' }]) {
+    // auth_time is whole seconds (rounded): 3 s make the session surely older than max_age=1.
+    await sleep(3100);
+    const a = await authUrl(config, params);
+    const r = await b.get(a.url);
+    assert.equal(r.status, 200, JSON.stringify(params));
+    const html = await r.text();
+    assert.match(html, /action="\/login"/);
+    assert.equal(hidden(html, 'email'), 'again@example.com', 'the form offers the signed-in account');
+    // Any site can link here: the link alone must sign nobody out.
+    assert.equal(await verifyWith(oldCookie), 200, `${JSON.stringify(params)}: the session lives on`);
+    assert.equal(await verifyWith(b.cookieHeader()), 200);
+    const rd = hidden(html, 'rd');
+    assert.ok(!/[?&](prompt=login|max_age=)/.test(rd), rd);
+    // Coming back without signing in gets the form again (browse's first page);
+    // signing in there goes on to the application.
+    const before = Math.floor(Date.now() / 1000);
+    const cb = await browse(b, rd, 'again@example.com', { expectReauth: true, expectConsent: false });
+    assert.ok(cb instanceof URL, `back at the client, got ${JSON.stringify(cb).slice(0, 200)}`);
+    const tokens = await client.authorizationCodeGrant(config, cb, { pkceCodeVerifier: a.verifier, expectedState: a.state,
+      expectedNonce: a.nonce });
+    const { auth_time } = tokens.claims();
+    assert.ok(auth_time > lastAuthTime && auth_time >= before - 1, `auth_time ${auth_time} fresh (was ${lastAuthTime}, now ${before})`);
+    lastAuthTime = auth_time;
+    assert.equal(await verifyWith(oldCookie), 200, 'signing in again does not end the old session either');
+  }
+  // prompt=none cannot ask for a sign-in: login_required, and the session stays.
+  const none = await authUrl(config, { prompt: 'none', max_age: '0' });
+  await sleep(2100);
+  const r = await b.get(none.url);
+  assert.equal(new URL(r.headers.get('location')).searchParams.get('error'), 'login_required');
+  assert.equal(await verifyWith(b.cookieHeader()), 200);
+});
+
+// ---- consent
+
+test('consent: prompt=consent asks again though remembered; more scopes ask again; the grant is remembered as the union', async () => {
+  await signUp(s, 'consent@example.com');
+  const config = await discover(s, 'app', 'app-secret-123');
+  const b = new Browser(s.url);
+  const flow = (scope, extra = {}, expectConsent) => codeFlow(s, b, config, 'consent@example.com',
+    { params: { scope, ...extra }, expectConsent });
+  await flow('openid email', {}, true);
+  await flow('openid email', {}, false);
+  await flow('openid email', { prompt: 'consent' }, true);
+  await flow('openid email', {}, false);
+  const more = await flow('openid email profile', {}, true);
+  assert.equal(more.tokens.claims().name, 'Ada Lovelace');
+  await flow('openid profile', {}, false);
+  await flow('openid email profile', {}, false);
+  await flow('openid groups', {}, true);
+  // prompt=consent with a denial: access_denied, and nothing is forgotten
+  const a = await authUrl(config, { scope: 'openid email', prompt: 'consent' });
+  const cb = await browse(b, a.url, 'consent@example.com', { consent: 'deny', expectConsent: true });
+  assert.equal(cb.searchParams.get('error'), 'access_denied');
+  await flow('openid email profile groups', {}, false);
+});
+
+// ---- EdDSA
+
+test('EdDSA client: ID and access tokens verify with jose against /jwks; at_hash is the left half of SHA-512', async () => {
+  const config = await discover(s, 'ed', 'ed-secret-12345');
+  const b = new Browser(s.url);
+  const { tokens, nonce } = await codeFlow(s, b, config, 'bob@example.com', { params: { scope: 'openid email' } });
+  const { payload: id, protectedHeader: h } = await jose.jwtVerify(tokens.id_token, jwks, { issuer, audience: 'ed', algorithms: ['EdDSA'] });
+  assert.equal(h.alg, 'EdDSA');
+  assert.ok(h.kid);
+  assert.equal(id.nonce, nonce);
+  assert.equal(id.email, 'bob@example.com');
+  const sha512 = new Uint8Array(await crypto.subtle.digest('SHA-512', new TextEncoder().encode(tokens.access_token)));
+  assert.equal(id.at_hash, Buffer.from(sha512.slice(0, 32)).toString('base64url'));
+  const { protectedHeader: ah, payload: at } = await jose.jwtVerify(tokens.access_token, jwks, { issuer, typ: 'at+jwt', algorithms: ['EdDSA'] });
+  assert.equal(ah.alg, 'EdDSA');
+  assert.equal(at.client_id, 'ed');
+  const key = (await (await fetch(s.url + '/jwks')).json()).keys.find((k) => k.kid === h.kid);
+  assert.equal(key.kty, 'OKP');
+  assert.equal(key.crv, 'Ed25519');
+  // A changed byte in the access token no longer matches at_hash.
+  const other = new Uint8Array(await crypto.subtle.digest('SHA-512', new TextEncoder().encode(tokens.access_token + 'x')));
+  assert.notEqual(id.at_hash, Buffer.from(other.slice(0, 32)).toString('base64url'));
+});
+
+// ---- OIDC_REQUIRE_PKCE=false
+
+test('OIDC_REQUIRE_PKCE=false: a confidential client may skip PKCE; a verifier for a code without PKCE is refused; public clients still need PKCE', async () => {
+  const s2 = await start({ OIDC_REQUIRE_PKCE: 'false' });
+  await signUp(s2, 'nopkce@example.com');
+  const config = await discover(s2, 'es', 'es-secret-1234');
+  const b = new Browser(s2.url);
+  const noPkce = { code_challenge: undefined, code_challenge_method: undefined };
+  // Without PKCE: works.
+  let a = await authUrl(config, noPkce);
+  let cb = await browse(b, a.url, 'nopkce@example.com');
+  assert.ok(cb.searchParams.get('code'), `a code without PKCE, got ${cb.href}`);
+  const tokens = await client.authorizationCodeGrant(config, cb, { expectedState: a.state, expectedNonce: a.nonce });
+  assert.equal(tokens.claims().sub.length, 36);
+  // A code_verifier sent for a code issued without PKCE: refused (an attacker guessing the flow).
+  a = await authUrl(config, noPkce);
+  cb = await browse(b, a.url, 'nopkce@example.com');
+  const post = (body) => fetch(s2.url + '/oauth2/token', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded',
+    authorization: basic('es', 'es-secret-1234') }, body: new URLSearchParams(body).toString() });
+  let r = await post({ grant_type: 'authorization_code', code: cb.searchParams.get('code'), redirect_uri: REDIRECT, code_verifier: client.randomPKCECodeVerifier() });
+  assert.equal(r.status, 400);
+  assert.equal((await r.json()).error, 'invalid_grant');
+  // With PKCE the confidential client still gets it checked.
+  a = await authUrl(config);
+  cb = await browse(b, a.url, 'nopkce@example.com');
+  r = await post({ grant_type: 'authorization_code', code: cb.searchParams.get('code'), redirect_uri: REDIRECT });
+  assert.equal((await r.json()).error, 'invalid_grant', 'the verifier is required once a challenge was sent');
+  // A public client still needs PKCE.
+  const pub = await discover(s2, 'spa', undefined, client.None());
+  a = await authUrl(pub, noPkce);
+  r = await b.get(a.url);
+  assert.equal(r.status, 302);
+  const loc = new URL(r.headers.get('location'));
+  assert.equal(loc.origin + loc.pathname, REDIRECT);
+  assert.equal(loc.searchParams.get('error'), 'invalid_request');
+  assert.match(loc.searchParams.get('error_description'), /PKCE/);
+  await s2.stop();
+});
+
+// ---- OIDC_CLIENTS_FILE and a restarted worker
+
+test('OIDC_CLIENTS_FILE: a worker restarted after a crash uses the file as it is now, not as it was at start-up', async () => {
+  const file = join(s.dir, 'clients-restart.json');
+  const write = (text) => { writeFileSync(file + '.tmp', text); chmodSync(file + '.tmp', 0o644); renameSync(file + '.tmp', file); };
+  const fileClient = (id) => ({ clientId: id, clientSecret: 'file-secret-123', redirectURLs: [REDIRECT], grantTypes: ['client_credentials'] });
+  write(JSON.stringify([fileClient('one')]));
+  const w = await start({ OIDC_CLIENTS_FILE: file, OIDC_CLIENTS: undefined, WORKERS: '1' });
+  const cc = async (id) => (await fetch(w.url + '/oauth2/token', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded',
+    authorization: basic(id, 'file-secret-123') }, body: 'grant_type=client_credentials' })).status;
+  assert.equal(await cc('one'), 200);
+  write(JSON.stringify([fileClient('two')]));
+  for (let i = 0; i < 40 && await cc('two') !== 200; i++) await sleep(100);
+  assert.equal(await cc('two'), 200, 'the running worker picked up the change');
+  const restart = async () => {
+    const pid = w.childPid('dreamauth: worker 1');
+    process.kill(pid, 'SIGKILL');
+    const t0 = Date.now();
+    while (Date.now() - t0 < 5000 && [undefined, pid].includes(w.childPid('dreamauth: worker 1'))) await sleep(10);
+    await w.waitHealthy(5000);
+  };
+  await restart();
+  // At once, not after the next file check: the new worker read the file itself.
+  assert.equal(await cc('two'), 200, 'the restarted worker knows the current clients');
+  assert.equal(await cc('one'), 401, 'and not the start-up ones');
+  // A bad file at restart: the worker says so and keeps what it was given.
+  write('[{"clientId": "broken"');
+  await restart();
+  assert.equal(await cc('one'), 200, 'the start-up clients, the only good list this worker has');
+  for (let i = 0; i < 50 && !/unreadable at worker start/.test(w.logs()); i++) await sleep(20);	// the log arrives through a pipe
+  assert.match(w.logs(), /OIDC clients file unreadable at worker start, using the 1 from server start-up: .*not valid JSON/);
+  await w.stop();
 });
