@@ -308,6 +308,54 @@ test('form CSRF: missing csrf cookie, a foreign cookie, a forged token → 403, 
   assert.equal(ok.status, 303);
 });
 
+test('cross-site forms on the JSON API: 415 JSON, no cookie, nothing stored or revoked; foreign Origin on JSON 403', async () => {
+  // What a hostile page can post without CORS: a form (urlencoded or text/plain).
+  assert.equal((await signUp(S, 'csrf-attacker@example.com', 'attacker password 1')).status, 201);
+  const victimLogin = await signUp(S, 'csrf-victim@example.com', 'victim password 1');
+  assert.equal(victimLogin.status, 201);
+  const victim = cookieFrom(victimLogin);
+  const sessionId = victimLogin.json.session.id;
+  const sessions0 = psql(dbUrl, 'select count(*) || \':\' || count(revoked_at) from sessions');
+  const users0 = usersChecksum();
+  const attacker = { email: 'csrf-attacker@example.com', password: 'attacker password 1' };
+  const posts = [
+    ['/api/auth/sign-in/email', attacker],
+    ['/api/auth/sign-up/email', { email: 'csrf-new@example.com', password: 'attacker password 2', name: 'X' }],
+    ['/api/auth/sign-out', {}],
+    ['/api/auth/sign-out', { a: 'b' }],
+    ['/api/auth/change-password', { currentPassword: 'victim password 1', newPassword: 'attacker password 3' }],
+    ['/api/auth/sessions/revoke', { id: sessionId }],
+  ];
+  for (const [path, fields] of posts) {
+    for (const origin of [{ origin: 'https://evil.example' }, { origin: 'null' }, {}]) {
+      for (const type of ['application/x-www-form-urlencoded', 'text/plain', 'multipart/form-data; boundary=x']) {
+        const r = await call(S, path, { form: fields, cookie: victim, headers: { ...origin, 'content-type': type } });
+        const what = `${path} ${type} ${JSON.stringify(origin)}`;
+        assert.equal(r.status, 415, `${what}: ${r.text}`);
+        assert.equal(r.json?.error, 'unsupported_media_type', what);
+        assert.deepEqual(r.setCookies, [], `${what}: no Set-Cookie`);
+      }
+    }
+  }
+  // JSON from a foreign origin is refused too (a cross-site fetch without CORS).
+  for (const [path, fields] of posts.slice(0, 3)) {
+    const r = await call(S, path, { json: fields, cookie: victim, headers: { origin: 'https://evil.example' } });
+    assert.equal(r.status, 403, `${path}: ${r.text}`);
+    assert.deepEqual(r.setCookies, [], path);
+  }
+  assert.equal(usersChecksum(), users0, 'no account created, no password changed');
+  assert.equal(psql(dbUrl, 'select count(*) || \':\' || count(revoked_at) from sessions'), sessions0,
+    'no session created or revoked');
+  assert.equal((await verify(S, victim)).status, 200, 'the victim is still signed in as themselves');
+  // Same origin JSON works; a bodyless sign-out without a type too.
+  const own = await signIn(S, 'csrf-attacker@example.com', 'attacker password 1', { origin: `http://localhost:${S.port}` });
+  assert.equal(own.status, 200, own.text);
+  const out = await call(S, '/api/auth/sign-out', { method: 'POST', cookie: cookieFrom(own),
+    headers: { origin: `http://localhost:${S.port}` } });
+  assert.equal(out.status, 200, out.text);
+  assert.equal((await verify(S, cookieFrom(own))).status, 401);
+});
+
 test('rd: a foreign site is never a redirect target; relative and same-host targets are', async () => {
   const evil = await loginPage(S, { query: '?rd=' + encodeURIComponent('https://evil.example/steal') });
   assert.equal(evil.rd, '', 'foreign rd dropped from the form');
@@ -380,6 +428,27 @@ test('brute force: 4th attempt on an account is 429 with Retry-After even with t
   await s.stop();
 });
 
+test('brute force, concurrent: 40 parallel wrong passwords with LOGIN_MAX_ATTEMPTS=5 → at most 5 are 401, the rest 429; only failures count', async () => {
+  const url = freshDatabase('bfc');
+  const s = await startServer({ DATABASE_URL: url, ENABLE_REGISTRATION: 'true', LOGIN_MAX_ATTEMPTS: '5',
+    LOGIN_IP_MAX_ATTEMPTS: '60', LOGIN_WINDOW: '600' });
+  assert.equal((await signUp(s, 'target@example.com')).status, 201);	// IP: 1
+  assert.equal((await signUp(s, 'owner@example.com')).status, 201);	// IP: 2
+  const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => signIn(s, 'target@example.com', `guess ${i} xxxxxx`)));
+  const statuses = answers.map((r) => r.status);
+  const wrong = statuses.filter((x) => x === 401).length, throttled = statuses.filter((x) => x === 429).length;
+  assert.equal(wrong + throttled, 40, `only 401 and 429: ${statuses.join(',')}`);
+  assert.ok(wrong >= 1 && wrong <= 5, `${wrong} guesses were checked (limit 5): ${statuses.join(',')}`);
+  assert.equal((await signIn(s, 'target@example.com')).status, 429, 'the account stays locked, right password included');
+  // A success takes back its own count, so it never spends the IP's budget: 70 sign-ins > 60.
+  for (let i = 0; i < 70; i++) assert.equal((await signIn(s, 'owner@example.com')).status, 200, `success ${i}`);
+  // The IP budget left is exactly 60 - 2 sign-ups - the failed guesses (throttled ones took nothing).
+  for (let i = 0; i < 60 - 2 - wrong; i++)
+    assert.equal((await signIn(s, `nobody${i}@example.com`, 'guess xxxxxxx')).status, 401, `failure ${i}`);
+  assert.equal((await signIn(s, 'nobody-else@example.com', 'guess xxxxxxx')).status, 429, 'IP budget spent');
+  await s.stop();
+});
+
 // --- hostile input ------------------------------------------------------------
 
 test('unicode email: accepted and normalized (ASCII lower-cased, UTF-8 kept)', async () => {
@@ -422,7 +491,7 @@ test('hostile input: clear 4xx, never 5xx; server healthy and users table unchan
     ['deep JSON', await call(S, '/api/auth/sign-in/email', { method: 'POST', headers: J, body: '{"a":'.repeat(50) + '1' + '}'.repeat(50) }), 400],
     ['form overlong UTF-8', await call(S, '/login', { method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'email=%C0%AF%40example.com&password=xxxxxxxxx' }), 400],
-    ['form bad escape', await call(S, '/api/auth/sign-up/email', { method: 'POST',
+    ['form bad escape', await call(S, '/signup', { method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'email=%zz&password=xxxxxxxxx' }), 400],
     ['cross-origin JSON', await call(S, '/api/auth/sign-up/email', { headers: { origin: 'https://evil.example' },
       json: { email: 'xorigin@example.com', password: 'correct horse battery' } }), 403],
