@@ -7,6 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -217,6 +218,51 @@ test('change password: wrong current 403; right 200, others revoked at once, cur
   assert.equal((await verify(S, cur)).status, 200, 'current session stays');
   assert.equal((await signIn(S, 'changer@example.com', 'old password 123')).status, 401);
   assert.equal((await signIn(S, 'changer@example.com', 'new password 456')).status, 200);
+});
+
+test('failed revocations are errors: sign-out and change-password answer 503, keep the cookie, change nothing', async () => {
+  const url = freshDatabase('rvk');
+  const s = await startServer({ DATABASE_URL: url, ENABLE_REGISTRATION: 'true' });
+  const c1 = cookieFrom(await signUp(s, 'rv@example.com', 'old password 1'));
+  const c2 = cookieFrom(await signIn(s, 'rv@example.com', 'old password 1'));
+  // This test's own database refuses to revoke a session while refuse_revoke has a row.
+  psql(url, `create table refuse_revoke (x int);
+    create function refuse_revoke() returns trigger language plpgsql as $$
+      begin if exists (select 1 from refuse_revoke) then raise exception 'revocation refused by the test'; end if;
+      return new; end $$;
+    create trigger refuse_revoke before update on sessions for each row
+      when (old.revoked_at is null and new.revoked_at is not null) execute function refuse_revoke();
+    insert into refuse_revoke values (1)`);
+  const hash0 = psql(url, 'select password_hash from users');
+  const change = { currentPassword: 'old password 1', newPassword: 'new password 2' };
+  const cp = await call(s, '/api/auth/change-password', { json: change, cookie: c1 });
+  assert.equal(cp.status, 503, cp.text);
+  assert.equal(cp.json.error, 'temporarily_unavailable');
+  assert.equal(psql(url, 'select password_hash from users'), hash0, 'the password did not change without the revocation');
+  assert.equal((await signIn(s, 'rv@example.com', 'old password 1')).status, 200);
+  const out = await call(s, '/api/auth/sign-out', { method: 'POST', cookie: c1 });
+  assert.equal(out.status, 503, out.text);
+  assert.equal(out.json.error, 'temporarily_unavailable');
+  assert.deepEqual(out.setCookies, [], 'the cookie is not cleared: the session was not ended');
+  const acct = await call(s, '/account', { cookie: c1 });
+  const csrfCookie = cookieFrom(acct, 'dreamauth_csrf');
+  const token = acct.text.match(/name="csrf" value="([^"]+)"/)[1];
+  const formOut = await call(s, '/logout', { cookie: `${c1}; ${csrfCookie}`, form: { csrf: token } });
+  assert.equal(formOut.status, 503);
+  assert.equal(cookieFrom(formOut), undefined);
+  for (const c of [c1, c2]) assert.equal((await verify(s, c)).status, 200, 'sessions still valid, as reported');
+  assert.equal(psql(url, 'select count(*) from sessions where revoked_at is not null'), '0');
+
+  // Once the database accepts revocations again, both work.
+  psql(url, 'delete from refuse_revoke');
+  assert.equal((await call(s, '/api/auth/change-password', { json: change, cookie: c1 })).status, 200);
+  assert.equal((await verify(s, c2)).status, 401, 'the other session ended with the change');
+  assert.equal((await signIn(s, 'rv@example.com', 'new password 2')).status, 200);
+  const out2 = await call(s, '/api/auth/sign-out', { method: 'POST', cookie: c1 });
+  assert.equal(out2.status, 200);
+  assert.match(out2.setCookies.find((c) => c.startsWith(COOKIE + '=')), /Max-Age=0/);
+  assert.equal((await verify(s, c1)).status, 401);
+  await s.stop();
 });
 
 test('sign-out: cookie cleared, session dead on every worker (20 verifies)', async () => {
@@ -740,6 +786,59 @@ async function msUntil(fn, limitMs = 3000) {
   }
   return Infinity;
 }
+
+// An access and a refresh token for cookie's user from a public client (code + PKCE, as in oidc.test.mjs).
+async function oauthTokens(s, cookie, redirect) {
+  const base = `http://localhost:${s.port}`;
+  const verifier = randomBytes(32).toString('base64url');
+  const q = new URLSearchParams({ response_type: 'code', client_id: 'spa', redirect_uri: redirect,
+    scope: 'openid email offline_access', state: 'st-1', code_challenge_method: 'S256',
+    code_challenge: createHash('sha256').update(verifier).digest('base64url') });
+  const a = await fetch(`${base}/oauth2/authorize?${q}`, { headers: { cookie }, redirect: 'manual' });
+  const loc = a.headers.get('location') || '';
+  assert.ok(a.status === 302 && loc.startsWith(redirect), `authorize: ${a.status} ${loc} ${await a.text()}`);
+  const code = new URL(loc).searchParams.get('code');
+  const t = await fetch(`${base}/oauth2/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: redirect, client_id: 'spa',
+      code_verifier: verifier }) });
+  const tokens = await t.json();
+  assert.equal(t.status, 200, JSON.stringify(tokens));
+  assert.ok(tokens.access_token && tokens.refresh_token, JSON.stringify(tokens));
+  return tokens;
+}
+
+test('CLI: user disable also ends the user\'s OAuth tokens: Bearer on /api/verify 401, refresh refused; others keep theirs', async () => {
+  const redirect = 'http://localhost:9999/cb';
+  const url = freshDatabase('dis');
+  const s = await startServer({ DATABASE_URL: url, ENABLE_REGISTRATION: 'true', ENABLE_OIDC_PROVIDER: 'true',
+    OIDC_CLIENTS: JSON.stringify([{ clientId: 'spa', public: true, name: 'SPA', redirectURLs: [redirect], skipConsent: true }]) });
+  const env = { DATABASE_URL: url, AUTH_SECRET: TEST_SECRET };
+  const mine = await oauthTokens(s, cookieFrom(await signUp(s, 'tok@example.com')), redirect);
+  const theirs = await oauthTokens(s, cookieFrom(await signUp(s, 'other-tok@example.com')), redirect);
+  const bearer = (t) => verify(s, undefined, { authorization: `Bearer ${t.access_token}` });
+  const refresh = (t) => fetch(`${s.url}/oauth2/token`, { method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: t.refresh_token, client_id: 'spa' }) });
+  for (let i = 0; i < 4; i++) for (const t of [mine, theirs]) assert.equal((await bearer(t)).status, 200);
+
+  const dis = cli(env, ['disable', 'tok@example.com']);
+  assert.equal(dis.status, 0, dis.stderr);
+  assert.equal(dis.stdout, 'tok@example.com disabled; revoked 1 session(s), 1 refresh token(s), 1 access token(s)\n');
+  const ms = await msUntil(async () => (await bearer(mine)).status === 401);
+  assert.ok(ms < 1000, `the access token refused after ${ms} ms`);
+  for (let i = 0; i < 4; i++) assert.equal((await bearer(mine)).status, 401, 'on every worker');
+  const r = await refresh(mine), body = await r.text();
+  assert.equal(r.status, 400, body);
+  assert.equal(JSON.parse(body).error, 'invalid_grant');
+  for (let i = 0; i < 4; i++) assert.equal((await bearer(theirs)).status, 200, 'another user keeps their token');
+  assert.equal((await refresh(theirs)).status, 200, 'and their refresh token');
+  // A failed disable (unknown user) revokes nothing; enabling revives nothing.
+  assert.equal(cli(env, ['disable', 'ghost@example.com']).status, 1);
+  assert.equal(cli(env, ['enable', 'tok@example.com']).stdout, 'tok@example.com enabled\n');
+  assert.equal((await bearer(mine)).status, 401);
+  await s.stop();
+});
+
 
 const userId = (email) => psql(dbUrl, `select id from users where email_normalized = '${email}'`);
 // A fingerprint of everything `user passwd` may touch for a user's sessions and tokens.
