@@ -497,13 +497,24 @@ test('brute force, concurrent: 40 parallel wrong passwords with LOGIN_MAX_ATTEMP
 
 // --- hostile input ------------------------------------------------------------
 
-test('unicode email: accepted and normalized (ASCII lower-cased, UTF-8 kept)', async () => {
+test('unicode email: accepted and normalized (NFC, ASCII lower-cased, other case kept); composed and decomposed are one account', async () => {
   const r = await signUp(S, '  ü@EXämple.com ', 'unicode password');
   assert.equal(r.status, 201, r.text);
   assert.equal(psql(dbUrl, "select email from users where email_normalized = 'ü@exämple.com'"), 'ü@EXämple.com',
     'display email kept as typed, minus surrounding spaces');
   assert.equal((await signIn(S, 'ü@exämple.com', 'unicode password')).status, 200);
   assert.equal((await signIn(S, 'ü@EXÄMPLE.com', 'unicode password')).status, 401, 'non-ASCII case is not folded');
+  // "josé" precomposed (U+00E9) and decomposed (e + U+0301): one address.
+  const composed = 'jos\u00e9@example.com', decomposed = 'jose\u0301@example.com';
+  assert.notEqual(composed, decomposed);
+  assert.equal((await signUp(S, decomposed, 'unicode password')).status, 201);
+  const dup = await signUp(S, composed, 'another password');
+  assert.equal(dup.status, 409, dup.text);
+  assert.equal((await signIn(S, composed, 'unicode password')).status, 200);
+  assert.equal(psql(dbUrl, `select count(*) from users where email_normalized = '${composed}'`), '1', 'stored in NFC');
+  const bad = await signUp(S, 'W\u030a@example.com', 'unicode password');
+  assert.equal(bad.status, 400, 'an address whose normalized form is not NFC is refused');
+  assert.equal(bad.json.error, 'invalid_email');
 });
 
 test('hostile input: clear 4xx, never 5xx; server healthy and users table unchanged afterwards', async () => {
