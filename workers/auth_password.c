@@ -203,7 +203,7 @@ static bool attempt_refused(struct auth_request *a, bool count_account)
 		a->account_reserved = acct > 0;
 	} else if (ip > 0) {
 		acct = rate_limit_peek(rl, a->account_key, a->counted_at, cfg.login_window, cfg.login_max_attempts,
-			   &retry_acct) < cfg.login_max_attempts;
+		    &retry_acct) < cfg.login_max_attempts;
 	}
 	if (ip > 0 && acct > 0)
 		return false;
@@ -237,7 +237,8 @@ static bool store_password_revoke_others(const char *user_id, const char *phc, c
 		return false;
 	bool ok = db_exec(worker->db, "UPDATE users SET password_hash = $1, updated_at = now() WHERE id = $2", 2, params) &&
 	    session_revoke_user(user_id, keep_session_id) == 0 &&
-	    /* A connection reset mid-way ends the transaction: do not COMMIT what is left. */
+	    /* session_revoke_user does not report a failed NOTIFY, which aborts the
+	     * transaction; COMMIT would then answer OK and roll back. */
 	    PQtransactionStatus(worker->db) == PQTRANS_INTRANS && db_exec(worker->db, "COMMIT", 0, NULL);
 	if (!ok && PQtransactionStatus(worker->db) != PQTRANS_IDLE)
 		db_exec(worker->db, "ROLLBACK", 0, NULL);
