@@ -301,9 +301,37 @@ static int user_list(void)
 	return 0;
 }
 
+/* What revoke_user_credentials ended, for the operator. */
+struct revoked_counts {
+	long sessions, refresh, access;
+};
+
+/* Everything that lets someone act as the user ends: browser sessions, and
+ * the OAuth refresh and access tokens apps hold. Inside the caller's
+ * transaction; the 004 trigger announces each revoked access token (jti) and
+ * the user NOTIFY drops cached sessions, both at COMMIT. false on failure
+ * (the caller rolls back). */
+static bool revoke_user_credentials(PGconn *db, const char *user_id, struct revoked_counts *n)
+{
+	char leeway[16];
+	const char *ids[] = { user_id, leeway };
+
+	/* Access tokens verify until exp + JWT_LEEWAY: those are still worth revoking. */
+	snprintf(leeway, sizeof(leeway), "%d", JWT_LEEWAY);
+	n->sessions = exec_count(db, "UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL"
+				 " AND expires_at > now()", 1, ids);
+	/* A spent refresh token is dead already (presenting it again revokes its family). */
+	n->refresh = exec_count(db, "UPDATE oauth_refresh_tokens SET revoked_at = now() WHERE user_id = $1"
+				" AND revoked_at IS NULL AND used_at IS NULL AND expires_at > now()", 1, ids);
+	n->access = exec_count(db, "UPDATE oauth_access_tokens SET revoked_at = now() WHERE user_id = $1"
+			       " AND revoked_at IS NULL AND expires_at > now() - make_interval(secs => $2::int)", 2, ids);
+	return n->sessions >= 0 && n->refresh >= 0 && n->access >= 0 && notify_user(db, user_id);
+}
+
 static int user_set_disabled(const char *email, bool disabled)
 {
 	char normalized[EMAIL_MAX_LEN + 1], user_id[64];
+	struct revoked_counts n = { 0, 0, 0 };
 	int pg_pid, rc = 1;
 	PGconn *db;
 	PGresult *r;
@@ -332,18 +360,19 @@ static int user_set_disabled(const char *email, bool disabled)
 	}
 	snprintf(user_id, sizeof(user_id), "%s", PQgetvalue(r, 0, 0));
 	PQclear(r);
-	if (disabled) {
-		const char *revoke[] = { user_id };
-		if (!db_exec(db, "UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL", 1,
-		        revoke) ||
-		    !notify_user(db, user_id)) {
-			db_exec(db, "ROLLBACK", 0, NULL);
-			goto out;
-		}
+	/* A disabled user keeps nothing that still works: not a session, not a
+	 * token an app holds (Bearer on /api/verify, refresh). */
+	if (disabled && !revoke_user_credentials(db, user_id, &n)) {
+		db_exec(db, "ROLLBACK", 0, NULL);
+		goto out;
 	}
 	if (!db_exec(db, "COMMIT", 0, NULL))
 		goto out;
-	printf("%s %s\n", normalized, disabled ? "disabled; sessions revoked" : "enabled");
+	if (disabled)
+		printf("%s disabled; revoked %ld session(s), %ld refresh token(s), %ld access token(s)\n", normalized,
+		    n.sessions, n.refresh, n.access);
+	else
+		printf("%s enabled\n", normalized);
 	rc = 0;
 out:
 	PQfinish(db);
@@ -352,15 +381,12 @@ out:
 }
 
 /* A password reset is what follows a compromise: everything the old password
- * let anyone obtain ends with it — browser sessions, and the OAuth refresh and
- * access tokens apps hold. One transaction; the 004 trigger announces each
- * revoked access token (jti) and the user NOTIFY drops cached sessions, both
- * at COMMIT. */
+ * let anyone obtain ends with it (revoke_user_credentials), in the same
+ * transaction as the new hash. */
 static int user_passwd(const char *email)
 {
-	char normalized[EMAIL_MAX_LEN + 1], user_id[64], leeway[16];
-	const char *ids[] = { user_id, leeway };
-	long sessions, refresh, access;
+	char normalized[EMAIL_MAX_LEN + 1], user_id[64];
+	struct revoked_counts n;
 	bool disabled;
 	int pg_pid = 0, rc = 1;
 	PGconn *db = NULL;
@@ -387,23 +413,14 @@ static int user_passwd(const char *email)
 	snprintf(user_id, sizeof(user_id), "%s", PQgetvalue(r, 0, 0));
 	disabled = PQgetvalue(r, 0, 1)[0] == 't';
 	PQclear(r);
-	/* Access tokens verify until exp + JWT_LEEWAY: those are still worth revoking. */
-	snprintf(leeway, sizeof(leeway), "%d", JWT_LEEWAY);
-	sessions = exec_count(db, "UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL"
-			      " AND expires_at > now()", 1, ids);
-	/* A spent refresh token is dead already (presenting it again revokes its family). */
-	refresh = exec_count(db, "UPDATE oauth_refresh_tokens SET revoked_at = now() WHERE user_id = $1"
-			     " AND revoked_at IS NULL AND used_at IS NULL AND expires_at > now()", 1, ids);
-	access = exec_count(db, "UPDATE oauth_access_tokens SET revoked_at = now() WHERE user_id = $1"
-			    " AND revoked_at IS NULL AND expires_at > now() - make_interval(secs => $2::int)", 2, ids);
-	if (sessions < 0 || refresh < 0 || access < 0 || !notify_user(db, user_id)) {
+	if (!revoke_user_credentials(db, user_id, &n)) {
 		db_exec(db, "ROLLBACK", 0, NULL);
 		goto out;
 	}
 	if (!db_exec(db, "COMMIT", 0, NULL))
 		goto out;
 	printf("%s: password changed; revoked %ld session(s), %ld refresh token(s), %ld access token(s)%s\n",
-	    normalized, sessions, refresh, access, disabled ? " (the account stays disabled)" : "");
+	    normalized, n.sessions, n.refresh, n.access, disabled ? " (the account stays disabled)" : "");
 	rc = 0;
 out:
 	free(phc);

@@ -3,13 +3,24 @@
  * subset). Called by the sign-up / sign-in handlers before an address is
  * stored, compared or written to a log; fuzzed by fuzz/fuzz_email.c.
  *
- * One pass over the trimmed input: strict UTF-8 decoding (no overlongs, no
- * surrogates, nothing above U+10FFFF), then a per-character check that depends
- * on whether we are in the local part or the domain.
+ * The trimmed input is put in Unicode NFC (utf8proc) first, so the composed
+ * and the decomposed spelling of "josé" are one address, not two look-alike
+ * accounts. Then one pass over it: strict UTF-8 decoding (no overlongs, no
+ * surrogates, nothing above U+10FFFF), then a per-character check that
+ * depends on whether we are in the local part or the domain.
  */
 #include "proto/email.h"
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
+#include <utf8proc.h>
+
+/* Canonical composition; unassigned code points refused, because their
+ * normalization could change with a later Unicode version and split an
+ * account in two. */
+#define EMAIL_NFC_OPTIONS (UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_REJECTNA)
+/* A canonical decomposition is at most 4 code points per code point. */
+#define EMAIL_NFC_CODEPOINTS (4 * EMAIL_MAX_LEN + 1)
 
 #define EMAIL_LOCAL_MAX 64
 #define DNS_LABEL_MAX 63
@@ -108,19 +119,33 @@ static bool label_ok(const unsigned char *s, size_t len, bool ascii_only)
 	return !ascii_only || len <= DNS_LABEL_MAX;
 }
 
-int email_normalize(const char *in, size_t len, char *out, size_t cap)
+/* NFC of s[0..len) into out (cap bytes, NUL-terminated); its length, or -1
+ * if s is not valid UTF-8, holds an unassigned code point, or the result does
+ * not fit. */
+static long to_nfc(const unsigned char *s, size_t len, char *out, size_t cap)
 {
-	const unsigned char *s = (const unsigned char *)in;
-	size_t start = 0, end = len, at = 0, label_start, i;
+	utf8proc_int32_t cps[EMAIL_NFC_CODEPOINTS];
+	utf8proc_ssize_t n = utf8proc_decompose(s, (utf8proc_ssize_t)len, cps, EMAIL_NFC_CODEPOINTS, EMAIL_NFC_OPTIONS);
+
+	/* < the capacity, not <=: reencode needs a spare byte for its NUL. */
+	if (n < 0 || n >= EMAIL_NFC_CODEPOINTS)
+		return -1;
+	n = utf8proc_reencode(cps, n, EMAIL_NFC_OPTIONS);
+	if (n < 0 || (size_t)n >= cap)
+		return -1;
+	memcpy(out, cps, (size_t)n + 1);
+	return (long)n;
+}
+
+/* Checks the address s[0..end) (trimmed, in NFC) and writes it with ASCII
+ * letters lower-cased into out; 0 or -1. */
+static int check_and_lower(const unsigned char *s, size_t end, char *out)
+{
+	const size_t start = 0;
+	size_t at = 0, label_start, i;
 	bool label_ascii = true, label_digits = true;
 
-	if (!in || !out || cap < EMAIL_MAX_LEN + 1)
-		return -1;
-	while (start < end && ascii_space(s[start]))
-		start++;
-	while (end > start && ascii_space(s[end - 1]))
-		end--;
-	if (end - start > EMAIL_MAX_LEN)
+	if (end > EMAIL_MAX_LEN)
 		return -1;
 
 	/* Find the single '@'; any other '@' is refused by the character checks. */
@@ -194,5 +219,34 @@ int email_normalize(const char *in, size_t len, char *out, size_t cap)
 	for (i = start; i < end; i++)
 		out[i - start] = (char)ascii_lower(s[i]);
 	out[end - start] = '\0';
+	return 0;
+}
+
+int email_normalize(const char *in, size_t len, char *out, size_t cap)
+{
+	const unsigned char *s = (const unsigned char *)in;
+	size_t start = 0, end = len;
+	char nfc[EMAIL_MAX_LEN + 1], again[EMAIL_MAX_LEN + 1];
+	long nfc_len;
+
+	if (!in || !out || cap < EMAIL_MAX_LEN + 1)
+		return -1;
+	while (start < end && ascii_space(s[start]))
+		start++;
+	while (end > start && ascii_space(s[end - 1]))
+		end--;
+	if (end - start > EMAIL_MAX_LEN)
+		return -1;
+	/* NFC may also turn a character into ASCII (KELVIN SIGN into 'K'), so
+	 * the checks run on its result. */
+	nfc_len = to_nfc(s + start, end - start, nfc, sizeof(nfc));
+	if (nfc_len < 0 || check_and_lower((const unsigned char *)nfc, (size_t)nfc_len, out) < 0)
+		return -1;
+	/* Lower-casing can make a new composition possible ('W' + ring above has
+	 * no precomposed form, 'w' + ring above has): refuse the few addresses
+	 * whose normalized form would not be NFC itself. */
+	if (to_nfc((const unsigned char *)out, (size_t)nfc_len, again, sizeof(again)) != nfc_len ||
+	    memcmp(again, out, (size_t)nfc_len) != 0)
+		return -1;
 	return 0;
 }

@@ -4,7 +4,7 @@
 set -euo pipefail
 PKGS=(build-essential cmake pkg-config clang libclang-rt-14-dev llvm
   libevent-dev libssl-dev libpq-dev libmsgpack-dev libjansson-dev libcbor-dev
-  libsecp256k1-dev libargon2-dev libhttp-parser-dev libbsd-dev libseccomp-dev
+  libsecp256k1-dev libargon2-dev libhttp-parser-dev libbsd-dev libseccomp-dev libutf8proc-dev
   postgresql postgresql-contrib)
 if [ "${1:-}" = "--test" ]; then
   PKGS+=(nginx caddy wrk curl procps iproute2 valgrind strace python3)

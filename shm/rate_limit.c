@@ -200,21 +200,13 @@ static int rate_victim(const struct rate_set *s)
 	return victim;
 }
 
-int rate_limit_hit(struct rate_limit *rl, const char *key, int64_t now, int window)
+/* The locked set's entry for hash in the window starting at start: found,
+ * else made in a victim slot; a count from an older window starts over. */
+static struct rate_entry *rate_entry_in_window(struct rate_set *s, const uint8_t hash[32], int64_t start)
 {
-	uint8_t hash[32];
-	struct rate_set *s;
 	struct rate_entry *e;
-	int64_t start;
-	int count, i;
+	int i;
 
-	if (window < 1)
-		window = 1;
-	start = window_start_of(now, window);
-	rate_hash_key(rl, key, hash);
-	s = rate_set_for(rl, hash);
-	if (!rate_lock(s))
-		return 0;
 	if ((i = rate_find(s, hash)) < 0) {
 		i = rate_victim(s);
 		e = &s->slots[i];
@@ -228,11 +220,75 @@ int rate_limit_hit(struct rate_limit *rl, const char *key, int64_t now, int wind
 		e->window_start = start;
 		e->count = 0;
 	}
+	return e;
+}
+
+int rate_limit_hit(struct rate_limit *rl, const char *key, int64_t now, int window)
+{
+	uint8_t hash[32];
+	struct rate_set *s;
+	struct rate_entry *e;
+	int count;
+
+	if (window < 1)
+		window = 1;
+	rate_hash_key(rl, key, hash);
+	s = rate_set_for(rl, hash);
+	if (!rate_lock(s))
+		return 0;
+	e = rate_entry_in_window(s, hash, window_start_of(now, window));
 	if (e->count < INT32_MAX)
 		e->count++;
 	count = e->count;
 	set_lock_release(&s->lock);
 	return count;
+}
+
+int rate_limit_reserve(struct rate_limit *rl, const char *key, int64_t now, int window, int max, int *retry_after)
+{
+	uint8_t hash[32];
+	struct rate_set *s;
+	struct rate_entry *e;
+	int64_t start;
+	int count = 0;
+
+	if (retry_after)
+		*retry_after = 0;
+	if (window < 1)
+		window = 1;
+	start = window_start_of(now, window);
+	rate_hash_key(rl, key, hash);
+	s = rate_set_for(rl, hash);
+	if (!rate_lock(s))
+		return -1;
+	/* Checked and counted under one lock: concurrent callers cannot all see
+	 * max - 1 and pass together. */
+	e = rate_entry_in_window(s, hash, start);
+	if (e->count < max)
+		count = ++e->count;
+	set_lock_release(&s->lock);
+	if (count == 0 && retry_after)
+		*retry_after = (int)(start + window - now);
+	return count;
+}
+
+void rate_limit_refund(struct rate_limit *rl, const char *key, int64_t counted_at, int window)
+{
+	uint8_t hash[32];
+	struct rate_set *s;
+	int i;
+
+	if (window < 1)
+		window = 1;
+	rate_hash_key(rl, key, hash);
+	s = rate_set_for(rl, hash);
+	if (!rate_lock(s))
+		return;
+	/* Only the window the attempt was counted in: a newer one never held it. */
+	if ((i = rate_find(s, hash)) >= 0 && s->slots[i].window_start == window_start_of(counted_at, window) &&
+	    s->slots[i].count > 0)
+		s->slots[i].count--;
+	set_lock_release(&s->lock);
 }
 
 void rate_limit_reset(struct rate_limit *rl, const char *key)

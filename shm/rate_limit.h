@@ -17,6 +17,15 @@ struct rate_limit *rate_limit_init(void *mem, size_t entries);
 int rate_limit_peek(struct rate_limit *rl, const char *key, int64_t now, int window, int max, int *retry_after);
 /* Count one attempt; returns the new count. */
 int rate_limit_hit(struct rate_limit *rl, const char *key, int64_t now, int window);
+/* Count one attempt unless max are already counted in the window containing
+ * now, atomically: returns the new count (1..max), 0 when refused (nothing
+ * counted; *retry_after set to seconds until the window ends), -1 if the
+ * counter cannot be reached (callers must not let the attempt through). */
+int rate_limit_reserve(struct rate_limit *rl, const char *key, int64_t now, int window, int max, int *retry_after);
+/* Take back one attempt counted (hit or reserved) at counted_at, for an
+ * attempt that turned out not to be a failure; a no-op once that window has
+ * ended or the counter was reset. */
+void rate_limit_refund(struct rate_limit *rl, const char *key, int64_t counted_at, int window);
 void rate_limit_reset(struct rate_limit *rl, const char *key);
 /* For tests: take the lock of key's set and never release it. */
 void rate_limit_debug_lock_set_for_key(struct rate_limit *rl, const char *key);

@@ -4,7 +4,9 @@
  * /signup, /logout). Passwords are hashed and verified by the kdf actor
  * (argon2id) so a login storm never blocks this loop. Unknown accounts cost
  * the same hash as known ones. Attempts are counted per IP and per account
- * in shared memory; over the limit answers 429 with Retry-After.
+ * in shared memory before the password is checked; over the limit answers
+ * 429 with Retry-After. The JSON paths (/api/auth/...) take JSON only, so a
+ * cross-site form cannot sign a victim in (or up) as someone else.
  */
 #include "workers/handlers.h"
 #include "common/config.h"
@@ -46,10 +48,26 @@ struct auth_request {
 	char session_id[40];
 	bool user_ok;			/* exists, enabled, has a password */
 	char ip_key[96], account_key[300];
+	/* Attempts reserved at counted_at and still to be given back when this
+	 * request ends, unless it settles them as a failed guess. */
+	int64_t counted_at;
+	bool ip_reserved, account_reserved;
 };
 
+static void refund_reserved_attempts(struct auth_request *a)
+{
+	if (a->ip_reserved)
+		rate_limit_refund(worker->shm->limits, a->ip_key, a->counted_at, cfg.login_window);
+	if (a->account_reserved)
+		rate_limit_refund(worker->shm->limits, a->account_key, a->counted_at, cfg.login_window);
+	a->ip_reserved = a->account_reserved = false;
+}
+
+/* Also gives back attempts that ended without a verdict on the password
+ * (database or kdf unavailable, success): only failures stay counted. */
 static void auth_request_free(struct auth_request *a)
 {
+	refund_reserved_attempts(a);
 	if (a->password) {
 		secure_wipe(a->password, a->password_len);
 		free(a->password);
@@ -167,15 +185,32 @@ static void signed_in(struct auth_request *a)
 	auth_request_free(a);
 }
 
-static bool rate_limited(struct auth_request *a)
+/* Counts this attempt against the IP and, when count_account, the account
+ * (else only checks the account's count), before the password is checked and
+ * atomically, so parallel guesses cannot overshoot the limits while the kdf
+ * works. true when refused (the reply is sent and a freed). */
+static bool attempt_refused(struct auth_request *a, bool count_account)
 {
-	int retry_ip = 0, retry_acct = 0;
-	int64_t now = now_seconds();
-	int ip = rate_limit_peek(worker->shm->limits, a->ip_key, now, cfg.login_window, cfg.login_ip_max_attempts, &retry_ip);
-	int acct = rate_limit_peek(worker->shm->limits, a->account_key, now, cfg.login_window, cfg.login_max_attempts,
-	    &retry_acct);
-	if (ip < cfg.login_ip_max_attempts && acct < cfg.login_max_attempts)
+	struct rate_limit *rl = worker->shm->limits;
+	int retry_ip = 0, retry_acct = 0, ip, acct = 0;
+
+	a->counted_at = now_seconds();
+	ip = rate_limit_reserve(rl, a->ip_key, a->counted_at, cfg.login_window, cfg.login_ip_max_attempts, &retry_ip);
+	a->ip_reserved = ip > 0;
+	if (ip > 0 && count_account) {
+		acct = rate_limit_reserve(rl, a->account_key, a->counted_at, cfg.login_window, cfg.login_max_attempts,
+		    &retry_acct);
+		a->account_reserved = acct > 0;
+	} else if (ip > 0) {
+		acct = rate_limit_peek(rl, a->account_key, a->counted_at, cfg.login_window, cfg.login_max_attempts,
+		    &retry_acct) < cfg.login_max_attempts;
+	}
+	if (ip > 0 && acct > 0)
 		return false;
+	if (ip < 0 || acct < 0) {	/* a counter we cannot reach lets no guess through */
+		auth_fail(a, 503, "temporarily_unavailable", "sign-in is unavailable; try again");
+		return true;
+	}
 	char retry[16];
 	snprintf(retry, sizeof(retry), "%d", retry_ip > retry_acct ? retry_ip : retry_acct);
 	http_reply_header(a->ex, "Retry-After", retry);
@@ -184,14 +219,31 @@ static bool rate_limited(struct auth_request *a)
 	return true;
 }
 
-static void count_failure(struct auth_request *a)
+/* A wrong password: the reserved attempts stay counted. */
+static void keep_reserved_attempts(struct auth_request *a)
 {
-	int64_t now = now_seconds();
-	rate_limit_hit(worker->shm->limits, a->ip_key, now, cfg.login_window);
-	rate_limit_hit(worker->shm->limits, a->account_key, now, cfg.login_window);
+	a->ip_reserved = a->account_reserved = false;
 }
 
 /* ---- change password: verify current, hash new, store, revoke others ---- */
+
+/* The new hash and the revocation of the user's other sessions in one
+ * transaction: a password change never stands while sessions opened with the
+ * old one live on. false (rolled back) on any failure. */
+static bool store_password_revoke_others(const char *user_id, const char *phc, const char *keep_session_id)
+{
+	const char *params[] = { phc, user_id };
+	if (!db_exec(worker->db, "BEGIN", 0, NULL))
+		return false;
+	bool ok = db_exec(worker->db, "UPDATE users SET password_hash = $1, updated_at = now() WHERE id = $2", 2, params) &&
+	    session_revoke_user(user_id, keep_session_id) == 0 &&
+	    /* session_revoke_user does not report a failed NOTIFY, which aborts the
+	     * transaction; COMMIT would then answer OK and roll back. */
+	    PQtransactionStatus(worker->db) == PQTRANS_INTRANS && db_exec(worker->db, "COMMIT", 0, NULL);
+	if (!ok && PQtransactionStatus(worker->db) != PQTRANS_IDLE)
+		db_exec(worker->db, "ROLLBACK", 0, NULL);
+	return ok;
+}
 
 static void new_hash_done(const struct ipc_msg *reply, void *arg)
 {
@@ -200,12 +252,10 @@ static void new_hash_done(const struct ipc_msg *reply, void *arg)
 		auth_fail(a, 503, "temporarily_unavailable", "password hashing is unavailable; try again");
 		return;
 	}
-	const char *params[] = { reply->s1, a->user_id };
-	if (!db_exec(worker->db, "UPDATE users SET password_hash = $1, updated_at = now() WHERE id = $2", 2, params)) {
-		auth_fail(a, 503, "temporarily_unavailable", "could not store the password");
+	if (!store_password_revoke_others(a->user_id, reply->s1, a->session_id)) {
+		auth_fail(a, 503, "temporarily_unavailable", "could not change the password; nothing was changed");
 		return;
 	}
-	session_revoke_user(a->user_id, a->session_id);
 	log_info("password changed for user %s; other sessions revoked", a->user_id);
 	http_reply_json(a->ex, 200, "{\"status\":\"ok\"}");
 	auth_request_free(a);
@@ -253,7 +303,7 @@ static void verify_done(const struct ipc_msg *reply, void *arg)
 		return;
 	}
 	if (reply->status != 0 || !a->user_ok) {
-		count_failure(a);
+		keep_reserved_attempts(a);
 		log_info("sign-in failed for %s from %s", a->email, a->ex->client_ip);
 		if (a->flow == FLOW_CHANGE_PASSWORD)
 			auth_fail(a, 403, "invalid_password", "the current password is wrong");
@@ -261,7 +311,10 @@ static void verify_done(const struct ipc_msg *reply, void *arg)
 			auth_fail(a, 401, "invalid_credentials", "invalid email or password");
 		return;
 	}
+	/* Success clears the account's failures (its own reservation with them);
+	 * the IP's reservation is given back when the request ends. */
 	rate_limit_reset(worker->shm->limits, a->account_key);
+	a->account_reserved = false;
 	if (a->flow == FLOW_CHANGE_PASSWORD) {
 		struct ipc_msg req = { .type = IPC_HASH_REQ, .s1 = a->new_password, .s1_len = a->new_password_len };
 		if (ipc_client_call(worker->kdf, &req, 30000, new_hash_done, a) < 0)
@@ -292,6 +345,13 @@ static bool password_acceptable(const char *pw, size_t len)
 	return chars >= PASSWORD_MIN_CHARS;
 }
 
+/* The JSON account API, as opposed to the server-rendered pages. */
+static bool api_path(const struct http_exchange *ex)
+{
+	static const char prefix[] = "/api/";
+	return ex->req.path.len >= sizeof(prefix) - 1 && memcmp(ex->req.path.p, prefix, sizeof(prefix) - 1) == 0;
+}
+
 /* Reads email/password/(name, rd, csrf) from a JSON or form body. */
 static struct auth_request *auth_request_from_body(struct http_exchange *ex, enum auth_flow flow)
 {
@@ -307,9 +367,10 @@ static struct auth_request *auth_request_from_body(struct http_exchange *ex, enu
 	}
 	a->ex = ex;
 	a->flow = flow;
-	if (http_exchange_is_form(ex)) {
-		a->form = !http_str_eq(ex->req.path, "/api/auth/sign-in/email") &&
-		    !http_str_eq(ex->req.path, "/api/auth/sign-up/email");
+	/* Forms only on the page paths, which check their CSRF token: a form
+	 * posted to /api/auth/... would carry neither token nor JSON type. */
+	if (http_exchange_is_form(ex) && !api_path(ex)) {
+		a->form = true;
 		if (form_parse(ex->body, ex->body_len, 16384, &f) != FORM_OK) {
 			http_reply_error(ex, 400, "invalid_request", "malformed form body");
 			goto fail;
@@ -348,7 +409,8 @@ static struct auth_request *auth_request_from_body(struct http_exchange *ex, enu
 		}
 		rd = json_body_string(json, "callbackURL", 2048, NULL);
 	} else {
-		http_reply_error(ex, 415, "unsupported_media_type", "send application/json or a form");
+		http_reply_error(ex, 415, "unsupported_media_type",
+		    api_path(ex) ? "send application/json" : "send application/json or a form");
 		goto fail;
 	}
 	snprintf(a->rd, sizeof(a->rd), "%s", rd && strlen(rd) < sizeof(a->rd) ? rd : "");
@@ -396,7 +458,7 @@ static void sign_in(struct http_exchange *ex)
 {
 	struct auth_request *a = auth_request_from_body(ex, FLOW_SIGN_IN);
 	PGresult *r;
-	if (!a || rate_limited(a))
+	if (!a || attempt_refused(a, true))
 		return;
 	const char *params[] = { a->email };
 	r = db_query(worker->db, "SELECT id, coalesce(password_hash, ''), disabled FROM users WHERE email_normalized = $1",
@@ -427,7 +489,7 @@ void handle_sign_in(struct http_exchange *ex)
 static void sign_up(struct http_exchange *ex)
 {
 	if (!cfg.enable_registration) {
-		if (http_exchange_is_form(ex) && !http_str_eq(ex->req.path, "/api/auth/sign-up/email"))
+		if (http_exchange_is_form(ex) && !api_path(ex))
 			page_message(ex, 403, "Registration closed", "Registration is disabled on this server.", "/login",
 			    "Sign in");
 		else
@@ -435,14 +497,16 @@ static void sign_up(struct http_exchange *ex)
 		return;
 	}
 	struct auth_request *a = auth_request_from_body(ex, FLOW_SIGN_UP);
-	if (!a || rate_limited(a))
+	if (!a)
 		return;
 	if (!password_acceptable(a->password, a->password_len)) {
 		auth_fail(a, 400, "weak_password", "use at least 8 characters");
 		return;
 	}
-	/* Count sign-ups like failed sign-ins: it bounds account-creation floods per IP. */
-	rate_limit_hit(worker->shm->limits, a->ip_key, now_seconds(), cfg.login_window);
+	if (attempt_refused(a, false))
+		return;
+	/* Sign-ups stay counted like failed sign-ins: it bounds account-creation floods per IP. */
+	keep_reserved_attempts(a);
 	struct ipc_msg req = { .type = IPC_HASH_REQ, .s1 = a->password, .s1_len = a->password_len };
 	if (ipc_client_call(worker->kdf, &req, 30000, signup_hash_done, a) < 0)
 		auth_fail(a, 503, "temporarily_unavailable", "password hashing is unavailable; try again");
@@ -504,15 +568,18 @@ void handle_change_password(struct http_exchange *ex)
 		auth_fail(a, 503, "temporarily_unavailable", "out of memory");
 		return;
 	}
-	if (rate_limited(a))
+	if (attempt_refused(a, true))
 		return;
 	const char *params[] = { a->user_id };
 	PGresult *r = db_query(worker->db, "SELECT coalesce(password_hash, '') FROM users WHERE id = $1", 1, params);
 	char phc[256] = "";
-	if (r && PQntuples(r) == 1)
+	if (!r) {	/* no verdict: not a failed guess */
+		auth_fail(a, 503, "temporarily_unavailable", "the account store is unavailable");
+		return;
+	}
+	if (PQntuples(r) == 1)
 		snprintf(phc, sizeof(phc), "%s", PQgetvalue(r, 0, 0));
-	if (r)
-		PQclear(r);
+	PQclear(r);
 	a->user_ok = phc[0] != '\0';
 	verify_password(a, phc);
 }
@@ -521,7 +588,7 @@ void handle_sign_out(struct http_exchange *ex)
 {
 	uint8_t key[32];
 	struct session_entry s;
-	bool form = http_exchange_is_form(ex) && !http_str_eq(ex->req.path, "/api/auth/sign-out");
+	bool form = http_exchange_is_form(ex) && !api_path(ex);
 
 	if (form) {
 		struct form f = { 0 };
@@ -531,7 +598,12 @@ void handle_sign_out(struct http_exchange *ex)
 			page_message(ex, 403, "Sign out", "This form has expired; please try again.", "/account", "Back");
 			return;
 		}
-	} else if (!csrf_origin_ok(ex) || (ex->body_len && !http_exchange_is_json(ex))) {
+	} else if ((ex->body_len || http_request_header(&ex->req, "content-type")) && !http_exchange_is_json(ex)) {
+		/* Nothing, or JSON: what a cross-site form (or a page path without a
+		 * token) can send is refused. */
+		http_reply_error(ex, 415, "unsupported_media_type", "send application/json or no body");
+		return;
+	} else if (!csrf_origin_ok(ex)) {
 		http_reply_error(ex, 403, "invalid_origin", "cross-origin request refused");
 		return;
 	}
@@ -541,7 +613,16 @@ void handle_sign_out(struct http_exchange *ex)
 		return;
 	}
 	if (rc == 1) {
-		session_revoke_key(key);
+		/* Still valid in the database: clearing only the cookie would report
+		 * a sign-out that did not happen. */
+		if (session_revoke_key(key) < 0) {
+			if (form)
+				page_message(ex, 503, "Sign out", "Could not sign you out; please try again.", "/account",
+				    "Back");
+			else
+				http_reply_error(ex, 503, "temporarily_unavailable", "could not end the session; try again");
+			return;
+		}
 		log_info("sign-out: user %s", s.user_id);
 	}
 	session_cookie_clear(ex);

@@ -7,6 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -219,6 +220,51 @@ test('change password: wrong current 403; right 200, others revoked at once, cur
   assert.equal((await signIn(S, 'changer@example.com', 'new password 456')).status, 200);
 });
 
+test('failed revocations are errors: sign-out and change-password answer 503, keep the cookie, change nothing', async () => {
+  const url = freshDatabase('rvk');
+  const s = await startServer({ DATABASE_URL: url, ENABLE_REGISTRATION: 'true' });
+  const c1 = cookieFrom(await signUp(s, 'rv@example.com', 'old password 1'));
+  const c2 = cookieFrom(await signIn(s, 'rv@example.com', 'old password 1'));
+  // This test's own database refuses to revoke a session while refuse_revoke has a row.
+  psql(url, `create table refuse_revoke (x int);
+    create function refuse_revoke() returns trigger language plpgsql as $$
+      begin if exists (select 1 from refuse_revoke) then raise exception 'revocation refused by the test'; end if;
+      return new; end $$;
+    create trigger refuse_revoke before update on sessions for each row
+      when (old.revoked_at is null and new.revoked_at is not null) execute function refuse_revoke();
+    insert into refuse_revoke values (1)`);
+  const hash0 = psql(url, 'select password_hash from users');
+  const change = { currentPassword: 'old password 1', newPassword: 'new password 2' };
+  const cp = await call(s, '/api/auth/change-password', { json: change, cookie: c1 });
+  assert.equal(cp.status, 503, cp.text);
+  assert.equal(cp.json.error, 'temporarily_unavailable');
+  assert.equal(psql(url, 'select password_hash from users'), hash0, 'the password did not change without the revocation');
+  assert.equal((await signIn(s, 'rv@example.com', 'old password 1')).status, 200);
+  const out = await call(s, '/api/auth/sign-out', { method: 'POST', cookie: c1 });
+  assert.equal(out.status, 503, out.text);
+  assert.equal(out.json.error, 'temporarily_unavailable');
+  assert.deepEqual(out.setCookies, [], 'the cookie is not cleared: the session was not ended');
+  const acct = await call(s, '/account', { cookie: c1 });
+  const csrfCookie = cookieFrom(acct, 'dreamauth_csrf');
+  const token = acct.text.match(/name="csrf" value="([^"]+)"/)[1];
+  const formOut = await call(s, '/logout', { cookie: `${c1}; ${csrfCookie}`, form: { csrf: token } });
+  assert.equal(formOut.status, 503);
+  assert.equal(cookieFrom(formOut), undefined);
+  for (const c of [c1, c2]) assert.equal((await verify(s, c)).status, 200, 'sessions still valid, as reported');
+  assert.equal(psql(url, 'select count(*) from sessions where revoked_at is not null'), '0');
+
+  // Once the database accepts revocations again, both work.
+  psql(url, 'delete from refuse_revoke');
+  assert.equal((await call(s, '/api/auth/change-password', { json: change, cookie: c1 })).status, 200);
+  assert.equal((await verify(s, c2)).status, 401, 'the other session ended with the change');
+  assert.equal((await signIn(s, 'rv@example.com', 'new password 2')).status, 200);
+  const out2 = await call(s, '/api/auth/sign-out', { method: 'POST', cookie: c1 });
+  assert.equal(out2.status, 200);
+  assert.match(out2.setCookies.find((c) => c.startsWith(COOKIE + '=')), /Max-Age=0/);
+  assert.equal((await verify(s, c1)).status, 401);
+  await s.stop();
+});
+
 test('sign-out: cookie cleared, session dead on every worker (20 verifies)', async () => {
   const c = cookieFrom(await signIn(S, 'alice@example.com'));
   for (let i = 0; i < 4; i++) assert.equal((await verify(S, c)).status, 200);
@@ -308,6 +354,54 @@ test('form CSRF: missing csrf cookie, a foreign cookie, a forged token → 403, 
   assert.equal(ok.status, 303);
 });
 
+test('cross-site forms on the JSON API: 415 JSON, no cookie, nothing stored or revoked; foreign Origin on JSON 403', async () => {
+  // What a hostile page can post without CORS: a form (urlencoded or text/plain).
+  assert.equal((await signUp(S, 'csrf-attacker@example.com', 'attacker password 1')).status, 201);
+  const victimLogin = await signUp(S, 'csrf-victim@example.com', 'victim password 1');
+  assert.equal(victimLogin.status, 201);
+  const victim = cookieFrom(victimLogin);
+  const sessionId = victimLogin.json.session.id;
+  const sessions0 = psql(dbUrl, 'select count(*) || \':\' || count(revoked_at) from sessions');
+  const users0 = usersChecksum();
+  const attacker = { email: 'csrf-attacker@example.com', password: 'attacker password 1' };
+  const posts = [
+    ['/api/auth/sign-in/email', attacker],
+    ['/api/auth/sign-up/email', { email: 'csrf-new@example.com', password: 'attacker password 2', name: 'X' }],
+    ['/api/auth/sign-out', {}],
+    ['/api/auth/sign-out', { a: 'b' }],
+    ['/api/auth/change-password', { currentPassword: 'victim password 1', newPassword: 'attacker password 3' }],
+    ['/api/auth/sessions/revoke', { id: sessionId }],
+  ];
+  for (const [path, fields] of posts) {
+    for (const origin of [{ origin: 'https://evil.example' }, { origin: 'null' }, {}]) {
+      for (const type of ['application/x-www-form-urlencoded', 'text/plain', 'multipart/form-data; boundary=x']) {
+        const r = await call(S, path, { form: fields, cookie: victim, headers: { ...origin, 'content-type': type } });
+        const what = `${path} ${type} ${JSON.stringify(origin)}`;
+        assert.equal(r.status, 415, `${what}: ${r.text}`);
+        assert.equal(r.json?.error, 'unsupported_media_type', what);
+        assert.deepEqual(r.setCookies, [], `${what}: no Set-Cookie`);
+      }
+    }
+  }
+  // JSON from a foreign origin is refused too (a cross-site fetch without CORS).
+  for (const [path, fields] of posts.slice(0, 3)) {
+    const r = await call(S, path, { json: fields, cookie: victim, headers: { origin: 'https://evil.example' } });
+    assert.equal(r.status, 403, `${path}: ${r.text}`);
+    assert.deepEqual(r.setCookies, [], path);
+  }
+  assert.equal(usersChecksum(), users0, 'no account created, no password changed');
+  assert.equal(psql(dbUrl, 'select count(*) || \':\' || count(revoked_at) from sessions'), sessions0,
+    'no session created or revoked');
+  assert.equal((await verify(S, victim)).status, 200, 'the victim is still signed in as themselves');
+  // Same origin JSON works; a bodyless sign-out without a type too.
+  const own = await signIn(S, 'csrf-attacker@example.com', 'attacker password 1', { origin: `http://localhost:${S.port}` });
+  assert.equal(own.status, 200, own.text);
+  const out = await call(S, '/api/auth/sign-out', { method: 'POST', cookie: cookieFrom(own),
+    headers: { origin: `http://localhost:${S.port}` } });
+  assert.equal(out.status, 200, out.text);
+  assert.equal((await verify(S, cookieFrom(own))).status, 401);
+});
+
 test('rd: a foreign site is never a redirect target; relative and same-host targets are', async () => {
   const evil = await loginPage(S, { query: '?rd=' + encodeURIComponent('https://evil.example/steal') });
   assert.equal(evil.rd, '', 'foreign rd dropped from the form');
@@ -380,15 +474,47 @@ test('brute force: 4th attempt on an account is 429 with Retry-After even with t
   await s.stop();
 });
 
+test('brute force, concurrent: 40 parallel wrong passwords with LOGIN_MAX_ATTEMPTS=5 → at most 5 are 401, the rest 429; only failures count', async () => {
+  const url = freshDatabase('bfc');
+  const s = await startServer({ DATABASE_URL: url, ENABLE_REGISTRATION: 'true', LOGIN_MAX_ATTEMPTS: '5',
+    LOGIN_IP_MAX_ATTEMPTS: '60', LOGIN_WINDOW: '600' });
+  assert.equal((await signUp(s, 'target@example.com')).status, 201);	// IP: 1
+  assert.equal((await signUp(s, 'owner@example.com')).status, 201);	// IP: 2
+  const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => signIn(s, 'target@example.com', `guess ${i} xxxxxx`)));
+  const statuses = answers.map((r) => r.status);
+  const wrong = statuses.filter((x) => x === 401).length, throttled = statuses.filter((x) => x === 429).length;
+  assert.equal(wrong + throttled, 40, `only 401 and 429: ${statuses.join(',')}`);
+  assert.ok(wrong >= 1 && wrong <= 5, `${wrong} guesses were checked (limit 5): ${statuses.join(',')}`);
+  assert.equal((await signIn(s, 'target@example.com')).status, 429, 'the account stays locked, right password included');
+  // A success takes back its own count, so it never spends the IP's budget: 70 sign-ins > 60.
+  for (let i = 0; i < 70; i++) assert.equal((await signIn(s, 'owner@example.com')).status, 200, `success ${i}`);
+  // The IP budget left is exactly 60 - 2 sign-ups - the failed guesses (throttled ones took nothing).
+  for (let i = 0; i < 60 - 2 - wrong; i++)
+    assert.equal((await signIn(s, `nobody${i}@example.com`, 'guess xxxxxxx')).status, 401, `failure ${i}`);
+  assert.equal((await signIn(s, 'nobody-else@example.com', 'guess xxxxxxx')).status, 429, 'IP budget spent');
+  await s.stop();
+});
+
 // --- hostile input ------------------------------------------------------------
 
-test('unicode email: accepted and normalized (ASCII lower-cased, UTF-8 kept)', async () => {
+test('unicode email: accepted and normalized (NFC, ASCII lower-cased, other case kept); composed and decomposed are one account', async () => {
   const r = await signUp(S, '  ü@EXämple.com ', 'unicode password');
   assert.equal(r.status, 201, r.text);
   assert.equal(psql(dbUrl, "select email from users where email_normalized = 'ü@exämple.com'"), 'ü@EXämple.com',
     'display email kept as typed, minus surrounding spaces');
   assert.equal((await signIn(S, 'ü@exämple.com', 'unicode password')).status, 200);
   assert.equal((await signIn(S, 'ü@EXÄMPLE.com', 'unicode password')).status, 401, 'non-ASCII case is not folded');
+  // "josé" precomposed (U+00E9) and decomposed (e + U+0301): one address.
+  const composed = 'jos\u00e9@example.com', decomposed = 'jose\u0301@example.com';
+  assert.notEqual(composed, decomposed);
+  assert.equal((await signUp(S, decomposed, 'unicode password')).status, 201);
+  const dup = await signUp(S, composed, 'another password');
+  assert.equal(dup.status, 409, dup.text);
+  assert.equal((await signIn(S, composed, 'unicode password')).status, 200);
+  assert.equal(psql(dbUrl, `select count(*) from users where email_normalized = '${composed}'`), '1', 'stored in NFC');
+  const bad = await signUp(S, 'W\u030a@example.com', 'unicode password');
+  assert.equal(bad.status, 400, 'an address whose normalized form is not NFC is refused');
+  assert.equal(bad.json.error, 'invalid_email');
 });
 
 test('hostile input: clear 4xx, never 5xx; server healthy and users table unchanged afterwards', async () => {
@@ -422,7 +548,7 @@ test('hostile input: clear 4xx, never 5xx; server healthy and users table unchan
     ['deep JSON', await call(S, '/api/auth/sign-in/email', { method: 'POST', headers: J, body: '{"a":'.repeat(50) + '1' + '}'.repeat(50) }), 400],
     ['form overlong UTF-8', await call(S, '/login', { method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'email=%C0%AF%40example.com&password=xxxxxxxxx' }), 400],
-    ['form bad escape', await call(S, '/api/auth/sign-up/email', { method: 'POST',
+    ['form bad escape', await call(S, '/signup', { method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'email=%zz&password=xxxxxxxxx' }), 400],
     ['cross-origin JSON', await call(S, '/api/auth/sign-up/email', { headers: { origin: 'https://evil.example' },
       json: { email: 'xorigin@example.com', password: 'correct horse battery' } }), 403],
@@ -671,6 +797,59 @@ async function msUntil(fn, limitMs = 3000) {
   }
   return Infinity;
 }
+
+// An access and a refresh token for cookie's user from a public client (code + PKCE, as in oidc.test.mjs).
+async function oauthTokens(s, cookie, redirect) {
+  const base = `http://localhost:${s.port}`;
+  const verifier = randomBytes(32).toString('base64url');
+  const q = new URLSearchParams({ response_type: 'code', client_id: 'spa', redirect_uri: redirect,
+    scope: 'openid email offline_access', state: 'st-1', code_challenge_method: 'S256',
+    code_challenge: createHash('sha256').update(verifier).digest('base64url') });
+  const a = await fetch(`${base}/oauth2/authorize?${q}`, { headers: { cookie }, redirect: 'manual' });
+  const loc = a.headers.get('location') || '';
+  assert.ok(a.status === 302 && loc.startsWith(redirect), `authorize: ${a.status} ${loc} ${await a.text()}`);
+  const code = new URL(loc).searchParams.get('code');
+  const t = await fetch(`${base}/oauth2/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: redirect, client_id: 'spa',
+      code_verifier: verifier }) });
+  const tokens = await t.json();
+  assert.equal(t.status, 200, JSON.stringify(tokens));
+  assert.ok(tokens.access_token && tokens.refresh_token, JSON.stringify(tokens));
+  return tokens;
+}
+
+test('CLI: user disable also ends the user\'s OAuth tokens: Bearer on /api/verify 401, refresh refused; others keep theirs', async () => {
+  const redirect = 'http://localhost:9999/cb';
+  const url = freshDatabase('dis');
+  const s = await startServer({ DATABASE_URL: url, ENABLE_REGISTRATION: 'true', ENABLE_OIDC_PROVIDER: 'true',
+    OIDC_CLIENTS: JSON.stringify([{ clientId: 'spa', public: true, name: 'SPA', redirectURLs: [redirect], skipConsent: true }]) });
+  const env = { DATABASE_URL: url, AUTH_SECRET: TEST_SECRET };
+  const mine = await oauthTokens(s, cookieFrom(await signUp(s, 'tok@example.com')), redirect);
+  const theirs = await oauthTokens(s, cookieFrom(await signUp(s, 'other-tok@example.com')), redirect);
+  const bearer = (t) => verify(s, undefined, { authorization: `Bearer ${t.access_token}` });
+  const refresh = (t) => fetch(`${s.url}/oauth2/token`, { method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: t.refresh_token, client_id: 'spa' }) });
+  for (let i = 0; i < 4; i++) for (const t of [mine, theirs]) assert.equal((await bearer(t)).status, 200);
+
+  const dis = cli(env, ['disable', 'tok@example.com']);
+  assert.equal(dis.status, 0, dis.stderr);
+  assert.equal(dis.stdout, 'tok@example.com disabled; revoked 1 session(s), 1 refresh token(s), 1 access token(s)\n');
+  const ms = await msUntil(async () => (await bearer(mine)).status === 401);
+  assert.ok(ms < 1000, `the access token refused after ${ms} ms`);
+  for (let i = 0; i < 4; i++) assert.equal((await bearer(mine)).status, 401, 'on every worker');
+  const r = await refresh(mine), body = await r.text();
+  assert.equal(r.status, 400, body);
+  assert.equal(JSON.parse(body).error, 'invalid_grant');
+  for (let i = 0; i < 4; i++) assert.equal((await bearer(theirs)).status, 200, 'another user keeps their token');
+  assert.equal((await refresh(theirs)).status, 200, 'and their refresh token');
+  // A failed disable (unknown user) revokes nothing; enabling revives nothing.
+  assert.equal(cli(env, ['disable', 'ghost@example.com']).status, 1);
+  assert.equal(cli(env, ['enable', 'tok@example.com']).stdout, 'tok@example.com enabled\n');
+  assert.equal((await bearer(mine)).status, 401);
+  await s.stop();
+});
+
 
 const userId = (email) => psql(dbUrl, `select id from users where email_normalized = '${email}'`);
 // A fingerprint of everything `user passwd` may touch for a user's sessions and tokens.

@@ -1,7 +1,7 @@
 /*
  * email_normalize: accepted addresses and their normalized form, then hostile
  * inputs (bad UTF-8, controls, header injection, quoting, length limits,
- * malformed domains). Run by CTest; needs only da_proto.
+ * malformed domains), Unicode NFC. Run by CTest; needs only da_proto.
  */
 #include "proto/email.h"
 #include "tests/unit/check.h"
@@ -191,10 +191,61 @@ static void test_lengths(void)
 	}
 }
 
+/* Unicode NFC: canonically equivalent spellings are one address. */
+static void test_nfc(void)
+{
+	char a[EMAIL_MAX_LEN + 1], b[EMAIL_MAX_LEN + 1], big[600];
+
+	/* "josé": precomposed U+00E9, and e + U+0301 COMBINING ACUTE. */
+	OK("jos\xc3\xa9@example.com", "jos\xc3\xa9@example.com");
+	OK("jose\xcc\x81@example.com", "jos\xc3\xa9@example.com");
+	OK("  JOSE\xcc\x81@Example.com ", "jos\xc3\x89@example.com");	/* É: only ASCII is lower-cased */
+	/* Domains too (IDN U-labels). */
+	OK("a@exa\xcc\x88mple.com", "a@ex\xc3\xa4mple.com");
+	/* Combining marks in any order that is canonically the same: dot below
+	 * (ccc 220) and dot above (ccc 230) give U+1E0B U+0323 either way... */
+	CHECK_EQ_INT(email_normalize("d\xcc\xa3\xcc\x87@x.com", 11, a, sizeof(a)), 0);
+	CHECK_EQ_INT(email_normalize("d\xcc\x87\xcc\xa3@x.com", 11, b, sizeof(b)), 0);
+	CHECK_EQ_STR(a, b);
+	CHECK_EQ_STR(a, "\xe1\xb8\x8d\xcc\x87@x.com");	/* U+1E0D (d with dot below) + U+0307 */
+	/* Singletons: ANGSTROM SIGN is Å, KELVIN SIGN is K, then lower-cased. */
+	OK("\xe2\x84\xab@example.com", "\xc3\x85@example.com");
+	OK("\xe2\x84\xaa@example.com", "k@example.com");
+	/* GREEK QUESTION MARK is ';' in NFC: refused like ';'. */
+	BAD("a\xcd\xbe" "b@example.com");
+	/* Non-ASCII case is still not folded. */
+	OK("\xc3\x9c@example.com", "\xc3\x9c@example.com");
+	/* "W" + ring above has no precomposed form but "w" + ring above has
+	 * (U+1E98): the lower-cased result would not be NFC, so it is refused,
+	 * while the precomposed small letter is fine. */
+	BAD("W\xcc\x8a@example.com");
+	OK("\xe1\xba\x98@example.com", "\xe1\xba\x98@example.com");
+	/* Unassigned code points (U+0378, U+1FFFF): their NFC may change later. */
+	BAD("a\xcd\xb8@example.com");
+	BAD("a\xf0\x9f\xbf\xbf@example.com");
+	/* A combining mark alone, or first, is still an address (no special case). */
+	OK("\xcc\x81" "a@example.com", "\xcc\x81" "a@example.com");
+	/* NFC can be longer than the input (U+0958 is U+0915 U+093C): the limit
+	 * applies to the normalized form. 80 x 3 bytes in, 80 x 6 bytes out. */
+	strcpy(big, "a@");
+	for (int i = 0; i < 80; i++)
+		strcat(big, "\xe0\xa5\x98");
+	strcat(big, ".com");
+	CHECK(strlen(big) <= EMAIL_MAX_LEN);
+	CHECK_EQ_INT(email_normalize(big, strlen(big), out, sizeof(out)), -1);
+	/* ...and within it such an address is accepted in its NFC form. */
+	CHECK_EQ_INT(email_normalize("a@\xe0\xa5\x98.com", 9, out, sizeof(out)), 0);
+	CHECK_EQ_STR(out, "a@\xe0\xa4\x95\xe0\xa4\xbc.com");
+	/* Invalid UTF-8 is refused before and after normalization. */
+	BAD("jose\xcc@example.com");
+	BAD("a\xed\xa0\x80@example.com");	/* surrogate */
+}
+
 static void test_idempotent(void)
 {
 	static const char *const inputs[] = {
 		"  Alice+X@Example.COM ", "U\xc5\xbcytkownik@EX\xc3\xa4MPLE.com", "a.b.c@d-e.f-g.h",
+		"JOSE\xcc\x81@EXA\xcc\x88MPLE.com", "\xe2\x84\xaa\xe2\x84\xab@x.com",
 	};
 
 	for (size_t i = 0; i < sizeof(inputs) / sizeof(inputs[0]); i++) {
@@ -213,6 +264,7 @@ int main(void)
 	test_controls_and_injection();
 	test_syntax();
 	test_lengths();
+	test_nfc();
 	test_idempotent();
 	return CHECK_DONE();
 }

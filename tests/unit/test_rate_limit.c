@@ -1,7 +1,7 @@
 /*
  * Rate limits and nonces: window counting, retry_after, reset, rollover,
- * bounded tables, recovery from a dead lock owner, and forked processes
- * racing for the same counters and nonces.
+ * bounded tables, recovery from a dead lock owner, reserve/refund, and
+ * forked processes racing for the same counters and nonces.
  *
  * Nonce keys that share their first 8 bytes land in the same set (the set
  * index comes from those bytes); the nonce eviction test relies on that.
@@ -265,6 +265,80 @@ static void test_nonce_race(void)
 	free(keys);
 }
 
+/* reserve: check and count in one step; refund takes one back in its window. */
+static void test_reserve_refund(void)
+{
+	struct rate_limit *rl = new_limits(1024);
+	int retry = -1;
+
+	/* Window [960, 1020), max 3. */
+	CHECK_EQ_INT(rate_limit_reserve(rl, "acct:a", 1000, 60, 3, &retry), 1);
+	CHECK_EQ_INT(retry, 0);
+	CHECK_EQ_INT(rate_limit_reserve(rl, "acct:a", 1001, 60, 3, &retry), 2);
+	CHECK_EQ_INT(rate_limit_reserve(rl, "acct:a", 1002, 60, 3, &retry), 3);
+	CHECK_EQ_INT(rate_limit_reserve(rl, "acct:a", 1005, 60, 3, &retry), 0);
+	CHECK_EQ_INT(retry, 15);
+	CHECK_EQ_INT(rate_limit_peek(rl, "acct:a", 1005, 60, 3, NULL), 3);	/* a refusal counts nothing */
+	/* Shares its counter with hit and peek. */
+	CHECK_EQ_INT(rate_limit_hit(rl, "acct:b", 1000, 60), 1);
+	CHECK_EQ_INT(rate_limit_reserve(rl, "acct:b", 1000, 60, 2, NULL), 2);
+	CHECK_EQ_INT(rate_limit_reserve(rl, "acct:b", 1000, 60, 2, NULL), 0);
+
+	/* Refund: one back, in the window it was counted in only. */
+	rate_limit_refund(rl, "acct:a", 1002, 60);
+	CHECK_EQ_INT(rate_limit_peek(rl, "acct:a", 1006, 60, 3, NULL), 2);
+	CHECK_EQ_INT(rate_limit_reserve(rl, "acct:a", 1006, 60, 3, NULL), 3);
+	rate_limit_refund(rl, "acct:a", 950, 60);	/* an older window: nothing */
+	CHECK_EQ_INT(rate_limit_peek(rl, "acct:a", 1006, 60, 3, NULL), 3);
+	CHECK_EQ_INT(rate_limit_reserve(rl, "acct:a", 1020, 60, 3, NULL), 1);	/* rollover */
+	rate_limit_refund(rl, "acct:a", 1019, 60);	/* counted in the ended window: nothing */
+	CHECK_EQ_INT(rate_limit_peek(rl, "acct:a", 1020, 60, 3, NULL), 1);
+	rate_limit_refund(rl, "acct:a", 1020, 60);
+	rate_limit_refund(rl, "acct:a", 1020, 60);	/* never below zero */
+	CHECK_EQ_INT(rate_limit_peek(rl, "acct:a", 1020, 60, 3, NULL), 0);
+	CHECK_EQ_INT(rate_limit_reserve(rl, "acct:a", 1020, 60, 3, NULL), 1);
+	rate_limit_refund(rl, "acct:nobody", 1000, 60);	/* no-op, and creates nothing */
+	CHECK_EQ_INT(rate_limit_peek(rl, "acct:nobody", 1000, 60, 3, NULL), 0);
+	/* After a reset the refund does not eat a newer attempt's count below zero. */
+	rate_limit_reset(rl, "acct:b");
+	rate_limit_refund(rl, "acct:b", 1000, 60);
+	CHECK_EQ_INT(rate_limit_reserve(rl, "acct:b", 1000, 60, 2, NULL), 1);
+	/* max 0 refuses everything; a nonsensical window does not divide by zero. */
+	CHECK_EQ_INT(rate_limit_reserve(rl, "acct:c", 1000, 60, 0, &retry), 0);
+	CHECK_EQ_INT(retry, 20);
+	CHECK_EQ_INT(rate_limit_reserve(rl, "acct:c", 1000, 0, 1, NULL), 1);
+}
+
+/* Processes racing to reserve against one limit: exactly max get through,
+ * however the calls interleave (the concurrent sign-in guesses case). */
+static void test_reserve_processes(void)
+{
+	enum { MAX = 50, TRIES = 2000 };
+	struct rate_limit *rl = new_limits(1024);
+	atomic_int *granted = map_shared(sizeof(*granted));
+	pid_t pids[CHILDREN];
+	int start[2];
+
+	atomic_init(granted, 0);
+	if (pipe(start) != 0)
+		exit(2);
+	for (int i = 0; i < CHILDREN; i++) {
+		if ((pids[i] = fork()) == 0) {
+			close(start[1]);
+			wait_for_start(start[0]);
+			for (int n = 0; n < TRIES; n++)
+				if (rate_limit_reserve(rl, "acct:victim", 1000, 60, MAX, NULL) > 0)
+					atomic_fetch_add(granted, 1);
+			_exit(0);
+		}
+	}
+	close(start[0]);
+	close(start[1]);
+	wait_children(pids, CHILDREN);
+	CHECK_EQ_INT(atomic_load(granted), MAX);
+	CHECK_EQ_INT(rate_limit_peek(rl, "acct:victim", 1000, 60, MAX, NULL), MAX);
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IONBF, 0);	/* no buffered output duplicated by fork */
@@ -272,6 +346,8 @@ int main(void)
 	test_limits_bounded();
 	test_limits_owner_dead();
 	test_limits_processes();
+	test_reserve_refund();
+	test_reserve_processes();
 	test_nonces();
 	test_nonce_eviction();
 	test_nonce_race();
