@@ -12,9 +12,9 @@ import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import http from 'node:http';
-import https from 'node:https';
 import net from 'node:net';
 import { Server, freshDatabase, freePort, sleep, TEST_SECRET, ROOT } from './harness.mjs';
+import { proxiedRequest, hiddenField } from './browser.mjs';
 
 const CADDY = process.env.CADDY_BIN || 'caddy';
 const EMAIL = 'grace@example.com';
@@ -32,51 +32,8 @@ function canConnect(p) {
   });
 }
 
-// One browser request to Caddy for `host`, no redirects followed; the jar
-// holds cookies as a browser would for *.example.test (Domain=example.test).
-function request(host, method, path, { jar, headers = {}, form, json } = {}) {
-  let body;
-  const h = { host, ...headers };
-  if (jar && jar.size) h.cookie = [...jar].map(([k, v]) => `${k}=${v.value}`).join('; ');
-  if (form) {
-    body = new URLSearchParams(form).toString();
-    h['content-type'] = 'application/x-www-form-urlencoded';
-  } else if (json) {
-    body = JSON.stringify(json);
-    h['content-type'] = 'application/json';
-  }
-  if (body !== undefined) h['content-length'] = Buffer.byteLength(body);
-  return new Promise((resolve, reject) => {
-    // Caddy's own local CA signed the certificate: TLS for real, trust skipped.
-    const req = https.request({ host: '127.0.0.1', port, method, path, headers: h, agent: false,
-      servername: host.split(':')[0], rejectUnauthorized: false }, (res) => {
-      let data = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => { data += d; });
-      res.on('end', () => {
-        for (const c of (jar && res.headers['set-cookie']) || []) {
-          const [pair, ...attrs] = c.split(';').map((s) => s.trim());
-          const eq = pair.indexOf('=');
-          const name = pair.slice(0, eq);
-          if (attrs.some((a) => /^max-age=0$/i.test(a))) jar.delete(name);
-          else jar.set(name, { value: pair.slice(eq + 1), attrs });
-        }
-        resolve({ status: res.statusCode, headers: res.headers, body: data });
-      });
-    });
-    req.on('error', reject);
-    req.setTimeout(10000, () => req.destroy(new Error(`timeout: ${method} ${host}${path}`)));
-    if (body !== undefined) req.write(body);
-    req.end();
-  });
-}
-
-function hiddenField(html, name) {
-  const m = html.match(new RegExp(`<input type="hidden" name="${name}" value="([^"]*)"`));
-  assert.ok(m, `no hidden ${name} field in:\n${html.slice(0, 500)}`);
-  return m[1].replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&#39;/g, "'")
-    .replace(/&lt;/g, '<').replace(/&gt;/g, '>');
-}
+// One browser request to Caddy for `host` (TLS from Caddy's local CA).
+const request = (host, method, path, opts) => proxiedRequest({ port, host, tls: true }, method, path, opts);
 
 before(async () => {
   app = http.createServer((req, res) => {

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import http from 'node:http';
 import net from 'node:net';
 import { Server, freshDatabase, freePort, sleep, TEST_SECRET, ROOT } from './harness.mjs';
+import { proxiedRequest, hiddenField } from './browser.mjs';
 
 const NGINX = process.env.NGINX_BIN || 'nginx';
 const EMAIL = 'ada@example.com';
@@ -92,49 +93,7 @@ async function startNginx() {
 
 // One browser request through nginx: Host is localhost:<port> (the issuer's
 // host), no redirects followed, cookies from the jar.
-function request(method, path, { jar, headers = {}, form, json } = {}) {
-  let body;
-  const h = { host: `localhost:${port}`, ...headers };
-  if (jar && jar.size) h.cookie = [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
-  if (form) {
-    body = new URLSearchParams(form).toString();
-    h['content-type'] = 'application/x-www-form-urlencoded';
-  } else if (json) {
-    body = JSON.stringify(json);
-    h['content-type'] = 'application/json';
-  }
-  if (body !== undefined) h['content-length'] = Buffer.byteLength(body);
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method, path, headers: h, agent: false }, (res) => {
-      let data = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => { data += d; });
-      res.on('end', () => {
-        if (jar) {
-          for (const c of res.headers['set-cookie'] || []) {
-            const [pair, ...attrs] = c.split(';');
-            const eq = pair.indexOf('=');
-            const name = pair.slice(0, eq).trim();
-            const cleared = attrs.some((a) => /^\s*max-age=0\s*$/i.test(a));
-            if (cleared) jar.delete(name); else jar.set(name, pair.slice(eq + 1).trim());
-          }
-        }
-        resolve({ status: res.statusCode, headers: res.headers, body: data });
-      });
-    });
-    req.on('error', reject);
-    req.setTimeout(10000, () => req.destroy(new Error(`timeout: ${method} ${path}`)));
-    if (body !== undefined) req.write(body);
-    req.end();
-  });
-}
-
-function hiddenField(html, name) {
-  const m = html.match(new RegExp(`<input type="hidden" name="${name}" value="([^"]*)"`));
-  assert.ok(m, `no hidden ${name} field in:\n${html.slice(0, 500)}`);
-  return m[1].replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&#39;/g, "'")
-    .replace(/&lt;/g, '<').replace(/&gt;/g, '>');
-}
+const request = (method, path, opts) => proxiedRequest({ port, host: `localhost:${port}` }, method, path, opts);
 
 before(async () => {
   // (a) the protected app: echoes the identity headers it received.
@@ -221,7 +180,7 @@ test('browser flow through nginx auth_request: login, identity headers, logout',
   assert.equal(login.status, 303, login.body);
   assert.equal(login.headers.location, rd);
   assert.ok(jar.has('dreamauth_session'), 'no session cookie after sign-in');
-  const sessionCookie = jar.get('dreamauth_session');
+  const sessionCookie = jar.get('dreamauth_session').value;
 
   // The app, with the cookie: 200, and it saw who the user is.
   const ok = await request('GET', '/app/page?x=1', { jar });

@@ -5,6 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import { spawn } from 'node:child_process';
 import { Server, freshDatabase, psql, sleep, TEST_SECRET, ADMIN_URL } from './harness.mjs';
 
 const COOKIE = 'dreamauth_session';
@@ -151,6 +152,39 @@ test('a revocation written without a notice ends the cached session at its next 
   assert.ok(Date.now() - t0 < 2500, `refused after ${Date.now() - t0} ms`);
   for (let i = 0; i < 6; i++) assert.equal(await verify(C, cookie), 401, 'and dropped it from the cache');
   await C.stop();
+});
+
+test('a cached session is answered from shared memory: /api/verify passes while the database blocks every session read', async () => {
+  // DB_STATEMENT_TIMEOUT_MS=1500: a query that waits on the lock ends as a
+  // 503 well inside the test, so a database round-trip cannot hide.
+  const D = await startServer({ DATABASE_URL: dbUrl, DB_STATEMENT_TIMEOUT_MS: '1500' });
+  const { cookie } = await signIn(D, 'carol@example.com');
+  for (let i = 0; i < 4; i++) assert.equal(await verify(D, cookie), 200, 'both workers serve it (and cache it)');
+  // Another session of the user that D has never seen: not in its cache.
+  const other = await signIn(A, 'carol@example.com');
+
+  // Hold an exclusive lock on sessions and users: any read of either waits.
+  const locker = spawn('psql', [dbUrl, '-v', 'ON_ERROR_STOP=1', '-qAt'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  locker.stdout.on('data', (d) => { out += d; });
+  locker.stdin.write('BEGIN; LOCK TABLE sessions, users IN ACCESS EXCLUSIVE MODE; SELECT \'locked\';\n');
+  const t0 = Date.now();
+  while (!out.includes('locked') && Date.now() - t0 < 5000) await sleep(20);
+  assert.ok(out.includes('locked'), 'psql did not take the lock');
+  try {
+    for (let i = 0; i < 20; i++) {
+      const t = Date.now();
+      assert.equal(await verify(D, cookie), 200, 'a cached session needed the database');
+      assert.ok(Date.now() - t < 1000, `verify waited ${Date.now() - t} ms: it queried the locked table`);
+    }
+    // The lock does bite: a session D has not cached waits for it and fails.
+    assert.equal(await verify(D, other.cookie), 503, 'an uncached session was answered without the database');
+  } finally {
+    locker.stdin.end('ROLLBACK;\n');
+    await new Promise((r) => locker.on('exit', r));
+  }
+  assert.equal(await verify(D, other.cookie), 200, 'after the lock the uncached session loads');
+  await D.stop();
 });
 
 test('shutdown: both instances drain and exit 0', async () => {
