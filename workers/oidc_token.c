@@ -90,23 +90,39 @@ static void amr_array(json_t *claims, const char *amr)
 	json_object_set_new(claims, "amr", a);
 }
 
-static int sign(struct issue *is, int kind, const char *alg, json_t *claims, ipc_reply_fn cb)
+static void fail_unavailable(struct issue *is)
+{
+	oidc_reply_error(is->ex, 503, "temporarily_unavailable", "the token signer is unavailable; try again");
+	issue_free(is);
+}
+
+/* Asks the signer to sign claims (released here); cb gets the reply. If the
+ * request cannot even be sent, answers 503 and frees is. */
+static void sign_claims(struct issue *is, int kind, const char *alg, json_t *claims, ipc_reply_fn cb)
 {
 	char *text = json_dumps(claims, JSON_COMPACT);
 	int rc = -1;
+	json_decref(claims);
 	if (text) {
 		struct ipc_msg req = { .type = IPC_SIGN_REQ, .kind = kind, .s1 = (char *)alg, .s1_len = strlen(alg),
 			.s2 = text, .s2_len = strlen(text) };
 		rc = ipc_client_call(worker->signer, &req, 2000, cb, is);
 		free(text);
 	}
-	return rc;
+	if (rc < 0)
+		fail_unavailable(is);
 }
 
-static void fail_unavailable(struct issue *is)
+/* The claims both tokens start with: who issued it, about whom, for whom, when. */
+static json_t *token_claims_new(const struct issue *is)
 {
-	oidc_reply_error(is->ex, 503, "temporarily_unavailable", "the token signer is unavailable; try again");
-	issue_free(is);
+	json_t *c = json_object();
+	json_object_set_new(c, "iss", json_string(cfg.issuer));
+	json_object_set_new(c, "sub", json_string(is->sub));
+	json_object_set_new(c, "aud", json_string(is->client_id));
+	json_object_set_new(c, "exp", json_integer(is->exp));
+	json_object_set_new(c, "iat", json_integer(is->iat));
+	return c;
 }
 
 static void respond(struct issue *is, const char *id_token)
@@ -157,12 +173,7 @@ static void access_token_signed(const struct ipc_msg *reply, void *arg)
 		respond(is, NULL);
 		return;
 	}
-	json_t *c = json_object();
-	json_object_set_new(c, "iss", json_string(cfg.issuer));
-	json_object_set_new(c, "sub", json_string(is->sub));
-	json_object_set_new(c, "aud", json_string(is->client_id));
-	json_object_set_new(c, "exp", json_integer(is->exp));
-	json_object_set_new(c, "iat", json_integer(is->iat));
+	json_t *c = token_claims_new(is);
 	json_object_set_new(c, "auth_time", json_integer(is->auth_time));
 	if (is->nonce)
 		json_object_set_new(c, "nonce", json_string(is->nonce));
@@ -172,10 +183,7 @@ static void access_token_signed(const struct ipc_msg *reply, void *arg)
 	if (is->sid[0])
 		json_object_set_new(c, "sid", json_string(is->sid));
 	json_object_update(c, is->user_claims);
-	int rc = sign(is, TOKEN_ID, is->id_alg, c, id_token_signed);
-	json_decref(c);
-	if (rc < 0)
-		fail_unavailable(is);
+	sign_claims(is, TOKEN_ID, is->id_alg, c, id_token_signed);
 }
 
 /* The tokens of a code exchange, in one statement: written only while the
@@ -259,12 +267,7 @@ static void issue_start(struct issue *is, const char *scope_text)
 		issue_free(is);
 		return;
 	}
-	json_t *c = json_object();
-	json_object_set_new(c, "iss", json_string(cfg.issuer));
-	json_object_set_new(c, "sub", json_string(is->sub));
-	json_object_set_new(c, "aud", json_string(is->client_id));
-	json_object_set_new(c, "exp", json_integer(is->exp));
-	json_object_set_new(c, "iat", json_integer(is->iat));
+	json_t *c = token_claims_new(is);
 	json_object_set_new(c, "jti", json_string(is->jti));
 	json_object_set_new(c, "client_id", json_string(is->client_id));
 	json_object_set_new(c, "scope", json_string(scope_text));
@@ -272,10 +275,7 @@ static void issue_start(struct issue *is, const char *scope_text)
 		json_object_set_new(c, "auth_time", json_integer(is->auth_time));
 	if (is->user_claims)
 		json_object_update(c, is->user_claims);
-	int rc = sign(is, TOKEN_ACCESS, is->at_alg, c, access_token_signed);
-	json_decref(c);
-	if (rc < 0)
-		fail_unavailable(is);
+	sign_claims(is, TOKEN_ACCESS, is->at_alg, c, access_token_signed);
 }
 
 static struct issue *issue_new(struct http_exchange *ex, const struct oidc_client *client)
