@@ -290,6 +290,19 @@ static struct issue *issue_new(struct http_exchange *ex, const struct oidc_clien
 	return is;
 }
 
+/* The grant check each grant starts with: unless allowed, answers 400
+ * unauthorized_client naming grant_type. false: answered already. */
+static bool grant_allowed(struct http_exchange *ex, bool allowed, const char *grant_type)
+{
+	char description[64];
+
+	if (!allowed) {
+		snprintf(description, sizeof(description), "this client may not use %s", grant_type);
+		oidc_reply_error(ex, 400, "unauthorized_client", description);
+	}
+	return allowed;
+}
+
 /* Loads the user and fills the user part of is. false: replied already. */
 static bool issue_for_user(struct issue *is, const char *user_id)
 {
@@ -340,10 +353,8 @@ static void grant_code(struct http_exchange *ex, const struct token_request *tr,
 	struct issue *is;
 	PGresult *r;
 
-	if (!(client->grants & OIDC_GRANT_CODE)) {
-		oidc_reply_error(ex, 400, "unauthorized_client", "this client may not use authorization_code");
+	if (!grant_allowed(ex, client->grants & OIDC_GRANT_CODE, "authorization_code"))
 		return;
-	}
 	/* Mark used and learn whether it already was, in one step: a code works
 	 * once. A replay is marked too (replayed_at), so that the first exchange,
 	 * if it has not stored its tokens yet, stores none (store_code_tokens). */
@@ -429,10 +440,8 @@ static void grant_refresh(struct http_exchange *ex, const struct token_request *
 	struct issue *is;
 	PGresult *r;
 
-	if (!(client->grants & OIDC_GRANT_REFRESH)) {
-		oidc_reply_error(ex, 400, "unauthorized_client", "this client may not use refresh_token");
+	if (!grant_allowed(ex, client->grants & OIDC_GRANT_REFRESH, "refresh_token"))
 		return;
-	}
 	r = spend_secret(ex, client, tr->refresh_token, hash,
 	    "UPDATE oauth_refresh_tokens t SET used_at = coalesce(t.used_at, now())"
 	    " FROM (SELECT token_hash, used_at AS prev FROM oauth_refresh_tokens WHERE token_hash = $1::bytea FOR UPDATE) p"
@@ -494,10 +503,9 @@ static void grant_client_credentials(struct http_exchange *ex, const struct toke
 	char scope[128];
 	struct issue *is;
 
-	if (!(client->grants & OIDC_GRANT_CLIENT_CREDENTIALS) || !client->has_secret) {
-		oidc_reply_error(ex, 400, "unauthorized_client", "this client may not use client_credentials");
+	if (!grant_allowed(ex, (client->grants & OIDC_GRANT_CLIENT_CREDENTIALS) && client->has_secret,
+	        "client_credentials"))
 		return;
-	}
 	/* No user here: only scopes that make sense without one, and that the client may have. */
 	if (tr->scope && (oidc_scope_parse(tr->scope, strlen(tr->scope), &asked) < 0 ||
 	                     (asked & (OIDC_SCOPE_OPENID | OIDC_SCOPE_OFFLINE)) || (asked & ~client->scopes))) {

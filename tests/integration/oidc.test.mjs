@@ -486,6 +486,18 @@ test('client authentication failures: 429 + Retry-After per client and per IP, c
   await t.stop();
 });
 
+test('a grant type the client is not registered for: 400 unauthorized_client naming it, before the grant is looked at', async () => {
+  const cases = [
+    [basic('es', 'es-secret-1234'), 'grant_type=refresh_token&refresh_token=not-a-token', 'refresh_token'],
+    [basic('ed', 'ed-secret-12345'), 'grant_type=client_credentials', 'client_credentials'],
+  ];
+  for (const [authorization, body, grant] of cases) {
+    const r = await tokenPost(body, { authorization });
+    assert.equal(r.status, 400, body);
+    assert.deepEqual(await r.json(), { error: 'unauthorized_client', error_description: `this client may not use ${grant}` }, body);
+  }
+});
+
 test('malformed token requests: bodies, content types, grant types', async () => {
   const auth = { authorization: basic('app', 'app-secret-123') };
   const cases = [
