@@ -278,11 +278,14 @@ static void issue_start(struct issue *is, const char *scope_text)
 	sign_claims(is, TOKEN_ACCESS, is->at_alg, c, access_token_signed);
 }
 
+/* A new issue for client; NULL: out of memory, answered already (503). */
 static struct issue *issue_new(struct http_exchange *ex, const struct oidc_client *client)
 {
 	struct issue *is = calloc(1, sizeof(*is));
-	if (!is)
+	if (!is) {
+		oidc_reply_error(ex, 503, "temporarily_unavailable", "out of memory");
 		return NULL;
+	}
 	is->ex = ex;
 	snprintf(is->client_id, sizeof(is->client_id), "%s", client->client_id);
 	snprintf(is->id_alg, sizeof(is->id_alg), "%s", oidc_alg(client->id_token_alg));
@@ -410,7 +413,6 @@ static void grant_code(struct http_exchange *ex, const struct token_request *tr,
 	}
 	if (!(is = issue_new(ex, client))) {
 		PQclear(r);
-		oidc_reply_error(ex, 503, "temporarily_unavailable", "out of memory");
 		return;
 	}
 	if (oidc_scope_parse(PQgetvalue(r, 0, 5), strlen(PQgetvalue(r, 0, 5)), &is->scopes) < 0)
@@ -477,7 +479,6 @@ static void grant_refresh(struct http_exchange *ex, const struct token_request *
 	}
 	if (!(is = issue_new(ex, client))) {
 		PQclear(r);
-		oidc_reply_error(ex, 503, "temporarily_unavailable", "out of memory");
 		return;
 	}
 	/* The family keeps its original grant; a narrower scope only narrows this access token. */
@@ -512,10 +513,8 @@ static void grant_client_credentials(struct http_exchange *ex, const struct toke
 		oidc_reply_error(ex, 400, "invalid_scope", "scope is not available to client_credentials");
 		return;
 	}
-	if (!(is = issue_new(ex, client))) {
-		oidc_reply_error(ex, 503, "temporarily_unavailable", "out of memory");
+	if (!(is = issue_new(ex, client)))
 		return;
-	}
 	is->scopes = asked;
 	snprintf(is->sub, sizeof(is->sub), "%s", client->client_id);
 	issue_start(is, oidc_scope_string(is->scopes, scope, sizeof(scope)));
