@@ -199,6 +199,24 @@ static long exec_count(PGconn *db, const char *sql, int nparams, const char *con
 	return n;
 }
 
+/* Runs an UPDATE ... WHERE email_normalized = $1 RETURNING ... inside the
+ * caller's transaction and returns its one row. NULL after rolling back:
+ * a store error, or no such user (said on stderr). */
+static PGresult *update_user_row(PGconn *db, const char *normalized, const char *sql, int nparams,
+    const char *const *params)
+{
+	PGresult *r = db_query(db, sql, nparams, params);
+
+	if (r && PQntuples(r) == 1)
+		return r;
+	if (r) {
+		fprintf(stderr, "dreamauth: no user with email %s\n", normalized);
+		PQclear(r);
+	}
+	db_exec(db, "ROLLBACK", 0, NULL);
+	return NULL;
+}
+
 static int user_add(int argc, char **argv)
 {
 	const char *email = NULL, *name = "", *groups = "";
@@ -348,16 +366,11 @@ static int user_set_disabled(const char *email, bool disabled)
 	if (!db_exec(db, "BEGIN", 0, NULL))
 		goto out;
 	const char *params[] = { normalized, disabled ? "true" : "false" };
-	r = db_query(db, "UPDATE users SET disabled = $2::boolean, updated_at = now() WHERE email_normalized = $1"
-			 " RETURNING id", 2, params);
-	if (!r || PQntuples(r) != 1) {
-		if (r) {
-			fprintf(stderr, "dreamauth: no user with email %s\n", normalized);
-			PQclear(r);
-		}
-		db_exec(db, "ROLLBACK", 0, NULL);
+	r = update_user_row(db, normalized,
+	    "UPDATE users SET disabled = $2::boolean, updated_at = now() WHERE email_normalized = $1 RETURNING id", 2,
+	    params);
+	if (!r)
 		goto out;
-	}
 	snprintf(user_id, sizeof(user_id), "%s", PQgetvalue(r, 0, 0));
 	PQclear(r);
 	/* A disabled user keeps nothing that still works: not a session, not a
@@ -400,16 +413,11 @@ static int user_passwd(const char *email)
 	if (!(db = cli_connect(&pg_pid)) || !db_exec(db, "BEGIN", 0, NULL))
 		goto out;
 	const char *params[] = { normalized, phc };
-	r = db_query(db, "UPDATE users SET password_hash = $2, updated_at = now() WHERE email_normalized = $1"
-			 " RETURNING id, disabled", 2, params);
-	if (!r || PQntuples(r) != 1) {
-		if (r) {
-			fprintf(stderr, "dreamauth: no user with email %s\n", normalized);
-			PQclear(r);
-		}
-		db_exec(db, "ROLLBACK", 0, NULL);
+	r = update_user_row(db, normalized,
+	    "UPDATE users SET password_hash = $2, updated_at = now() WHERE email_normalized = $1 RETURNING id, disabled",
+	    2, params);
+	if (!r)
 		goto out;
-	}
 	snprintf(user_id, sizeof(user_id), "%s", PQgetvalue(r, 0, 0));
 	disabled = PQgetvalue(r, 0, 1)[0] == 't';
 	PQclear(r);
@@ -458,21 +466,15 @@ static int user_set(int argc, char **argv)
 		goto out;
 	const char *params[] = { normalized,
 		o.admin == USER_ADMIN_KEEP ? NULL : o.admin == USER_ADMIN_GRANT ? "true" : "false", o.name, o.groups };
-	r = db_query(db,
+	r = update_user_row(db, normalized,
 	    "UPDATE users SET is_admin = coalesce($2::boolean, is_admin), name = coalesce($3::text, name),"
 	    " groups = CASE WHEN $4::text IS NULL THEN groups"
 	    "   ELSE coalesce(string_to_array(nullif($4::text, ''), ','), '{}') END,"
 	    " updated_at = now() WHERE email_normalized = $1"
 	    " RETURNING id, CASE WHEN is_admin THEN 'yes' ELSE 'no' END, name, array_to_string(groups, ',')",
 	    4, params);
-	if (!r || PQntuples(r) != 1) {
-		if (r) {
-			fprintf(stderr, "dreamauth: no user with email %s\n", normalized);
-			PQclear(r);
-		}
-		db_exec(db, "ROLLBACK", 0, NULL);
+	if (!r)
 		goto out;
-	}
 	if (!notify_user(db, PQgetvalue(r, 0, 0)) || !db_exec(db, "COMMIT", 0, NULL)) {
 		PQclear(r);
 		db_exec(db, "ROLLBACK", 0, NULL);

@@ -782,7 +782,12 @@ test('CLI: user add/list/disable/enable while the server runs; disable kills ses
   assert.ok(Date.now() - t0 < 1000, `sessions dead after ${msS} ms (A) / ${msB} ms (B)`);
   assert.equal((await signIn(S, 'cli@example.com', 'cli password 1')).status, 401, 'a disabled user cannot sign in');
   assert.match(cli(env, ['list']).stdout.split('\n').find((l) => l.includes('CLI@example.com')), /\syes\s+yes\s/);
-  assert.equal(cli(env, ['disable', 'ghost@example.com']).status, 1);
+  for (const verb of ['disable', 'enable']) {
+    const ghost = cli(env, [verb, 'ghost@example.com']);
+    assert.equal(ghost.status, 1, verb);
+    assert.match(ghost.stderr, /no user with email ghost@example\.com/, verb);
+    assert.equal(ghost.stdout, '', verb);
+  }
   assert.equal(cli(env, ['enable', 'cli@example.com']).status, 0);
   assert.equal((await signIn(S, 'cli@example.com', 'cli password 1')).status, 200);
   assert.equal((await verify(S, c)).status, 401, 'enabling does not revive revoked sessions');
