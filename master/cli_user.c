@@ -30,6 +30,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -146,33 +147,35 @@ static char *read_password_phc(void)
 	return phc;
 }
 
+/* What the check_* below share: ok as it is, or false after saying why on stderr. */
+static bool __attribute__((format(printf, 2, 3))) valid_or_say(bool ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!ok) {
+		va_start(ap, fmt);
+		vfprintf(stderr, fmt, ap);
+		va_end(ap);
+	}
+	return ok;
+}
+
 static bool check_email(const char *email, char normalized[EMAIL_MAX_LEN + 1])
 {
-	if (email_normalize(email, strlen(email), normalized, EMAIL_MAX_LEN + 1) < 0) {
-		fprintf(stderr, "dreamauth: not a valid email address: %s\n", email);
-		return false;
-	}
-	return true;
+	return valid_or_say(email_normalize(email, strlen(email), normalized, EMAIL_MAX_LEN + 1) >= 0,
+	    "dreamauth: not a valid email address: %s\n", email);
 }
 
 static bool check_name(const char *name)
 {
-	if (!user_name_valid(name)) {
-		fprintf(stderr, "dreamauth: --name is longer than %d bytes or has characters that are not allowed\n",
-		    USER_NAME_MAX_BYTES);
-		return false;
-	}
-	return true;
+	return valid_or_say(user_name_valid(name),
+	    "dreamauth: --name is longer than %d bytes or has characters that are not allowed\n", USER_NAME_MAX_BYTES);
 }
 
 static bool check_groups(const char *groups)
 {
-	if (!user_groups_valid(groups)) {
-		fprintf(stderr, "dreamauth: --groups: comma-separated names of printable ASCII, at most %d bytes\n",
-		    USER_GROUPS_MAX_BYTES);
-		return false;
-	}
-	return true;
+	return valid_or_say(user_groups_valid(groups),
+	    "dreamauth: --groups: comma-separated names of printable ASCII, at most %d bytes\n", USER_GROUPS_MAX_BYTES);
 }
 
 /* Inside the caller's transaction: the NOTIFY goes out at COMMIT, so an
