@@ -140,6 +140,17 @@ static struct rate_set *rate_set_for(struct rate_limit *rl, const uint8_t hash[3
 	return &rl->sets[shm_key_word(hash, 0) & rl->geo.set_mask];
 }
 
+/* Every operation on a key starts here: hash it (into hash) and lock the set
+ * that holds it. NULL if the set cannot be locked. */
+static struct rate_set *rate_lock_key(struct rate_limit *rl, const char *key, uint8_t hash[32])
+{
+	struct rate_set *s;
+
+	rate_hash_key(rl, key, hash);
+	s = rate_set_for(rl, hash);
+	return rate_lock(s) ? s : NULL;
+}
+
 static int rate_find(const struct rate_set *s, const uint8_t hash[32])
 {
 	for (int i = 0; i < SHM_WAYS; i++)
@@ -170,9 +181,7 @@ int rate_limit_peek(struct rate_limit *rl, const char *key, int64_t now, int win
 	if (window < 1)
 		window = 1;
 	start = window_start_of(now, window);
-	rate_hash_key(rl, key, hash);
-	s = rate_set_for(rl, hash);
-	if (!rate_lock(s))
+	if (!(s = rate_lock_key(rl, key, hash)))
 		return 0;
 	if ((i = rate_find(s, hash)) >= 0 && s->slots[i].window_start == start)
 		count = s->slots[i].count;
@@ -232,9 +241,7 @@ int rate_limit_hit(struct rate_limit *rl, const char *key, int64_t now, int wind
 
 	if (window < 1)
 		window = 1;
-	rate_hash_key(rl, key, hash);
-	s = rate_set_for(rl, hash);
-	if (!rate_lock(s))
+	if (!(s = rate_lock_key(rl, key, hash)))
 		return 0;
 	e = rate_entry_in_window(s, hash, window_start_of(now, window));
 	if (e->count < INT32_MAX)
@@ -257,9 +264,7 @@ int rate_limit_reserve(struct rate_limit *rl, const char *key, int64_t now, int 
 	if (window < 1)
 		window = 1;
 	start = window_start_of(now, window);
-	rate_hash_key(rl, key, hash);
-	s = rate_set_for(rl, hash);
-	if (!rate_lock(s))
+	if (!(s = rate_lock_key(rl, key, hash)))
 		return -1;
 	/* Checked and counted under one lock: concurrent callers cannot all see
 	 * max - 1 and pass together. */
@@ -280,9 +285,7 @@ void rate_limit_refund(struct rate_limit *rl, const char *key, int64_t counted_a
 
 	if (window < 1)
 		window = 1;
-	rate_hash_key(rl, key, hash);
-	s = rate_set_for(rl, hash);
-	if (!rate_lock(s))
+	if (!(s = rate_lock_key(rl, key, hash)))
 		return;
 	/* Only the window the attempt was counted in: a newer one never held it. */
 	if ((i = rate_find(s, hash)) >= 0 && s->slots[i].window_start == window_start_of(counted_at, window) &&
@@ -297,9 +300,7 @@ void rate_limit_reset(struct rate_limit *rl, const char *key)
 	struct rate_set *s;
 	int i;
 
-	rate_hash_key(rl, key, hash);
-	s = rate_set_for(rl, hash);
-	if (!rate_lock(s))
+	if (!(s = rate_lock_key(rl, key, hash)))
 		return;
 	if ((i = rate_find(s, hash)) >= 0) {
 		s->occupied &= (uint8_t)~(1u << i);
@@ -312,8 +313,7 @@ void rate_limit_debug_lock_set_for_key(struct rate_limit *rl, const char *key)
 {
 	uint8_t hash[32];
 
-	rate_hash_key(rl, key, hash);
-	rate_lock(rate_set_for(rl, hash));
+	(void)rate_lock_key(rl, key, hash);
 }
 
 /* ---- nonces ---- */
