@@ -446,16 +446,11 @@ int session_listener_start(void)
 	return 0;
 }
 
+/* For good: the listener and its pending reconnect, if any. */
 void session_listener_stop(void)
 {
-	set_listening(false);
+	listener_drop();
 	if (listen_retry_ev)
 		event_free(listen_retry_ev);
 	listen_retry_ev = NULL;
-	if (listen_ev)
-		event_free(listen_ev);
-	listen_ev = NULL;
-	if (listen_db)
-		PQfinish(listen_db);
-	listen_db = NULL;
 }
