@@ -77,6 +77,28 @@ static int unlock(PGconn *db, uint8_t kek[32])
 	return 0;
 }
 
+/* What rotate and revoke start with: a connection whose stored keys open
+ * under AUTH_SECRET, the KEK in kek. NULL after saying why, with nothing
+ * left open. A non-NULL result is ended by keys_session_end. */
+static PGconn *keys_session_begin(int *pg_pid, uint8_t kek[32])
+{
+	PGconn *db = cli_connect(pg_pid);
+
+	if (db && unlock(db, kek) == 0)
+		return db;
+	secure_wipe(kek, 32);
+	PQfinish(db);
+	master_stop_embedded_pg(*pg_pid);
+	return NULL;
+}
+
+static void keys_session_end(PGconn *db, int pg_pid, uint8_t kek[32])
+{
+	secure_wipe(kek, 32);
+	PQfinish(db);
+	master_stop_embedded_pg(pg_pid);
+}
+
 static int keys_list(void)
 {
 	static const char *const titles[] = { "KID", "ALG", "STATE", "CREATED", "JWKS_UNTIL" };
@@ -136,13 +158,8 @@ static int keys_rotate(int argc, char **argv)
 	for (size_t a = 0; a < sizeof(all_algs) / sizeof(all_algs[0]); a++)
 		if (only == JWS_ALG_NONE || all_algs[a] == only)
 			rot[n++].alg = all_algs[a];
-	db = cli_connect(&pg_pid);
-	if (!db) {
-		master_stop_embedded_pg(pg_pid);
+	if (!(db = keys_session_begin(&pg_pid, kek)))
 		return 1;
-	}
-	if (unlock(db, kek) < 0)
-		goto out;
 	keystore_expire(db);	/* retiring keys whose window ended no longer count */
 	/* All algorithms in one transaction: servers switch them together. */
 	r = keystore_rotate(db, kek, rot, n, publish_seconds());
@@ -165,9 +182,7 @@ static int keys_rotate(int argc, char **argv)
 	}
 	rc = 0;
 out:
-	secure_wipe(kek, sizeof(kek));
-	PQfinish(db);
-	master_stop_embedded_pg(pg_pid);
+	keys_session_end(db, pg_pid, kek);
 	return rc;
 }
 
@@ -185,13 +200,8 @@ static int keys_revoke(const char *kid)
 				"(see dreamauth keys list)\n");
 		return 2;
 	}
-	db = cli_connect(&pg_pid);
-	if (!db) {
-		master_stop_embedded_pg(pg_pid);
+	if (!(db = keys_session_begin(&pg_pid, kek)))
 		return 1;
-	}
-	if (unlock(db, kek) < 0)
-		goto out;
 	r = keystore_revoke(db, kek, kid, new_kid, &alg);
 	if (r == KEYSTORE_NOT_FOUND) {
 		fprintf(stderr, "dreamauth: no signing key with kid %s\n", kid);
@@ -206,10 +216,7 @@ static int keys_revoke(const char *kid)
 			printf("%-5s  active    %s\n", jws_alg_name(alg), new_kid);
 		rc = 0;
 	}
-out:
-	secure_wipe(kek, sizeof(kek));
-	PQfinish(db);
-	master_stop_embedded_pg(pg_pid);
+	keys_session_end(db, pg_pid, kek);
 	return rc;
 }
 
