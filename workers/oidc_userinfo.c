@@ -131,6 +131,18 @@ static bool looks_like_jwt(const char *t)
 	return strchr(t, '.') != NULL;
 }
 
+/* Introspection and revocation look an opaque (refresh) token up alike: by
+ * the hash of its text, among client_id's tokens ($1 hash, $2 client id).
+ * NULL: store error. */
+static PGresult *client_refresh_token_query(const char *token, const char *client_id, const char *sql)
+{
+	char hash[OIDC_HASH_PARAM_LEN];
+
+	oidc_token_hash_param(token, hash);
+	const char *params[] = { hash, client_id };
+	return db_query(worker->db, sql, 2, params);
+}
+
 /* Introspection and revocation start alike: parse the form, authenticate
  * the client. NULL: already answered, tr needs no freeing; otherwise the
  * caller releases the client and frees tr. */
@@ -172,15 +184,11 @@ void handle_oauth_introspect(struct http_exchange *ex)
 			json_decref(claims);
 		}
 	} else {
-		char hash[OIDC_HASH_PARAM_LEN];
-		oidc_token_hash_param(tr.token, hash);
-		const char *params[] = { hash, client->client_id };
 		/* A refresh token is only described to the client it belongs to. */
-		PGresult *r = db_query(worker->db,
+		PGresult *r = client_refresh_token_query(tr.token, client->client_id,
 		    "SELECT user_id, scope, extract(epoch from expires_at)::bigint, extract(epoch from created_at)::bigint"
 		    " FROM oauth_refresh_tokens WHERE token_hash = $1::bytea AND client_id = $2 AND used_at IS NULL"
-		    " AND revoked_at IS NULL AND expires_at > now()",
-		    2, params);
+		    " AND revoked_at IS NULL AND expires_at > now()");
 		db_error = r == NULL;
 		if (r && PQntuples(r) == 1) {
 			json_object_set_new(o, "active", json_true());
@@ -243,11 +251,8 @@ void handle_oauth_revoke(struct http_exchange *ex)
 		}
 		json_decref(claims);
 	} else {
-		char hash[OIDC_HASH_PARAM_LEN];
-		oidc_token_hash_param(tr.token, hash);
-		const char *params[] = { hash, client->client_id };
-		PGresult *r = db_query(worker->db,
-		    "SELECT family_id FROM oauth_refresh_tokens WHERE token_hash = $1::bytea AND client_id = $2", 2, params);
+		PGresult *r = client_refresh_token_query(tr.token, client->client_id,
+		    "SELECT family_id FROM oauth_refresh_tokens WHERE token_hash = $1::bytea AND client_id = $2");
 		ok = r != NULL;
 		/* RFC 7009 §2.1: revoking a refresh token revokes its grant's access tokens too. */
 		if (r && PQntuples(r) == 1)
