@@ -588,23 +588,23 @@ int http_chunked_decode(struct http_chunked *c, const char *in, size_t in_len, s
 			}
 			break;
 		case CHUNK_TRAILER_NAME:
-			if (++c->line_len > CHUNK_TRAILERS_MAX || (ch != ':' && !is_class(ch, CLASS_TOKEN))) {
+		case CHUNK_TRAILER_VALUE: {
+			/* a name (token bytes up to ':') or a value (value bytes up to
+			 * CR), all trailers together within CHUNK_TRAILERS_MAX */
+			static const struct { unsigned char end; unsigned class; int next; } part[] = {
+				[CHUNK_TRAILER_NAME] = { ':', CLASS_TOKEN, CHUNK_TRAILER_VALUE },
+				[CHUNK_TRAILER_VALUE] = { '\r', CLASS_VALUE, CHUNK_TRAILER_LF },
+			};
+			if (++c->line_len > CHUNK_TRAILERS_MAX ||
+			    (ch != part[c->state].end && !is_class(ch, part[c->state].class))) {
 				c->state = CHUNK_MALFORMED;
 				break;
 			}
-			if (ch == ':')
-				c->state = CHUNK_TRAILER_VALUE;
+			if (ch == part[c->state].end)
+				c->state = part[c->state].next;
 			i++;
 			break;
-		case CHUNK_TRAILER_VALUE:
-			if (++c->line_len > CHUNK_TRAILERS_MAX || (ch != '\r' && !is_class(ch, CLASS_VALUE))) {
-				c->state = CHUNK_MALFORMED;
-				break;
-			}
-			if (ch == '\r')
-				c->state = CHUNK_TRAILER_LF;
-			i++;
-			break;
+		}
 		default:
 			c->state = CHUNK_MALFORMED;	/* corrupted state */
 			break;

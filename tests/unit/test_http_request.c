@@ -627,6 +627,19 @@ static void test_chunked(void)
 		for (int i = 0; i < 1000; i++)
 			n += snprintf(in + n, sizeof in - (size_t)n, "X-%d: vvvvvvvvvv\r\n", i);
 		CHECK_EQ_INT(decode_all(in, (size_t)n, 1000, out, sizeof out, &out_len, &consumed), -1);
+		/* The bound is exact: "X:", the value and its CR count, 8192 in all
+		 * pass and one byte more does not; a name alone is bounded too. */
+		for (int extra = 0; extra <= 1; extra++) {
+			n = snprintf(in, sizeof in, "0\r\nX:");
+			memset(in + n, 'v', (size_t)(8189 + extra));
+			n += 8189 + extra;
+			n += snprintf(in + n, sizeof in - (size_t)n, "\r\n\r\n");
+			CHECK_EQ_INT(decode_all(in, (size_t)n, 1000, out, sizeof out, &out_len, &consumed), extra ? -1 : 1);
+		}
+		n = snprintf(in, sizeof in, "0\r\n");
+		memset(in + n, 'X', 9000);
+		n += 9000;
+		CHECK_EQ_INT(decode_all(in, (size_t)n, 1000, out, sizeof out, &out_len, &consumed), -1);
 	}
 }
 
