@@ -56,6 +56,7 @@ struct http_conn {
 	size_t search_from;		/* where to resume looking for CRLFCRLF */
 	bool in_flight;			/* a request is with a handler */
 	bool closing;			/* close once the output is flushed */
+	bool peer_eof;			/* the client half-closed while a request was in flight */
 	bool dead;			/* socket gone; free when the handler replies */
 	bool sent_continue;
 	bool dispatching;		/* inside the handler call: a reply now is synchronous */
@@ -158,7 +159,13 @@ static void conn_write_cb(struct bufferevent *bev, void *arg)
 static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct http_conn *c = arg;
-	(void)bev;
+	/* The client half-closed after its requests (printf ... | nc): answer
+	 * the one in flight and those buffered behind it, then close. */
+	if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) && c->in_flight && !c->dead) {
+		c->peer_eof = true;
+		bufferevent_disable(bev, EV_READ);
+		return;
+	}
 	if (what & BEV_EVENT_TIMEOUT) {
 		/* Idle keep-alive or a slow client: just close, like nginx. */
 		log_debug("connection from %s timed out", c->client_ip);
@@ -407,8 +414,14 @@ static void conn_process(struct http_conn *c)
 	while (!c->in_flight && !c->closing && !c->dead) {
 		in = bufferevent_get_input(c->bev);
 		size_t avail = evbuffer_get_length(in);
-		if (avail == 0)
+		if (avail == 0) {
+			if (c->peer_eof) {	/* all answered: close once flushed */
+				c->closing = true;
+				if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+					conn_close(c);
+			}
 			return;
+		}
 		if (c->search_from == 0)
 			c->search_from = leading_empty_lines(in);
 		evbuffer_ptr_set(in, &start, c->search_from, EVBUFFER_PTR_SET);
@@ -519,10 +532,11 @@ static void conn_process(struct http_conn *c)
 		c->server->handler(ex);
 		c->dispatching = false;
 		if (c->in_flight) {
-			/* Answered later (IPC): no reading while the handler owns the
-			 * exchange (pointers into req_buf). Only then: toggling EV_READ
-			 * costs an epoll_ctl each way, per request. */
-			bufferevent_disable(c->bev, EV_READ);
+			/* Answered later (IPC). Reading goes on: the handler's
+			 * pointers are into req_buf, which only this loop writes, and
+			 * it waits for the answer (in_flight). Turning EV_READ off and
+			 * on again cost two epoll_ctl per request; the read high
+			 * watermark bounds what a pipelining client can queue. */
 			return;
 		}
 		if (c->closing && evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
@@ -578,6 +592,10 @@ static void accept_conn(struct http_server *s, evutil_socket_t fd, const struct 
 	s->conns = c;
 	struct timeval rt = { s->limits.read_timeout_s, 0 }, wt = { s->limits.write_timeout_s, 0 };
 	bufferevent_set_timeouts(c->bev, &rt, &wt);
+	/* Room for the largest request we accept (head, body, chunk framing):
+	 * libevent stops reading above it, until conn_process drains. */
+	bufferevent_setwatermark(c->bev, EV_READ, 0,
+	    s->limits.parse.max_head + (size_t)s->limits.parse.max_body + 128 * 1024);
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 }

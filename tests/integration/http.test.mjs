@@ -78,6 +78,34 @@ test('smuggling: a second request hidden in a refused body is never served', asy
   assert.equal([...raw.matchAll(/HTTP\/1\.1 \d{3} /g)].length, 1, 'exactly one response, then close');
 });
 
+// Requests answered later (the kdf, the signer) keep the connection read
+// while in flight: a client that half-closes after its request still gets
+// the whole answer, and requests pipelined behind it are answered in order.
+function halfClosed(port, data, timeoutMs = 5000) {
+  return new Promise((resolve) => {
+    const sock = net.connect(port, '127.0.0.1');
+    let buf = '';
+    const done = () => { clearTimeout(timer); sock.destroy(); resolve(buf); };
+    const timer = setTimeout(done, timeoutMs);
+    sock.on('data', (d) => { buf += d.toString('latin1'); });
+    sock.on('end', done);
+    sock.on('error', done);
+    sock.on('connect', () => sock.end(data));	// write, then FIN
+  });
+}
+
+test('an answer computed later (kdf) reaches a client that half-closed; pipelined requests behind it keep their order', async () => {
+  const body = JSON.stringify({ email: 'nobody@example.com', password: 'not the password' });
+  const signIn = `POST /api/auth/sign-in/email HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+  const one = await halfClosed(s.port, signIn);
+  assert.equal(statusOf(one), 401, one);
+  assert.match(one, /\r\n\r\n\{"error":"invalid_credentials"/);
+  const live = 'GET /api/health/live HTTP/1.1\r\nHost: x\r\n\r\n';
+  const three = await halfClosed(s.port, signIn + live + signIn);
+  const statuses = [...three.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => Number(m[1]));
+  assert.deepEqual(statuses, [401, 200, 401], three);
+});
+
 test('chunked request bodies are decoded', async () => {
   const raw = await rawRequest(s.port, 'POST /nope HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nabc\r\n0\r\n\r\n');
   assert.equal(statusOf(raw), 404);
