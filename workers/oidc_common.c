@@ -65,7 +65,7 @@ void oidc_user_claims(json_t *claims, const struct oidc_user *u, unsigned scopes
 		json_object_set_new(claims, "email_verified", json_boolean(u->email_verified));
 	}
 	if (scopes & OIDC_SCOPE_GROUPS)
-		json_object_set(claims, "groups", u->groups ? u->groups : json_array());
+		json_object_set_new(claims, "groups", u->groups ? json_incref(u->groups) : json_array());
 }
 
 void oidc_token_hash_param(const char *token, char out[OIDC_HASH_PARAM_LEN])
