@@ -181,7 +181,22 @@ void http_reply_header(struct http_exchange *ex, const char *name, const char *v
 	}
 	if (!ex->out_headers)
 		ex->out_headers = evbuffer_new();
-	evbuffer_add_printf(ex->out_headers, "%s: %s\r\n", name, value);
+	/* One copy, not evbuffer_add_printf: vfprintf was 5 % of a worker's
+	 * time on /api/verify, which adds six headers. */
+	size_t nl = strlen(name), vl = strlen(value);
+	char line[512];
+	if (nl + vl + 4 <= sizeof(line)) {
+		memcpy(line, name, nl);
+		memcpy(line + nl, ": ", 2);
+		memcpy(line + nl + 2, value, vl);
+		memcpy(line + nl + 2 + vl, "\r\n", 2);
+		evbuffer_add(ex->out_headers, line, nl + vl + 4);
+	} else {
+		evbuffer_add(ex->out_headers, name, nl);
+		evbuffer_add(ex->out_headers, ": ", 2);
+		evbuffer_add(ex->out_headers, value, vl);
+		evbuffer_add(ex->out_headers, "\r\n", 2);
+	}
 }
 
 static void write_simple_error(struct http_conn *c, int status)
@@ -517,7 +532,8 @@ static void conn_process(struct http_conn *c)
 		ex->head_only = ex->req.method == HTTP_METHOD_HEAD;
 		ex->replied = false;
 		ex->handler_state = NULL;
-		snprintf(ex->client_ip, sizeof(ex->client_ip), "%s", c->client_ip);
+		_Static_assert(sizeof(ex->client_ip) == sizeof(c->client_ip), "client_ip sizes");
+		memcpy(ex->client_ip, c->client_ip, sizeof(ex->client_ip));	/* NUL-terminated by accept */
 		if (cfg.trust_proxy) {
 			/* Behind our own reverse proxy the peer is the proxy: take the
 			 * address it appended, so per-IP limits see real clients. */
