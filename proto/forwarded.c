@@ -2,6 +2,7 @@
 #include "proto/forwarded.h"
 
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <string.h>
 
 int forwarded_for_client(const char *value, size_t len, char *out, size_t cap)
@@ -26,4 +27,29 @@ int forwarded_for_client(const char *value, size_t len, char *out, size_t cap)
 	if (inet_pton(AF_INET6, text, addr) == 1)
 		return inet_ntop(AF_INET6, addr, out, (socklen_t)cap) ? 0 : -1;
 	return -1;
+}
+
+int client_limit_key(const char *prefix, const char *ip, char *out, size_t cap)
+{
+	unsigned char addr[sizeof(struct in6_addr)];
+	char net[INET6_ADDRSTRLEN];
+	int n;
+
+	if (inet_pton(AF_INET6, ip, addr) == 1) {
+		static const unsigned char v4_mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+		if (memcmp(addr, v4_mapped, sizeof(v4_mapped)) == 0) {
+			if (!inet_ntop(AF_INET, addr + 12, net, sizeof(net)))
+				return -1;
+		} else {
+			memset(addr + 8, 0, 8);	/* one subscriber's /64 */
+			if (!inet_ntop(AF_INET6, addr, net, sizeof(net)))
+				return -1;
+			n = snprintf(out, cap, "%s%s/64", prefix, net);
+			return n > 0 && (size_t)n < cap ? 0 : -1;
+		}
+	} else {
+		snprintf(net, sizeof(net), "%s", ip);
+	}
+	n = snprintf(out, cap, "%s%s", prefix, net);
+	return n > 0 && (size_t)n < cap ? 0 : -1;
 }

@@ -12,6 +12,7 @@
 #include "common/config.h"
 #include "common/db.h"
 #include "common/log.h"
+#include "proto/forwarded.h"
 #include "kdf/kdf.h"
 #include "proto/email.h"
 #include "proto/form.h"
@@ -434,7 +435,7 @@ static struct auth_request *auth_request_from_body(struct http_exchange *ex, enu
 		goto fail_freed;
 	}
 	a->password = dup_secret(password, &a->password_len);
-	snprintf(a->ip_key, sizeof(a->ip_key), "ip:%s", ex->client_ip);
+	client_limit_key("ip:", ex->client_ip, a->ip_key, sizeof(a->ip_key));
 	snprintf(a->account_key, sizeof(a->account_key), "acct:%s", a->email);
 	form_free(&f);
 	json_decref(json);
@@ -559,7 +560,7 @@ void handle_change_password(struct http_exchange *ex)
 	/* The same account key as sign-in: the normalized address, not the display one. */
 	if (email_normalize(s.email, strlen(s.email), a->email, sizeof(a->email)) < 0)
 		snprintf(a->email, sizeof(a->email), "%.*s", (int)sizeof(a->email) - 1, s.email);
-	snprintf(a->ip_key, sizeof(a->ip_key), "ip:%s", ex->client_ip);
+	client_limit_key("ip:", ex->client_ip, a->ip_key, sizeof(a->ip_key));
 	snprintf(a->account_key, sizeof(a->account_key), "acct:%s", a->email);
 	a->password = dup_secret(current, &a->password_len);
 	a->new_password = dup_secret(next, &a->new_password_len);

@@ -15,6 +15,7 @@
 #include "common/db.h"
 #include "common/log.h"
 #include "proto/base64url.h"
+#include "proto/forwarded.h"
 #include "proto/oidc_clients.h"
 #include "proto/token_request.h"
 #include "shm/rate_limit.h"
@@ -587,7 +588,7 @@ struct oidc_client *oidc_authenticate_client(struct http_exchange *ex, const str
 	bool db_error, ok, guess;
 	int retry;
 
-	snprintf(ip_key, sizeof(ip_key), "client-ip:%s", ex->client_ip);
+	client_limit_key("client-ip:", ex->client_ip, ip_key, sizeof(ip_key));
 	if (rate_limit_peek(worker->shm->limits, ip_key, now_seconds(), cfg.login_window,
 	        cfg.client_auth_ip_max_attempts, &retry) >= cfg.client_auth_ip_max_attempts) {
 		log_debug("client authentication throttled for IP %s", ex->client_ip);
