@@ -293,6 +293,12 @@ int config_load(char *err, size_t errlen)
 	cfg.oidc_clients = dup_or_null(env_first("OIDC_CLIENTS", NULL));
 	cfg.oidc_clients_file = dup_or_null(env_first("OIDC_CLIENTS_FILE", NULL));
 	cfg.admin_emails = lowercase_list(env_first("ADMIN_EMAILS", NULL));
+	/* Addresses are not verified at sign-up: with registration open, the
+	 * first visitor to claim an unused admin address becomes an admin. */
+	if (cfg.enable_registration && cfg.admin_emails && *cfg.admin_emails)
+		log_warnx("ADMIN_EMAILS with ENABLE_REGISTRATION=true: whoever signs up first with one of these "
+		    "addresses becomes an admin (addresses are not verified); create admins with "
+		    "`dreamauth user add --admin` before opening registration");
 	v = env_first("SIGNING_ALG", NULL);
 	cfg.signing_alg = strdup(v ? v : "RS256");
 	if (strcmp(cfg.signing_alg, "RS256") && strcmp(cfg.signing_alg, "ES256") && strcmp(cfg.signing_alg, "EdDSA"))
