@@ -106,6 +106,23 @@ test('an answer computed later (kdf) reaches a client that half-closed; pipeline
   assert.deepEqual(statuses, [401, 200, 401], three);
 });
 
+test('the response head is exact: status line, Date, Content-Length of the body, Content-Type, Connection: close', async () => {
+  const raw = await rawRequest(s.port, 'GET /api/health/live HTTP/1.0\r\n\r\n');
+  const [head, body] = raw.split('\r\n\r\n');
+  const lines = head.split('\r\n');
+  assert.equal(lines[0], 'HTTP/1.1 200 OK');
+  assert.match(lines[1], /^Date: (Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/);
+  assert.equal(lines[2], `Content-Length: ${Buffer.byteLength(body)}`);
+  assert.equal(lines[3], 'Content-Type: application/json');
+  assert.equal(lines[4], 'Connection: close');
+  assert.equal(body, '{"status":"ok"}');
+  // A 404 with a longer body: the length is every digit of it.
+  const nf = await rawRequest(s.port, 'GET /no/such/page HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+  const [nfHead, nfBody] = nf.split('\r\n\r\n');
+  assert.match(nfHead, /^HTTP\/1\.1 404 Not Found\r\n/);
+  assert.match(nfHead, new RegExp(`\r\nContent-Length: ${Buffer.byteLength(nfBody)}\r\n`));
+});
+
 test('chunked request bodies are decoded', async () => {
   const raw = await rawRequest(s.port, 'POST /nope HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nabc\r\n0\r\n\r\n');
   assert.equal(statusOf(raw), 404);
