@@ -314,7 +314,11 @@ void session_cache_clear(struct session_cache *c)
 
 		if (!lock_set(s))
 			continue;
-		wipe_set(s);
+		/* Free slots are already zero (clear_slot, wipe_set) or untouched:
+		 * wiping an empty set would only fault in its pages, 36 MiB of
+		 * them for the default size, each time a listener starts. */
+		if (s->occupied)
+			wipe_set(s);
 		unlock_set(s);
 	}
 }
