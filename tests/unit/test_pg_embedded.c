@@ -120,7 +120,9 @@ static void check_owner_role(const char *dir, char **url)
 	check_app_connection(*url, true);
 	first = strdup(*url);
 
-	CHECK_EQ_INT(pg_embedded_prepare(data, pg_embedded_find_bin(), &again), 0);
+	char *pg_bin = pg_embedded_find_bin();
+	CHECK_EQ_INT(pg_embedded_prepare(data, pg_bin, &again), 0);
+	free(pg_bin);
 	CHECK(again && strncmp(again, "postgresql://postgres:", 22) == 0);
 	if (again) {
 		CHECK_EQ_INT(pg_embedded_provision(data, &again), 0);
