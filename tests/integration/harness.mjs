@@ -116,8 +116,9 @@ export class Server {
   }
 }
 
-// Raw HTTP over a socket: for requests fetch() refuses to send.
-export function rawRequest(port, data, { timeoutMs = 3000 } = {}) {
+// Raw HTTP over a socket: for requests fetch() refuses to send. halfClose:
+// send FIN after the data, as `printf ... | nc` does.
+export function rawRequest(port, data, { timeoutMs = 3000, halfClose = false } = {}) {
   return new Promise((resolve) => {
     const sock = net.connect(port, '127.0.0.1');
     let buf = '';
@@ -126,7 +127,7 @@ export function rawRequest(port, data, { timeoutMs = 3000 } = {}) {
     sock.on('data', (d) => { buf += d.toString('latin1'); });
     sock.on('end', done);
     sock.on('error', done);
-    sock.on('connect', () => sock.write(data));
+    sock.on('connect', () => (halfClose ? sock.end(data) : sock.write(data)));
   });
 }
 

@@ -81,18 +81,7 @@ test('smuggling: a second request hidden in a refused body is never served', asy
 // Requests answered later (the kdf, the signer) keep the connection read
 // while in flight: a client that half-closes after its request still gets
 // the whole answer, and requests pipelined behind it are answered in order.
-function halfClosed(port, data, timeoutMs = 5000) {
-  return new Promise((resolve) => {
-    const sock = net.connect(port, '127.0.0.1');
-    let buf = '';
-    const done = () => { clearTimeout(timer); sock.destroy(); resolve(buf); };
-    const timer = setTimeout(done, timeoutMs);
-    sock.on('data', (d) => { buf += d.toString('latin1'); });
-    sock.on('end', done);
-    sock.on('error', done);
-    sock.on('connect', () => sock.end(data));	// write, then FIN
-  });
-}
+const halfClosed = (port, data) => rawRequest(port, data, { timeoutMs: 5000, halfClose: true });
 
 test('an answer computed later (kdf) reaches a client that half-closed; pipelined requests behind it keep their order', async () => {
   const body = JSON.stringify({ email: 'nobody@example.com', password: 'not the password' });
