@@ -48,7 +48,7 @@ static PGresult *own_sessions(const char *user_id)
 {
 	const char *params[] = { user_id };
 	return db_query(worker->db,
-	    "SELECT id, extract(epoch from created_at)::bigint, extract(epoch from last_seen_at)::bigint,"
+	    "SELECT id, floor(extract(epoch from created_at))::bigint, floor(extract(epoch from last_seen_at))::bigint,"
 	    " coalesce(ip, ''), coalesce(user_agent, '') FROM sessions"
 	    " WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now() ORDER BY created_at DESC LIMIT 100",
 	    1, params);

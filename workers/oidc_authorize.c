@@ -321,7 +321,8 @@ static void issue_code(struct http_exchange *ex, struct authz *a, const struct s
 	oidc_token_hash_param(code, hash);
 	oidc_scope_string(a->scopes, scope, sizeof(scope));
 	snprintf(ttl, sizeof(ttl), "%d", cfg.oidc_code_ttl);
-	/* The session's auth_time is rounded from a timestamp: never later than now. */
+	/* The session's auth_time is floored from a timestamp: never later than
+	 * now (kept as a guard against clock steps). */
 	snprintf(auth_time, sizeof(auth_time), "%lld",
 	    (long long)(s->auth_time < now_seconds() ? s->auth_time : now_seconds()));
 	const char *p[] = { hash, a->client->client_id, s->user_id, s->session_id, a->redirect_uri, scope, a->nonce,

@@ -94,7 +94,7 @@ void oidc_revoke_family(const char *family_id)
 	revoke_access_tokens(
 	    "WITH r AS (UPDATE oauth_refresh_tokens SET revoked_at = now() WHERE family_id = $1::uuid AND revoked_at IS NULL)"
 	    " UPDATE oauth_access_tokens SET revoked_at = now() WHERE family_id = $1::uuid AND revoked_at IS NULL"
-	    " RETURNING jti, extract(epoch FROM expires_at)::bigint",
+	    " RETURNING jti, floor(extract(epoch FROM expires_at))::bigint",
 	    family_id);
 }
 
@@ -107,7 +107,7 @@ void oidc_revoke_code_tokens(const char *code_hash_param)
 	    "   WHERE family_id IN (SELECT family_id FROM fam) AND revoked_at IS NULL)"
 	    " UPDATE oauth_access_tokens SET revoked_at = now()"
 	    " WHERE (code_hash = $1::bytea OR family_id IN (SELECT family_id FROM fam)) AND revoked_at IS NULL"
-	    " RETURNING jti, extract(epoch FROM expires_at)::bigint",
+	    " RETURNING jti, floor(extract(epoch FROM expires_at))::bigint",
 	    code_hash_param);
 }
 

@@ -388,7 +388,7 @@ static void grant_code(struct http_exchange *ex, const struct token_request *tr,
 	    " FROM (SELECT code_hash, used_at AS prev FROM oauth_codes WHERE code_hash = $1::bytea FOR UPDATE) p"
 	    " WHERE c.code_hash = p.code_hash AND c.client_id = $2"
 	    " RETURNING p.prev IS NOT NULL, c.expires_at > now(), c.user_id, coalesce(c.session_id::text, ''),"
-	    " c.redirect_uri, c.scope, c.nonce, coalesce(c.code_challenge, ''), extract(epoch from c.auth_time)::bigint,"
+	    " c.redirect_uri, c.scope, c.nonce, coalesce(c.code_challenge, ''), floor(extract(epoch from c.auth_time))::bigint,"
 	    " coalesce(c.amr, '')",
 	    "the authorization code is invalid");
 	if (!r)
@@ -470,7 +470,7 @@ static void grant_refresh(struct http_exchange *ex, const struct token_request *
 	    " FROM (SELECT token_hash, used_at AS prev FROM oauth_refresh_tokens WHERE token_hash = $1::bytea FOR UPDATE) p"
 	    " WHERE t.token_hash = p.token_hash AND t.client_id = $2"
 	    " RETURNING p.prev IS NOT NULL, t.revoked_at IS NOT NULL, t.expires_at > now(), t.user_id, t.scope,"
-	    " t.family_id, coalesce(extract(epoch from t.auth_time)::bigint, 0), coalesce(t.amr, ''),"
+	    " t.family_id, coalesce(floor(extract(epoch from t.auth_time))::bigint, 0), coalesce(t.amr, ''),"
 	    " coalesce(t.session_id::text, '')",
 	    "the refresh token is invalid");
 	if (!r)

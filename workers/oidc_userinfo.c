@@ -186,7 +186,7 @@ void handle_oauth_introspect(struct http_exchange *ex)
 	} else {
 		/* A refresh token is only described to the client it belongs to. */
 		PGresult *r = client_refresh_token_query(tr.token, client->client_id,
-		    "SELECT user_id, scope, extract(epoch from expires_at)::bigint, extract(epoch from created_at)::bigint"
+		    "SELECT user_id, scope, floor(extract(epoch from expires_at))::bigint, floor(extract(epoch from created_at))::bigint"
 		    " FROM oauth_refresh_tokens WHERE token_hash = $1::bytea AND client_id = $2 AND used_at IS NULL"
 		    " AND revoked_at IS NULL AND expires_at > now()");
 		db_error = r == NULL;
@@ -242,7 +242,7 @@ void handle_oauth_revoke(struct http_exchange *ex)
 			    " VALUES ($1, $2, to_timestamp($3::bigint), now())"
 			    " ON CONFLICT (jti) DO UPDATE SET revoked_at = coalesce(oauth_access_tokens.revoked_at, now())"
 			    " WHERE oauth_access_tokens.client_id = $2"
-			    " RETURNING jti, extract(epoch FROM expires_at)::bigint",
+			    " RETURNING jti, floor(extract(epoch FROM expires_at))::bigint",
 			    3, params);
 			ok = r != NULL;
 			access_tokens_revoked_rows(r);

@@ -87,8 +87,8 @@ static int session_load_from_db(const uint8_t key[32], struct session_entry *out
 	key_to_bytea(key, hex);
 	r = db_query(worker->db,
 	    "SELECT s.id, u.id, u.email, u.name, array_to_string(u.groups, ','), s.amr,"
-	    " extract(epoch from s.auth_time)::bigint, extract(epoch from s.expires_at)::bigint,"
-	    " extract(epoch from s.last_seen_at)::bigint, u.is_admin"
+	    " floor(extract(epoch from s.auth_time))::bigint, floor(extract(epoch from s.expires_at))::bigint,"
+	    " floor(extract(epoch from s.last_seen_at))::bigint, u.is_admin"
 	    " FROM sessions s JOIN users u ON u.id = s.user_id"
 	    " WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now() AND NOT u.disabled",
 	    1, params);

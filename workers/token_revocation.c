@@ -42,7 +42,7 @@ int access_token_revoked_in_db(const char *jti)
 	/* No row: never revoked (a client_credentials token is only written
 	 * when it is revoked, see oidc_token.c). */
 	PGresult *r = db_query(worker->db,
-	    "SELECT extract(epoch FROM expires_at)::bigint FROM oauth_access_tokens"
+	    "SELECT floor(extract(epoch FROM expires_at))::bigint FROM oauth_access_tokens"
 	    " WHERE jti = $1 AND revoked_at IS NOT NULL",
 	    1, params);
 	if (!r)
@@ -95,7 +95,7 @@ int access_tokens_load_revoked(PGconn *listen_db)
 	snprintf(leeway, sizeof(leeway), "%d", JWT_LEEWAY);
 	/* Straight to libpq: db_query's silent reconnect would drop the LISTEN. */
 	r = PQexecParams(listen_db,
-	    "SELECT jti, extract(epoch FROM expires_at)::bigint FROM oauth_access_tokens"
+	    "SELECT jti, floor(extract(epoch FROM expires_at))::bigint FROM oauth_access_tokens"
 	    " WHERE revoked_at IS NOT NULL AND expires_at > now() - make_interval(secs => $1::int)",
 	    1, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {

@@ -956,6 +956,11 @@ test('prompt=login and max_age: the sign-in form again, the session is not ended
   const oldCookie = b.cookieHeader();
   const verifyWith = async (cookie) => (await fetch(s.url + '/api/verify', { headers: { cookie } })).status;
   let lastAuthTime = first.claims().auth_time;
+  // auth_time is the session's sign-in second, floored like every timestamp
+  // read back from the database: the same value in every token of the session.
+  const stored = Number(psql(s.env.DATABASE_URL, `select floor(extract(epoch from s.auth_time))::bigint from sessions s
+    join users u on u.id = s.user_id where u.email = 'again@example.com' order by s.auth_time desc limit 1`));
+  assert.equal(lastAuthTime, stored, 'the ID token auth_time is the floored session auth_time');
   // A session young enough for max_age goes straight on.
   const young = await codeFlow(s, b, config, 'again@example.com', { params: { max_age: '3600' }, expectReauth: false, expectConsent: false });
   assert.equal(young.tokens.claims().auth_time, lastAuthTime);
