@@ -49,7 +49,8 @@ static int client_add(int argc, char **argv)
 {
 	char *redirects[MAX_URIS], *logouts[MAX_URIS];
 	int n_redirect = 0, n_logout = 0, pg_pid = 0;
-	const char *id, *name = NULL, *alg = "RS256";
+	/* The default is the server's, as for configured clients. */
+	const char *id, *name = NULL, *alg = cfg.signing_alg ? cfg.signing_alg : "RS256";
 	bool is_public = false, skip_consent = false, cc = false;
 
 	if (argc < 1)

@@ -40,13 +40,15 @@ static const struct route routes[] = {
 	{ "/signup", M(POST), handle_sign_up, "GET, HEAD, POST" },
 	{ "/logout", M(POST), handle_sign_out, "POST" },
 	{ "/account", M(GET) | M(HEAD), handle_account_page, "GET, HEAD" },
-	{ "/oauth2/authorize", M(GET) | M(HEAD) | M(POST), handle_oauth_authorize, "GET, HEAD, POST" },
+	/* No HEAD: a GET here stores a code (and end_session may sign out); a
+	 * HEAD probe must not. */
+	{ "/oauth2/authorize", M(GET) | M(POST), handle_oauth_authorize, "GET, POST" },
 	{ "/oauth2/consent", M(POST), handle_oauth_consent, "POST" },
 	{ "/oauth2/token", M(POST), handle_oauth_token, "POST" },
 	{ "/oauth2/userinfo", M(GET) | M(HEAD) | M(POST), handle_oauth_userinfo, "GET, HEAD, POST" },
 	{ "/oauth2/introspect", M(POST), handle_oauth_introspect, "POST" },
 	{ "/oauth2/revoke", M(POST), handle_oauth_revoke, "POST" },
-	{ "/oauth2/end_session", M(GET) | M(HEAD) | M(POST), handle_oauth_end_session, "GET, HEAD, POST" },
+	{ "/oauth2/end_session", M(GET) | M(POST), handle_oauth_end_session, "GET, POST" },
 	{ "/", M(GET) | M(HEAD), handle_root, "GET, HEAD" },
 };
 

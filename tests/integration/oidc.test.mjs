@@ -618,6 +618,26 @@ test('a bad OIDC_CLIENTS stops start-up with one clear error', async () => {
   assert.match(bad.logs(), /redirectURLs\[0\] must be an absolute https URL/);
 });
 
+test('HEAD on /oauth2/authorize and /oauth2/end_session: 405, and no code is stored', async () => {
+  const config = await discover(s, 'app', 'app-secret-123');
+  const b = new Browser(s.url);
+  await signUp(s, 'head@example.com');
+  await codeFlow(s, b, config, 'head@example.com', { expectConsent: true });
+  const codes = () => Number(psql(s.env.DATABASE_URL, 'select count(*) from oauth_codes'));
+  const before = codes();
+  const a = await authUrl(config, {});
+  const r = await fetch(a.url, { method: 'HEAD', headers: { cookie: b.cookieHeader() }, redirect: 'manual' });
+  assert.equal(r.status, 405);
+  assert.equal(r.headers.get('allow'), 'GET, POST');
+  assert.equal(codes(), before, 'a HEAD probe stored an authorization code');
+  const e = await fetch(s.url + '/oauth2/end_session', { method: 'HEAD', headers: { cookie: b.cookieHeader() } });
+  assert.equal(e.status, 405);
+  // The same GET does store one: the count above can move.
+  const g = await b.get(a.url);
+  assert.equal(g.status, 302);
+  assert.equal(codes(), before + 1);
+});
+
 test('dreamauth client add prints a secret once; the database client works', async () => {
   const out = execFileSync(BIN, ['client', 'add', 'dbapp', '--redirect-uri', 'https://app.example/cb', '--grant', 'client_credentials'],
     { env: { PATH: process.env.PATH, DATABASE_URL: s.env.DATABASE_URL, AUTH_SECRET: TEST_SECRET }, encoding: 'utf8' });
@@ -626,6 +646,12 @@ test('dreamauth client add prints a secret once; the database client works', asy
   const list = execFileSync(BIN, ['client', 'list'], { env: { PATH: process.env.PATH, DATABASE_URL: s.env.DATABASE_URL, AUTH_SECRET: TEST_SECRET }, encoding: 'utf8' });
   assert.match(list, /^dbapp\t/m);
   assert.ok(!list.includes(secret));
+  // Without --id-token-alg the client takes the server's SIGNING_ALG, as configured clients do.
+  assert.equal(psql(s.env.DATABASE_URL, "select id_token_alg from oauth_clients where client_id = 'dbapp'"), 'RS256');
+  execFileSync(BIN, ['client', 'add', 'dbapp-es', '--redirect-uri', 'https://app.example/cb'],
+    { env: { PATH: process.env.PATH, DATABASE_URL: s.env.DATABASE_URL, AUTH_SECRET: TEST_SECRET, SIGNING_ALG: 'ES256' }, encoding: 'utf8' });
+  assert.equal(psql(s.env.DATABASE_URL, "select id_token_alg from oauth_clients where client_id = 'dbapp-es'"), 'ES256');
+  execFileSync(BIN, ['client', 'remove', 'dbapp-es'], { env: { PATH: process.env.PATH, DATABASE_URL: s.env.DATABASE_URL, AUTH_SECRET: TEST_SECRET } });
   let r = await tokenPost({ grant_type: 'client_credentials' }, { authorization: basic('dbapp', secret) });
   assert.equal(r.status, 200);
   r = await tokenPost({ grant_type: 'client_credentials' }, { authorization: basic('dbapp', secret.slice(0, -1) + 'x') });
