@@ -25,7 +25,6 @@ struct shm_status {
 	_Atomic int64_t started_at;
 	_Atomic uint64_t restarts;
 	_Atomic int32_t draining;			/* SIGTERM received */
-	_Atomic uint64_t clients_generation;		/* bumped on OIDC client reload */
 	_Atomic uint64_t keys_generation;		/* bumped when the signer's JWKS changes */
 	/* 1 while worker 1's revocation listener is LISTENing and the session
 	 * cache was cleared after it started: only then are cached sessions
