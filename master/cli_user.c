@@ -85,8 +85,11 @@ PGconn *cli_connect(int *pg_pid)
 			cfg.data_dir = abs;
 			if (!cfg.pg_bin)
 				cfg.pg_bin = pg_embedded_find_bin();
-			/* Only builds the URL (the cluster exists): no second postgres. */
-			if (!cfg.pg_bin || pg_embedded_prepare(cfg.data_dir, cfg.pg_bin, &cfg.database_url) < 0)
+			/* Only builds the URL (the cluster exists): no second postgres.
+			 * Then the unprivileged role, as the server uses: what the
+			 * command writes (or migrates) belongs to it, not to postgres. */
+			if (!cfg.pg_bin || pg_embedded_prepare(cfg.data_dir, cfg.pg_bin, &cfg.database_url) < 0 ||
+			    pg_embedded_provision(cfg.data_dir, &cfg.database_url) < 0)
 				return NULL;
 		} else {
 			free(abs);

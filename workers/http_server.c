@@ -160,10 +160,20 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct http_conn *c = arg;
 	/* The client half-closed after its requests (printf ... | nc): answer
-	 * the one in flight and those buffered behind it, then close. */
-	if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) && c->in_flight && !c->dead) {
+	 * the one in flight and those buffered behind it, and flush what is
+	 * queued, then close. */
+	if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) &&
+	    (c->in_flight || evbuffer_get_length(bufferevent_get_output(bev)) > 0)) {
 		c->peer_eof = true;
 		bufferevent_disable(bev, EV_READ);
+		if (!c->in_flight)
+			c->closing = true;	/* conn_write_cb closes once flushed */
+		return;
+	}
+	/* Reading stays on while a handler works: its slowness is not the
+	 * client's idleness (libevent turned reading off; turn it back on). */
+	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING) && c->in_flight) {
+		bufferevent_enable(bev, EV_READ);
 		return;
 	}
 	if (what & BEV_EVENT_TIMEOUT) {
@@ -321,10 +331,10 @@ void http_reply(struct http_exchange *ex, int status, const char *content_type, 
 		return;
 	}
 	/* A synchronous reply: conn_process's loop goes on with the next request
-	 * itself, and reading was never turned off. */
+	 * itself. A later one: reading was never turned off (and must stay off
+	 * after the client's EOF), so just look at what is buffered. */
 	if (c->dispatching)
 		return;
-	bufferevent_enable(c->bev, EV_READ);
 	conn_process(c);
 }
 

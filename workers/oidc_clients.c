@@ -22,7 +22,6 @@ struct client_set {
 static struct client_set current;
 static struct stat file_seen;	/* identity of the file we last tried */
 static bool file_seen_valid;
-static pid_t loaded_by;		/* the process that read the file into current */
 
 static void set_release(struct client_set *s)
 {
@@ -131,7 +130,6 @@ int oidc_registry_init(char *err, size_t errlen)
 {
 	struct client_set s;
 	remember_file();
-	loaded_by = getpid();
 	if (load_all(&s, err, errlen) < 0)
 		return -1;
 	set_release(&current);
@@ -148,10 +146,12 @@ static void load_own_copy(void)
 	struct client_set s;
 	char err[512];
 
-	if (!worker || !cfg.enable_oidc_provider || !cfg.oidc_clients_file || loaded_by == getpid())
+	/* worker_ctx is fresh in each worker process: a flag there, not a
+	 * getpid() per lookup (a system call on every token request). */
+	if (!worker || worker->clients_loaded || !cfg.enable_oidc_provider || !cfg.oidc_clients_file)
 		return;
 	remember_file();
-	loaded_by = getpid();
+	worker->clients_loaded = true;
 	if (load_all(&s, err, sizeof(err)) < 0) {
 		log_errorx("OIDC clients file unreadable at worker start, using the %zu from server start-up: %s", current.n,
 		    err);
@@ -170,7 +170,8 @@ void oidc_registry_reload(const char *why)
 	if (!cfg.enable_oidc_provider)
 		return;
 	remember_file();
-	loaded_by = getpid();
+	if (worker)
+		worker->clients_loaded = true;
 	if (load_all(&s, err, sizeof(err)) < 0) {
 		/* Every worker keeps its clients; one of them says why, once per change. */
 		if (!worker || worker->slot == 0)

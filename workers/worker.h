@@ -32,6 +32,7 @@ struct worker_ctx {
 	int64_t jwks_fetched_at;
 	char *discovery_json;		/* built once */
 	bool draining;
+	bool clients_loaded;		/* this process read OIDC_CLIENTS_FILE itself (oidc_clients.c) */
 	uint8_t csrf_key[32];		/* derived from AUTH_SECRET by the master */
 };
 

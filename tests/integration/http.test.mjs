@@ -95,6 +95,30 @@ test('an answer computed later (kdf) reaches a client that half-closed; pipeline
   assert.deepEqual(statuses, [401, 200, 401], three);
 });
 
+test('a half-close with more answers queued than the socket holds: every answer is flushed before the close', async () => {
+  // Well over what loopback TCP buffers hold (several MiB), so most of it
+  // waits in the server's own output buffer when the FIN arrives.
+  const n = 4000;
+  const req = 'GET /login HTTP/1.1\r\nHost: x\r\n\r\n';
+  const raw = await new Promise((resolve) => {
+    const sock = net.connect(s.port, '127.0.0.1');
+    const chunks = [];
+    const timer = setTimeout(() => { sock.destroy(); resolve(Buffer.concat(chunks).toString('latin1')); }, 10000);
+    sock.on('connect', () => {
+      sock.pause();	// read nothing yet: the server's output queues up
+      sock.end(req.repeat(n));
+      setTimeout(() => sock.resume(), 500);
+    });
+    sock.on('data', (d) => chunks.push(d));
+    sock.on('end', () => { clearTimeout(timer); resolve(Buffer.concat(chunks).toString('latin1')); });
+    sock.on('error', () => { clearTimeout(timer); resolve(Buffer.concat(chunks).toString('latin1')); });
+  });
+  const answers = raw.split('HTTP/1.1 200 OK\r\n').length - 1;
+  assert.ok(raw.length > 4000000, `only ${raw.length} bytes came back`);
+  assert.equal(answers, n, `${answers} of ${n} answers before the close`);
+  assert.ok(raw.trimEnd().endsWith('</html>'), 'the last answer was cut short');
+});
+
 test('the response head is exact: status line, Date, Content-Length of the body, Content-Type, Connection: close', async () => {
   const raw = await rawRequest(s.port, 'GET /api/health/live HTTP/1.0\r\n\r\n');
   const [head, body] = raw.split('\r\n\r\n');
