@@ -5,6 +5,7 @@
  */
 #include "common/config.h"
 #include "common/log.h"
+#include "proto/redirect.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -115,18 +116,13 @@ static int parse_listen(char *err, size_t errlen)
 
 bool config_is_local_http(const char *url)
 {
-	static const char *const hosts[] = { "localhost", "127.0.0.1", "[::1]" };
-
 	if (strncasecmp(url, "http://", 7) != 0)
 		return false;
 	url += 7;
 	/* The whole host, not a prefix: http://localhost.evil.com is not local. */
-	for (size_t i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++) {
-		size_t n = strlen(hosts[i]);
-		if (strncasecmp(url, hosts[i], n) == 0 && (url[n] == ':' || url[n] == '/' || url[n] == '\0'))
-			return true;
-	}
-	return false;
+	const char *bracket = url[0] == '[' ? strchr(url, ']') : NULL;	/* an IPv6 literal */
+	size_t n = bracket ? (size_t)(bracket - url) + 1 : strcspn(url, ":/");
+	return (url[n] == ':' || url[n] == '/' || url[n] == '\0') && host_is_loopback(url, n);
 }
 
 static int parse_issuer(char *err, size_t errlen)

@@ -1,5 +1,6 @@
 /* OIDC client configuration parser (see oidc_clients.h). Pure. */
 #include "proto/oidc_clients.h"
+#include "proto/redirect.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -183,10 +184,7 @@ bool oidc_redirect_uri_valid(const char *uri, size_t len)
 				return false;
 	}
 	if (!https) {
-		size_t hlen = (size_t)((port ? port : host_end) - host);
-		bool local = (hlen == 9 && !strncasecmp(host, "localhost", 9)) || (hlen == 9 && !memcmp(host, "127.0.0.1", 9)) ||
-		    (hlen == 5 && !memcmp(host, "[::1]", 5));
-		if (!local)
+		if (!host_is_loopback(host, (size_t)((port ? port : host_end) - host)))
 			return false;
 	}
 	return true;

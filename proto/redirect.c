@@ -11,6 +11,7 @@
 #include "proto/redirect.h"
 #include "proto/hex.h"
 #include <string.h>
+#include <strings.h>
 
 #define REDIRECT_MAX_LEN 2048
 #define PORT_MAX_DIGITS 5
@@ -194,4 +195,10 @@ int redirect_url_host(const char *url, size_t len, char *out, size_t cap)
 		out[i] = ascii_lower(parsed.host[i]);
 	out[parsed.host_len] = '\0';
 	return 0;
+}
+
+bool host_is_loopback(const char *host, size_t len)
+{
+	return (len == 9 && strncasecmp(host, "localhost", 9) == 0) || (len == 9 && memcmp(host, "127.0.0.1", 9) == 0) ||
+	    (len == 5 && memcmp(host, "[::1]", 5) == 0);
 }

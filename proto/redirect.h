@@ -20,4 +20,7 @@ bool redirect_target_allowed(const char *url, size_t len, const char *issuer_hos
     bool allow_http);
 /* Host (without port) of an absolute http(s) URL into out; -1 if none/invalid. */
 int redirect_url_host(const char *url, size_t len, char *out, size_t cap);
+/* host[len] (no port) is this machine: localhost (any case), 127.0.0.1 or
+ * [::1]. The only hosts where plain http is acceptable (issuer, redirect URIs). */
+bool host_is_loopback(const char *host, size_t len);
 #endif

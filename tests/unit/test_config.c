@@ -89,6 +89,9 @@ int main(void)
 	CHECK(config_is_local_http("http://127.0.0.1:8080/"));
 	CHECK(config_is_local_http("http://[::1]:3000"));
 	CHECK(!config_is_local_http("http://localhost.evil.com"));
+	CHECK(!config_is_local_http("http://[::1]x"));
+	CHECK(!config_is_local_http("http://[::1"));
+	CHECK(!config_is_local_http("https://localhost"));
 	CHECK(!config_is_local_http("http://localhost.evil.com:3000/"));
 	CHECK(!config_is_local_http("http://localhostevil.com"));
 	CHECK(!config_is_local_http("http://127.0.0.1.nip.io"));
