@@ -191,22 +191,18 @@ void http_reply_header(struct http_exchange *ex, const char *name, const char *v
 	}
 	if (!ex->out_headers)
 		ex->out_headers = evbuffer_new();
-	/* One copy, not evbuffer_add_printf: vfprintf was 5 % of a worker's
-	 * time on /api/verify, which adds six headers. */
+	/* Copied straight into the buffer, not evbuffer_add_printf: vfprintf
+	 * was 5 % of a worker's time on /api/verify, which adds six headers. */
 	size_t nl = strlen(name), vl = strlen(value);
-	char line[512];
-	if (nl + vl + 4 <= sizeof(line)) {
-		memcpy(line, name, nl);
-		memcpy(line + nl, ": ", 2);
-		memcpy(line + nl + 2, value, vl);
-		memcpy(line + nl + 2 + vl, "\r\n", 2);
-		evbuffer_add(ex->out_headers, line, nl + vl + 4);
-	} else {
-		evbuffer_add(ex->out_headers, name, nl);
-		evbuffer_add(ex->out_headers, ": ", 2);
-		evbuffer_add(ex->out_headers, value, vl);
-		evbuffer_add(ex->out_headers, "\r\n", 2);
-	}
+	struct evbuffer_iovec v;
+	if (!ex->out_headers || evbuffer_reserve_space(ex->out_headers, (ev_ssize_t)(nl + vl + 4), &v, 1) != 1)
+		return;
+	memcpy(v.iov_base, name, nl);
+	memcpy((char *)v.iov_base + nl, ": ", 2);
+	memcpy((char *)v.iov_base + nl + 2, value, vl);
+	memcpy((char *)v.iov_base + nl + 2 + vl, "\r\n", 2);
+	v.iov_len = nl + vl + 4;
+	evbuffer_commit_space(ex->out_headers, &v, 1);
 }
 
 static void write_simple_error(struct http_conn *c, int status)
