@@ -157,9 +157,10 @@ static void test_limits_owner_dead(void)
 	alarm(0);
 }
 
-static void test_limits_processes(void)
+/* Forks CHILDREN processes that each run body(rl, arg) once released
+ * together, and waits for them all. */
+static void race_children(struct rate_limit *rl, void (*body)(struct rate_limit *, void *), void *arg)
 {
-	struct rate_limit *rl = new_limits(1024);
 	pid_t pids[CHILDREN];
 	int start[2];
 
@@ -169,14 +170,27 @@ static void test_limits_processes(void)
 		if ((pids[i] = fork()) == 0) {
 			close(start[1]);
 			wait_for_start(start[0]);
-			for (int n = 0; n < RACE_HITS; n++)
-				rate_limit_hit(rl, "shared", 1000, 60);
+			body(rl, arg);
 			_exit(0);
 		}
 	}
 	close(start[0]);
 	close(start[1]);
 	wait_children(pids, CHILDREN);
+}
+
+static void hit_shared(struct rate_limit *rl, void *arg)
+{
+	(void)arg;
+	for (int n = 0; n < RACE_HITS; n++)
+		rate_limit_hit(rl, "shared", 1000, 60);
+}
+
+static void test_limits_processes(void)
+{
+	struct rate_limit *rl = new_limits(1024);
+
+	race_children(rl, hit_shared, NULL);
 	CHECK_EQ_INT(rate_limit_peek(rl, "shared", 1000, 60, 1, NULL), CHILDREN * RACE_HITS);
 }
 
@@ -309,34 +323,26 @@ static void test_reserve_refund(void)
 	CHECK_EQ_INT(rate_limit_reserve(rl, "acct:c", 1000, 0, 1, NULL), 1);
 }
 
+enum { RESERVE_MAX = 50, RESERVE_TRIES = 2000 };
+
+static void reserve_victim(struct rate_limit *rl, void *granted)
+{
+	for (int n = 0; n < RESERVE_TRIES; n++)
+		if (rate_limit_reserve(rl, "acct:victim", 1000, 60, RESERVE_MAX, NULL) > 0)
+			atomic_fetch_add((atomic_int *)granted, 1);
+}
+
 /* Processes racing to reserve against one limit: exactly max get through,
  * however the calls interleave (the concurrent sign-in guesses case). */
 static void test_reserve_processes(void)
 {
-	enum { MAX = 50, TRIES = 2000 };
 	struct rate_limit *rl = new_limits(1024);
 	atomic_int *granted = map_shared(sizeof(*granted));
-	pid_t pids[CHILDREN];
-	int start[2];
 
 	atomic_init(granted, 0);
-	if (pipe(start) != 0)
-		exit(2);
-	for (int i = 0; i < CHILDREN; i++) {
-		if ((pids[i] = fork()) == 0) {
-			close(start[1]);
-			wait_for_start(start[0]);
-			for (int n = 0; n < TRIES; n++)
-				if (rate_limit_reserve(rl, "acct:victim", 1000, 60, MAX, NULL) > 0)
-					atomic_fetch_add(granted, 1);
-			_exit(0);
-		}
-	}
-	close(start[0]);
-	close(start[1]);
-	wait_children(pids, CHILDREN);
-	CHECK_EQ_INT(atomic_load(granted), MAX);
-	CHECK_EQ_INT(rate_limit_peek(rl, "acct:victim", 1000, 60, MAX, NULL), MAX);
+	race_children(rl, reserve_victim, granted);
+	CHECK_EQ_INT(atomic_load(granted), RESERVE_MAX);
+	CHECK_EQ_INT(rate_limit_peek(rl, "acct:victim", 1000, 60, RESERVE_MAX, NULL), RESERVE_MAX);
 }
 
 int main(void)
