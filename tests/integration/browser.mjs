@@ -1,7 +1,8 @@
 // What a browser does through a reverse proxy, for the nginx and Caddy tests:
 // one request with a chosen Host, no redirects followed, cookies kept in a
 // jar (Map name -> { value, attrs }) the way a browser keeps them for that
-// site; and reading hidden form fields out of a rendered page.
+// site; reading hidden form fields out of a rendered page; and stopping the
+// proxy process.
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import https from 'node:https';
@@ -49,4 +50,14 @@ export function hiddenField(html, name) {
   assert.ok(m, `no hidden ${name} field in:\n${html.slice(0, 500)}`);
   return m[1].replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&#39;/g, "'")
     .replace(/&lt;/g, '<').replace(/&gt;/g, '>');
+}
+
+// Stops a proxy child with its graceful signal, SIGKILL if it hangs 5 s.
+export async function stopProxy(proc, signal) {
+  if (!proc || proc.exitCode !== null) return;
+  const exited = new Promise((r) => proc.on('exit', r));
+  proc.kill(signal);
+  const t = setTimeout(() => proc.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(t);
 }

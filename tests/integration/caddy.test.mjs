@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import http from 'node:http';
 import net from 'node:net';
 import { Server, freshDatabase, freePort, sleep, TEST_SECRET, ROOT } from './harness.mjs';
-import { proxiedRequest, hiddenField } from './browser.mjs';
+import { proxiedRequest, hiddenField, stopProxy } from './browser.mjs';
 
 const CADDY = process.env.CADDY_BIN || 'caddy';
 const EMAIL = 'grace@example.com';
@@ -90,13 +90,7 @@ before(async () => {
 });
 
 after(async () => {
-  if (caddy && caddy.exitCode === null) {
-    const exited = new Promise((r) => caddy.on('exit', r));
-    caddy.kill('SIGTERM');
-    const t = setTimeout(() => caddy.kill('SIGKILL'), 5000);
-    await exited;
-    clearTimeout(t);
-  }
+  await stopProxy(caddy, 'SIGTERM');
   if (dreamauth) await dreamauth.stop();
   if (app) await new Promise((r) => app.close(r));
   if (dir) rmSync(dir, { recursive: true, force: true });

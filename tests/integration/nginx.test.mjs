@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import http from 'node:http';
 import net from 'node:net';
 import { Server, freshDatabase, freePort, sleep, TEST_SECRET, ROOT } from './harness.mjs';
-import { proxiedRequest, hiddenField } from './browser.mjs';
+import { proxiedRequest, hiddenField, stopProxy } from './browser.mjs';
 
 const NGINX = process.env.NGINX_BIN || 'nginx';
 const EMAIL = 'ada@example.com';
@@ -133,13 +133,7 @@ before(async () => {
 });
 
 after(async () => {
-  if (nginx && nginx.exitCode === null) {
-    const exited = new Promise((r) => nginx.on('exit', r));
-    nginx.kill('SIGQUIT');	// graceful; SIGKILL if it hangs
-    const t = setTimeout(() => nginx.kill('SIGKILL'), 5000);
-    await exited;
-    clearTimeout(t);
-  }
+  await stopProxy(nginx, 'SIGQUIT');
   if (dreamauth) await dreamauth.stop();
   if (app) await new Promise((r) => app.close(r));
   if (dir) rmSync(dir, { recursive: true, force: true });
