@@ -149,10 +149,16 @@ static void conn_close(struct http_conn *c)
 	conn_free(c);
 }
 
+/* Nothing of ours waits to be written (the kernel may still hold some). */
+static bool output_flushed(const struct http_conn *c)
+{
+	return evbuffer_get_length(bufferevent_get_output(c->bev)) == 0;
+}
+
 static void conn_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct http_conn *c = arg;
-	if (c->closing && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+	if (c->closing && output_flushed(c))
 		conn_close(c);
 }
 
@@ -163,7 +169,7 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	 * the one in flight and those buffered behind it, and flush what is
 	 * queued, then close. */
 	if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) &&
-	    (c->in_flight || evbuffer_get_length(bufferevent_get_output(bev)) > 0)) {
+	    (c->in_flight || !output_flushed(c))) {
 		c->peer_eof = true;
 		bufferevent_disable(bev, EV_READ);
 		if (!c->in_flight)
@@ -480,7 +486,7 @@ static void conn_process(struct http_conn *c)
 		if (avail == 0) {
 			if (c->peer_eof) {	/* all answered: close once flushed */
 				c->closing = true;
-				if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+				if (output_flushed(c))
 					conn_close(c);
 			}
 			return;
@@ -603,7 +609,7 @@ static void conn_process(struct http_conn *c)
 			 * watermark bounds what a pipelining client can queue. */
 			return;
 		}
-		if (c->closing && evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+		if (c->closing && output_flushed(c)) {
 			conn_close(c);
 			return;
 		}
@@ -790,7 +796,7 @@ void http_server_close_idle(struct http_server *s)
 	for (; c; c = next) {
 		next = c->next;
 		if (!c->in_flight && !c->dead &&
-		    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+		    output_flushed(c))
 			conn_close(c);
 		else
 			c->closing = true;
