@@ -231,31 +231,28 @@ static int store_code_tokens(const struct issue *is, const char *scope_text, con
 	return stored;
 }
 
-/* Refresh and client_credentials grants: no code to race with. false: store error. */
+/* Refresh and client_credentials grants: no code to race with. A refresh
+ * grant's two rows go in one statement, as a code exchange's do: both or
+ * neither. false: store error. */
 static bool store_tokens(const struct issue *is, const char *scope_text, const char *exp, const char *auth_time,
     const char *refresh_hash, const char *refresh_exp)
 {
-	if (is->family_id[0]) {
-		const char *rp[] = { refresh_hash, is->family_id, is->client_id, is->user_id, scope_text, auth_time, is->amr,
-			is->sid[0] ? is->sid : NULL, refresh_exp };
-		if (!db_exec(worker->db,
-		        "INSERT INTO oauth_refresh_tokens (token_hash, family_id, client_id, user_id, scope, auth_time, amr,"
-		        " session_id, expires_at) VALUES ($1::bytea, $2::uuid, $3, $4::uuid, $5, to_timestamp($6::bigint), $7,"
-		        " $8::uuid, to_timestamp($9::bigint))",
-		        9, rp))
-			return false;
-	}
-	const char *ap[] = { is->jti, is->client_id, is->user_id[0] ? is->user_id : NULL,
-		is->family_id[0] ? is->family_id : NULL, scope_text, exp };
 	/* A user's tokens are recorded so a replayed code or a revoked grant can
 	 * kill them. A client_credentials token belongs to no grant: it is only
 	 * written if it is revoked (oidc_userinfo.c), which keeps the machine-to-
 	 * machine path free of a database write per token. */
-	bool record = is->user_id[0] || is->family_id[0];
-	return !record || db_exec(worker->db,
-	                      "INSERT INTO oauth_access_tokens (jti, client_id, user_id, family_id, scope, expires_at)"
-	                      " VALUES ($1, $2, $3::uuid, $4::uuid, $5, to_timestamp($6::bigint))",
-	                      6, ap);
+	if (!is->user_id[0] && !is->family_id[0])
+		return true;
+	const char *p[] = { is->jti, is->client_id, is->user_id[0] ? is->user_id : NULL,
+		is->family_id[0] ? is->family_id : NULL, scope_text, exp, is->family_id[0] ? refresh_hash : NULL, auth_time,
+		is->amr, is->sid[0] ? is->sid : NULL, is->family_id[0] ? refresh_exp : NULL };
+	return db_exec(worker->db,
+	    "WITH refresh AS (INSERT INTO oauth_refresh_tokens (token_hash, family_id, client_id, user_id, scope, auth_time,"
+	    "   amr, session_id, expires_at) SELECT $7::bytea, $4::uuid, $2, $3::uuid, $5, to_timestamp($8::bigint), $9,"
+	    "   $10::uuid, to_timestamp($11::bigint) WHERE $7::bytea IS NOT NULL)"
+	    " INSERT INTO oauth_access_tokens (jti, client_id, user_id, family_id, scope, expires_at)"
+	    " VALUES ($1, $2, $3::uuid, $4::uuid, $5, to_timestamp($6::bigint))",
+	    11, p);
 }
 
 /* Records the tokens, then signs the access token (which chains the ID token). */
