@@ -12,10 +12,10 @@
 #include <string.h>
 #include <unistd.h>
 
-void actor_confine(void (*on_term)(int))
+void actor_confine(const char *user, void (*on_term)(int))
 {
 	secure_wipe(cfg.auth_secret, strlen(cfg.auth_secret));
-	if (privdrop(cfg.run_user) < 0)
+	if (privdrop(user) < 0)
 		fatalx("cannot drop privileges");
 	signal(SIGTERM, on_term);
 	signal(SIGPIPE, SIG_IGN);

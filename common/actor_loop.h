@@ -11,8 +11,8 @@
 #include "proto/ipc.h"
 
 /* After an actor has opened what it needs: forget AUTH_SECRET, drop
- * privileges, and take SIGTERM as "stop" (SIGPIPE, SIGHUP ignored). */
-void actor_confine(void (*on_term)(int));
+ * privileges to user, and take SIGTERM as "stop" (SIGPIPE, SIGHUP ignored). */
+void actor_confine(const char *user, void (*on_term)(int));
 
 typedef void (*actor_request_fn)(int fd, const struct ipc_msg *m, int slot);
 

@@ -197,7 +197,7 @@ void config_free(void)
 {
 	char **strings[] = { &cfg.data_dir, &cfg.database_url, &cfg.pg_bin, &cfg.migration_lock_key, &cfg.auth_secret,
 		&cfg.issuer, &cfg.cookie_domain, &cfg.cookie_name, &cfg.oidc_clients, &cfg.oidc_clients_file,
-		&cfg.admin_emails, &cfg.signing_alg, &cfg.run_user };
+		&cfg.admin_emails, &cfg.signing_alg, &cfg.run_user, &cfg.service_user };
 	for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++) {
 		free(*strings[i]);
 		*strings[i] = NULL;
@@ -205,6 +205,30 @@ void config_free(void)
 	for (int i = 0; i < cfg.n_listen; i++)
 		free(cfg.listen[i]);
 	memset(&cfg, 0, sizeof(cfg));
+}
+
+/* SERVICE_USER: the store and the signer (database credentials, private
+ * keys) run under it, apart from RUN_USER's HTTP workers. A name, or
+ * "uid:gid". Unset: the user "dreamauth" if it exists (scripts/install-deps.sh
+ * creates it), else uid/gid 61000, which no file of ours belongs to. */
+static int parse_service_user(char *err, size_t errlen)
+{
+	const char *v = env_first("SERVICE_USER", NULL);
+	unsigned uid, gid;
+	char tail;
+
+	if (!v)
+		v = getpwnam("dreamauth") ? "dreamauth" : "61000:61000";
+	cfg.service_user = strdup(v);
+	if (!cfg.service_user)
+		return config_error(err, errlen, "out of memory");
+	if (sscanf(v, "%u:%u%c", &uid, &gid, &tail) == 2)
+		return uid == 0 || gid == 0 ? config_error(err, errlen, "SERVICE_USER: must not be root") : 0;
+	if (geteuid() == 0 && !getpwnam(v))
+		return config_error(err, errlen, "SERVICE_USER: no such user \"%s\"", v);
+	if (geteuid() == 0 && strcmp(v, cfg.run_user) == 0)
+		return config_error(err, errlen, "SERVICE_USER: must differ from RUN_USER (\"%s\")", v);
+	return 0;
 }
 
 int config_load(char *err, size_t errlen)
@@ -225,6 +249,12 @@ int config_load(char *err, size_t errlen)
 	if (parse_int("DB_STATEMENT_TIMEOUT_MS", 5000, 0, 3600000, &n, err, errlen))
 		return -1;
 	cfg.db_statement_timeout_ms = (int)n;
+	if (parse_int("DB_POOL_SIZE", 4, 1, 64, &n, err, errlen))
+		return -1;
+	cfg.db_pool_size = (int)n;
+	if (parse_int("REVOCATION_LISTENER_GRACE", 60, 0, 86400, &n, err, errlen))
+		return -1;
+	cfg.revocation_listener_grace = (int)n;
 	if (parse_int("HTTP_REQUEST_TIMEOUT", 20, 1, 600, &n, err, errlen))
 		return -1;
 	cfg.http_request_timeout_s = (int)n;
@@ -344,7 +374,7 @@ int config_load(char *err, size_t errlen)
 	if (geteuid() == 0 && !getpwnam(cfg.run_user))
 		return config_error(err, errlen, "RUN_USER: no such user \"%s\" (children drop to it when started as root)",
 		    cfg.run_user);
-	return 0;
+	return parse_service_user(err, errlen);
 }
 
 bool config_is_admin_email(const char *email)

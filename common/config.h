@@ -17,6 +17,9 @@ struct config {
 	int n_listen;
 	int workers;			/* WORKERS, default = cores */
 	int kdf_threads;		/* KDF_THREADS, default = cores */
+	int db_pool_size;		/* DB_POOL_SIZE: the store's connections, default 4 */
+	int revocation_listener_grace;	/* REVOCATION_LISTENER_GRACE: seconds cached sessions stay trusted
+					 * while the revocation listener is down (default 60; 0 = none) */
 	int db_statement_timeout_ms;	/* DB_STATEMENT_TIMEOUT_MS, default 5000; 0 = none */
 	int http_request_timeout_s;	/* HTTP_REQUEST_TIMEOUT: head within it of its first byte, body again */
 	bool kdf_idle;			/* KDF_PRIORITY: idle (default, SCHED_IDLE) or low (nice 10) */
@@ -65,6 +68,7 @@ struct config {
 	/* runtime */
 	size_t cache_entries;		/* SESSION_CACHE_ENTRIES, default 65536 */
 	size_t revoked_token_entries;	/* REVOKED_TOKEN_ENTRIES, default 16384 */
+	char *service_user;		/* SERVICE_USER: the store and signer (see config.c) */
 	char *run_user;			/* RUN_USER: when root, children drop to it (default nobody) */
 	bool seccomp;			/* SECCOMP: syscall allowlists for the signer and kdf (default true) */
 	bool trust_proxy;		/* TRUST_PROXY: take client IP from X-Forwarded-For */

@@ -4,6 +4,8 @@
  * (never parameters, never a password), and one reconnect on a lost link.
  */
 #include "common/db.h"
+
+#include <pthread.h>
 #include "common/config.h"
 #include "common/log.h"
 #include "common/secure.h"
@@ -129,6 +131,39 @@ static void set_statement_timeout(PGconn *conn)
 	PQclear(r);
 }
 
+/* Outage logging: the first failure says so once, then one summary a
+ * minute while it lasts, and the recovery once (a database outage under load
+ * used to log two lines per request). */
+static pthread_mutex_t outage_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool outage;
+static long long outage_started, outage_reported;
+static unsigned long outage_failures;
+
+void db_note_reachable(bool reachable)
+{
+	long long now = now_ms();
+
+	pthread_mutex_lock(&outage_lock);
+	if (reachable && outage) {
+		log_info("database reachable again after %.1f s (%lu failed attempts)",
+		    (double)(now - outage_started) / 1000.0, outage_failures);
+		outage = false;
+	} else if (!reachable && !outage) {
+		log_warnx("database unreachable; retrying with backoff");
+		outage = true;
+		outage_started = outage_reported = now;
+		outage_failures = 1;
+	} else if (!reachable) {
+		outage_failures++;
+		if (now - outage_reported >= 60000) {
+			log_warnx("database still unreachable after %.0f s (%lu failed attempts)",
+			    (double)(now - outage_started) / 1000.0, outage_failures);
+			outage_reported = now;
+		}
+	}
+	pthread_mutex_unlock(&outage_lock);
+}
+
 PGconn *db_connect(const char *url, int timeout_ms)
 {
 	/* expand_dbname lets "url" be a URI or key=value string. Values after it
@@ -169,7 +204,11 @@ PGconn *db_connect(const char *url, int timeout_ms)
 		redact_url_shapes(msg);
 		PQfinish(conn);
 		if (now_ms() + delay > deadline) {
-			log_errorx("database connection failed (%s): %s", target, msg);
+			/* A single attempt is a reconnect with its own backoff: counted, not logged each time. */
+			if (timeout_ms > 0)
+				log_errorx("database connection failed (%s): %s", target, msg);
+			else
+				log_debug("database connection failed (%s): %s", target, msg);
 			break;
 		}
 		log_debug("database not reachable yet (%s): %s; retrying in %ld ms", target, msg, delay);
@@ -225,13 +264,12 @@ PGresult *db_query(PGconn *db, const char *sql, int nparams, const char *const *
 		if (attempt == 0 && PQstatus(db) == CONNECTION_BAD &&
 		    (before == PQTRANS_IDLE || before == PQTRANS_UNKNOWN)) {
 			PQclear(res);
-			log_warnx("database connection lost; reconnecting");
 			PQreset(db);
 			if (PQstatus(db) == CONNECTION_OK) {
 				set_statement_timeout(db);	/* a new session starts from defaults */
 				continue;
 			}
-			log_errorx("database reconnect failed");
+			db_note_reachable(false);
 			snprintf(last_sqlstate, sizeof(last_sqlstate), "08006");
 			return NULL;
 		}

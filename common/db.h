@@ -14,6 +14,9 @@ PGresult *db_query(PGconn *db, const char *sql, int nparams, const char *const *
 /* Same, returns true on success and discards the result. */
 bool db_exec(PGconn *db, const char *sql, int nparams, const char *const *params);
 bool db_ping(PGconn *db);
+/* Reports a connection attempt's outcome for outage logging: the loss and
+ * the recovery once each, a summary a minute in between. */
+void db_note_reachable(bool reachable);
 /* SQLSTATE of this thread's last failed db_query ("" after a success),
  * e.g. "23505" for a unique violation. */
 const char *db_last_sqlstate(void);

@@ -29,13 +29,22 @@ int privdrop(const char *user)
 	setrlimit(RLIMIT_CORE, &no_core);
 	set_not_dumpable();
 	if (geteuid() == 0) {
+		uid_t uid;
+		gid_t gid;
+		unsigned nu, ng;
+		char tail;
 		struct passwd *pw = getpwnam(user);
-		if (!pw) {
-			log_errorx("RUN_USER: no such user \"%s\"", user);
+		if (pw) {
+			uid = pw->pw_uid;
+			gid = pw->pw_gid;
+		} else if (sscanf(user, "%u:%u%c", &nu, &ng, &tail) == 2 && nu && ng) {
+			uid = nu;	/* "uid:gid" (SERVICE_USER's fallback): no passwd entry needed */
+			gid = ng;
+		} else {
+			log_errorx("no such user \"%s\"", user);
 			return -1;
 		}
-		if (setgroups(1, &pw->pw_gid) < 0 || setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
-		    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0) {
+		if (setgroups(1, &gid) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0) {
 			log_warn("dropping privileges to %s", user);
 			return -1;
 		}

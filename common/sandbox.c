@@ -68,8 +68,8 @@ static const char *const kdf_syscalls[] = {
 	"set_robust_list", "rseq", "sched_getaffinity",
 };
 
-/* The signer and the workers: a PostgreSQL connection (the signer's LISTEN
- * for key changes; a worker's queries, and worker 1's revocation listener),
+/* The signer and the store: a PostgreSQL connection (the signer's LISTEN
+ * for key changes; the store's pool and its revocation listener),
  * which libpq re-opens after a loss, with backoff: resolve, connect, TLS,
  * GSSAPI probing (libpq's default gssencmode=prefer over TCP). */
 static const char *const database_syscalls[] = {
@@ -92,10 +92,11 @@ static const char *const database_syscalls[] = {
 };
 
 /* The workers: HTTP on the shared listening sockets through libevent's
- * epoll loop, on top of the database group. Request bodies are read with
- * ioctl(FIONREAD) + readv and answers written with writev, both listed
- * above; TCP_NODELAY goes through setsockopt, the peer address of a proxy
- * check through getpeername/getsockname. The signer and kdf links arrive as
+ * epoll loop, and nothing else: no database connection (the store actor
+ * holds those), so neither socket nor connect. Request bodies are read with
+ * ioctl(FIONREAD) + readv and answers written with writev; TCP_NODELAY goes
+ * through setsockopt, the peer address of a proxy check through
+ * getpeername/getsockname. The signer, kdf and store links arrive as
  * SCM_RIGHTS fds over the control socket (recvmsg, common). SIGHUP and
  * SIGTERM reach the loop through libevent's signal socketpair (write in the
  * handler, recvfrom in the loop). OIDC_CLIENTS_FILE is stat'ed once a
@@ -107,6 +108,10 @@ static const char *const worker_syscalls[] = {
 	"accept4", "accept",
 	/* epoll_wait is missing on arm64, where glibc uses epoll_pwait. */
 	"epoll_wait", "epoll_pwait", "epoll_pwait2", "epoll_ctl",
+	"read", "readv", "writev", "shutdown", "getsockopt", "setsockopt", "getsockname", "getpeername",
+	"sendto", "recvfrom",
+	"newfstatat", "fstat", "stat", "lstat", "statx", "lseek", "pread64", "getdents64",
+	"getuid", "geteuid", "getgid", "getegid",
 };
 
 static bool sandbox_failed(int rc, const char *what)
@@ -231,9 +236,13 @@ static int build(scmp_filter_ctx ctx, enum sandbox_role role)
 	case SANDBOX_SIGNER:
 		return allow_list(ctx, database_syscalls, N_OF(database_syscalls)) < 0 || allow_sockets(ctx) < 0 ||
 		    allow_read_only_files(ctx) < 0 ? -1 : 0;
+	case SANDBOX_STORE:
+		return allow_list(ctx, database_syscalls, N_OF(database_syscalls)) < 0 || allow_sockets(ctx) < 0 ||
+		    allow_read_only_files(ctx) < 0 || allow_list(ctx, kdf_syscalls, N_OF(kdf_syscalls)) < 0 ||
+		    allow_threads(ctx) < 0 ? -1 : 0;
 	case SANDBOX_WORKER:
-		return allow_list(ctx, database_syscalls, N_OF(database_syscalls)) < 0 ||
-		    allow_list(ctx, worker_syscalls, N_OF(worker_syscalls)) < 0 || allow_sockets(ctx) < 0 ||
+		return allow_list(ctx, worker_syscalls, N_OF(worker_syscalls)) < 0 ||
+		    allow_if(ctx, "ioctl", SCMP_A1(SCMP_CMP_EQ, FIONREAD, 0)) < 0 ||
 		    allow_read_only_files(ctx) < 0 ? -1 : 0;
 	}
 	return -1;
@@ -247,7 +256,7 @@ int sandbox_install(enum sandbox_role role)
 	/* strftime (in every log line) calls tzset, which reads /etc/localtime
 	 * the first time: make that first time now. */
 	tzset();
-	if (role == SANDBOX_KDF && load_unwinder() < 0)
+	if ((role == SANDBOX_KDF || role == SANDBOX_STORE) && load_unwinder() < 0)
 		return -1;
 	ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
 	if (!ctx) {

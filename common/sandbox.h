@@ -12,7 +12,8 @@
 enum sandbox_role {
 	SANDBOX_KDF,		/* IPC, memory, threads: argon2id only */
 	SANDBOX_SIGNER,		/* IPC, memory, and its PostgreSQL connection */
-	SANDBOX_WORKER,		/* the signer's, plus accept and epoll for HTTP */
+	SANDBOX_STORE,		/* the signer's, plus threads: its connection pool */
+	SANDBOX_WORKER,		/* HTTP only: accept, epoll, IPC; no socket, no connect */
 };
 
 /* The entry point of the actors and workers: the role's filter, unless SECCOMP=false or this

@@ -203,7 +203,7 @@ void kdf_main(int ctrl_fd, struct shm_region *shm)
 	} else if (setpriority(PRIO_PROCESS, 0, 10) < 0) {
 		log_warn("setpriority");
 	}
-	actor_confine(on_term);
+	actor_confine(cfg.run_user, on_term);
 	/* A fixed mmap threshold returns each 19 MiB argon2 block to the kernel
 	 * when freed (glibc's adaptive threshold would keep them on the heap). */
 	mallopt(M_MMAP_THRESHOLD, 1024 * 1024);

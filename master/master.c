@@ -22,12 +22,14 @@
 #include "shm/revoked_tokens.h"
 #include "shm/shm.h"
 #include "signer/signer.h"
+#include "store/store.h"
 #include "workers/worker.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <signal.h>
+#include <stdnoreturn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +40,7 @@
 #include <unistd.h>
 #include <event2/event.h>
 
-enum child_role { ROLE_WORKER, ROLE_SIGNER, ROLE_KDF, ROLE_POSTGRES };
+enum child_role { ROLE_WORKER, ROLE_SIGNER, ROLE_KDF, ROLE_STORE, ROLE_POSTGRES, ROLE_COUNT };
 
 struct child {
 	enum child_role role;
@@ -58,7 +60,7 @@ static struct {
 	int listen_fds[CONFIG_MAX_LISTEN];
 	int n_listen;
 	struct child workers[SHM_MAX_WORKERS];
-	struct child signer, kdf, postgres;
+	struct child signer, kdf, store, postgres;
 	uint8_t csrf_key[32];
 	bool stopping;
 	struct event *stop_timer;
@@ -66,15 +68,56 @@ static struct {
 } m;
 
 static void spawn(struct child *ch);
+static noreturn void run_worker(struct child *ch, int ctrl_fd);
+static noreturn void run_signer(struct child *ch, int ctrl_fd);
+static noreturn void run_kdf(struct child *ch, int ctrl_fd);
+static noreturn void run_store(struct child *ch, int ctrl_fd);
+
+/*
+ * The process table: every role the master forks, its entry point, the user
+ * it drops to, its seccomp profile (installed by the entry point once it has
+ * opened what it needs: common/sandbox.c) and how it is restarted. Workers
+ * are brokered a link to each actor with a peer kind. (The embedded
+ * PostgreSQL is supervised too, but started by master/pg_embedded.c.)
+ */
+struct role_spec {
+	const char *name;
+	void (*run)(struct child *ch, int ctrl_fd);	/* never returns */
+	const char *const *user;	/* the cfg field naming it */
+	const char *sandbox;		/* for the reader and the logs; the entry point installs it */
+	enum ipc_peer peer;		/* link kind a worker gets to it; 0 = none */
+	_Atomic int32_t *pid_slot;	/* where /api/health and tests find its pid */
+	const char *restart;
+};
+
+static struct role_spec roles[ROLE_COUNT] = {
+	[ROLE_WORKER] = { "worker", run_worker, (const char *const *)&cfg.run_user, "SANDBOX_WORKER", 0, NULL,
+		"backoff 100 ms doubling to 10 s; at once after 10 s of life" },
+	[ROLE_SIGNER] = { "signer", run_signer, (const char *const *)&cfg.service_user, "SANDBOX_SIGNER",
+		IPC_PEER_SIGNER, NULL, "same; workers get a new link" },
+	[ROLE_KDF] = { "kdf", run_kdf, (const char *const *)&cfg.run_user, "SANDBOX_KDF", IPC_PEER_KDF, NULL,
+		"same; workers get a new link" },
+	[ROLE_STORE] = { "store", run_store, (const char *const *)&cfg.service_user, "SANDBOX_STORE", IPC_PEER_STORE,
+		NULL, "same; workers get a new link, the listener catches up" },
+	[ROLE_POSTGRES] = { "postgres", NULL, NULL, NULL, 0, NULL, "same (embedded cluster only)" },
+};
+
+static struct child *actor_of_peer(int kind)
+{
+	switch (kind) {
+	case IPC_PEER_SIGNER: return &m.signer;
+	case IPC_PEER_KDF: return &m.kdf;
+	case IPC_PEER_STORE: return &m.store;
+	default: return NULL;
+	}
+}
 
 static const char *role_name(const struct child *ch, char *buf, size_t len)
 {
-	switch (ch->role) {
-	case ROLE_WORKER: snprintf(buf, len, "worker %d", ch->slot + 1); break;
-	case ROLE_SIGNER: snprintf(buf, len, "signer"); break;
-	case ROLE_KDF: snprintf(buf, len, "kdf"); break;
-	case ROLE_POSTGRES: snprintf(buf, len, "postgres"); break;
-	}
+	if (ch->role == ROLE_WORKER)
+		snprintf(buf, len, "worker %d", ch->slot + 1);
+	else
+		snprintf(buf, len, "%s", roles[ch->role].name);
 	return buf;
 }
 
@@ -145,15 +188,15 @@ static void ctrl_cb(evutil_socket_t fd, short what, void *arg)
 		if (ch->role == ROLE_WORKER && msg.type == IPC_READY) {
 			ch->ready = true;
 			atomic_store(&m.shm->status->worker_ready[ch->slot], 1);
-			broker(ch->slot, &m.signer, IPC_PEER_SIGNER);
-			broker(ch->slot, &m.kdf, IPC_PEER_KDF);
-		} else if (ch->role == ROLE_WORKER && msg.type == IPC_PEER_FD &&
-		    (msg.kind == IPC_PEER_SIGNER || msg.kind == IPC_PEER_KDF)) {
+			for (int r = 0; r < ROLE_COUNT; r++)
+				if (roles[r].peer)
+					broker(ch->slot, actor_of_peer(roles[r].peer), roles[r].peer);
+		} else if (ch->role == ROLE_WORKER && msg.type == IPC_PEER_FD && actor_of_peer((int)msg.kind)) {
 			/* The worker dropped a link that sent it garbage: a fresh one. */
-			broker(ch->slot, msg.kind == IPC_PEER_SIGNER ? &m.signer : &m.kdf, (enum ipc_peer)msg.kind);
-		} else if ((ch->role == ROLE_SIGNER || ch->role == ROLE_KDF) && msg.type == IPC_PEER_FD &&
-		    msg.slot >= 0 && msg.slot < cfg.workers) {
-			broker((int)msg.slot, ch, ch->role == ROLE_SIGNER ? IPC_PEER_SIGNER : IPC_PEER_KDF);
+			broker(ch->slot, actor_of_peer((int)msg.kind), (enum ipc_peer)msg.kind);
+		} else if (ch->role != ROLE_WORKER && roles[ch->role].peer && msg.type == IPC_PEER_FD && msg.slot >= 0 &&
+		    msg.slot < cfg.workers) {
+			broker((int)msg.slot, ch, roles[ch->role].peer);
 		} else {
 			log_warnx("unexpected %s on a control channel", ipc_type_name(msg.type));
 		}
@@ -188,6 +231,29 @@ static void child_reset_signals(void)
 	signal(SIGHUP, SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+static noreturn void run_worker(struct child *ch, int ctrl_fd)
+{
+	worker_main(ch->slot, ctrl_fd, m.listen_fds, m.n_listen, m.shm, m.csrf_key);
+}
+
+static noreturn void run_signer(struct child *ch, int ctrl_fd)
+{
+	(void)ch;
+	signer_main(ctrl_fd, m.shm);
+}
+
+static noreturn void run_kdf(struct child *ch, int ctrl_fd)
+{
+	(void)ch;
+	kdf_main(ctrl_fd, m.shm);
+}
+
+static noreturn void run_store(struct child *ch, int ctrl_fd)
+{
+	(void)ch;
+	store_main(ctrl_fd, m.shm);
 }
 
 static void spawn(struct child *ch)
@@ -227,16 +293,9 @@ static void spawn(struct child *ch)
 			for (int i = 0; i < m.n_listen; i++)
 				keep[n++] = m.listen_fds[i];
 		close_other_fds(keep, n);
-		switch (ch->role) {
-		case ROLE_WORKER:
-			worker_main(ch->slot, sv[1], m.listen_fds, m.n_listen, m.shm, m.csrf_key);
-		case ROLE_SIGNER:
-			signer_main(sv[1], m.shm);
-		case ROLE_KDF:
-			kdf_main(sv[1], m.shm);
-		default:
-			_exit(1);
-		}
+		if (roles[ch->role].run)
+			roles[ch->role].run(ch, sv[1]);
+		_exit(1);
 	}
 	close(sv[1]);
 	ch->pid = pid;
@@ -245,21 +304,12 @@ static void spawn(struct child *ch)
 	clock_gettime(CLOCK_MONOTONIC, &ch->started);
 	ch->ctrl_ev = event_new(m.base, sv[0], EV_READ | EV_PERSIST, ctrl_cb, ch);
 	event_add(ch->ctrl_ev, NULL);
-	switch (ch->role) {
-	case ROLE_WORKER:
+	if (ch->role == ROLE_WORKER)
 		atomic_store(&m.shm->status->worker_pid[ch->slot], pid);
-		break;
-	case ROLE_SIGNER:
-		atomic_store(&m.shm->status->signer_pid, pid);
-		broker_all(ch, IPC_PEER_SIGNER);
-		break;
-	case ROLE_KDF:
-		atomic_store(&m.shm->status->kdf_pid, pid);
-		broker_all(ch, IPC_PEER_KDF);
-		break;
-	default:
-		break;
-	}
+	else if (roles[ch->role].pid_slot)
+		atomic_store(roles[ch->role].pid_slot, pid);
+	if (roles[ch->role].peer)
+		broker_all(ch, roles[ch->role].peer);
 	log_debug("started %s as pid %d", name, (int)pid);
 }
 
@@ -280,6 +330,8 @@ static struct child *child_by_pid(pid_t pid)
 		return &m.signer;
 	if (m.kdf.pid == pid)
 		return &m.kdf;
+	if (m.store.pid == pid)
+		return &m.store;
 	if (m.postgres.pid == pid)
 		return &m.postgres;
 	return NULL;
@@ -290,7 +342,7 @@ static bool all_exited(bool include_actors)
 	for (int i = 0; i < cfg.workers; i++)
 		if (m.workers[i].pid > 0)
 			return false;
-	if (include_actors && (m.signer.pid > 0 || m.kdf.pid > 0))
+	if (include_actors && (m.signer.pid > 0 || m.kdf.pid > 0 || m.store.pid > 0))
 		return false;
 	return true;
 }
@@ -309,25 +361,22 @@ static void child_died(struct child *ch, int status)
 	}
 	ch->pid = 0;
 	ch->ready = false;
-	switch (ch->role) {
-	case ROLE_WORKER:
+	if (ch->role == ROLE_WORKER) {
 		atomic_store(&m.shm->status->worker_pid[ch->slot], 0);
 		atomic_store(&m.shm->status->worker_ready[ch->slot], 0);
-		/* Worker 1 is this instance's ear for other instances' revocations:
-		 * until its successor has LISTENed (and cleared the session cache,
-		 * reloaded the revoked-token list), notices are lost, so cached
-		 * sessions are re-read and token misses go to the database. */
-		if (ch->slot == 0) {
-			atomic_store(&m.shm->status->revocations_listening, 0);
-			revoked_tokens_set_complete(m.shm->revoked, false);
-		}
-		break;
-	case ROLE_SIGNER:
-		atomic_store(&m.shm->status->signer_pid, 0);
+	} else if (roles[ch->role].pid_slot) {
+		atomic_store(roles[ch->role].pid_slot, 0);
+	}
+	if (ch->role == ROLE_SIGNER)
 		atomic_store(&m.shm->status->signer_ready, 0);
-		break;
-	case ROLE_KDF: atomic_store(&m.shm->status->kdf_pid, 0); break;
-	case ROLE_POSTGRES: atomic_store(&m.shm->status->db_pid, 0); break;
+	/* The store is this instance's ear for other instances' revocations:
+	 * until its successor's listener has caught up, cached sessions are
+	 * trusted only for REVOCATION_LISTENER_GRACE (0: not at all, and
+	 * token misses go to the database). */
+	if (ch->role == ROLE_STORE) {
+		shm_revocations_listener_down(m.shm->status, (int64_t)time(NULL));
+		if (cfg.revocation_listener_grace <= 0)
+			revoked_tokens_set_complete(m.shm->revoked, false);
 	}
 	if (m.stopping) {
 		log_info("%s exited", name);
@@ -351,10 +400,10 @@ static void child_died(struct child *ch, int status)
 
 static void signal_actors(int sig)
 {
-	if (m.signer.pid > 0)
-		kill(m.signer.pid, sig);
-	if (m.kdf.pid > 0)
-		kill(m.kdf.pid, sig);
+	struct child *actors[] = { &m.signer, &m.kdf, &m.store };
+	for (size_t i = 0; i < sizeof(actors) / sizeof(actors[0]); i++)
+		if (actors[i]->pid > 0)
+			kill(actors[i]->pid, sig);
 }
 
 static void stop_progress(void)
@@ -625,8 +674,14 @@ int master_serve(void)
 	sigprocmask(SIG_UNBLOCK, &block, NULL);
 
 	proctitle_set("master");
+	roles[ROLE_SIGNER].pid_slot = &m.shm->status->signer_pid;
+	roles[ROLE_KDF].pid_slot = &m.shm->status->kdf_pid;
+	roles[ROLE_STORE].pid_slot = &m.shm->status->store_pid;
+	roles[ROLE_POSTGRES].pid_slot = &m.shm->status->db_pid;
 	m.signer.role = ROLE_SIGNER;
 	m.kdf.role = ROLE_KDF;
+	m.store.role = ROLE_STORE;
+	spawn(&m.store);
 	spawn(&m.signer);
 	spawn(&m.kdf);
 	for (int i = 0; i < cfg.workers; i++) {
@@ -634,7 +689,10 @@ int master_serve(void)
 		m.workers[i].slot = i;
 		spawn(&m.workers[i]);
 	}
-	log_info("ready: %d workers, signer, kdf", cfg.workers);
+	for (int r = 0; r < ROLE_COUNT; r++)
+		if (roles[r].user)
+			log_debug("%s runs as %s under %s", roles[r].name, *roles[r].user, roles[r].sandbox);
+	log_info("ready: %d workers, store, signer, kdf", cfg.workers);
 	event_base_dispatch(m.base);
 
 	log_info("stopped");
@@ -651,6 +709,8 @@ int master_serve(void)
 		event_free(m.signer.restart_ev);
 	if (m.kdf.restart_ev)
 		event_free(m.kdf.restart_ev);
+	if (m.store.restart_ev)
+		event_free(m.store.restart_ev);
 	if (m.postgres.restart_ev)
 		event_free(m.postgres.restart_ev);
 	event_base_free(m.base);

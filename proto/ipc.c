@@ -5,6 +5,7 @@
  * The decoder trusts nothing: a peer may be a compromised worker.
  */
 #include "proto/ipc.h"
+#include "proto/msgpack_read.h"
 
 #include <msgpack.h>
 #include <stdbool.h>
@@ -34,6 +35,8 @@ static const enum field layouts[IPC_TYPE_MAX][MAX_FIELDS] = {
 	[IPC_VERIFY_REQ] = { FIELD_BIN1, FIELD_STR2 },
 	[IPC_VERIFY_RESP] = { FIELD_STATUS },
 	[IPC_PEER_FD] = { FIELD_KIND, FIELD_SLOT },
+	[IPC_STORE_REQ] = { FIELD_BIN1 },
+	[IPC_STORE_RESP] = { FIELD_BIN1 },
 };
 
 static const char *const type_names[IPC_TYPE_MAX] = {
@@ -49,6 +52,8 @@ static const char *const type_names[IPC_TYPE_MAX] = {
 	[IPC_VERIFY_RESP] = "VERIFY_RESP",
 	[IPC_PEER_FD] = "PEER_FD",
 	[IPC_READY] = "READY",
+	[IPC_STORE_REQ] = "STORE_REQ",
+	[IPC_STORE_RESP] = "STORE_RESP",
 };
 
 static bool type_valid(uint64_t type)
@@ -169,67 +174,6 @@ int ipc_frame_length(const uint8_t *buf, size_t len, size_t *frame_len)
 	return 1;
 }
 
-/*
- * The outer array header is read here rather than by msgpack-c, and each
- * element is then unpacked on its own: msgpack-c allocates count * 24 bytes
- * for a container as soon as it reads the header, so a 6-byte frame claiming
- * 2^32 elements would cost gigabytes. No field of ours is a container, so
- * they are refused before msgpack-c sees them.
- */
-static bool read_array_header(const uint8_t *body, size_t len, size_t *offset, uint32_t *count)
-{
-	if (len < 1)
-		return false;
-	uint8_t b = body[0];
-	if ((b & 0xf0) == 0x90) {
-		*count = b & 0x0f;
-		*offset = 1;
-	} else if (b == 0xdc && len >= 3) {
-		*count = (uint32_t)body[1] << 8 | body[2];
-		*offset = 3;
-	} else if (b == 0xdd && len >= 5) {
-		*count = (uint32_t)body[1] << 24 | (uint32_t)body[2] << 16 |
-			 (uint32_t)body[3] << 8 | body[4];
-		*offset = 5;
-	} else {
-		return false;
-	}
-	return true;
-}
-
-static bool is_container(uint8_t b)
-{
-	return (b >= 0x80 && b <= 0x9f) || (b >= 0xdc && b <= 0xdf);
-}
-
-static bool next_scalar(const uint8_t *body, size_t len, size_t *offset, msgpack_unpacked *item)
-{
-	if (*offset >= len || is_container(body[*offset]))
-		return false;
-	return msgpack_unpack_next(item, (const char *)body, len, offset) == MSGPACK_UNPACK_SUCCESS;
-}
-
-static bool get_uint(const msgpack_object *o, uint64_t *v)
-{
-	if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
-		return false;
-	*v = o->via.u64;
-	return true;
-}
-
-static bool get_int(const msgpack_object *o, int64_t *v)
-{
-	if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
-		*v = o->via.i64;
-		return true;
-	}
-	if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER && o->via.u64 <= INT64_MAX) {
-		*v = (int64_t)o->via.u64;
-		return true;
-	}
-	return false;
-}
-
 static bool copy_bytes(const msgpack_object *o, bool binary, char **out, size_t *out_len)
 {
 	const char *src;
@@ -259,9 +203,9 @@ static bool copy_bytes(const msgpack_object *o, bool binary, char **out, size_t 
 static bool decode_field(enum field field, const msgpack_object *o, struct ipc_msg *m)
 {
 	switch (field) {
-	case FIELD_STATUS: return get_int(o, &m->status);
-	case FIELD_KIND: return get_int(o, &m->kind);
-	case FIELD_SLOT: return get_int(o, &m->slot);
+	case FIELD_STATUS: return msgpack_object_int(o, &m->status);
+	case FIELD_KIND: return msgpack_object_int(o, &m->kind);
+	case FIELD_SLOT: return msgpack_object_int(o, &m->slot);
 	case FIELD_STR1: return copy_bytes(o, false, &m->s1, &m->s1_len);
 	case FIELD_BIN1: return copy_bytes(o, true, &m->s1, &m->s1_len);
 	case FIELD_STR2: return copy_bytes(o, false, &m->s2, &m->s2_len);
@@ -279,26 +223,26 @@ int ipc_decode(const uint8_t *frame, size_t len, struct ipc_msg *out)
 
 	const uint8_t *body = frame + PREFIX_LEN;
 	size_t body_len = len - PREFIX_LEN;
-	size_t offset;
+	size_t offset = 0;
 	uint32_t count;
-	if (!read_array_header(body, body_len, &offset, &count) || count < 2)
+	if (!msgpack_read_array_header(body, body_len, &offset, &count) || count < 2)
 		return -1;
 
 	msgpack_unpacked item;
 	msgpack_unpacked_init(&item);
 	uint64_t type, rid;
-	if (!next_scalar(body, body_len, &offset, &item) || !get_uint(&item.data, &type) ||
+	if (!msgpack_read_scalar(body, body_len, &offset, &item) || !msgpack_object_uint(&item.data, &type) ||
 	    !type_valid(type))
 		goto fail;
 	out->type = (enum ipc_type)type;
 	size_t fields = field_count(out->type);
 	if (count != 2 + fields)
 		goto fail;
-	if (!next_scalar(body, body_len, &offset, &item) || !get_uint(&item.data, &rid))
+	if (!msgpack_read_scalar(body, body_len, &offset, &item) || !msgpack_object_uint(&item.data, &rid))
 		goto fail;
 	out->rid = rid;
 	for (size_t i = 0; i < fields; i++)
-		if (!next_scalar(body, body_len, &offset, &item) ||
+		if (!msgpack_read_scalar(body, body_len, &offset, &item) ||
 		    !decode_field(layouts[out->type][i], &item.data, out))
 			goto fail;
 	if (offset != body_len)

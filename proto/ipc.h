@@ -1,5 +1,5 @@
 /*
- * IPC between master, workers, signer and kdf: one msgpack array per frame,
+ * IPC between master, workers, signer, kdf and store: one msgpack array per frame,
  * behind a 4-byte big-endian length. Every message type is listed here and
  * has a fixed shape (checked on decode: arity and field types), like imsg.
  *
@@ -18,6 +18,8 @@
  *   IPC_VERIFY_RESP    status:int (0 match, 1 mismatch, <0 error)
  *   IPC_PEER_FD        kind:int (IPC_PEER_*), slot:int  (fd travels as SCM_RIGHTS)
  *   IPC_READY          -
+ *   IPC_STORE_REQ      request:bin (proto/store_wire.h: operation and typed arguments)
+ *   IPC_STORE_RESP     reply:bin (proto/store_wire.h: status and typed cells)
  */
 #ifndef DREAMAUTH_IPC_H
 #define DREAMAUTH_IPC_H
@@ -40,10 +42,12 @@ enum ipc_type {
 	IPC_VERIFY_RESP,
 	IPC_PEER_FD,
 	IPC_READY,
+	IPC_STORE_REQ,
+	IPC_STORE_RESP,
 	IPC_TYPE_MAX
 };
 
-enum ipc_peer { IPC_PEER_SIGNER = 1, IPC_PEER_KDF = 2 };
+enum ipc_peer { IPC_PEER_SIGNER = 1, IPC_PEER_KDF = 2, IPC_PEER_STORE = 3 };
 
 /* token kinds the signer accepts (it checks claims per kind) */
 enum ipc_token_kind { TOKEN_ID = 1, TOKEN_ACCESS = 2, TOKEN_LOGOUT = 3 };

@@ -117,3 +117,20 @@ enum revoke_notice_kind revoke_notice_parse(const char *payload, size_t len, str
 		memset(out, 0, sizeof(*out));	/* nothing half-filled */
 	return out->kind;
 }
+
+enum revoke_notice_kind revoke_notice_parse_logged(const char *payload, size_t len, int64_t *seq,
+    struct revoke_notice *out)
+{
+	size_t i = 0;
+	int64_t n = 0;
+
+	*seq = 0;
+	while (i < len && i < 19 && payload[i] >= '0' && payload[i] <= '9')
+		n = n * 10 + (payload[i++] - '0');
+	if (i == 0 || i >= len || payload[i] != ' ' || (payload[0] == '0' && i > 1)) {
+		memset(out, 0, sizeof(*out));
+		return REVOKE_NOTICE_INVALID;
+	}
+	*seq = n;
+	return revoke_notice_parse(payload + i + 1, len - i - 1, out);
+}

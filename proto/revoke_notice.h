@@ -52,6 +52,12 @@ struct revoke_notice {
  * first. Returns out->kind; REVOKE_NOTICE_INVALID for anything not above. */
 enum revoke_notice_kind revoke_notice_parse(const char *payload, size_t len, struct revoke_notice *out);
 
+/* A notice from revocation_log's trigger (migrations/007): "<seq> <payload>",
+ * seq 1..19 decimal digits without a leading zero. Sets *seq (0 when
+ * malformed) and parses the rest as above. */
+enum revoke_notice_kind revoke_notice_parse_logged(const char *payload, size_t len, int64_t *seq,
+    struct revoke_notice *out);
+
 /* 1 if s (len bytes) is an acceptable jti: 1..REVOKE_NOTICE_JTI_MAX
  * base64url characters. */
 int revoke_notice_jti_valid(const char *s, size_t len);

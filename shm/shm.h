@@ -26,11 +26,32 @@ struct shm_status {
 	_Atomic uint64_t restarts;
 	_Atomic int32_t draining;			/* SIGTERM received */
 	_Atomic uint64_t keys_generation;		/* bumped when the signer's JWKS changes */
-	/* 1 while worker 1's revocation listener is LISTENing and the session
-	 * cache was cleared after it started: only then are cached sessions
-	 * trusted without a database check (workers/session.c). */
+	_Atomic int32_t store_pid;
+	/* 1 while the store's revocation listener is LISTENing and has caught
+	 * up with the revocation log (store/listener.c). While it is not,
+	 * cached sessions are trusted for REVOCATION_LISTENER_GRACE seconds
+	 * after listener_down_since (shm_revocations_trusted). */
 	_Atomic int32_t revocations_listening;
+	_Atomic int64_t listener_down_since;		/* Unix seconds; 0 = never up yet */
+	_Atomic int64_t revocation_seq;			/* last revocation_log seq applied; 0 = none */
 };
+
+/* Are cached sessions and the revoked-token table to be believed now? Yes
+ * while the listener is up, and for grace_s seconds after it went down. */
+static inline int shm_revocations_trusted(struct shm_status *s, int64_t now, int grace_s)
+{
+	if (atomic_load(&s->revocations_listening))
+		return 1;
+	int64_t since = atomic_load(&s->listener_down_since);
+	return grace_s > 0 && since > 0 && now - since < grace_s;
+}
+
+/* The listener is gone (the store died, or its connection broke). */
+static inline void shm_revocations_listener_down(struct shm_status *s, int64_t now)
+{
+	if (atomic_exchange(&s->revocations_listening, 0))
+		atomic_store(&s->listener_down_since, now);
+}
 
 struct session_cache;
 struct rate_limit;

@@ -303,7 +303,7 @@ void signer_main(int ctrl_fd, struct shm_region *shm)
 	proctitle_set("signer");
 	signer_shm = shm;
 	load_keys();
-	actor_confine(on_term);
+	actor_confine(cfg.service_user, on_term);
 	if (sandbox_enter(SANDBOX_SIGNER) < 0)
 		fatalx("cannot install the seccomp filter (SECCOMP=false runs without it)");
 	atomic_store(&shm->status->signer_ready, 1);

@@ -1,7 +1,7 @@
 /* OIDC client registry: configuration, file and database clients (see oidc_clients.h). */
 #include "workers/oidc_clients.h"
+#include "workers/store_client.h"
 #include "common/config.h"
-#include "common/db.h"
 #include "common/log.h"
 #include "common/secure.h"
 #include "workers/worker.h"
@@ -294,32 +294,18 @@ static unsigned bits_from_array(const char *lit, bool grants)
 	return bits;
 }
 
-static struct oidc_client *load_db_client(const char *client_id, bool *db_error)
+/* A STORE_SHAPE_CLIENT row as a client (one reference), or NULL. */
+static struct oidc_client *client_from_row(const char *client_id, const struct store_reply *r)
 {
-	const char *params[] = { client_id };
-	PGresult *r;
-	struct oidc_client *c;
-
-	if (!worker || !worker->db)
+	struct oidc_client *c = calloc(1, sizeof(*c));
+	if (!c)
 		return NULL;
-	r = db_query(worker->db,
-	    "SELECT name, encode(secret_hash, 'hex'), redirect_uris, post_logout_redirect_uris, grant_types, scopes,"
-	    " public, skip_consent, require_pkce, id_token_alg FROM oauth_clients WHERE client_id = $1",
-	    1, params);
-	if (!r) {
-		*db_error = true;
-		return NULL;
-	}
-	if (PQntuples(r) != 1 || !(c = calloc(1, sizeof(*c)))) {
-		PQclear(r);
-		return NULL;
-	}
 	c->refs = 1;
 	c->from_db = true;
 	c->client_id = strdup(client_id);
-	c->name = strdup(PQgetvalue(r, 0, 0));
-	const char *hex = PQgetvalue(r, 0, 1);
-	if (strlen(hex) == 64 && PQgetvalue(r, 0, 6)[0] != 't') {
+	c->name = strdup(store_text(r, 0, CLIENT_NAME));
+	const char *hex = store_text(r, 0, CLIENT_SECRET_HEX);
+	if (strlen(hex) == 64 && !store_bool(r, 0, CLIENT_PUBLIC)) {
 		for (int i = 0; i < 32; i++) {
 			unsigned v;
 			sscanf(hex + 2 * i, "%2x", &v);
@@ -327,15 +313,14 @@ static struct oidc_client *load_db_client(const char *client_id, bool *db_error)
 		}
 		c->has_secret = true;
 	}
-	c->redirect_uris = pg_text_array(PQgetvalue(r, 0, 2), &c->n_redirect_uris);
-	c->post_logout_uris = pg_text_array(PQgetvalue(r, 0, 3), &c->n_post_logout_uris);
-	c->grants = bits_from_array(PQgetvalue(r, 0, 4), true);
-	c->scopes = bits_from_array(PQgetvalue(r, 0, 5), false);
-	c->skip_consent = PQgetvalue(r, 0, 7)[0] == 't';
-	c->require_pkce = (PQgetvalue(r, 0, 8)[0] == 't' && cfg.oidc_require_pkce) || !c->has_secret;
-	snprintf(c->id_token_alg, sizeof(c->id_token_alg), "%s",
-	    oidc_alg_valid(PQgetvalue(r, 0, 9)) ? PQgetvalue(r, 0, 9) : "");
-	PQclear(r);
+	c->redirect_uris = pg_text_array(store_text(r, 0, CLIENT_REDIRECT_URIS), &c->n_redirect_uris);
+	c->post_logout_uris = pg_text_array(store_text(r, 0, CLIENT_POST_LOGOUT_URIS), &c->n_post_logout_uris);
+	c->grants = bits_from_array(store_text(r, 0, CLIENT_GRANT_TYPES), true);
+	c->scopes = bits_from_array(store_text(r, 0, CLIENT_SCOPES), false);
+	c->skip_consent = store_bool(r, 0, CLIENT_SKIP_CONSENT);
+	c->require_pkce = (store_bool(r, 0, CLIENT_REQUIRE_PKCE) && cfg.oidc_require_pkce) || !c->has_secret;
+	const char *alg = store_text(r, 0, CLIENT_ID_TOKEN_ALG);
+	snprintf(c->id_token_alg, sizeof(c->id_token_alg), "%s", oidc_alg_valid(alg) ? alg : "");
 	if (!c->has_secret)
 		c->grants &= ~(unsigned)OIDC_GRANT_CLIENT_CREDENTIALS;
 	if (!c->client_id || !c->name || !c->redirect_uris || !c->post_logout_uris) {
@@ -345,22 +330,50 @@ static struct oidc_client *load_db_client(const char *client_id, bool *db_error)
 	return c;
 }
 
-struct oidc_client *oidc_client_find(const char *client_id, bool *db_error)
+struct client_lookup {
+	char client_id[OIDC_CLIENT_ID_MAX + 1];
+	oidc_client_found_fn done;
+	void *arg;
+};
+
+static void db_client_loaded(const struct store_reply *r, void *arg)
 {
-	bool ignored;
-	if (!db_error)
-		db_error = &ignored;
-	*db_error = false;
-	if (!client_id || !oidc_client_id_valid(client_id, strlen(client_id)))
-		return NULL;
+	struct client_lookup *l = arg;
+	struct oidc_client *c = NULL;
+
+	if (store_failed(r))
+		l->done(NULL, -1, l->arg);
+	else if (r->n_rows != 1 || !(c = client_from_row(l->client_id, r)))
+		l->done(NULL, 0, l->arg);
+	else
+		l->done(c, 1, l->arg);
+	free(l);
+}
+
+void oidc_client_find(const char *client_id, oidc_client_found_fn done, void *arg)
+{
+	struct client_lookup *l;
+
+	if (!client_id || !oidc_client_id_valid(client_id, strlen(client_id)) || strlen(client_id) > OIDC_CLIENT_ID_MAX) {
+		done(NULL, 0, arg);
+		return;
+	}
 	load_own_copy();
 	for (size_t i = 0; i < current.n; i++) {
 		if (!strcmp(current.items[i]->client_id, client_id)) {
 			current.items[i]->refs++;
-			return current.items[i];
+			done(current.items[i], 1, arg);
+			return;
 		}
 	}
-	return load_db_client(client_id, db_error);
+	if (!worker || !(l = calloc(1, sizeof(*l)))) {
+		done(NULL, worker ? -1 : 0, arg);
+		return;
+	}
+	snprintf(l->client_id, sizeof(l->client_id), "%s", client_id);
+	l->done = done;
+	l->arg = arg;
+	STORE_CALL(STORE_OP_CLIENT_FIND, db_client_loaded, l, STORE_V_TEXT(client_id));
 }
 
 bool oidc_client_redirect_ok(const struct oidc_client *c, const char *uri)

@@ -22,8 +22,11 @@ void oidc_registry_reload(const char *why);
 /* Called every second: reload when the file's identity changed. */
 void oidc_registry_poll(void);
 
-/* New reference or NULL (unknown, or the database is unreachable: *db_error). */
-struct oidc_client *oidc_client_find(const char *client_id, bool *db_error);
+/* rc 1: found, c is a new reference (release it); 0: unknown (c NULL);
+ * -1: the store could not tell (c NULL; answer 503). A configuration client
+ * is answered before this returns; a database client after a store call. */
+typedef void (*oidc_client_found_fn)(struct oidc_client *c, int rc, void *arg);
+void oidc_client_find(const char *client_id, oidc_client_found_fn done, void *arg);
 void oidc_client_release(struct oidc_client *c);
 
 bool oidc_client_redirect_ok(const struct oidc_client *c, const char *uri);

@@ -1,13 +1,13 @@
 /*
  * Worker process: created by the master (master/master.c) with a control
- * socket and the listening sockets. Opens its database connection before
- * dropping privileges (the embedded cluster's socket may live under a root-
- * only directory), then serves HTTP until SIGTERM, when it stops accepting,
- * finishes in-flight requests and exits.
+ * socket and the listening sockets. It forgets every credential it
+ * inherited (AUTH_SECRET, DATABASE_URL), drops privileges, confines itself
+ * to HTTP and IPC (no socket, no connect: common/sandbox.c), then serves
+ * until SIGTERM, when it stops accepting, finishes in-flight requests and
+ * exits. Database work goes through the store actor (workers/store_client.c).
  */
 #include "workers/worker.h"
 #include "common/config.h"
-#include "common/db.h"
 #include "common/ipc_channel.h"
 #include "common/log.h"
 #include "common/privdrop.h"
@@ -91,14 +91,14 @@ fail:
 		done(false, arg);
 }
 
-/* A link to the signer or the kdf was dropped for a malformed frame: ask the
- * master for a fresh one (it brokers a new socketpair to both ends). */
+/* A link to an actor was dropped for a malformed frame: ask the master for
+ * a fresh one (it brokers a new socketpair to both ends). */
 static void ask_for_link(void *arg)
 {
 	const enum ipc_peer *kind = arg;
 	struct ipc_msg m = { .type = IPC_PEER_FD, .kind = *kind, .slot = worker->slot };
 	if (ipc_send(worker->ctrl_fd, &m, -1) < 0)
-		log_warn("asking the master for a new %s link", *kind == IPC_PEER_SIGNER ? "signer" : "kdf");
+		log_warn("asking the master for a new link (kind %d)", (int)*kind);
 }
 
 static void ctrl_cb(evutil_socket_t fd, short what, void *arg)
@@ -122,6 +122,8 @@ static void ctrl_cb(evutil_socket_t fd, short what, void *arg)
 				worker_refresh_jwks(NULL, NULL);
 			} else if (m.kind == IPC_PEER_KDF) {
 				ipc_client_set_fd(worker->kdf, passed);
+			} else if (m.kind == IPC_PEER_STORE) {
+				ipc_client_set_fd(worker->store, passed);
 			} else {
 				close(passed);
 			}
@@ -205,25 +207,23 @@ void worker_main(int slot, int ctrl_fd, const int *listen_fds, int n_listen, str
 	ctx.ctrl_fd = ctrl_fd;
 	memcpy(ctx.csrf_key, csrf_key, 32);
 
-	ctx.db = db_connect(cfg.database_url, 10000);
-	if (!ctx.db)
-		fatalx("cannot reach the database");
-	/* Worker 1 of each instance hears revocations from every instance. */
-	if (slot == 0 && session_listener_connect() < 0)
-		fatalx("cannot LISTEN for session revocations");
+	/* Workers get derived keys only; the root secret stays with the master
+	 * and signer, the database credentials with the store. */
+	secure_wipe(cfg.auth_secret, strlen(cfg.auth_secret));
+	secure_wipe(cfg.database_url, strlen(cfg.database_url));
 	if (privdrop(cfg.run_user) < 0)
 		fatalx("cannot drop privileges");
-	/* Workers get derived keys only; the root secret stays with the master and signer. */
-	secure_wipe(cfg.auth_secret, strlen(cfg.auth_secret));
 
 	ctx.base = event_base_new();
 	if (!ctx.base)
 		fatalx("event_base_new");
 	ctx.signer = ipc_client_new(ctx.base, "signer");
 	ctx.kdf = ipc_client_new(ctx.base, "kdf");
-	static const enum ipc_peer signer_kind = IPC_PEER_SIGNER, kdf_kind = IPC_PEER_KDF;
+	ctx.store = ipc_client_new(ctx.base, "store");
+	static const enum ipc_peer signer_kind = IPC_PEER_SIGNER, kdf_kind = IPC_PEER_KDF, store_kind = IPC_PEER_STORE;
 	ipc_client_on_bad_link(ctx.signer, ask_for_link, (void *)&signer_kind);
 	ipc_client_on_bad_link(ctx.kdf, ask_for_link, (void *)&kdf_kind);
+	ipc_client_on_bad_link(ctx.store, ask_for_link, (void *)&store_kind);
 	ctx.discovery_json = discovery_build_json();
 	ctx.http = http_server_new(ctx.base, listen_fds, n_listen, &limits, router_dispatch);
 	if (!ctx.http)
@@ -233,20 +233,18 @@ void worker_main(int slot, int ctrl_fd, const int *listen_fds, int n_listen, str
 	struct event *term = evsignal_new(ctx.base, SIGTERM, sigterm_cb, NULL);
 	event_add(term, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if (slot == 0 && session_listener_start() < 0)
-		fatalx("cannot watch for session revocations");
 	struct event *hup = evsignal_new(ctx.base, SIGHUP, sighup_cb, NULL);
 	event_add(hup, NULL);
 	ctx.tick_ev = event_new(ctx.base, -1, EV_PERSIST, drain_check_cb, NULL);
 	struct timeval tick = { 0, 100000 };
 	event_add(ctx.tick_ev, &tick);
 
-	/* Everything one-time is done (database, listener, privileges, event
-	 * loop, signals): from here on only the allowlist (common/sandbox.c). */
+	/* Everything one-time is done (privileges, event loop, signals): from
+	 * here on only the allowlist (common/sandbox.c). */
 	if (sandbox_enter(SANDBOX_WORKER) < 0)
 		fatalx("cannot install the seccomp filter (SECCOMP=false runs without it)");
 
-	/* Tell the master we are up; it hands us the signer and kdf sockets. */
+	/* Tell the master we are up; it hands us the signer, kdf and store sockets. */
 	struct ipc_msg ready = { .type = IPC_READY };
 	ipc_send(ctrl_fd, &ready, -1);
 	log_debug("serving");
@@ -255,13 +253,12 @@ void worker_main(int slot, int ctrl_fd, const int *listen_fds, int n_listen, str
 	http_server_free(ctx.http);
 	ipc_client_free(ctx.signer);
 	ipc_client_free(ctx.kdf);
+	ipc_client_free(ctx.store);
 	event_free(ctx.ctrl_ev);
 	event_free(ctx.tick_ev);
 	event_free(term);
 	event_free(hup);
 	event_base_free(ctx.base);
-	session_listener_stop();
-	PQfinish(ctx.db);
 	free(ctx.jwks_json);
 	free(ctx.discovery_json);
 	exit(0);

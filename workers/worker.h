@@ -1,7 +1,8 @@
 /*
- * An HTTP worker process: one libevent loop, no private keys, dropped
- * privileges. Talks to PostgreSQL (libpq), to the signer and the kdf over IPC,
- * and to the other workers through the shared-memory region.
+ * An HTTP worker process: one libevent loop, no private keys, no database
+ * credentials, dropped privileges. Talks to the store (every database
+ * operation), the signer and the kdf over IPC, and to the other workers
+ * through the shared-memory region.
  */
 #ifndef DREAMAUTH_WORKER_H
 #define DREAMAUTH_WORKER_H
@@ -9,7 +10,6 @@
 #include <stdnoreturn.h>
 #include <stdint.h>
 #include <event2/event.h>
-#include <libpq-fe.h>
 #include "shm/shm.h"
 #include "workers/http_server.h"
 #include "workers/ipc_client.h"
@@ -20,7 +20,7 @@ struct worker_ctx {
 	struct http_server *http;
 	struct ipc_client *signer;
 	struct ipc_client *kdf;
-	PGconn *db;
+	struct ipc_client *store;
 	struct shm_region *shm;
 	int ctrl_fd;
 	struct event *ctrl_ev;

@@ -1,0 +1,245 @@
+/*
+ * store process: the only holder of the application's database connections.
+ * Its poll loop (common/actor_loop.c) reads IPC_STORE_REQ frames from the
+ * workers, checks each against its operation's shape (proto/store_wire.c) and
+ * queues it; DB_POOL_SIZE threads, each with its own connection, run the
+ * operations (store/store_run.c) and reply on a dup of the requester's
+ * socket. A listener thread hears revocations (store/listener.c).
+ *
+ * A worker never waits on the database: it waits on us, with a deadline.
+ * When the database hangs, our threads hang, the queue fills, and from then
+ * on a request is answered STORE_BUSY at once; a queued request whose asker
+ * has given up is answered STORE_TIMEOUT without running.
+ */
+#include "store/store.h"
+#include "common/actor_loop.h"
+#include "common/config.h"
+#include "common/db.h"
+#include "common/ipc_channel.h"
+#include "common/log.h"
+#include "common/privdrop.h"
+#include "common/sandbox.h"
+#include "common/secure.h"
+#include "store/listener.h"
+#include "store/store_run.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+struct store_job {
+	int fd;				/* dup of the worker's socket, closed with the job */
+	uint64_t rid;
+	int64_t deadline_ms;		/* monotonic; 0 = none */
+	struct store_request req;
+	struct store_job *next;
+};
+
+static pthread_mutex_t queue_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t queue_cond = PTHREAD_COND_INITIALIZER;
+static struct store_job *queue_head, *queue_tail;
+static int queue_len;
+static volatile sig_atomic_t store_stop;
+
+static void on_term(int sig)
+{
+	(void)sig;
+	store_stop = 1;
+}
+
+static int64_t monotonic_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void send_reply(int fd, uint64_t rid, uint32_t op, const struct store_reply *reply)
+{
+	static _Thread_local uint8_t buf[IPC_MAX_STR];
+	struct store_reply small = { .status = STORE_TOO_LARGE };
+	long len = store_reply_encode(op, reply, buf, sizeof(buf));
+	struct ipc_msg m = { .type = IPC_STORE_RESP, .rid = rid };
+
+	if (len < 0)
+		len = store_reply_encode(op, &small, buf, sizeof(buf));
+	m.s1 = (char *)buf;
+	m.s1_len = (size_t)len;
+	if (ipc_send(fd, &m, -1) < 0 && errno != EPIPE && errno != ECONNRESET && errno != EAGAIN)
+		log_warn("store reply");
+}
+
+static void send_status(int fd, uint64_t rid, uint32_t op, int status)
+{
+	struct store_reply r = { .status = status };
+	send_reply(fd, rid, op, &r);
+}
+
+static void job_free(struct store_job *j)
+{
+	store_request_free(&j->req);
+	if (j->fd >= 0)
+		close(j->fd);
+	free(j);
+}
+
+/* ---- the pool ---- */
+
+struct pool_thread {
+	pthread_t thread;
+	PGconn *db;
+	int64_t next_connect_ms;
+	int backoff_ms;
+};
+
+/* A lost connection is re-opened at most once per backoff step (250 ms
+ * doubling to 5 s), so a database outage costs a failed connect now and
+ * then, not one per request; db.c logs the state changes. */
+static PGconn *pool_connection(struct pool_thread *t)
+{
+	int64_t now = monotonic_ms();
+
+	if (t->db && PQstatus(t->db) == CONNECTION_OK)
+		return t->db;
+	if (now < t->next_connect_ms)
+		return NULL;
+	if (t->db)
+		PQfinish(t->db);	/* a new one gets the session settings (statement_timeout) */
+	t->db = db_connect(cfg.database_url, 0);
+	if (t->db && PQstatus(t->db) == CONNECTION_OK) {
+		db_note_reachable(true);
+		t->backoff_ms = 0;
+		return t->db;
+	}
+	db_note_reachable(false);
+	t->backoff_ms = t->backoff_ms ? t->backoff_ms * 2 : 250;
+	if (t->backoff_ms > 5000)
+		t->backoff_ms = 5000;
+	t->next_connect_ms = now + t->backoff_ms;
+	return NULL;
+}
+
+static void job_run(struct pool_thread *t, struct store_job *j)
+{
+	struct store_result res;
+
+	if (j->deadline_ms && monotonic_ms() > j->deadline_ms) {
+		send_status(j->fd, j->rid, j->req.op, STORE_TIMEOUT);	/* the asker has given up */
+		return;
+	}
+	store_run(pool_connection(t), &j->req, &res);
+	send_reply(j->fd, j->rid, j->req.op, &res.reply);
+	store_result_clear(&res);
+}
+
+static void *pool_main(void *arg)
+{
+	struct pool_thread *t = arg;
+	for (;;) {
+		pthread_mutex_lock(&queue_lock);
+		while (!queue_head && !store_stop)
+			pthread_cond_wait(&queue_cond, &queue_lock);
+		if (store_stop && !queue_head) {
+			pthread_mutex_unlock(&queue_lock);
+			break;
+		}
+		struct store_job *j = queue_head;
+		queue_head = j->next;
+		if (!queue_head)
+			queue_tail = NULL;
+		queue_len--;
+		pthread_mutex_unlock(&queue_lock);
+		job_run(t, j);
+		job_free(j);
+	}
+	if (t->db)
+		PQfinish(t->db);
+	return NULL;
+}
+
+static void enqueue(int fd, const struct ipc_msg *m)
+{
+	struct store_job *j = calloc(1, sizeof(*j));
+	uint32_t op = 0;
+
+	if (!j) {
+		send_status(fd, m->rid, STORE_OP_PING, STORE_BUSY);
+		return;
+	}
+	j->fd = -1;
+	if (store_request_decode((const uint8_t *)m->s1, m->s1_len, &j->req) < 0) {
+		/* Not a known operation with well-typed fields: refused, and
+		 * answered as a PING so the reply still decodes. */
+		log_warnx("refused a malformed store request");
+		send_status(fd, m->rid, STORE_OP_PING, STORE_REFUSED);
+		job_free(j);
+		return;
+	}
+	op = j->req.op;
+	pthread_mutex_lock(&queue_lock);
+	int full = queue_len >= STORE_MAX_QUEUE;
+	pthread_mutex_unlock(&queue_lock);
+	j->fd = full ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (full || j->fd < 0) {
+		send_status(fd, m->rid, op, STORE_BUSY);
+		job_free(j);
+		return;
+	}
+	j->rid = m->rid;
+	j->deadline_ms = j->req.budget_ms ? monotonic_ms() + j->req.budget_ms : 0;
+	pthread_mutex_lock(&queue_lock);
+	if (queue_tail)
+		queue_tail->next = j;
+	else
+		queue_head = j;
+	queue_tail = j;
+	queue_len++;
+	pthread_cond_signal(&queue_cond);
+	pthread_mutex_unlock(&queue_lock);
+}
+
+static void handle_request(int fd, const struct ipc_msg *m, int slot)
+{
+	if (m->type == IPC_STORE_REQ) {
+		enqueue(fd, m);
+	} else if (m->type == IPC_PING) {
+		struct ipc_msg pong = { .type = IPC_PONG, .rid = m->rid };
+		ipc_send(fd, &pong, -1);
+	} else {
+		log_warnx("unexpected %s from worker %d", ipc_type_name(m->type), slot + 1);
+	}
+}
+
+void store_main(int ctrl_fd, struct shm_region *shm)
+{
+	static struct pool_thread pool[STORE_MAX_POOL];
+	int n = cfg.db_pool_size;
+
+	log_set_role("store");
+	proctitle_set("store");
+	store_shm = shm;
+	actor_confine(cfg.service_user, on_term);
+	/* Before the threads start: they inherit the filter. */
+	if (sandbox_enter(SANDBOX_STORE) < 0)
+		fatalx("cannot install the seccomp filter (SECCOMP=false runs without it)");
+	if (store_listener_start(shm) < 0)
+		fatalx("cannot start the revocation listener");
+	for (int i = 0; i < n; i++)
+		if (pthread_create(&pool[i].thread, NULL, pool_main, &pool[i]) != 0)
+			fatalx("pthread_create");
+	log_debug("serving with %d database connections", n);
+	actor_serve(ctrl_fd, IPC_PEER_STORE, &store_stop, handle_request, NULL);
+	pthread_mutex_lock(&queue_lock);
+	pthread_cond_broadcast(&queue_cond);
+	pthread_mutex_unlock(&queue_lock);
+	for (int i = 0; i < n; i++)
+		pthread_join(pool[i].thread, NULL);
+	store_listener_stop();
+	log_info("exiting");
+	exit(0);
+}
