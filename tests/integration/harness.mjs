@@ -68,8 +68,13 @@ export class Server {
     this.proc = spawn(BIN, ['serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc.stdout.pipe(this.log, { end: false });
     this.proc.stderr.pipe(this.log, { end: false });
-    this.exited = new Promise((resolve) => this.proc.on('exit', (code, signal) => resolve({ code, signal })));
-    this.closed = new Promise((resolve) => this.proc.on('close', resolve));
+    // Resolved on 'close', not 'exit': 'exit' can come before the child's
+    // stdout and stderr are drained, and a test that reads the log then
+    // misses the last lines (a flaky "one clear error" check). Then the log
+    // file is flushed, so logs() has every line.
+    this.exited = new Promise((resolve) => this.proc.on('close', (code, signal) => {
+      this.log.end(() => resolve({ code, signal }));
+    }));
     if (waitHealthy) await this.waitHealthy(30000);
     return this;
   }
@@ -92,12 +97,10 @@ export class Server {
     if (this.proc.exitCode !== null || this.proc.signalCode !== null) return this.exited;
     this.proc.kill(signal);
     const timer = setTimeout(() => this.proc.kill('SIGKILL'), 30000);
-    const r = await this.exited;
+    const r = await this.exited;	// stdout and stderr drained into the log, and flushed
     clearTimeout(timer);
     // Under the ASan/UBSan build, any report in any process fails the test
     // that stopped the server.
-    await this.closed;	// stdout and stderr drained into the log
-    await new Promise((resolve) => this.log.end(resolve));
     const report = this.logs().match(/^.*(AddressSanitizer|LeakSanitizer|runtime error:).*$/m);
     if (report) throw new Error(`sanitizer report in ${this.logPath}: ${report[0]}`);
     return r;
