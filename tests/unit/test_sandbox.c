@@ -162,7 +162,7 @@ static int allowed_work(enum sandbox_role role)
 	if (getrandom(salt, sizeof(salt), 0) != (ssize_t)sizeof(salt))
 		return EXIT_WRONG;
 	log_warnx("logging works under the filter (pid %d)", (int)getpid());
-	if (role == SANDBOX_KDF) {
+	if (role == SANDBOX_KDF || role == SANDBOX_STORE) {
 		pthread_t t[2];
 		/* The pool's threads (their own malloc arenas) and one that ends in pthread_exit. */
 		if (pthread_create(&t[0], NULL, thread_body, NULL) != 0 || pthread_create(&t[1], NULL, thread_exits, NULL) != 0)
@@ -170,21 +170,22 @@ static int allowed_work(enum sandbox_role role)
 		pthread_join(t[0], NULL);
 		pthread_join(t[1], NULL);
 		/* argon2id with p = 2 runs one thread per lane. */
-		if (argon2id_hash_raw(1, 64, 2, "pw", 2, salt, sizeof(salt), out, sizeof(out)) != ARGON2_OK)
+		if (role == SANDBOX_KDF && argon2id_hash_raw(1, 64, 2, "pw", 2, salt, sizeof(salt), out, sizeof(out)) != ARGON2_OK)
 			return EXIT_WRONG;
 		/* clone3 is refused with ENOSYS, not a kill: glibc retries with clone. */
 		if (syscall(SYS_clone3, NULL, 0) != -1 || errno != ENOSYS)
 			return EXIT_WRONG;
-	} else {
+	}
+	if (role != SANDBOX_KDF) {
 		/* Read-only files (resolver, nss, Kerberos at reconnect; a worker's
-		 * OIDC_CLIENTS_FILE, stat'ed for changes) and sockets. */
+		 * OIDC_CLIENTS_FILE, stat'ed for changes) and, but for a worker, sockets. */
 		int fd = open("/etc/hosts", O_RDONLY | O_CLOEXEC);
 		char buf[64];
 		struct stat st;
 		if (fd < 0 || read(fd, buf, sizeof(buf)) < 0 || close(fd) < 0 || stat("/etc/hosts", &st) < 0)
 			return EXIT_WRONG;
-		if (role == SANDBOX_WORKER && worker_http_round() != EXIT_OK)
-			return EXIT_WRONG;
+		if (role == SANDBOX_WORKER)
+			return worker_http_round();
 		int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), u = socket(AF_UNIX, SOCK_STREAM, 0), waiting;
 		if (s < 0 || u < 0 || ioctl(pair[1], FIONREAD, &waiting) < 0)	/* as the resolver asks */
 			return EXIT_WRONG;
@@ -310,9 +311,22 @@ static int do_setuid(enum sandbox_role role)
 	return EXIT_OK;
 }
 
-static int do_socket_kdf(enum sandbox_role role)
+static int do_socket_inet(enum sandbox_role role)
 {
-	socket(AF_INET, SOCK_STREAM, 0);	/* the kdf has no network */
+	socket(AF_INET, SOCK_STREAM, 0);	/* neither the kdf nor a worker opens a connection */
+	return EXIT_OK;
+}
+
+static int do_socket_unix(enum sandbox_role role)
+{
+	socket(AF_UNIX, SOCK_STREAM, 0);	/* nor reaches PostgreSQL's unix socket */
+	return EXIT_OK;
+}
+
+static int do_connect(enum sandbox_role role)
+{
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(5432), .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	connect(pair[0], (struct sockaddr *)&to, sizeof(to));	/* even on a socket it holds */
 	return EXIT_OK;
 }
 
@@ -327,29 +341,31 @@ int main(void)
 	static const struct {
 		const char *what;
 		int (*body)(enum sandbox_role);
-		bool kdf_dies, signer_dies, worker_dies;
+		bool dies[4];	/* kdf, signer, store, worker: the order of roles[] */
 	} forbidden[] = {
-		{ "execve", do_execve, true, true, true },
-		{ "fork", do_fork, true, true, true },
-		{ "open for writing", do_open_for_writing, true, true, true },
-		{ "open with O_TRUNC", do_open_truncating, true, true, true },
-		{ "open for reading", do_open_reading, true, false, false },
-		{ "mmap PROT_EXEC", do_exec_memory, true, true, true },
-		{ "mprotect PROT_EXEC", do_mprotect_exec, true, true, true },
-		{ "AF_PACKET socket", do_raw_socket, true, true, true },
-		{ "AF_NETLINK socket", do_netlink_socket, true, true, true },
-		{ "AF_INET socket", do_socket_kdf, true, false, false },
-		{ "socketpair", do_socketpair, true, true, true },
-		{ "epoll_create1", do_new_epoll, true, true, true },
-		{ "bind", do_bind, true, true, true },
-		{ "setresuid", do_setuid, true, true, true },
-		{ "ptrace", do_ptrace, true, true, true },
-		{ "ioctl TIOCSTI", do_tiocsti, true, true, true },
-		{ "getppid", do_getppid, true, true, true },
-		{ "kill", do_kill_other, true, true, true },
+		{ "execve", do_execve, { true, true, true, true } },
+		{ "fork", do_fork, { true, true, true, true } },
+		{ "open for writing", do_open_for_writing, { true, true, true, true } },
+		{ "open with O_TRUNC", do_open_truncating, { true, true, true, true } },
+		{ "open for reading", do_open_reading, { true, false, false, false } },
+		{ "mmap PROT_EXEC", do_exec_memory, { true, true, true, true } },
+		{ "mprotect PROT_EXEC", do_mprotect_exec, { true, true, true, true } },
+		{ "AF_PACKET socket", do_raw_socket, { true, true, true, true } },
+		{ "AF_NETLINK socket", do_netlink_socket, { true, true, true, true } },
+		{ "AF_INET socket", do_socket_inet, { true, false, false, true } },
+		{ "AF_UNIX socket", do_socket_unix, { true, false, false, true } },
+		{ "connect", do_connect, { true, false, false, true } },
+		{ "socketpair", do_socketpair, { true, true, true, true } },
+		{ "epoll_create1", do_new_epoll, { true, true, true, true } },
+		{ "bind", do_bind, { true, true, true, true } },
+		{ "setresuid", do_setuid, { true, true, true, true } },
+		{ "ptrace", do_ptrace, { true, true, true, true } },
+		{ "ioctl TIOCSTI", do_tiocsti, { true, true, true, true } },
+		{ "getppid", do_getppid, { true, true, true, true } },
+		{ "kill", do_kill_other, { true, true, true, true } },
 	};
-	static const enum sandbox_role roles[] = { SANDBOX_KDF, SANDBOX_SIGNER, SANDBOX_WORKER };
-	static const char *const role_names[] = { "kdf", "signer", "worker" };
+	static const enum sandbox_role roles[] = { SANDBOX_KDF, SANDBOX_SIGNER, SANDBOX_STORE, SANDBOX_WORKER };
+	static const char *const role_names[] = { "kdf", "signer", "store", "worker" };
 
 	log_init("test", LOG_LEVEL_WARN);
 	cfg.argon2_m_kib = 64;
@@ -375,8 +391,7 @@ int main(void)
 		CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 
 		for (size_t i = 0; i < sizeof(forbidden) / sizeof(forbidden[0]); i++) {
-			bool dies = role == SANDBOX_KDF ? forbidden[i].kdf_dies :
-			    role == SANDBOX_SIGNER ? forbidden[i].signer_dies : forbidden[i].worker_dies;
+			bool dies = forbidden[i].dies[r];
 			/* Surviving means reaching _exit, where ASan runs LeakSanitizer. */
 			if (!dies && !sandbox_built_in())
 				continue;
