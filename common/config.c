@@ -252,6 +252,9 @@ int config_load(char *err, size_t errlen)
 	if (parse_int("DB_POOL_SIZE", 4, 1, 64, &n, err, errlen))
 		return -1;
 	cfg.db_pool_size = (int)n;
+	if (parse_int("DB_QUEUE_SIZE", 1024, 1, 1000000, &n, err, errlen))
+		return -1;
+	cfg.db_queue_size = (int)n;
 	if (parse_int("REVOCATION_LISTENER_GRACE", 60, 0, 86400, &n, err, errlen))
 		return -1;
 	cfg.revocation_listener_grace = (int)n;

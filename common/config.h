@@ -18,6 +18,7 @@ struct config {
 	int workers;			/* WORKERS, default = cores */
 	int kdf_threads;		/* KDF_THREADS, default = cores */
 	int db_pool_size;		/* DB_POOL_SIZE: the store's connections, default 4 */
+	int db_queue_size;		/* DB_QUEUE_SIZE: requests the store queues before answering busy (1024) */
 	int revocation_listener_grace;	/* REVOCATION_LISTENER_GRACE: seconds cached sessions stay trusted
 					 * while the revocation listener is down (default 60; 0 = none) */
 	int db_statement_timeout_ms;	/* DB_STATEMENT_TIMEOUT_MS, default 5000; 0 = none */

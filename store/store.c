@@ -182,7 +182,7 @@ static void enqueue(int fd, const struct ipc_msg *m)
 	}
 	op = j->req.op;
 	pthread_mutex_lock(&queue_lock);
-	int full = queue_len >= STORE_MAX_QUEUE;
+	int full = queue_len >= cfg.db_queue_size;
 	pthread_mutex_unlock(&queue_lock);
 	j->fd = full ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	if (full || j->fd < 0) {

@@ -4,7 +4,6 @@
 #include <stdnoreturn.h>
 #include "shm/shm.h"
 
-#define STORE_MAX_QUEUE 1024	/* queued requests; past it STORE_BUSY at once */
 #define STORE_MAX_POOL 64
 
 noreturn void store_main(int ctrl_fd, struct shm_region *shm);	/* never returns */
