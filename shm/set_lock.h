@@ -69,8 +69,10 @@ static inline size_t shm_table_layout(size_t entries, struct shm_table_shape sha
 	if (rounded == 0)
 		return 0;
 	set_count = rounded / SHM_WAYS;
-	if (set_count > (SIZE_MAX / 2 - shape.header) / shape.head_size ||
-	    set_count > (SIZE_MAX / 2) / shape.block_size)
+	/* Header and heads under an eighth of SIZE_MAX, blocks under a
+	 * quarter: the sum, alignment included, cannot wrap. */
+	if (shape.header > SIZE_MAX / 8 || set_count > (SIZE_MAX / 8) / shape.head_size ||
+	    set_count > (SIZE_MAX / 4) / shape.block_size)
 		return 0;
 	heads_end = shm_align_line(shape.header + set_count * shape.head_size);
 	g->entries = rounded;
