@@ -42,6 +42,10 @@
 #define REAUTH_PARAM "dreamauth_reauth"
 #define REAUTH_MARK_LEN (2 * 16 + 1)
 
+/* What storing the code does about consent (CODE_ISSUE's last argument). */
+enum consent_step { CONSENT_SKIP, CONSENT_REQUIRE, CONSENT_GRANT };
+static const char *const consent_step_names[] = { "skip", "require", "grant" };
+
 struct authz {
 	struct http_exchange *ex;
 	struct form q;
@@ -54,7 +58,7 @@ struct authz {
 	bool consented;		/* came back from the consent form with "allow" */
 	bool denied;		/* ... with "deny" */
 	struct session_entry s;	/* the signed-in user's session, once known */
-	const char *consent;	/* what CODE_ISSUE does about consent: "skip", "require", "grant" */
+	enum consent_step consent;
 	char code[TOKEN_STR_LEN];
 };
 
@@ -345,9 +349,9 @@ static void code_issued(const struct store_reply *r, void *arg)
 	struct authz *a = arg;
 
 	if (r->status != STORE_OK) {
-		if (!strcmp(a->consent, "require"))
+		if (a->consent == CONSENT_REQUIRE)
 			unavailable_page(a, "The service is temporarily unavailable; please try again.");
-		else if (!strcmp(a->consent, "grant"))
+		else if (a->consent == CONSENT_GRANT)
 			unavailable_page(a, "Could not save your decision; please try again.");
 		else
 			error_redirect(a, "temporarily_unavailable", "could not store the authorization code");
@@ -383,7 +387,7 @@ static void issue_code(struct authz *a)
 	    a->nonce ? STORE_V_TEXT(a->nonce) : STORE_V_NULL,
 	    a->code_challenge ? STORE_V_TEXT(a->code_challenge) : STORE_V_NULL,
 	    a->code_challenge ? STORE_V_TEXT("S256") : STORE_V_NULL, STORE_V_INT(auth_time), STORE_V_TEXT(s->amr),
-	    STORE_V_INT(cfg.oidc_code_ttl), STORE_V_TEXT(a->consent));
+	    STORE_V_INT(cfg.oidc_code_ttl), STORE_V_TEXT(consent_step_names[a->consent]));
 }
 
 /* REAUTH_PARAM's value for a session: not its id (that stays out of URLs
@@ -454,14 +458,14 @@ static void session_found(struct http_exchange *ex, int rc, const struct session
 	}
 	a->s = *s;
 	if (a->consented) {
-		a->consent = "grant";
+		a->consent = CONSENT_GRANT;
 	} else if (a->client->skip_consent) {
-		a->consent = "skip";
+		a->consent = CONSENT_SKIP;
 	} else if (a->prompt_consent) {
 		render_consent(a);	/* asked again whatever was granted before */
 		return;
 	} else {
-		a->consent = "require";
+		a->consent = CONSENT_REQUIRE;
 	}
 	issue_code(a);
 }
