@@ -48,7 +48,9 @@
 
 #define STORE_SHAPES_ACCOUNTS(S)
 #define STORE_SHAPES_OAUTH(S)
-#define STORE_SHAPES_CLIENTS(S) S(CLIENT, STORE_SHAPE_CLIENT)
+#define STORE_SHAPES_CLIENTS(S)                 \
+	S(CLIENT, STORE_SHAPE_CLIENT)           \
+	S(CLIENT_SUMMARY, STORE_SHAPE_CLIENT_SUMMARY)
 
 /* an oauth_clients row (workers/oidc_clients.c); arrays as PostgreSQL text */
 #define STORE_SHAPE_CLIENT(C)                                   \
@@ -62,6 +64,15 @@
 	C(CLIENT_SKIP_CONSENT, "skip_consent", 'b')             \
 	C(CLIENT_REQUIRE_PKCE, "require_pkce", 'b')             \
 	C(CLIENT_ID_TOKEN_ALG, "id_token_alg", 't')
+
+/* a line of `dreamauth client list`; lists joined as the command prints them */
+#define STORE_SHAPE_CLIENT_SUMMARY(C)                                   \
+	C(CLIENT_SUMMARY_ID, "client_id", 't')                          \
+	C(CLIENT_SUMMARY_NAME, "name", 't')                             \
+	C(CLIENT_SUMMARY_PUBLIC, "public", 'b')                         \
+	C(CLIENT_SUMMARY_SKIP_CONSENT, "skip_consent", 'b')             \
+	C(CLIENT_SUMMARY_REDIRECT_URIS, "redirect_uris", 't')   /* space separated */ \
+	C(CLIENT_SUMMARY_GRANT_TYPES, "grant_types", 't')       /* comma separated */
 
 /* ---- operations: X(NAME, store_function, "args", SHAPE) ---- */
 
@@ -82,9 +93,26 @@
 
 #define STORE_OPS_ACCOUNTS(X)
 #define STORE_OPS_OAUTH(X)
-#define STORE_OPS_CLIENTS(X)                                            \
-	/* client_id -> the client, or no row */                        \
-	X(CLIENT_FIND, store_client_find, "t", CLIENT)
+#define STORE_OPS_CLIENTS(X)                                                                    \
+	/* client_id -> the client, or no row */                                                \
+	X(CLIENT_FIND, store_client_find, "t", CLIENT)                                          \
+	/* `dreamauth client add`: client_id, secret_hash (hex bytea; NULL for a public         \
+	 * client), name, redirect_uris, post_logout_redirect_uris (both space separated),       \
+	 * client_credentials, public, skip_consent, id_token_alg -> n = 1 added, 0 the id       \
+	 * is taken */                                                                          \
+	X(CLIENT_ADD, store_client_add, "tTtttbbbt", COUNT)                                     \
+	/* `dreamauth client list`, a page: after_client_id (NULL: from the start), limit ->     \
+	 * the clients after it in client_id order */                                           \
+	X(CLIENT_LIST, store_client_list, "Ti", CLIENT_SUMMARY)                                 \
+	/* `dreamauth client remove`: client_id -> n = 1 removed (its tokens revoked, its        \
+	 * codes deleted, in the same transaction), 0 no such database client */                \
+	X(CLIENT_REMOVE, store_client_remove, "t", COUNT)                                       \
+	/* authorize: code_hash, client_id, user_id, session_id, redirect_uri, scope, nonce,     \
+	 * code_challenge, code_challenge_method, auth_time, amr, ttl_s, consent -> n = 1 the    \
+	 * code is stored, 0 it is not because consent is missing. consent: "skip" (the client   \
+	 * asks none), "require" (store only if oauth_consents covers scope), "grant" (the user  \
+	 * just allowed: remember the grant and store the code in one transaction) */           \
+	X(CODE_ISSUE, store_code_issue, "ttttttTTTitit", COUNT)
 
 #define STORE_OPS(X)            \
 	STORE_OPS_CORE(X)       \
