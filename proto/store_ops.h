@@ -43,6 +43,7 @@
 	S(COUNT, STORE_SHAPE_COUNT)     \
 	S(SESSION, STORE_SHAPE_SESSION) \
 	STORE_SHAPES_ACCOUNTS(S)        \
+	STORE_SHAPES_USERS_ADMIN(S)     \
 	STORE_SHAPES_OAUTH(S)           \
 	STORE_SHAPES_CLIENTS(S)
 
@@ -73,6 +74,43 @@
 	C(CLIENT_SUMMARY_SKIP_CONSENT, "skip_consent", 'b')             \
 	C(CLIENT_SUMMARY_REDIRECT_URIS, "redirect_uris", 't')   /* space separated */ \
 	C(CLIENT_SUMMARY_GRANT_TYPES, "grant_types", 't')       /* comma separated */
+
+/* `dreamauth user ...` (master/cli_user.c, store/users_admin.c) */
+#define STORE_SHAPES_USERS_ADMIN(S)                     \
+	S(ADMIN_USER, STORE_SHAPE_ADMIN_USER)           \
+	S(ADMIN_USER_ROW, STORE_SHAPE_ADMIN_USER_ROW)   \
+	S(ADMIN_USER_REVOKED, STORE_SHAPE_ADMIN_USER_REVOKED) \
+	S(ADMIN_USER_PROFILE, STORE_SHAPE_ADMIN_USER_PROFILE)
+
+#define STORE_SHAPE_ADMIN_USER(C) C(ADMIN_USER_ID, "id", 't')
+
+/* created_unix: created_at in Unix seconds, for display; page_key: the exact
+ * created_at (ISO 8601, UTC, microseconds), for asking the page after it */
+#define STORE_SHAPE_ADMIN_USER_ROW(C)                                   \
+	C(ADMIN_USER_ROW_ID, "id", 't')                                 \
+	C(ADMIN_USER_ROW_EMAIL, "email", 't')                           \
+	C(ADMIN_USER_ROW_EMAIL_NORMALIZED, "email_normalized", 't')     \
+	C(ADMIN_USER_ROW_NAME, "name", 't')                             \
+	C(ADMIN_USER_ROW_IS_ADMIN, "is_admin", 'b')                     \
+	C(ADMIN_USER_ROW_DISABLED, "disabled", 'b')                     \
+	C(ADMIN_USER_ROW_GROUPS, "groups", 't')                         \
+	C(ADMIN_USER_ROW_CREATED_UNIX, "created_unix", 'i')             \
+	C(ADMIN_USER_ROW_PAGE_KEY, "page_key", 't')
+
+/* what ended with a disable or a password reset */
+#define STORE_SHAPE_ADMIN_USER_REVOKED(C)                               \
+	C(ADMIN_USER_REVOKED_ID, "id", 't')                             \
+	C(ADMIN_USER_REVOKED_DISABLED, "disabled", 'b')                 \
+	C(ADMIN_USER_REVOKED_SESSIONS, "sessions", 'i')                 \
+	C(ADMIN_USER_REVOKED_REFRESH_TOKENS, "refresh_tokens", 'i')     \
+	C(ADMIN_USER_REVOKED_ACCESS_TOKENS, "access_tokens", 'i')
+
+/* groups comma-separated, "" for none */
+#define STORE_SHAPE_ADMIN_USER_PROFILE(C)                               \
+	C(ADMIN_USER_PROFILE_ID, "id", 't')                             \
+	C(ADMIN_USER_PROFILE_IS_ADMIN, "is_admin", 'b')                 \
+	C(ADMIN_USER_PROFILE_NAME, "name", 't')                         \
+	C(ADMIN_USER_PROFILE_GROUPS, "groups", 't')
 
 /* ---- operations: X(NAME, store_function, "args", SHAPE) ---- */
 
@@ -114,9 +152,35 @@
 	 * just allowed: remember the grant and store the code in one transaction) */           \
 	X(CODE_ISSUE, store_code_issue, "ttttttTTTitit", COUNT)
 
+/* Account administration, for the CLI only: refused inside the store actor,
+ * so a worker cannot ask for them (store/users_admin.c). Users are named by
+ * their normalized email (proto/email.h). Changes that running instances
+ * must see log "user:<id>" (revocation_log) in the same transaction. */
+#define STORE_OPS_USERS_ADMIN(X)                                                \
+	/* email, email_normalized, name, password_hash, is_admin, groups       \
+	 * (comma-separated; NULL or "" none) -> the new id, or no row when     \
+	 * the email is taken */                                                \
+	X(USER_ADMIN_ADD, store_user_admin_add, "ttttbT", ADMIN_USER)           \
+	/* after_page_key, after_email_normalized (NULL, NULL: from the start), \
+	 * limit (1..100) -> users by created_at, email_normalized */           \
+	X(USER_ADMIN_LIST, store_user_admin_list, "TTi", ADMIN_USER_ROW)        \
+	/* email_normalized, token_leeway_s -> the user, disabled, and what was \
+	 * revoked (sessions, live refresh tokens, access tokens still          \
+	 * verifying), or no row; one transaction */                            \
+	X(USER_ADMIN_DISABLE, store_user_admin_disable, "ti", ADMIN_USER_REVOKED) \
+	/* email_normalized -> the user, or no row (sessions stay revoked) */   \
+	X(USER_ADMIN_ENABLE, store_user_admin_enable, "t", ADMIN_USER)          \
+	/* email_normalized, password_hash, token_leeway_s -> as DISABLE, the   \
+	 * disabled flag unchanged */                                           \
+	X(USER_ADMIN_PASSWD, store_user_admin_passwd, "tti", ADMIN_USER_REVOKED) \
+	/* email_normalized, is_admin, name, groups (NULL: keep; groups "":     \
+	 * none) -> the profile after the change, or no row */                  \
+	X(USER_ADMIN_SET, store_user_admin_set, "tBTT", ADMIN_USER_PROFILE)
+
 #define STORE_OPS(X)            \
 	STORE_OPS_CORE(X)       \
 	STORE_OPS_ACCOUNTS(X)   \
+	STORE_OPS_USERS_ADMIN(X) \
 	STORE_OPS_OAUTH(X)      \
 	STORE_OPS_CLIENTS(X)
 
