@@ -47,11 +47,33 @@
 	STORE_SHAPES_OAUTH(S)           \
 	STORE_SHAPES_CLIENTS(S)
 
-#define STORE_SHAPES_ACCOUNTS(S)
+#define STORE_SHAPES_ACCOUNTS(S)                        \
+	S(USER_CREDENTIALS, STORE_SHAPE_USER_CREDENTIALS) \
+	S(NEW_USER, STORE_SHAPE_NEW_USER)                 \
+	S(OWN_SESSION, STORE_SHAPE_OWN_SESSION)
 #define STORE_SHAPES_OAUTH(S)
 #define STORE_SHAPES_CLIENTS(S)                 \
 	S(CLIENT, STORE_SHAPE_CLIENT)           \
 	S(CLIENT_SUMMARY, STORE_SHAPE_CLIENT_SUMMARY)
+
+/* what checking a password needs (workers/auth_password.c); no password
+ * reads as "" */
+#define STORE_SHAPE_USER_CREDENTIALS(C)                                 \
+	C(USER_CREDENTIALS_ID, "id", 't')                               \
+	C(USER_CREDENTIALS_PASSWORD_HASH, "password_hash", 't')         \
+	C(USER_CREDENTIALS_DISABLED, "disabled", 'b')
+
+/* the id of an account just created */
+#define STORE_SHAPE_NEW_USER(C) C(NEW_USER_ID, "id", 't')
+
+/* one of the signed-in user's own sessions (workers/account.c); no ip or
+ * user agent reads as "" */
+#define STORE_SHAPE_OWN_SESSION(C)                                      \
+	C(OWN_SESSION_ID, "id", 't')                                    \
+	C(OWN_SESSION_CREATED_AT, "created_at", 'i')                    \
+	C(OWN_SESSION_LAST_SEEN_AT, "last_seen_at", 'i')                \
+	C(OWN_SESSION_IP, "ip", 't')                                    \
+	C(OWN_SESSION_USER_AGENT, "user_agent", 't')
 
 /* an oauth_clients row (workers/oidc_clients.c); arrays as PostgreSQL text */
 #define STORE_SHAPE_CLIENT(C)                                   \
@@ -129,7 +151,19 @@
 	/* user_id, except_session_id -> n revoked */                           \
 	X(SESSION_REVOKE_USER, store_session_revoke_user, "tT", COUNT)
 
-#define STORE_OPS_ACCOUNTS(X)
+#define STORE_OPS_ACCOUNTS(X)                                                           \
+	/* email_normalized -> the account, or no row */                                \
+	X(USER_FIND_BY_EMAIL, store_user_find_by_email, "t", USER_CREDENTIALS)          \
+	/* user_id -> the account, or no row */                                         \
+	X(USER_FIND_BY_ID, store_user_find_by_id, "t", USER_CREDENTIALS)                \
+	/* email, email_normalized, name, password_hash, is_admin -> its id;            \
+	 * CONFLICT when the normalized email is taken */                               \
+	X(USER_SIGN_UP, store_user_sign_up, "ttttb", NEW_USER)                          \
+	/* user_id, password_hash, keep_session_id -> n of the user's other sessions    \
+	 * revoked; the new hash and the revocations commit together or not at all */  \
+	X(USER_PASSWORD_CHANGE, store_user_password_change, "ttT", COUNT)               \
+	/* user_id -> the user's live sessions, newest first, at most 100 */            \
+	X(USER_SESSIONS_LIST, store_user_sessions_list, "t", OWN_SESSION)
 #define STORE_OPS_OAUTH(X)
 #define STORE_OPS_CLIENTS(X)                                                                    \
 	/* client_id -> the client, or no row */                                                \
