@@ -15,6 +15,7 @@
  */
 #ifndef DREAMAUTH_STORE_OPS_H
 #define DREAMAUTH_STORE_OPS_H
+#include <stdbool.h>
 #include <stdint.h>
 
 /* ---- result shapes: C(COLUMN_ENUM, "sql_name", type) ---- */
@@ -168,6 +169,15 @@
 #define STORE_OPS_CLIENTS(X)                                                                    \
 	/* client_id -> the client, or no row */                                                \
 	X(CLIENT_FIND, store_client_find, "t", CLIENT)                                          \
+	/* authorize: code_hash, client_id, user_id, session_id, redirect_uri, scope, nonce,     \
+	 * code_challenge, code_challenge_method, auth_time, amr, ttl_s, consent -> n = 1 the    \
+	 * code is stored, 0 it is not because consent is missing. consent: "skip" (the client   \
+	 * asks none), "require" (store only if oauth_consents covers scope), "grant" (the user  \
+	 * just allowed: remember the grant and store the code in one transaction) */           \
+	X(CODE_ISSUE, store_code_issue, "ttttttTTTitit", COUNT)
+
+/* Client administration, for the CLI only (master/cli_client.c). */
+#define STORE_OPS_CLIENTS_ADMIN(X)                                                              \
 	/* `dreamauth client add`: client_id, secret_hash (hex bytea; NULL for a public         \
 	 * client), name, redirect_uris, post_logout_redirect_uris (both space separated),       \
 	 * client_credentials, public, skip_consent, id_token_alg -> n = 1 added, 0 the id       \
@@ -178,13 +188,7 @@
 	X(CLIENT_LIST, store_client_list, "Ti", CLIENT_SUMMARY)                                 \
 	/* `dreamauth client remove`: client_id -> n = 1 removed (its tokens revoked, its        \
 	 * codes deleted, in the same transaction), 0 no such database client */                \
-	X(CLIENT_REMOVE, store_client_remove, "t", COUNT)                                       \
-	/* authorize: code_hash, client_id, user_id, session_id, redirect_uri, scope, nonce,     \
-	 * code_challenge, code_challenge_method, auth_time, amr, ttl_s, consent -> n = 1 the    \
-	 * code is stored, 0 it is not because consent is missing. consent: "skip" (the client   \
-	 * asks none), "require" (store only if oauth_consents covers scope), "grant" (the user  \
-	 * just allowed: remember the grant and store the code in one transaction) */           \
-	X(CODE_ISSUE, store_code_issue, "ttttttTTTitit", COUNT)
+	X(CLIENT_REMOVE, store_client_remove, "t", COUNT)
 
 /* Account administration, for the CLI only: refused inside the store actor,
  * so a worker cannot ask for them (store/users_admin.c). Users are named by
@@ -211,12 +215,23 @@
 	 * none) -> the profile after the change, or no row */                  \
 	X(USER_ADMIN_SET, store_user_admin_set, "tBTT", ADMIN_USER_PROFILE)
 
-#define STORE_OPS(X)            \
+/* What a worker may ask the store. */
+#define STORE_OPS_WORKER(X)     \
 	STORE_OPS_CORE(X)       \
 	STORE_OPS_ACCOUNTS(X)   \
-	STORE_OPS_USERS_ADMIN(X) \
 	STORE_OPS_OAUTH(X)      \
 	STORE_OPS_CLIENTS(X)
+
+/* What only the CLI may run (store_exec): the store actor refuses these from
+ * a worker, so a compromised worker cannot make itself an admin or register
+ * a client. */
+#define STORE_OPS_CLI(X)                \
+	STORE_OPS_USERS_ADMIN(X)        \
+	STORE_OPS_CLIENTS_ADMIN(X)
+
+#define STORE_OPS(X)            \
+	STORE_OPS_WORKER(X)     \
+	STORE_OPS_CLI(X)
 
 /* ---- generated ---- */
 
@@ -240,6 +255,7 @@ struct store_op_spec {
 	const char *args;
 	const struct store_column *cols;
 	unsigned n_cols;
+	bool cli_only;		/* in STORE_OPS_CLI: refused from a worker */
 };
 
 /* NULL for an unknown operation. */

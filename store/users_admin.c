@@ -12,10 +12,10 @@
  * verify — in the same transaction; the access-token trigger (migrations 004,
  * 007) logs each revoked jti.
  *
- * These are the operator's operations. The CLI runs them through store_exec,
- * where there is no shared region (store_shm is NULL); inside the store actor a
- * request comes from a worker and they are refused, so a compromised worker
- * cannot make itself admin, reset a password or lock others out.
+ * These are the operator's operations (STORE_OPS_CLI in proto/store_ops.h):
+ * the CLI runs them through store_exec, and the store actor refuses them from
+ * a worker, so a compromised worker cannot make itself admin, reset a
+ * password or lock others out.
  */
 #include "store/store_run.h"
 
@@ -23,14 +23,6 @@
 #include <stdio.h>
 
 #define ADMIN_LIST_MAX_PAGE "100"
-
-static bool refused_in_store_actor(struct store_result *res)
-{
-	if (!store_shm)
-		return false;
-	res->reply.status = STORE_REFUSED;
-	return true;
-}
 
 /* Inside the caller's transaction: instances drop the user's cached sessions
  * at COMMIT and reload what is left from the database. */
@@ -82,8 +74,6 @@ static void change_user_and_log(PGconn *db, const struct store_request *req, str
 
 void store_user_admin_add(PGconn *db, const struct store_request *req, struct store_result *res)
 {
-	if (refused_in_store_actor(res))
-		return;
 	store_result_take(res, db, req,
 	    store_query(db,
 	        "INSERT INTO users (email, email_normalized, name, password_hash, is_admin, groups)"
@@ -97,8 +87,6 @@ void store_user_admin_add(PGconn *db, const struct store_request *req, struct st
  * and ORDER BY: there, created_at must be the column, not an output name. */
 void store_user_admin_list(PGconn *db, const struct store_request *req, struct store_result *res)
 {
-	if (refused_in_store_actor(res))
-		return;
 	store_result_take(res, db, req,
 	    store_query(db,
 	        "SELECT u.id::text AS id, u.email, u.email_normalized, u.name, u.is_admin, u.disabled,"
@@ -116,8 +104,6 @@ void store_user_admin_list(PGconn *db, const struct store_request *req, struct s
  * an app holds (Bearer on /api/verify, refresh). */
 void store_user_admin_disable(PGconn *db, const struct store_request *req, struct store_result *res)
 {
-	if (refused_in_store_actor(res))
-		return;
 	change_user_and_log(db, req, res,
 	    "WITH u AS (UPDATE users SET disabled = true, updated_at = now() WHERE email_normalized = $1"
 	    " RETURNING id, disabled)" REVOKE_CREDENTIALS_OF_U("$2"));
@@ -127,8 +113,6 @@ void store_user_admin_disable(PGconn *db, const struct store_request *req, struc
  * enabling revives none. */
 void store_user_admin_enable(PGconn *db, const struct store_request *req, struct store_result *res)
 {
-	if (refused_in_store_actor(res))
-		return;
 	store_result_take(res, db, req,
 	    store_query(db,
 	        "UPDATE users SET disabled = false, updated_at = now() WHERE email_normalized = $1"
@@ -140,8 +124,6 @@ void store_user_admin_enable(PGconn *db, const struct store_request *req, struct
  * let anyone obtain ends with it, in the transaction of the new hash. */
 void store_user_admin_passwd(PGconn *db, const struct store_request *req, struct store_result *res)
 {
-	if (refused_in_store_actor(res))
-		return;
 	change_user_and_log(db, req, res,
 	    "WITH u AS (UPDATE users SET password_hash = $2, updated_at = now() WHERE email_normalized = $1"
 	    " RETURNING id, disabled)" REVOKE_CREDENTIALS_OF_U("$3"));
@@ -152,8 +134,6 @@ void store_user_admin_passwd(PGconn *db, const struct store_request *req, struct
  * request on. */
 void store_user_admin_set(PGconn *db, const struct store_request *req, struct store_result *res)
 {
-	if (refused_in_store_actor(res))
-		return;
 	change_user_and_log(db, req, res,
 	    "UPDATE users SET is_admin = coalesce($2::boolean, is_admin), name = coalesce($3::text, name),"
 	    " groups = CASE WHEN $4::text IS NULL THEN groups"
