@@ -3,7 +3,8 @@
  * RS256 credential keys (keys made in the test, and the COSE example of
  * WebAuthn §6.5.1.1), storage round trips, and refusals: unknown algorithm,
  * kty/crv/alg disagreements, missing and extra parameters, points off the
- * curve, small RSA moduli, duplicate labels, malformed CBOR.
+ * curve, small RSA moduli, duplicate labels, malformed CBOR. Writes
+ * fuzz/corpus/fuzz_cose_key seeds when DREAMAUTH_WEBAUTHN_CORPUS is set.
  */
 #include "tests/unit/check.h"
 #include "tests/unit/webauthn_test_util.h"
@@ -38,6 +39,7 @@ static enum webauthn_error import_map(cbor_item_t *map)
 static void test_round_trips(void)
 {
 	EVP_PKEY *keys[] = { ec, ed, rsa };
+	static const char *const seeds[] = { "es256", "eddsa", "rs256" };
 
 	for (size_t i = 0; i < 3; i++) {
 		int64_t alg = t_alg_of(keys[i]), got = 0;
@@ -58,6 +60,7 @@ static void test_round_trips(void)
 		CHECK(reloaded == NULL);
 		CHECK_EQ_INT(cose_key_load_stored(cose.data, cose.len - 1, alg, &reloaded), WEBAUTHN_ERR_STORED_KEY_INVALID);
 		EVP_PKEY_free(imported);
+		t_write_seed("fuzz_cose_key", seeds[i], cose.data, cose.len);
 		tbuf_free(&cose);
 	}
 	CHECK_EQ_STR(cose_alg_name(COSE_ALG_ES256), "ES256");
@@ -73,6 +76,7 @@ static void test_spec_example(void)
 
 	CHECK_EQ_INT(import_buf(&b, &alg), WEBAUTHN_OK);
 	CHECK_EQ_INT(alg, COSE_ALG_ES256);
+	t_write_seed("fuzz_cose_key", "spec_example_es256", b.data, b.len);
 	/* Anything after the map is not part of the key. */
 	b.data = realloc(b.data, b.len + 1);
 	b.data[b.len++] = 0x00;

@@ -23,6 +23,10 @@ static const char spec_auth_data[] =
 	"23eb86ccb64098d20db90856062eb249c33a9b672f26df61225820930a56b87a2fca66334b03458abf879717c12cc68ed73290af2e"
 	"2664796b9220";
 
+/* ... and the authenticatorData of the same credential's assertion. */
+static const char spec_assertion_auth_data[] =
+	"bfabc37432958b063360d3ad6461c9c4735ae7f8edd46592a5e0f01452b2e4b51900000000";
+
 static const uint8_t aaguid[16] = { 0xf8, 0xa0, 0x11, 0xf3, 0x8c, 0x0a, 0x4d, 0x15, 0x80, 0x06, 0x17, 0x11, 0x1f, 0x9e,
 	0xdc, 0x7d };
 static uint8_t cred_id[1024];
@@ -223,6 +227,12 @@ static void test_spec_vector(void)
 	CHECK_EQ_INT(alg, COSE_ALG_ES256);
 	EVP_PKEY_free(key);
 	t_write_seed("fuzz_webauthn_auth_data", "spec_none_es256", b.data, b.len);
+	tbuf_free(&b);
+	/* §16.2's assertion: fuzz/fuzz_webauthn_auth_data.c verifies it whole. */
+	b = tbuf_hex(spec_assertion_auth_data);
+	CHECK_EQ_INT(parse(&b, &ad), WEBAUTHN_OK);
+	CHECK_EQ_INT(ad.flags, UP | BE | BS);
+	t_write_seed("fuzz_webauthn_auth_data", "spec_none_es256_assertion", b.data, b.len);
 	tbuf_free(&b);
 }
 

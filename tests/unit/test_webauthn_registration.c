@@ -924,6 +924,32 @@ static void test_spec_vectors(void)
 	tbuf_free(&ca_der);
 }
 
+/* The test root below encodes to exactly these bytes on every run (an
+ * Ed25519 key from a fixed seed signs deterministically). fuzz/
+ * fuzz_webauthn_attestation.c trusts the same bytes, so the x5c seeds this
+ * test writes reach its "basic" path; keep the two in step. */
+static const char test_root_der[] =
+	"308201a030820152a003020102020101300506032b6570306e310b300906035504061302414131183016060355040a0c0f647265"
+	"616d6175746820746573747331253023060355040b0c1c41757468656e74696361746f72204174746573746174696f6e20434131"
+	"1e301c06035504030c1554657374204174746573746174696f6e20526f6f743020170d3234303130313030303030305a180f3231"
+	"3030303130313030303030305a306e310b300906035504061302414131183016060355040a0c0f647265616d6175746820746573"
+	"747331253023060355040b0c1c41757468656e74696361746f72204174746573746174696f6e204341311e301c06035504030c15"
+	"54657374204174746573746174696f6e20526f6f74302a300506032b6570032100b1a4ad1a513cddc49d0da389204d16bab8db30"
+	"888746ba59a40394e98395f9daa3133011300f0603551d130101ff040530030101ff300506032b6570034100ee24d41ba4a1fee6"
+	"e216d8a66aace04f736a97d8d84c0339508c2d5352eb8a700bb695375b2bafa50895d6e8899120cf66d60963802c398f494b413e"
+	"5d9d310e";
+
+static void test_root_is_deterministic(void)
+{
+	struct tbuf expected = tbuf_hex(test_root_der);
+	unsigned char *der = NULL;
+	int len = i2d_X509(ca, &der);
+
+	CHECK(len == (int)expected.len && memcmp(der, expected.data, expected.len) == 0);
+	OPENSSL_free(der);
+	tbuf_free(&expected);
+}
+
 static void make_certificates(void)
 {
 	ca = t_cert_make(&(struct t_cert){ .c = "AA", .o = "dreamauth tests", .ou = "Authenticator Attestation CA",
@@ -942,12 +968,13 @@ int main(void)
 	cred_ec = t_ec_key("credential p-256");
 	cred_ed = t_ed_key("credential ed25519");
 	cred_rsa = t_rsa_key();
-	ca_key = t_ec_key("attestation root");
-	mid_key = t_ec_key("attestation intermediate");
+	ca_key = t_ed_key("attestation root");
+	mid_key = t_ed_key("attestation intermediate");
 	leaf_key = t_ec_key("attestation leaf");
 	other_key = t_ec_key("someone else");
 	make_certificates();
 
+	test_root_is_deterministic();
 	test_none();
 	test_packed_self();
 	test_packed_x5c();

@@ -332,7 +332,8 @@ static inline struct tbuf t_auth_data_build(const struct t_auth_data *t)
 		b.data[b.len + 16] = (uint8_t)(t->cred_id_len >> 8);
 		b.data[b.len + 17] = (uint8_t)t->cred_id_len;
 		memcpy(b.data + b.len + 18, t->cred_id, t->cred_id_len);
-		memcpy(b.data + b.len + 18 + t->cred_id_len, t->cose, t->cose_len);
+		if (t->cose_len)
+			memcpy(b.data + b.len + 18 + t->cred_id_len, t->cose, t->cose_len);
 		b.len += 18 + t->cred_id_len + t->cose_len;
 	}
 	if (t->extensions) {
