@@ -46,7 +46,8 @@
 	STORE_SHAPES_ACCOUNTS(S)        \
 	STORE_SHAPES_USERS_ADMIN(S)     \
 	STORE_SHAPES_OAUTH(S)           \
-	STORE_SHAPES_CLIENTS(S)
+	STORE_SHAPES_CLIENTS(S)         \
+	STORE_SHAPES_PASSKEYS(S)
 
 #define STORE_SHAPES_ACCOUNTS(S)                        \
 	S(USER_CREDENTIALS, STORE_SHAPE_USER_CREDENTIALS) \
@@ -135,6 +136,71 @@
 	C(ADMIN_USER_PROFILE_NAME, "name", 't')                         \
 	C(ADMIN_USER_PROFILE_GROUPS, "groups", 't')
 
+/* Passkeys (store/passkeys.c, workers/auth_passkey.c). Credential IDs and
+ * public keys travel as bytea hex ("\x..."). */
+#define STORE_SHAPES_PASSKEYS(S)                                \
+	S(PASSKEY_OPTIONS, STORE_SHAPE_PASSKEY_OPTIONS)         \
+	S(PASSKEY_OUTCOME, STORE_SHAPE_PASSKEY_OUTCOME)         \
+	S(PASSKEY_ASSERTION, STORE_SHAPE_PASSKEY_ASSERTION)     \
+	S(PASSKEY, STORE_SHAPE_PASSKEY)                         \
+	S(PASSKEY_ACCOUNT, STORE_SHAPE_PASSKEY_ACCOUNT)
+
+/* A challenge just issued: the first row says the outcome ("ok" or a
+ * refusal) and the ceremony's purpose; every further row is a credential of
+ * the user (excludeCredentials, allowCredentials) */
+#define STORE_SHAPE_PASSKEY_OPTIONS(C)                                  \
+	C(PASSKEY_OPTIONS_OUTCOME, "outcome", 't')                      \
+	C(PASSKEY_OPTIONS_PURPOSE, "purpose", 'T')                      \
+	C(PASSKEY_OPTIONS_CREDENTIAL_ID, "credential_id", 'T')          \
+	C(PASSKEY_OPTIONS_TRANSPORTS, "transports", 'T')
+
+/* what a registration, a sign-in's last step, a deletion or a setting came
+ * to: a word (see store/passkeys.c), and the user and passkey it concerned */
+#define STORE_SHAPE_PASSKEY_OUTCOME(C)                                  \
+	C(PASSKEY_OUTCOME_RESULT, "outcome", 't')                       \
+	C(PASSKEY_OUTCOME_USER_ID, "user_id", 'T')                      \
+	C(PASSKEY_OUTCOME_PASSKEY_ID, "passkey_id", 'T')
+
+/* a sign-in's challenge taken, and the credential it names, to verify the
+ * assertion against; pending_hash: the password sign-in a second factor
+ * finishes */
+#define STORE_SHAPE_PASSKEY_ASSERTION(C)                                \
+	C(PASSKEY_ASSERTION_OUTCOME, "outcome", 't')                    \
+	C(PASSKEY_ASSERTION_PURPOSE, "purpose", 'T')                    \
+	C(PASSKEY_ASSERTION_PASSKEY_ID, "passkey_id", 'T')              \
+	C(PASSKEY_ASSERTION_USER_ID, "user_id", 'T')                    \
+	C(PASSKEY_ASSERTION_PUBLIC_KEY, "public_key", 'T')              \
+	C(PASSKEY_ASSERTION_ALG, "alg", 'I')                            \
+	C(PASSKEY_ASSERTION_SIGN_COUNT, "sign_count", 'I')              \
+	C(PASSKEY_ASSERTION_BACKUP_ELIGIBLE, "backup_eligible", 'B')    \
+	C(PASSKEY_ASSERTION_BACKUP_STATE, "backup_state", 'B')          \
+	C(PASSKEY_ASSERTION_PENDING_HASH, "pending_hash", 'T')
+
+/* a passkey of the account page (BetterAuth's Passkey object) */
+#define STORE_SHAPE_PASSKEY(C)                                          \
+	C(PASSKEY_ID, "id", 't')                                        \
+	C(PASSKEY_NAME, "name", 't')                                    \
+	C(PASSKEY_CREDENTIAL_ID, "credential_id", 't')                  \
+	C(PASSKEY_PUBLIC_KEY, "public_key", 't')                        \
+	C(PASSKEY_ALG, "alg", 'i')                                      \
+	C(PASSKEY_SIGN_COUNT, "sign_count", 'i')                        \
+	C(PASSKEY_TRANSPORTS, "transports", 't')                        \
+	C(PASSKEY_AAGUID, "aaguid", 't')                                \
+	C(PASSKEY_ATTESTATION_FMT, "attestation_fmt", 't')              \
+	C(PASSKEY_ATTESTATION_TYPE, "attestation_type", 't')            \
+	C(PASSKEY_BACKUP_ELIGIBLE, "backup_eligible", 'b')              \
+	C(PASSKEY_BACKUP_STATE, "backup_state", 'b')                    \
+	C(PASSKEY_USER_VERIFIED, "user_verified", 'b')                  \
+	C(PASSKEY_CREATED_AT, "created_at", 'i')                        \
+	C(PASSKEY_LAST_USED_AT, "last_used_at", 'I')                    \
+	C(PASSKEY_COUNTER_REGRESSIONS, "counter_regressions", 'i')
+
+/* how an account signs in, for the account page */
+#define STORE_SHAPE_PASSKEY_ACCOUNT(C)                                  \
+	C(PASSKEY_ACCOUNT_HAS_PASSWORD, "has_password", 'b')            \
+	C(PASSKEY_ACCOUNT_SECOND_FACTOR, "second_factor", 'b')          \
+	C(PASSKEY_ACCOUNT_PASSKEYS, "passkeys", 'i')
+
 /* ---- operations: X(NAME, store_function, "args", SHAPE) ---- */
 
 #define STORE_OPS_CORE(X)                                                       \
@@ -175,6 +241,44 @@
 	 * asks none), "require" (store only if oauth_consents covers scope), "grant" (the user  \
 	 * just allowed: remember the grant and store the code in one transaction) */           \
 	X(CODE_ISSUE, store_code_issue, "ttttttTTTitit", COUNT)
+
+#define STORE_OPS_PASSKEYS(X)                                                                   \
+	/* challenge_hash, binding_hash (hex bytea), purpose ("register": user_id adds one;      \
+	 * "sign_up": user_id is the new account's id, with email, email_normalized, name,      \
+	 * is_admin), ttl_s -> ok and the user's credentials, or no_account, email_taken,       \
+	 * too_many_passkeys (nothing stored) */                                                \
+	X(PASSKEY_REGISTER_OPTIONS, store_passkey_register_options, "ttttTTTbi", PASSKEY_OPTIONS) \
+	/* challenge_hash, binding_hash, email_normalized (allowCredentials for that account;   \
+	 * NULL: username-less), pending_hash (a password sign-in awaiting its passkey, or      \
+	 * NULL), ttl_s -> ok, purpose authenticate or second_factor, the credentials */        \
+	X(PASSKEY_AUTH_OPTIONS, store_passkey_auth_options, "ttTTi", PASSKEY_OPTIONS)           \
+	/* challenge_hash, binding_hash, session_user_id, credential_id, public_key (hex        \
+	 * bytea), alg, sign_count, transports, aaguid, attestation_fmt, attestation_type,      \
+	 * flags (authenticator data), name -> registered or signed_up (user and passkey), or   \
+	 * a refusal; takes the challenge whatever the outcome, the rest all-or-nothing */      \
+	X(PASSKEY_REGISTER, store_passkey_register, "ttTttiittttit", PASSKEY_OUTCOME)           \
+	/* challenge_hash, binding_hash -> n taken (a ceremony that failed before the store) */ \
+	X(PASSKEY_CHALLENGE_DISCARD, store_passkey_challenge_discard, "tt", COUNT)              \
+	/* challenge_hash, binding_hash, credential_id -> the challenge taken (whatever the     \
+	 * outcome) and the credential to verify against, or a refusal */                      \
+	X(PASSKEY_ASSERTION_BEGIN, store_passkey_assertion_begin, "ttt", PASSKEY_ASSERTION)     \
+	/* passkey_id, user_id, sign_count, backup_state, counter_regressed, pending_hash       \
+	 * (second factor, else NULL) -> signed_in, or pending_unknown, credential_unknown */   \
+	X(PASSKEY_ASSERTION_FINISH, store_passkey_assertion_finish, "ttibbT", PASSKEY_OUTCOME)  \
+	/* user_id -> the user's passkeys, oldest first */                                      \
+	X(PASSKEY_LIST, store_passkey_list, "t", PASSKEY)                                       \
+	/* user_id, passkey_id, name -> the passkey renamed, or no row */                       \
+	X(PASSKEY_RENAME, store_passkey_rename, "ttt", PASSKEY)                                 \
+	/* user_id, passkey_id, confirmed -> deleted, deleted_second_factor_off, not_found or   \
+	 * last_method (the account's only way in, and not confirmed) */                        \
+	X(PASSKEY_DELETE, store_passkey_delete, "ttb", PASSKEY_OUTCOME)                         \
+	/* user_id -> password?, second factor on?, passkeys */                                 \
+	X(PASSKEY_ACCOUNT, store_passkey_account, "t", PASSKEY_ACCOUNT)                         \
+	/* user_id, enabled -> enabled, disabled, no_password or no_passkey */                  \
+	X(PASSKEY_SECOND_FACTOR_SET, store_passkey_second_factor_set, "tb", PASSKEY_OUTCOME)    \
+	/* after a password held: user_id, token_hash, ttl_s -> n = 1 the account wants its     \
+	 * passkey too (the pending sign-in is stored), 0 it does not (nothing stored) */      \
+	X(PASSKEY_SECOND_FACTOR_BEGIN, store_passkey_second_factor_begin, "tti", COUNT)
 
 /* Client administration, for the CLI only (master/cli_client.c). */
 #define STORE_OPS_CLIENTS_ADMIN(X)                                                              \
@@ -220,7 +324,8 @@
 	STORE_OPS_CORE(X)       \
 	STORE_OPS_ACCOUNTS(X)   \
 	STORE_OPS_OAUTH(X)      \
-	STORE_OPS_CLIENTS(X)
+	STORE_OPS_CLIENTS(X)    \
+	STORE_OPS_PASSKEYS(X)
 
 /* What only the CLI may run (store_exec): the store actor refuses these from
  * a worker, so a compromised worker cannot make itself an admin or register
