@@ -204,6 +204,7 @@ void config_free(void)
 	}
 	for (int i = 0; i < cfg.n_listen; i++)
 		free(cfg.listen[i]);
+	config_free_passkeys();
 	memset(&cfg, 0, sizeof(cfg));
 }
 
@@ -312,6 +313,8 @@ int config_load(char *err, size_t errlen)
 	    parse_bool("OIDC_REQUIRE_PKCE", NULL, true, &cfg.oidc_require_pkce, err, errlen) ||
 	    parse_bool("TRUST_PROXY", NULL, false, &cfg.trust_proxy, err, errlen) ||
 	    parse_bool("SECCOMP", NULL, true, &cfg.seccomp, err, errlen))
+		return -1;
+	if (config_load_passkeys(err, errlen))
 		return -1;
 	if (parse_int("OIDC_CODE_TTL", 60, 1, 600, &n, err, errlen))
 		return -1;

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #define CONFIG_MAX_LISTEN 4
+#define CONFIG_MAX_PASSKEY_ORIGINS 16
 
 struct config {
 	/* network */
@@ -44,6 +45,14 @@ struct config {
 	/* features */
 	bool enable_registration;
 	bool enable_passkeys;
+	/* passkeys (common/config_passkeys.c) */
+	char *passkey_rp_id;		/* PASSKEY_RP_ID, default AUTH_URL's host */
+	char *passkey_origins[CONFIG_MAX_PASSKEY_ORIGINS];	/* AUTH_URL's origin, then PASSKEY_ORIGINS */
+	int n_passkey_origins;
+	int passkey_user_verification;	/* PASSKEY_USER_VERIFICATION: CONFIG_UV_* (default preferred) */
+	bool passkey_attestation_direct;	/* PASSKEY_ATTESTATION: none (false, default) | direct */
+	bool passkey_attestation_require_trusted;	/* PASSKEY_ATTESTATION_REQUIRE_TRUSTED */
+	char *passkey_trust_anchors_pem;	/* PASSKEY_TRUST_ANCHORS_FILE's text, read at start */
 	bool enable_siwe;
 	bool enable_oidc_provider;
 	char *oidc_clients;		/* JSON text or NULL */
@@ -84,6 +93,11 @@ int config_load(char *err, size_t errlen);
 /* Frees every string in cfg and zeroes it (tests; config_load after it). */
 void config_free(void);
 bool config_is_admin_email(const char *email);
+/* The passkey settings (common/config_passkeys.c), from config_load once
+ * AUTH_URL is known; config_free_passkeys from config_free. */
+enum { CONFIG_UV_DISCOURAGED, CONFIG_UV_PREFERRED, CONFIG_UV_REQUIRED };
+int config_load_passkeys(char *err, size_t errlen);
+void config_free_passkeys(void);
 /* http:// URL whose host is exactly localhost, 127.0.0.1 or [::1]. */
 bool config_is_local_http(const char *url);
 #endif
