@@ -21,6 +21,7 @@
 #include "proto/json_body.h"
 #include "proto/redirect.h"
 #include "shm/rate_limit.h"
+#include "workers/auth_passkey.h"
 #include "workers/csrf.h"
 #include "workers/pages.h"
 #include "workers/session.h"
@@ -196,9 +197,25 @@ static void session_opened(struct http_exchange *ex, int rc, const struct sessio
 	auth_request_free(a);
 }
 
+/* The account may want its passkey too (workers/passkey_manage.c): then the
+ * passkey step has answered, and the session waits for it. */
+static void second_factor_checked(struct http_exchange *ex, int rc, void *arg)
+{
+	struct auth_request *a = arg;
+	if (rc < 0)
+		auth_fail_unavailable(a, "sign-in is unavailable; try again");
+	else if (rc > 0)
+		auth_request_free(a);
+	else
+		session_create(ex, a->user_id, "pwd", session_opened, a);
+}
+
 static void signed_in(struct auth_request *a)
 {
-	session_create(a->ex, a->user_id, "pwd", session_opened, a);
+	if (a->flow == FLOW_SIGN_IN)
+		passkey_after_password(a->ex, a->user_id, a->form, a->rd, second_factor_checked, a);
+	else
+		session_create(a->ex, a->user_id, "pwd", session_opened, a);
 }
 
 /* Counts this attempt against the IP and, when count_account, the account

@@ -17,6 +17,11 @@ void handle_sessions_list(struct http_exchange *ex);
 void handle_sessions_revoke(struct http_exchange *ex);
 void handle_account_page(struct http_exchange *ex);
 void handle_root(struct http_exchange *ex);
+/* Passkeys (workers/auth_passkey.c): every /api/auth/passkey/ path, the
+ * second-factor page /login/passkey, the script */
+void handle_passkey(struct http_exchange *ex);
+void handle_passkey_second_factor_page(struct http_exchange *ex);
+void handle_passkey_script(struct http_exchange *ex);
 /* OpenID Connect provider (workers/oidc_*.c) */
 void handle_oauth_authorize(struct http_exchange *ex);
 void handle_oauth_consent(struct http_exchange *ex);

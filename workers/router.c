@@ -50,6 +50,8 @@ static const struct route routes[] = {
 	{ "/oauth2/revoke", M(POST), handle_oauth_revoke, "POST" },
 	{ "/oauth2/end_session", M(GET) | M(POST), handle_oauth_end_session, "GET, POST" },
 	{ "/", M(GET) | M(HEAD), handle_root, "GET, HEAD" },
+	{ "/login/passkey", M(GET) | M(HEAD), handle_passkey_second_factor_page, "GET, HEAD" },
+	{ "/static/passkey.js", M(GET) | M(HEAD), handle_passkey_script, "GET, HEAD" },
 };
 
 void router_dispatch(struct http_exchange *ex)
@@ -70,6 +72,10 @@ void router_dispatch(struct http_exchange *ex)
 			return;
 		}
 		r->handler(ex);
+		return;
+	}
+	if (path.len > 18 && memcmp(path.p, "/api/auth/passkey/", 18) == 0) {
+		handle_passkey(ex);
 		return;
 	}
 	if (path.len > 8 && memcmp(path.p, "/static/", 8) == 0 && (ex->req.method == HTTP_METHOD_GET ||
