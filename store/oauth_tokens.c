@@ -23,6 +23,7 @@
  * (shm/revoked_tokens.h) before the answer goes back; the trigger of
  * migrations/004 (through revocation_log, 007) tells every instance.
  */
+#include "store/oauth_tokens.h"
 #include "store/store_run.h"
 #include "proto/oidc_clients.h"
 #include "proto/revoke_notice.h"
@@ -184,6 +185,19 @@ static PGresult *revoke_code_tokens(PGconn *db, const struct store_value *code_h
 	    " WHERE (code_hash = $1::bytea OR family_id IN (SELECT family_id FROM fam)) AND revoked_at IS NULL"
 	    " RETURNING jti, floor(extract(epoch FROM expires_at))::bigint AS exp",
 	    code_hash, 1);
+}
+
+bool store_oauth_families_revoke(PGconn *db, enum store_oauth_owner owner, const char *id)
+{
+	const struct store_value v[] = { STORE_V_TEXT(id) };
+	PGresult *r = store_query_values(db,
+	    owner == STORE_OAUTH_CLIENT
+	        ? FAMILIES_REVOKED("SELECT DISTINCT family_id, now() FROM oauth_refresh_tokens WHERE client_id = $1")
+	        : FAMILIES_REVOKED("SELECT DISTINCT family_id, now() FROM oauth_refresh_tokens WHERE user_id = $1::uuid"),
+	    v, 1);
+
+	PQclear(r);
+	return r != NULL;
 }
 
 /* ---- authorization codes ---- */

@@ -9,7 +9,8 @@
  * revocations fill. And the races between instances, with processes on
  * their own connections and a lock on users held meanwhile: a refresh token
  * sent twice at once (issue 9 item 2), the reuse of an older token while
- * its successor rotates, a code replayed while its first exchange stores.
+ * its successor rotates, a code replayed while its first exchange stores,
+ * and a user's grants revoked wholesale while one of them rotates.
  */
 #include "tests/unit/check.h"
 #include "common/db.h"
@@ -19,6 +20,7 @@
 #include "proto/store_wire.h"
 #include "shm/revoked_tokens.h"
 #include "shm/shm.h"
+#include "store/oauth_tokens.h"
 #include "store/store_run.h"
 
 #include <stdarg.h>
@@ -188,8 +190,8 @@ static const char *outcome_of(const struct store_reply *r, unsigned column)
 	return r->status == STORE_OK && r->n_rows == 1 ? store_text(r, 0, column) : "(failed)";
 }
 
-/* A family started by a code: its first refresh token's hash in refresh_hash. */
-static void new_family(const char *name, const char *family, char refresh_hash[67])
+/* A family of user started by a code: its first refresh token's hash in refresh_hash. */
+static void new_family_of(const char *user, const char *name, const char *family, char refresh_hash[67])
 {
 	char code[67], jti[64], refresh[64];
 	struct store_reply r;
@@ -200,12 +202,17 @@ static void new_family(const char *name, const char *family, char refresh_hash[6
 	char code_text[64];
 	snprintf(code_text, sizeof(code_text), "code-%s", name);
 	hash_of(code_text, code);
-	new_code(code_text, user_id, "openid profile offline_access", 60);
+	new_code(code_text, user, "openid profile offline_access", 60);
 	spend(code, "app", &r);
 	store_reply_free(&r);
-	issue(db, code, user_id, jti, family, refresh_hash, &r);
+	issue(db, code, user, jti, family, refresh_hash, &r);
 	CHECK_EQ_STR(outcome_of(&r, OAUTH_ISSUED_OUTCOME), "issued");
 	store_reply_free(&r);
+}
+
+static void new_family(const char *name, const char *family, char refresh_hash[67])
+{
+	new_family_of(user_id, name, family, refresh_hash);
 }
 
 static long family_live_rows(const char *family)
@@ -622,7 +629,18 @@ struct racer {
 	int fd;
 };
 
-enum race_kind { RACE_ROTATE, RACE_ISSUE };
+enum race_kind { RACE_ROTATE, RACE_ISSUE, RACE_REVOKE_USER };
+
+/* What `dreamauth user passwd` does to a user's grants (store/users_admin.c),
+ * with the families marked first: one transaction. */
+static bool revoke_user_grants(PGconn *c, const char *user)
+{
+	bool ok = sql(c, "BEGIN") && store_oauth_families_revoke(c, STORE_OAUTH_USER, user) &&
+	    sql(c, "UPDATE oauth_refresh_tokens SET revoked_at = now() WHERE user_id = '%s' AND revoked_at IS NULL"
+	           " AND used_at IS NULL", user) &&
+	    sql(c, "UPDATE oauth_access_tokens SET revoked_at = now() WHERE user_id = '%s' AND revoked_at IS NULL", user);
+	return sql(c, ok ? "COMMIT" : "ROLLBACK") && ok;
+}
 
 static struct racer race_start(enum race_kind kind, const char *a, const char *b, const char *c)
 {
@@ -638,12 +656,17 @@ static struct racer race_start(enum race_kind kind, const char *a, const char *b
 		close(p[0]);
 		PGconn *own = db_connect(test_url, 5000);
 		if (own) {
-			if (kind == RACE_ROTATE)
-				rotate(own, a, "app", NULL, b, c, &r);	/* token hash, new jti, new hash */
-			else
-				issue(own, a, user_id, b, c, NULL, &r);	/* code hash, jti, family */
-			snprintf(out, sizeof(out), "%s", outcome_of(&r, kind == RACE_ROTATE ? OAUTH_REFRESHED_OUTCOME
-			                                                                   : OAUTH_ISSUED_OUTCOME));
+			if (kind == RACE_REVOKE_USER) {
+				snprintf(out, sizeof(out), "%s", revoke_user_grants(own, a) ? "revoked" : "(failed)");
+			} else {
+				if (kind == RACE_ROTATE)
+					rotate(own, a, "app", NULL, b, c, &r);	/* token hash, new jti, new hash */
+				else
+					issue(own, a, user_id, b, c, NULL, &r);	/* code hash, jti, family */
+				snprintf(out, sizeof(out), "%s",
+				    outcome_of(&r, kind == RACE_ROTATE ? OAUTH_REFRESHED_OUTCOME : OAUTH_ISSUED_OUTCOME));
+				store_reply_free(&r);
+			}
 		}
 		if (write(p[1], out, strlen(out)) < 0)
 			_exit(1);
@@ -662,14 +685,19 @@ static void race_finish(struct racer *racer, char *out, size_t cap)
 	wait_children(&racer->pid, 1);
 }
 
-/* A psql-like session holding LOCK TABLE users until released. */
-static PGconn *hold_users_lock(void)
+/* A psql-like session holding a lock (lock_sql) until released. */
+static PGconn *hold_lock(const char *lock_sql)
 {
 	PGconn *l = db_connect(test_url, 5000);
 	CHECK(l != NULL);
 	if (l)
-		CHECK(sql(l, "BEGIN") && sql(l, "LOCK TABLE users IN ACCESS EXCLUSIVE MODE"));
+		CHECK(sql(l, "BEGIN") && sql(l, "%s", lock_sql));
 	return l;
+}
+
+static PGconn *hold_users_lock(void)
+{
+	return hold_lock("LOCK TABLE users IN ACCESS EXCLUSIVE MODE");
 }
 
 static void release(PGconn *l)
@@ -768,6 +796,58 @@ static void test_race_code_replay(void)
 	CHECK_EQ_INT(NUMBER("SELECT count(*) FROM oauth_access_tokens WHERE code_hash = sha256('code-race')"), 0);
 }
 
+#define FAM_T "00000000-0000-4000-8000-000000000013"
+#define FAM_U "00000000-0000-4000-8000-000000000014"
+
+/* The other wholesale revocations (a user's grants, a client's) mark the
+ * families first: a rotation finishing after them writes nothing, one
+ * finishing during them is revoked with the rest. On bob's families. */
+static void test_families_revoked_by_owner(void)
+{
+	char t0[67], t1[67], u0[67], u1[67], outcome[32], buf[64];
+	struct store_reply r;
+
+	new_family_of(other_user_id, "t", FAM_T, t0);
+	hash_of("refresh-t-1", t1);
+	CHECK(revoke_user_grants(db, other_user_id));
+	CHECK_EQ_STR(VALUE(buf, "SELECT revoked_at IS NOT NULL FROM oauth_token_families WHERE family_id = '" FAM_T "'"), "t");
+	CHECK_EQ_INT(rotate(db, t0, "app", NULL, "jti-t-1", t1, &r), STORE_OK);
+	CHECK_EQ_STR(outcome_of(&r, OAUTH_REFRESHED_OUTCOME), "revoked");
+	store_reply_free(&r);
+
+	/* A rotation that has spent its token and waits to write the new pair
+	 * (its foreign-key check on the user's row, locked here) when the
+	 * revocation starts: without the families marked first, the
+	 * revocation's UPDATE would wait on the spent token, skip it, and never
+	 * see the new pair. */
+	new_family_of(other_user_id, "u", FAM_U, u0);
+	hash_of("refresh-u-1", u1);
+	char lock_sql[128];
+	snprintf(lock_sql, sizeof(lock_sql), "SELECT 1 FROM users WHERE id = '%s' FOR UPDATE", other_user_id);
+	PGconn *lock = hold_lock(lock_sql);
+	struct racer rotation = race_start(RACE_ROTATE, u0, "jti-u-1", u1);
+	CHECK(wait_for_waiters(1));
+	struct racer revocation = race_start(RACE_REVOKE_USER, other_user_id, NULL, NULL);
+	CHECK(wait_for_waiters(2));
+	release(lock);
+	race_finish(&rotation, outcome, sizeof(outcome));
+	CHECK_EQ_STR(outcome, "issued");
+	race_finish(&revocation, outcome, sizeof(outcome));
+	CHECK_EQ_STR(outcome, "revoked");
+	CHECK_EQ_INT(NUMBER("SELECT count(*) FROM oauth_refresh_tokens WHERE token_hash = sha256('refresh-u-1')"), 1);
+	/* Nothing usable is left (the spent first token stays as it was). */
+	CHECK_EQ_INT(NUMBER("SELECT (SELECT count(*) FROM oauth_refresh_tokens WHERE family_id = '" FAM_U "'"
+	                    "   AND revoked_at IS NULL AND used_at IS NULL)"
+	                    " + (SELECT count(*) FROM oauth_access_tokens WHERE family_id = '" FAM_U "' AND revoked_at IS NULL)"),
+	    0);
+
+	/* By client: every family of app. */
+	CHECK(sql(db, "BEGIN") && store_oauth_families_revoke(db, STORE_OAUTH_CLIENT, "app") && sql(db, "COMMIT"));
+	CHECK_EQ_INT(NUMBER("SELECT count(*) FROM oauth_token_families f WHERE revoked_at IS NULL AND EXISTS"
+	                    " (SELECT 1 FROM oauth_refresh_tokens t WHERE t.family_id = f.family_id AND t.client_id = 'app')"), 0);
+	CHECK(NUMBER("SELECT count(*) FROM oauth_token_families") >= 10);
+}
+
 /* ---- wire checks ---- */
 
 static void test_refused_shapes(void)
@@ -830,6 +910,7 @@ int main(void)
 		test_race_same_token();
 		test_race_older_token();
 		test_race_code_replay();
+		test_families_revoked_by_owner();
 		PQfinish(db);
 	}
 	sql(admin, "DROP DATABASE IF EXISTS %s WITH (FORCE)", name);
