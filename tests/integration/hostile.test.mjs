@@ -4,13 +4,20 @@
 // log fails the test that stops the server.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Server, freshDatabase, rawRequest, statusOf, TEST_SECRET } from './harness.mjs';
+import { Server, freshDatabase, rawRequest, statusOf, sleep, TEST_SECRET } from './harness.mjs';
 
 const CLIENTS = [
   { clientId: 'app', clientSecret: 'app-secret-123', name: 'App', redirectURLs: ['http://localhost:9999/cb'],
     grantTypes: ['authorization_code', 'client_credentials'] },
 ];
 const basic = (id, secret) => 'Basic ' + Buffer.from(`${id}:${secret}`).toString('base64');
+
+// The server's log once it matches re (lines reach the file through a pipe).
+async function logMatching(re, timeoutMs = 5000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!re.test(s.logs()) && Date.now() < deadline) await sleep(50);
+  return s.logs();
+}
 
 let s;
 before(async () => {
@@ -36,4 +43,19 @@ test('a chunked token request is decoded in place without overlapping copies (AS
     'Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n' +
     'b\r\ngrant_type=\r\n12\r\nclient_credentials\r\n0\r\n\r\n');
   assert.equal(statusOf(two), 200, two);
+});
+
+test('escape sequences and bidi overrides from a client never reach the log raw', async () => {
+  // client_id=ESC[2J (clear the screen of whoever tails the log), then U+202E.
+  for (const id of ['a%1B%5B2Jb', 'c%E2%80%AEd%C2%9Be']) {
+    const r = await fetch(s.url + '/oauth2/token', { method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `grant_type=client_credentials&client_id=${id}&client_secret=not-the-secret` });
+    assert.equal(r.status, 401);
+  }
+  const log = await logMatching(/client authentication failed for c[^\n]*\n/);
+  assert.ok(!log.includes('\x1b'), 'an ESC byte in the log');
+  assert.ok(!log.includes('\u202e') && !log.includes('\u009b'), 'a bidi override or C1 CSI in the log');
+  assert.match(log, /client authentication failed for a\\x1b\[2Jb from/);
+  assert.match(log, /client authentication failed for c\\xe2\\x80\\xaed\\xc2\\x9be from/);
 });
