@@ -189,10 +189,21 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	conn_close(c);
 }
 
+/* RFC 9110 5.5: a field value is visible characters, spaces and tabs. CR/LF
+ * would split the response; other control bytes (ESC, VT, DEL) reach an app
+ * behind forward-auth, or its terminal, as they are. */
+static bool header_value_clean(const char *value)
+{
+	for (const unsigned char *p = (const unsigned char *)value; *p; p++)
+		if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
+			return false;
+	return true;
+}
+
 void http_reply_header(struct http_exchange *ex, const char *name, const char *value)
 {
-	if (strpbrk(name, "\r\n:") || strpbrk(value, "\r\n")) {
-		log_warnx("refusing to emit header %s with CR/LF", name);
+	if (strpbrk(name, "\r\n:") || !header_value_clean(value)) {
+		log_warnx("refusing to emit header %s with a control character", name);
 		return;
 	}
 	if (!ex->out_headers)

@@ -9,6 +9,7 @@
  */
 #include "workers/handlers.h"
 #include "common/config.h"
+#include "proto/display_name.h"
 #include "proto/form.h"
 #include "proto/redirect.h"
 #include "workers/jwt_local.h"
@@ -26,7 +27,9 @@ static void identity_headers(struct http_exchange *ex, const char *id, const cha
 	http_reply_header(ex, "X-Auth-User", email && *email ? email : id);
 	http_reply_header(ex, "X-Auth-Id", id);
 	http_reply_header(ex, "X-Auth-Email", email ? email : "");
-	http_reply_header(ex, "X-Auth-Name", name ? name : "");
+	char printable_name[sizeof(((struct session_entry *)0)->name)];
+	display_name_printable(name ? name : "", printable_name, sizeof(printable_name));	/* rows from before names were checked */
+	http_reply_header(ex, "X-Auth-Name", printable_name);
 	http_reply_header(ex, "X-Auth-Groups", groups ? groups : "");
 	http_reply_header(ex, "Cache-Control", "no-store");
 }

@@ -4,7 +4,7 @@
 // log fails the test that stops the server.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Server, freshDatabase, rawRequest, statusOf, sleep, TEST_SECRET } from './harness.mjs';
+import { Server, freshDatabase, rawRequest, statusOf, sleep, psql, TEST_SECRET } from './harness.mjs';
 
 const CLIENTS = [
   { clientId: 'app', clientSecret: 'app-secret-123', name: 'App', redirectURLs: ['http://localhost:9999/cb'],
@@ -17,6 +17,16 @@ async function logMatching(re, timeoutMs = 5000) {
   const deadline = Date.now() + timeoutMs;
   while (!re.test(s.logs()) && Date.now() < deadline) await sleep(50);
   return s.logs();
+}
+
+const PASSWORD = 'correct horse battery';
+const json = (body) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+// Signs email in; the session cookie ("name=value").
+async function signIn(email, password = PASSWORD) {
+  const r = await fetch(s.url + '/api/auth/sign-in/email', json({ email, password }));
+  assert.equal(r.status, 200, await r.text());
+  return r.headers.getSetCookie()[0].split(';')[0];
 }
 
 let s;
@@ -58,4 +68,30 @@ test('escape sequences and bidi overrides from a client never reach the log raw'
   assert.ok(!log.includes('\u202e') && !log.includes('\u009b'), 'a bidi override or C1 CSI in the log');
   assert.match(log, /client authentication failed for a\\x1b\[2Jb from/);
   assert.match(log, /client authentication failed for c\\xe2\\x80\\xaed\\xc2\\x9be from/);
+});
+
+test('display names with control or format characters are refused at sign-up, with a clear error', async () => {
+  for (const name of ['a\u000b\u001b[31mb\u007f', 'evil\u202egpj.exe', 'c1\u009b31m', 'zero\u200bwidth']) {
+    const r = await fetch(s.url + '/api/auth/sign-up/email', json({ email: 'ctl@example.com', password: PASSWORD, name }));
+    const body = await r.json();
+    assert.equal(r.status, 400, JSON.stringify({ name, body }));
+    assert.equal(body.error, 'invalid_name');
+    assert.match(body.error_description, /control characters/);
+  }
+  const ok = await fetch(s.url + '/api/auth/sign-up/email', json({ email: 'zoe@example.com', password: PASSWORD, name: 'Zoë 山田' }));
+  assert.equal(ok.status, 201);
+});
+
+test('a stored name with control bytes (from before the check) never reaches X-Auth-Name raw', async () => {
+  const r = await fetch(s.url + '/api/auth/sign-up/email', json({ email: 'legacy@example.com', password: PASSWORD, name: 'Legacy' }));
+  assert.equal(r.status, 201);
+  psql(s.env.DATABASE_URL, "UPDATE users SET name = E'a\\x0b\\x1b[31mb\\x7f' WHERE email = 'legacy@example.com'");
+  const cookie = await signIn('legacy@example.com');
+  const raw = await rawRequest(s.port, `GET /api/verify HTTP/1.1\r\nHost: x\r\nCookie: ${cookie}\r\nConnection: close\r\n\r\n`);
+  assert.equal(statusOf(raw), 200, raw);
+  const head = raw.split('\r\n\r\n')[0];
+  for (const line of head.split('\r\n'))
+    assert.ok(!/[\x00-\x08\x0a-\x1f\x7f]/.test(line), `a control byte in a header: ${JSON.stringify(line)}`);
+  assert.match(head, /\r\nX-Auth-Name: a\[31mb\r\n/);
+  assert.match(head, /\r\nX-Auth-Email: legacy@example.com\r\n/);
 });
