@@ -61,12 +61,21 @@ struct http_conn {
 	bool sent_continue;
 	bool dispatching;		/* inside the handler call: a reply now is synchronous */
 	bool awaiting_body;		/* head parsed, body still arriving */
+	bool output_paused;		/* too much output queued: not reading nor parsing until it drains */
 	unsigned deadline;		/* server tick by which the request must be complete; 0 none */
 	struct http_exchange ex;
 };
 
 static void conn_read_cb(struct bufferevent *bev, void *arg);
 static void conn_process(struct http_conn *c);
+
+/* A client that pipelines requests and never reads its answers would make
+ * us queue answers without end (one connection took a worker to 3.37 GB).
+ * Past OUTPUT_HIGH_WATER bytes queued, the connection is neither read nor
+ * parsed until the client has taken all but OUTPUT_LOW_WATER of it, as
+ * nginx and h2o do; the write timeout then closes one that takes nothing. */
+#define OUTPUT_HIGH_WATER (256 * 1024)
+#define OUTPUT_LOW_WATER (64 * 1024)
 
 const char *http_status_text(int status)
 {
@@ -155,11 +164,38 @@ static bool output_flushed(const struct http_conn *c)
 	return evbuffer_get_length(bufferevent_get_output(c->bev)) == 0;
 }
 
+static size_t output_queued(const struct http_conn *c)
+{
+	return evbuffer_get_length(bufferevent_get_output(c->bev));
+}
+
+/* Called with more than OUTPUT_HIGH_WATER queued: stop reading, and have
+ * conn_write_cb called once the output is down to OUTPUT_LOW_WATER. */
+static void output_pause(struct http_conn *c)
+{
+	c->output_paused = true;
+	bufferevent_disable(c->bev, EV_READ);
+	bufferevent_setwatermark(c->bev, EV_WRITE, OUTPUT_LOW_WATER, 0);
+}
+
+/* The client has read enough: read again (unless it is gone or we are
+ * closing) and answer what it pipelined meanwhile. May free c. */
+static void output_resume(struct http_conn *c)
+{
+	c->output_paused = false;
+	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+	if (!c->peer_eof && !c->closing)
+		bufferevent_enable(c->bev, EV_READ);
+	conn_process(c);
+}
+
 static void conn_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct http_conn *c = arg;
 	if (c->closing && output_flushed(c))
 		conn_close(c);
+	else if (c->output_paused && output_queued(c) <= OUTPUT_LOW_WATER)
+		output_resume(c);
 }
 
 static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
@@ -178,7 +214,7 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 	/* Reading stays on while a handler works: its slowness is not the
 	 * client's idleness (libevent turned reading off; turn it back on). */
-	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING) && c->in_flight) {
+	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING) && c->in_flight && !c->output_paused) {
 		bufferevent_enable(bev, EV_READ);
 		return;
 	}
@@ -491,7 +527,7 @@ static void conn_process(struct http_conn *c)
 	struct http_exchange *ex = &c->ex;
 	int status = 0;
 
-	while (!c->in_flight && !c->closing && !c->dead) {
+	while (!c->in_flight && !c->closing && !c->dead && !c->output_paused) {
 		in = bufferevent_get_input(c->bev);
 		size_t avail = evbuffer_get_length(in);
 		if (avail == 0) {
@@ -500,6 +536,12 @@ static void conn_process(struct http_conn *c)
 				if (output_flushed(c))
 					conn_close(c);
 			}
+			return;
+		}
+		/* Pipelined requests wait, unread, while their answers pile up:
+		 * the input is bounded by the read watermark, the output here. */
+		if (output_queued(c) > OUTPUT_HIGH_WATER) {
+			output_pause(c);
 			return;
 		}
 		if (c->search_from == 0)

@@ -4,6 +4,8 @@
 // log fails the test that stops the server.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { Server, freshDatabase, rawRequest, statusOf, sleep, psql, TEST_SECRET } from './harness.mjs';
 
 const CLIENTS = [
@@ -94,4 +96,75 @@ test('a stored name with control bytes (from before the check) never reaches X-A
     assert.ok(!/[\x00-\x08\x0a-\x1f\x7f]/.test(line), `a control byte in a header: ${JSON.stringify(line)}`);
   assert.match(head, /\r\nX-Auth-Name: a\[31mb\r\n/);
   assert.match(head, /\r\nX-Auth-Email: legacy@example.com\r\n/);
+});
+
+// ---- a client that pipelines and never reads
+
+// Connects with a 4 KiB receive buffer, then for seconds writes
+// `GET /api/health/live` a thousand times per write and reads nothing.
+const NEVER_READS = `
+import socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.connect(("127.0.0.1", int(sys.argv[1])))
+s.settimeout(0.2)
+batch = b"GET /api/health/live HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n" * 1000
+pending, sent, end = memoryview(batch), 0, time.time() + float(sys.argv[2])
+while time.time() < end:
+    try:
+        n = s.send(pending)
+    except socket.timeout:
+        continue
+    except OSError:
+        break
+    sent += n
+    pending = pending[n:] or memoryview(batch)
+print(sent, flush=True)
+time.sleep(3600)
+`;
+
+const rssKiB = (pid) => Number(readFileSync(`/proc/${pid}/status`, 'utf8').match(/^VmRSS:\s+(\d+) kB/m)[1]);
+
+test('a client that pipelines without reading cannot grow a worker: its RSS stays bounded, others are served meanwhile', async () => {
+  // One worker, so the other client is served by the worker under attack.
+  // ASAN_OPTIONS: a small quarantine, so the ASan build's RSS shows our memory, not freed chunks held back.
+  const one = new Server({ DATABASE_URL: freshDatabase('pipeline'), AUTH_SECRET: TEST_SECRET, AUTO_MIGRATE: 'true',
+    WORKERS: '1', SESSION_CACHE_ENTRIES: '1024', ASAN_OPTIONS: 'quarantine_size_mb=8' });
+  await one.start();
+  try {
+    const worker = one.childPid('dreamauth: worker 1');
+    assert.ok(worker, 'worker 1 found among ' + JSON.stringify(one.children()));
+    const before = rssKiB(worker);
+    const attacker = spawn('python3', ['-c', NEVER_READS, String(one.port), '12'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let sentBytes = '';
+    attacker.stdout.on('data', (d) => { sentBytes += d; });
+    let peak = before, served = 0, slowest = 0;
+    const deadline = Date.now() + 12500;
+    try {
+      while (Date.now() < deadline) {
+        const t0 = Date.now();
+        const r = await fetch(one.url + '/api/health/live', { signal: AbortSignal.timeout(3000) });
+        assert.equal(r.status, 200);
+        await r.text();
+        served++;
+        slowest = Math.max(slowest, Date.now() - t0);
+        peak = Math.max(peak, rssKiB(worker));
+        // Stop early once it is lost: the unfixed server grows by gigabytes.
+        if (peak - before > 64 * 1024) break;
+        await sleep(250);
+      }
+    } finally {
+      attacker.kill('SIGKILL');
+    }
+    const grew = Math.round((peak - before) / 1024);
+    assert.ok(peak - before < 64 * 1024, `worker RSS grew by ${grew} MiB (from ${Math.round(before / 1024)} MiB) while the client read nothing`);
+    assert.ok(served >= 20, `only ${served} requests of another client served in 12 s`);
+    assert.ok(slowest < 1000, `another client waited ${slowest} ms`);
+    await sleep(200);
+    assert.equal((await fetch(one.url + '/api/health/live')).status, 200);
+    assert.ok(one.proc.exitCode === null, 'the server is still up');
+    console.log(`pipelining attacker: worker RSS ${Math.round(before / 1024)} → peak ${Math.round(peak / 1024)} MiB, ${served} other requests served (slowest ${slowest} ms), attacker wrote ${sentBytes.trim() || '?'} bytes`);
+  } finally {
+    await one.stop();
+  }
 });
