@@ -6,6 +6,7 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "proto/redirect.h"
+#include "proto/token_request.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -151,6 +152,26 @@ static int parse_issuer(char *err, size_t errlen)
 	return 0;
 }
 
+/* Bearer tokens at /api/verify must name this audience (an RFC 8707
+ * resource the token endpoint puts in aud): a token a relying party got for
+ * itself must not open every app behind forward-auth. */
+static int parse_forward_auth(char *err, size_t errlen)
+{
+	const char *v = env_first("FORWARD_AUTH_AUDIENCE", NULL);
+	char buf[300];
+
+	if (!v) {
+		snprintf(buf, sizeof(buf), "%s/api/verify", cfg.issuer);
+		v = buf;
+	}
+	if (!resource_indicator_valid(v))
+		return config_error(err, errlen, "FORWARD_AUTH_AUDIENCE: expected an absolute URI without a fragment, "
+		    "such as https://apps.example.com");
+	cfg.forward_auth_audience = strdup(v);
+	return parse_bool("FORWARD_AUTH_ALLOW_MACHINE_TOKENS", NULL, false, &cfg.forward_auth_allow_machine_tokens, err,
+	    errlen);
+}
+
 /* The embedded cluster execs PG_BIN/initdb (first start) and PG_BIN/postgres
  * (every start and restart); a bad directory would otherwise show up as a
  * postgres child restarted in a loop. */
@@ -197,7 +218,7 @@ void config_free(void)
 {
 	char **strings[] = { &cfg.data_dir, &cfg.database_url, &cfg.pg_bin, &cfg.migration_lock_key, &cfg.auth_secret,
 		&cfg.issuer, &cfg.cookie_domain, &cfg.cookie_name, &cfg.oidc_clients, &cfg.oidc_clients_file,
-		&cfg.admin_emails, &cfg.signing_alg, &cfg.run_user };
+		&cfg.admin_emails, &cfg.signing_alg, &cfg.run_user, &cfg.forward_auth_audience };
 	for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++) {
 		free(*strings[i]);
 		*strings[i] = NULL;
@@ -262,7 +283,7 @@ int config_load(char *err, size_t errlen)
 	cfg.auth_secret = dup_or_null(v);	/* NULL: embedded mode generates one, see master */
 	if (!cfg.auth_secret && !cfg.embedded_pg)
 		return config_error(err, errlen, "AUTH_SECRET: required when DATABASE_URL is set (at least 32 random characters)");
-	if (parse_issuer(err, errlen))
+	if (parse_issuer(err, errlen) || parse_forward_auth(err, errlen))
 		return -1;
 	cfg.cookie_domain = dup_or_null(env_first("COOKIE_DOMAIN", NULL));
 	if (cfg.cookie_domain && strpbrk(cfg.cookie_domain, ";, \t\"="))

@@ -49,6 +49,8 @@ struct config {
 	int oidc_access_token_ttl;	/* OIDC_ACCESS_TOKEN_TTL seconds (access and ID tokens), default 3600 */
 	char *admin_emails;		/* comma separated, lower-cased */
 	char *signing_alg;		/* SIGNING_ALG: RS256 (default) | ES256 | EdDSA */
+	char *forward_auth_audience;	/* FORWARD_AUTH_AUDIENCE: the aud a Bearer token needs at /api/verify */
+	bool forward_auth_allow_machine_tokens;	/* FORWARD_AUTH_ALLOW_MACHINE_TOKENS: client_credentials tokens too */
 
 	/* sessions and passwords */
 	int session_idle_ttl;		/* SESSION_IDLE_TTL seconds, default 7 days */

@@ -8,7 +8,8 @@
  * Access tokens are RFC 9068 JWTs whose jti is recorded in
  * oauth_access_tokens (revocation, introspection); ID tokens carry at_hash.
  * Both are signed by the signer over IPC: access token first, then the ID
- * token that hashes it.
+ * token that hashes it. An RFC 8707 resource (FORWARD_AUTH_AUDIENCE only)
+ * adds itself to the access token's aud (workers/forward_auth.h).
  */
 #include "workers/handlers.h"
 #include "common/config.h"
@@ -19,6 +20,7 @@
 #include "proto/oidc_clients.h"
 #include "proto/token_request.h"
 #include "shm/rate_limit.h"
+#include "workers/forward_auth.h"
 #include "workers/json_util.h"
 #include "workers/oidc.h"
 #include "workers/oidc_clients.h"
@@ -44,6 +46,7 @@ struct issue {
 	char family_id[40];		/* empty: no refresh token */
 	char code_hash[OIDC_HASH_PARAM_LEN];	/* empty unless from a code */
 	char refresh_token[TOKEN_STR_LEN];
+	bool for_forward_auth;		/* RFC 8707 resource: aud names FORWARD_AUTH_AUDIENCE too */
 	json_t *user_claims;		/* owned: profile/email/groups by scope */
 	char *access_token;		/* owned, once signed */
 	int64_t iat, exp;
@@ -122,12 +125,12 @@ static void sign_claims(struct issue *is, int kind, const char *alg, struct json
 }
 
 /* The claims both tokens start with: who issued it, about whom, for whom, when. */
-static void token_claims_begin(struct json_writer *w, char *buf, const struct issue *is)
+static void token_claims_begin(struct json_writer *w, char *buf, const struct issue *is, bool access)
 {
 	json_writer_init(w, buf, CLAIMS_MAX);
 	json_writer_string(w, "iss", cfg.issuer);
 	json_writer_string(w, "sub", is->sub);
-	json_writer_string(w, "aud", is->client_id);
+	forward_auth_write_aud(w, is->client_id, access && is->for_forward_auth);
 	json_writer_int(w, "exp", is->exp);
 	json_writer_int(w, "iat", is->iat);
 }
@@ -192,7 +195,7 @@ static void access_token_signed(const struct ipc_msg *reply, void *arg)
 	}
 	char claims[CLAIMS_MAX];
 	struct json_writer w;
-	token_claims_begin(&w, claims, is);
+	token_claims_begin(&w, claims, is, false);
 	json_writer_int(&w, "auth_time", is->auth_time);
 	if (is->nonce)
 		json_writer_string(&w, "nonce", is->nonce);
@@ -285,7 +288,7 @@ static void issue_start(struct issue *is, const char *scope_text)
 	}
 	char claims[CLAIMS_MAX];
 	struct json_writer w;
-	token_claims_begin(&w, claims, is);
+	token_claims_begin(&w, claims, is, true);
 	json_writer_string(&w, "jti", is->jti);
 	json_writer_string(&w, "client_id", is->client_id);
 	json_writer_string(&w, "scope", scope_text);
@@ -297,7 +300,8 @@ static void issue_start(struct issue *is, const char *scope_text)
 }
 
 /* A new issue for client; NULL: out of memory, answered already (503). */
-static struct issue *issue_new(struct http_exchange *ex, const struct oidc_client *client)
+static struct issue *issue_new(struct http_exchange *ex, const struct oidc_client *client,
+    const struct token_request *tr)
 {
 	struct issue *is = calloc(1, sizeof(*is));
 	if (!is) {
@@ -305,6 +309,7 @@ static struct issue *issue_new(struct http_exchange *ex, const struct oidc_clien
 		return NULL;
 	}
 	is->ex = ex;
+	is->for_forward_auth = tr->resource != NULL;	/* checked: forward_auth_resource_ok */
 	snprintf(is->client_id, sizeof(is->client_id), "%s", client->client_id);
 	snprintf(is->id_alg, sizeof(is->id_alg), "%s", oidc_alg(client->id_token_alg));
 	snprintf(is->at_alg, sizeof(is->at_alg), "%s", oidc_alg(client->access_token_alg));
@@ -429,7 +434,7 @@ static void grant_code(struct http_exchange *ex, const struct token_request *tr,
 		oidc_reply_error(ex, 400, "invalid_grant", "code_verifier given but the authorization used no PKCE");
 		return;
 	}
-	if (!(is = issue_new(ex, client))) {
+	if (!(is = issue_new(ex, client, tr))) {
 		PQclear(r);
 		return;
 	}
@@ -495,7 +500,7 @@ static void grant_refresh(struct http_exchange *ex, const struct token_request *
 		oidc_reply_error(ex, 400, "invalid_scope", "scope exceeds what was granted");
 		return;
 	}
-	if (!(is = issue_new(ex, client))) {
+	if (!(is = issue_new(ex, client, tr))) {
 		PQclear(r);
 		return;
 	}
@@ -531,7 +536,7 @@ static void grant_client_credentials(struct http_exchange *ex, const struct toke
 		oidc_reply_error(ex, 400, "invalid_scope", "scope is not available to client_credentials");
 		return;
 	}
-	if (!(is = issue_new(ex, client)))
+	if (!(is = issue_new(ex, client, tr)))
 		return;
 	is->scopes = asked;
 	snprintf(is->sub, sizeof(is->sub), "%s", client->client_id);
@@ -670,6 +675,10 @@ void handle_oauth_token(struct http_exchange *ex)
 	if (!oidc_enabled(ex) || oidc_parse_token_request(ex, TOKEN_EP_TOKEN, &tr) < 0)
 		return;
 	client = oidc_authenticate_client(ex, &tr, tr.grant != GRANT_CLIENT_CREDENTIALS);
+	if (client && !forward_auth_resource_ok(ex, tr.resource)) {
+		oidc_client_release(client);
+		client = NULL;	/* answered: invalid_target */
+	}
 	if (client) {
 		switch (tr.grant) {
 		case GRANT_AUTHORIZATION_CODE: grant_code(ex, &tr, client); break;

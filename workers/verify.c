@@ -3,7 +3,8 @@
  * forwardAuth. A session cookie found in the shared-memory cache is answered
  * without touching the database; a Bearer access token is verified locally
  * and checked against the shared-memory table of revoked jtis (the database
- * only when that table cannot answer: workers/token_revocation.c).
+ * only when that table cannot answer: workers/token_revocation.c), and must
+ * be meant for forward-auth (workers/forward_auth.h).
  * Unauthenticated: 401 for nginx, or 302 to the login page with rd= when the
  * caller sent Traefik's X-Forwarded-Proto/Host/Uri.
  */
@@ -12,6 +13,7 @@
 #include "proto/display_name.h"
 #include "proto/form.h"
 #include "proto/redirect.h"
+#include "workers/forward_auth.h"
 #include "workers/jwt_local.h"
 #include "workers/session.h"
 #include "workers/token_revocation.h"
@@ -81,6 +83,10 @@ static enum bearer_result verify_bearer(struct http_exchange *ex, const struct h
 	if (revoked != 0) {
 		json_decref(claims);
 		return revoked < 0 ? BEARER_UNAVAILABLE : BEARER_INVALID;
+	}
+	if (!forward_auth_claims_acceptable(claims, cfg.forward_auth_audience, cfg.forward_auth_allow_machine_tokens)) {
+		json_decref(claims);
+		return BEARER_INVALID;	/* meant for another resource, or a machine's */
 	}
 	const char *sub = json_string_value(json_object_get(claims, "sub"));
 	const char *email = json_string_value(json_object_get(claims, "email"));

@@ -5,12 +5,14 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Server, freshDatabase, rawRequest, statusOf, sleep, psql, TEST_SECRET } from './harness.mjs';
 
+const REDIRECT = 'http://localhost:9999/cb';
 const CLIENTS = [
-  { clientId: 'app', clientSecret: 'app-secret-123', name: 'App', redirectURLs: ['http://localhost:9999/cb'],
-    grantTypes: ['authorization_code', 'client_credentials'] },
+  { clientId: 'app', clientSecret: 'app-secret-123', name: 'App', redirectURLs: [REDIRECT],
+    grantTypes: ['authorization_code', 'client_credentials'], skipConsent: true },
 ];
 const basic = (id, secret) => 'Basic ' + Buffer.from(`${id}:${secret}`).toString('base64');
 
@@ -166,5 +168,87 @@ test('a client that pipelines without reading cannot grow a worker: its RSS stay
     console.log(`pipelining attacker: worker RSS ${Math.round(before / 1024)} → peak ${Math.round(peak / 1024)} MiB, ${served} other requests served (slowest ${slowest} ms), attacker wrote ${sentBytes.trim() || '?'} bytes`);
   } finally {
     await one.stop();
+  }
+});
+
+// ---- Bearer tokens at forward-auth must be meant for it
+
+const APP = { authorization: basic('app', 'app-secret-123'), 'content-type': 'application/x-www-form-urlencoded' };
+const tokenFor = async (srv, fields) => {
+  const r = await fetch(srv.url + '/oauth2/token', { method: 'POST', headers: APP, body: new URLSearchParams(fields).toString() });
+  return { status: r.status, body: await r.json() };
+};
+const verifyBearer = (srv, token) => fetch(srv.url + '/api/verify', { headers: { authorization: 'Bearer ' + token } });
+
+// A user's authorization code for app (skipConsent), with its PKCE verifier.
+async function userCode(srv, email) {
+  await fetch(srv.url + '/api/auth/sign-up/email', json({ email, password: PASSWORD, name: 'User' }));
+  const cookie = await signIn(email);
+  const verifier = randomBytes(32).toString('base64url');
+  const challenge = createHash('sha256').update(verifier).digest('base64url');
+  const q = new URLSearchParams({ response_type: 'code', client_id: 'app', redirect_uri: REDIRECT, scope: 'openid email',
+    state: 'st', code_challenge: challenge, code_challenge_method: 'S256' });
+  const r = await fetch(`${srv.url}/oauth2/authorize?${q}`, { headers: { cookie }, redirect: 'manual' });
+  assert.equal(r.status, 302, await r.text());
+  const code = new URL(r.headers.get('location')).searchParams.get('code');
+  assert.ok(code, r.headers.get('location'));
+  return { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier };
+}
+
+test('/api/verify: a relying party\'s own token and a machine token do not pass; a user token for the forward-auth resource does', async () => {
+  const audience = `http://localhost:${s.port}/api/verify`;	// the default FORWARD_AUTH_AUDIENCE
+  // A client_credentials token for client app: X-Auth-User: app on 8312f66.
+  const machine = await tokenFor(s, { grant_type: 'client_credentials' });
+  assert.equal(machine.status, 200);
+  let r = await verifyBearer(s, machine.body.access_token);
+  assert.equal(r.status, 401, `a machine token passed as ${r.headers.get('x-auth-user')}`);
+  assert.match(r.headers.get('www-authenticate'), /invalid_token/);
+  // Meant for forward-auth, but still a machine's: refused unless allowed.
+  const machineFa = await tokenFor(s, { grant_type: 'client_credentials', resource: audience });
+  assert.equal(machineFa.status, 200);
+  assert.equal((await verifyBearer(s, machineFa.body.access_token)).status, 401);
+
+  // A user's token that app got for itself (aud: app) opens nothing behind forward-auth…
+  const own = await tokenFor(s, await userCode(s, 'rp-user@example.com'));
+  assert.equal(own.status, 200, JSON.stringify(own.body));
+  assert.deepEqual(JSON.parse(Buffer.from(own.body.access_token.split('.')[1], 'base64url')).aud, 'app');
+  assert.equal((await verifyBearer(s, own.body.access_token)).status, 401);
+  // …one asked for with resource=FORWARD_AUTH_AUDIENCE (RFC 8707) does.
+  const fa = await tokenFor(s, { ...(await userCode(s, 'fa-user@example.com')), resource: audience });
+  assert.equal(fa.status, 200, JSON.stringify(fa.body));
+  const claims = JSON.parse(Buffer.from(fa.body.access_token.split('.')[1], 'base64url'));
+  assert.deepEqual(claims.aud, ['app', audience]);
+  const id = JSON.parse(Buffer.from(fa.body.id_token.split('.')[1], 'base64url'));
+  assert.equal(id.aud, 'app', 'the ID token stays for the client');
+  r = await verifyBearer(s, fa.body.access_token);
+  assert.equal(r.status, 200);
+  assert.equal(r.headers.get('x-auth-user'), 'fa-user@example.com');
+
+  // Another resource is not ours to issue for.
+  const other = await tokenFor(s, { grant_type: 'client_credentials', resource: 'https://elsewhere.example' });
+  assert.equal(other.status, 400);
+  assert.equal(other.body.error, 'invalid_target');
+  const bad = await tokenFor(s, { grant_type: 'client_credentials', resource: 'https://a.example/#x' });
+  assert.equal(bad.status, 400);
+  assert.equal(bad.body.error, 'invalid_target');
+});
+
+test('FORWARD_AUTH_AUDIENCE and FORWARD_AUTH_ALLOW_MACHINE_TOKENS=true: machine tokens for that audience pass, others still do not', async () => {
+  const m = new Server({ DATABASE_URL: freshDatabase('fwdauth'), AUTH_SECRET: TEST_SECRET, AUTO_MIGRATE: 'true',
+    ENABLE_OIDC_PROVIDER: 'true', OIDC_CLIENTS: JSON.stringify(CLIENTS),
+    FORWARD_AUTH_AUDIENCE: 'https://apps.example.com', FORWARD_AUTH_ALLOW_MACHINE_TOKENS: 'true' });
+  await m.start();
+  try {
+    const fa = await tokenFor(m, { grant_type: 'client_credentials', resource: 'https://apps.example.com' });
+    assert.equal(fa.status, 200);
+    const r = await verifyBearer(m, fa.body.access_token);
+    assert.equal(r.status, 200);
+    assert.equal(r.headers.get('x-auth-user'), 'app');
+    const own = await tokenFor(m, { grant_type: 'client_credentials' });
+    assert.equal((await verifyBearer(m, own.body.access_token)).status, 401);
+    const dflt = await tokenFor(m, { grant_type: 'client_credentials', resource: `http://localhost:${m.port}/api/verify` });
+    assert.equal(dflt.status, 400, 'the default audience is replaced, not added to');
+  } finally {
+    await m.stop();
   }
 });
