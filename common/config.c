@@ -5,6 +5,7 @@
  */
 #include "common/config.h"
 #include "common/log.h"
+#include "common/secure.h"
 #include "proto/redirect.h"
 #include "proto/token_request.h"
 
@@ -366,6 +367,43 @@ int config_load(char *err, size_t errlen)
 		return config_error(err, errlen, "RUN_USER: no such user \"%s\" (children drop to it when started as root)",
 		    cfg.run_user);
 	return 0;
+}
+
+static const char *const secret_variables[] = { "AUTH_SECRET", "BETTER_AUTH_SECRET", "DATABASE_URL", "SMTP_PASS",
+	NULL };
+
+void config_wipe_secret_values(char **env)
+{
+	for (; env && *env; env++)
+		for (int i = 0; secret_variables[i]; i++) {
+			size_t n = strlen(secret_variables[i]);
+			if (!strncmp(*env, secret_variables[i], n) && (*env)[n] == '=')
+				secure_wipe(*env + n + 1, strlen(*env + n + 1));
+		}
+}
+
+void config_scrub_environment(void)
+{
+	extern char **environ;
+	config_wipe_secret_values(environ);
+	for (int i = 0; secret_variables[i]; i++)
+		unsetenv(secret_variables[i]);
+}
+
+static void wipe_string(char *s)
+{
+	if (s)
+		secure_wipe(s, strlen(s));
+}
+
+void config_forget_auth_secret(void)
+{
+	wipe_string(cfg.auth_secret);
+}
+
+void config_forget_database_url(void)
+{
+	wipe_string(cfg.database_url);
 }
 
 bool config_is_admin_email(const char *email)

@@ -77,7 +77,10 @@ int main(int argc, char **argv)
 		printf("dreamauth %s\n", DREAMAUTH_VERSION);
 		return 0;
 	}
-	if (config_load(err, sizeof(err)) < 0) {
+	int loaded = config_load(err, sizeof(err));
+	/* From here on cfg holds the secrets; the environment does not. */
+	config_scrub_environment();
+	if (loaded < 0) {
 		log_errorx("configuration: %s", err);
 		return 1;
 	}
