@@ -7,6 +7,7 @@
 #include "workers/http_server.h"
 #include "common/config.h"
 #include "common/log.h"
+#include "common/secure.h"
 #include "proto/forwarded.h"
 
 #include <arpa/inet.h>
@@ -53,6 +54,7 @@ struct http_conn {
 	char client_ip[64];
 	char *req_buf;			/* owned copy of the current request (head + body) */
 	size_t req_cap;
+	size_t req_dirty;		/* bytes of req_buf written since the last wipe */
 	size_t search_from;		/* where to resume looking for CRLFCRLF */
 	bool in_flight;			/* a request is with a handler */
 	bool closing;			/* close once the output is flushed */
@@ -126,6 +128,22 @@ static const char *http_date(void)
 	return buf;
 }
 
+/* A request may carry a password or a client secret: its bytes go once
+ * it is answered, not when the next request happens to overwrite them. */
+static void request_wipe(struct http_conn *c)
+{
+	secure_wipe(c->req_buf, c->req_dirty);
+	c->req_dirty = 0;
+}
+
+/* Copies the first n buffered bytes into req_buf (which has room). */
+static void request_copy_in(struct http_conn *c, struct evbuffer *in, size_t n)
+{
+	evbuffer_copyout(in, c->req_buf, n);
+	if (n > c->req_dirty)
+		c->req_dirty = n;
+}
+
 static void conn_free(struct http_conn *c)
 {
 	if (c->bev)
@@ -140,7 +158,7 @@ static void conn_free(struct http_conn *c)
 		c->next->prev = c->prev;
 	c->server->active--;
 	publish_active(c->server);
-	free(c->req_buf);
+	secure_free(c->req_buf);
 	free(c);
 }
 
@@ -371,6 +389,8 @@ void http_reply(struct http_exchange *ex, int status, const char *content_type, 
 
 	/* Done with this request: drop it from the input and look at the next. */
 	c->in_flight = false;
+	if (!c->dispatching)
+		request_wipe(c);	/* answered later: the handler is done with it */
 	if (!keep) {
 		c->closing = true;
 		bufferevent_disable(c->bev, EV_READ);
@@ -457,9 +477,13 @@ static bool ensure_cap(struct http_conn *c, size_t need)
 	size_t cap = c->req_cap ? c->req_cap : 2048;
 	while (cap < need)
 		cap *= 2;
-	char *p = realloc(c->req_buf, cap);
+	/* Not realloc: it would leave the old bytes behind when it moves them. */
+	char *p = malloc(cap);
 	if (!p)
 		return false;
+	if (c->req_dirty)
+		memcpy(p, c->req_buf, c->req_dirty);
+	secure_free(c->req_buf);
 	c->req_buf = p;
 	c->req_cap = cap;
 	return true;
@@ -559,7 +583,7 @@ static void conn_process(struct http_conn *c)
 			/* Let the parser reject garbage early (e.g. a TLS hello). */
 			if (!ensure_cap(c, avail + 1))
 				goto oom;
-			evbuffer_copyout(in, c->req_buf, avail);
+			request_copy_in(c, in, avail);
 			if (http_request_parse(c->req_buf, avail, lim, &ex->req, &status) == HTTP_PARSE_ERROR) {
 				write_simple_error(c, status ? status : 400);
 			}
@@ -572,7 +596,7 @@ static void conn_process(struct http_conn *c)
 		}
 		if (!ensure_cap(c, head_len + 1))
 			goto oom;
-		evbuffer_copyout(in, c->req_buf, head_len);
+		request_copy_in(c, in, head_len);
 		memset(&ex->req, 0, sizeof(ex->req));
 		if (http_request_parse(c->req_buf, head_len, lim, &ex->req, &status) != HTTP_PARSE_OK) {
 			write_simple_error(c, status ? status : 400);
@@ -591,7 +615,7 @@ static void conn_process(struct http_conn *c)
 			}
 			if (!ensure_cap(c, head_len + cl + 1))
 				goto oom;
-			evbuffer_copyout(in, c->req_buf, head_len + cl);
+			request_copy_in(c, in, head_len + cl);
 			/* The buffer may have moved: parse again so pointers are into it. */
 			http_request_parse(c->req_buf, head_len, lim, &ex->req, &status);
 			body_len = cl;
@@ -605,7 +629,7 @@ static void conn_process(struct http_conn *c)
 			}
 			if (!ensure_cap(c, avail + 1))
 				goto oom;
-			evbuffer_copyout(in, c->req_buf, avail);
+			request_copy_in(c, in, avail);
 			http_request_parse(c->req_buf, head_len, lim, &ex->req, &status);
 			http_chunked_init(&ch, lim->max_body);
 			/* Decode in place: decoded bytes are never longer than encoded ones. */
@@ -654,6 +678,8 @@ static void conn_process(struct http_conn *c)
 		c->dispatching = true;
 		c->server->handler(ex);
 		c->dispatching = false;
+		if (!c->in_flight)
+			request_wipe(c);	/* answered at once: the handler has returned */
 		if (c->in_flight) {
 			/* Answered later (IPC). Reading goes on: the handler's
 			 * pointers are into req_buf, which only this loop writes, and

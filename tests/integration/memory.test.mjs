@@ -114,3 +114,19 @@ test('AUTH_SECRET, DATABASE_URL\'s password and SMTP_PASS stay out of the proces
   // The scan itself works: the master holds the secret it needs.
   assert.ok(results.find((r) => r.role === 'master').counts['AUTH_SECRET'] > 0, 'the scanner finds what is there');
 });
+
+test('a user\'s password is wiped from the workers and the kdf once its sign-ins are answered', async () => {
+  const post = (path, body) => fetch(s.url + path, { method: 'POST',
+    headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const up = await post('/api/auth/sign-up/email', { email: 'mem@example.com', password: USER_PASSWORD, name: 'Mem' });
+  assert.equal(up.status, 201, await up.text());
+  for (let i = 0; i < 4; i++) {
+    const r = await post('/api/auth/sign-in/email', { email: 'mem@example.com', password: USER_PASSWORD });
+    assert.equal(r.status, 200, await r.text());
+  }
+  // A wrong one too: the failed path wipes as well.
+  assert.equal((await post('/api/auth/sign-in/email', { email: 'mem@example.com', password: USER_PASSWORD + 'x' })).status, 401);
+  await sleep(200);	// the kdf's threads finish their job bookkeeping
+  const results = scanAll({ 'the user password': Buffer.from(USER_PASSWORD) });
+  assert.deepEqual(misplaced(results), [], JSON.stringify(results));
+});
