@@ -29,8 +29,9 @@ static void identity_headers(struct http_exchange *ex, const char *id, const cha
 	http_reply_header(ex, "X-Auth-User", email && *email ? email : id);
 	http_reply_header(ex, "X-Auth-Id", id);
 	http_reply_header(ex, "X-Auth-Email", email ? email : "");
-	char printable_name[sizeof(((struct session_entry *)0)->name)];
-	display_name_printable(name ? name : "", printable_name, sizeof(printable_name));	/* rows from before names were checked */
+	/* A name stored before names were checked may hold control characters. */
+	char printable_name[256];
+	display_name_printable(name ? name : "", printable_name, sizeof(printable_name));
 	http_reply_header(ex, "X-Auth-Name", printable_name);
 	http_reply_header(ex, "X-Auth-Groups", groups ? groups : "");
 	http_reply_header(ex, "Cache-Control", "no-store");
