@@ -6,13 +6,13 @@
  * A login storm therefore costs CPU here, never latency on /api/verify's loop.
  */
 #include "kdf/kdf.h"
-#include "common/actor_loop.h"
+#include "proc/actor_loop.h"
 #include "common/config.h"
-#include "common/ipc_channel.h"
+#include "proc/ipc_channel.h"
 #include "common/log.h"
 #include "common/password_hash.h"
-#include "common/privdrop.h"
-#include "common/sandbox.h"
+#include "proc/privdrop.h"
+#include "proc/sandbox.h"
 #include "common/secure.h"
 
 #include <argon2.h>
@@ -204,6 +204,7 @@ void kdf_main(int ctrl_fd, struct shm_region *shm)
 		log_warn("setpriority");
 	}
 	actor_confine(cfg.run_user, on_term);
+	config_forget_database_url();	/* the kdf never talks to PostgreSQL */
 	/* A fixed mmap threshold returns each 19 MiB argon2 block to the kernel
 	 * when freed (glibc's adaptive threshold would keep them on the heap). */
 	mallopt(M_MMAP_THRESHOLD, 1024 * 1024);

@@ -44,7 +44,7 @@
 #include "workers/json_util.h"
 #include "workers/pages.h"
 #include "workers/store_client.h"
-#include "workers/worker.h"
+#include "workers/worker_ctx.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -29,7 +29,7 @@
 #include "proto/json_body.h"
 #include "proto/webauthn.h"
 #include "workers/store_client.h"
-#include "workers/worker.h"
+#include "workers/worker_ctx.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -2,20 +2,22 @@
  * Worker process: created by the master (master/master.c) with a control
  * socket and the listening sockets. It forgets every credential it
  * inherited (AUTH_SECRET, DATABASE_URL), drops privileges, confines itself
- * to HTTP and IPC (no socket, no connect: common/sandbox.c), then serves
+ * to HTTP and IPC (no socket, no connect: proc/sandbox.c), then serves
  * until SIGTERM, when it stops accepting, finishes in-flight requests and
  * exits. Database work goes through the store actor (workers/store_client.c).
  */
 #include "workers/worker.h"
+#include "workers/jwks_cache.h"
+#include "workers/router.h"
+#include "workers/worker_ctx.h"
 #include "common/config.h"
-#include "common/ipc_channel.h"
+#include "proc/ipc_channel.h"
 #include "common/log.h"
-#include "common/privdrop.h"
-#include "common/sandbox.h"
+#include "proc/privdrop.h"
+#include "proc/sandbox.h"
 #include "common/secure.h"
 #include "workers/discovery.h"
 #include "workers/oidc_clients.h"
-#include "workers/session.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -25,71 +27,6 @@
 #include <unistd.h>
 
 struct worker_ctx *worker;
-
-int64_t now_seconds(void)
-{
-	return (int64_t)time(NULL);
-}
-
-/*
- * The JWKS cache. Keys change at runtime (dreamauth keys rotate|revoke): the
- * signer bumps shm keys_generation once its JWKS changed, this worker sees
- * the new value on its 100 ms tick and asks again (drain_check_cb), so a
- * revoked kid leaves /jwks and local bearer verification within ~0.1 s of the
- * signer hearing of it. The 5-minute refresh stays as a backstop.
- */
-struct jwks_refresh {
-	void (*done)(bool ok, void *arg);
-	void *arg;
-	uint64_t generation;	/* keys_generation when asked */
-};
-
-static void jwks_reply(const struct ipc_msg *reply, void *arg)
-{
-	struct jwks_refresh *r = arg;
-	bool ok = reply && reply->type == IPC_JWKS_RESP && reply->status == 0 && reply->s1;
-	worker->jwks_in_flight--;
-	if (ok) {
-		if (!worker->jwks_json || strcmp(worker->jwks_json, reply->s1) != 0) {
-			char *copy = strdup(reply->s1);
-			if (copy) {
-				free(worker->jwks_json);
-				worker->jwks_json = copy;
-				/* A version, not the pointer: malloc may hand back the same address. */
-				worker->jwks_version++;
-			} else {
-				ok = false;
-			}
-		}
-	}
-	if (ok) {
-		worker->jwks_fetched_at = now_seconds();
-		worker->jwks_generation = r->generation;
-	}
-	if (r->done)
-		r->done(ok, r->arg);
-	free(r);
-}
-
-void worker_refresh_jwks(void (*done)(bool ok, void *arg), void *arg)
-{
-	struct ipc_msg req = { .type = IPC_JWKS_REQ };
-	struct jwks_refresh *r = calloc(1, sizeof(*r));
-	if (!r)
-		goto fail;
-	r->done = done;
-	r->arg = arg;
-	/* Read before asking: a change after this point bumps it again. */
-	r->generation = atomic_load(&worker->shm->status->keys_generation);
-	if (ipc_client_call(worker->signer, &req, 2000, jwks_reply, r) == 0) {
-		worker->jwks_in_flight++;
-		return;
-	}
-	free(r);
-fail:
-	if (done)
-		done(false, arg);
-}
 
 /* A link to an actor was dropped for a malformed frame: ask the master for
  * a fresh one (it brokers a new socketpair to both ends). */
@@ -209,8 +146,8 @@ void worker_main(int slot, int ctrl_fd, const int *listen_fds, int n_listen, str
 
 	/* Workers get derived keys only; the root secret stays with the master
 	 * and signer, the database credentials with the store. */
-	secure_wipe(cfg.auth_secret, strlen(cfg.auth_secret));
-	secure_wipe(cfg.database_url, strlen(cfg.database_url));
+	config_forget_auth_secret();
+	config_forget_database_url();
 	if (privdrop(cfg.run_user) < 0)
 		fatalx("cannot drop privileges");
 
@@ -240,7 +177,7 @@ void worker_main(int slot, int ctrl_fd, const int *listen_fds, int n_listen, str
 	event_add(ctx.tick_ev, &tick);
 
 	/* Everything one-time is done (privileges, event loop, signals): from
-	 * here on only the allowlist (common/sandbox.c). */
+	 * here on only the allowlist (proc/sandbox.c). */
 	if (sandbox_enter(SANDBOX_WORKER) < 0)
 		fatalx("cannot install the seccomp filter (SECCOMP=false runs without it)");
 

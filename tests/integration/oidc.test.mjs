@@ -6,7 +6,8 @@
 // wrong secret, refresh-token reuse, tampered JWT, unknown client, malformed
 // bodies, clients-file reload, the provider switched off; failed client
 // authentication limits; revoked access tokens refused at /api/verify on
-// every worker and every instance; `dreamauth user passwd` ending a user's
+// every worker and every instance; a refresh token reused on one instance
+// while another rotates it; `dreamauth user passwd` ending a user's
 // tokens everywhere, `user set` changing the next tokens' groups.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
@@ -31,12 +32,18 @@ const CLIENTS = [
     idTokenSignedResponseAlg: 'EdDSA', accessTokenSignedResponseAlg: 'EdDSA' },
 ];
 
+// Tokens checked at /api/verify ask for the forward-auth resource (RFC 8707);
+// the revocation tests use machine tokens there too.
+const FORWARD_AUTH = 'https://apps.test';
+const FWD = { resource: FORWARD_AUTH };
+
 const servers = [];
 after(async () => { for (const s of servers) await s.stop('SIGKILL'); });
 
 async function start(env = {}) {
   const s = new Server({ DATABASE_URL: freshDatabase('oidc'), AUTH_SECRET: TEST_SECRET, AUTO_MIGRATE: 'true',
-    ENABLE_OIDC_PROVIDER: 'true', ENABLE_REGISTRATION: 'true', OIDC_CLIENTS: JSON.stringify(CLIENTS), ...env });
+    ENABLE_OIDC_PROVIDER: 'true', ENABLE_REGISTRATION: 'true', OIDC_CLIENTS: JSON.stringify(CLIENTS),
+    FORWARD_AUTH_AUDIENCE: FORWARD_AUTH, FORWARD_AUTH_ALLOW_MACHINE_TOKENS: 'true', ...env });
   servers.push(s);
   await s.start();
   return s;
@@ -144,7 +151,7 @@ async function codeFlow(s, b, config, email, opts = {}) {
   const cb = await browse(b, a.url, email, opts);
   assert.ok(cb instanceof URL, `redirected to client, got ${JSON.stringify(cb).slice(0, 300)}`);
   const tokens = await client.authorizationCodeGrant(config, cb, { pkceCodeVerifier: a.verifier, expectedState: a.state,
-    expectedNonce: a.nonce, idTokenExpected: true });
+    expectedNonce: a.nonce, idTokenExpected: true }, opts.tokenParams);
   return { ...a, cb, tokens };
 }
 
@@ -311,6 +318,9 @@ test('client_credentials', async () => {
   const { payload } = await jose.jwtVerify(t.access_token, jwks, { issuer, typ: 'at+jwt' });
   assert.equal(payload.sub, 'app');
   assert.equal(payload.client_id, 'app');
+  // Stored like any access token (so revocation reaches it), without a user.
+  assert.equal(psql(s.env.DATABASE_URL, `SELECT count(*) FROM oauth_access_tokens WHERE jti = '${payload.jti}'
+    AND client_id = 'app' AND user_id IS NULL AND family_id IS NULL AND revoked_at IS NULL`), '1');
   assert.equal(t.refresh_token, undefined);
   assert.equal(t.id_token, undefined);
   assert.equal((await client.tokenIntrospection(config, t.access_token)).active, true);
@@ -652,13 +662,19 @@ test('dreamauth client add prints a secret once; the database client works', asy
     { env: { PATH: process.env.PATH, DATABASE_URL: s.env.DATABASE_URL, AUTH_SECRET: TEST_SECRET, SIGNING_ALG: 'ES256' }, encoding: 'utf8' });
   assert.equal(psql(s.env.DATABASE_URL, "select id_token_alg from oauth_clients where client_id = 'dbapp-es'"), 'ES256');
   execFileSync(BIN, ['client', 'remove', 'dbapp-es'], { env: { PATH: process.env.PATH, DATABASE_URL: s.env.DATABASE_URL, AUTH_SECRET: TEST_SECRET } });
-  let r = await tokenPost({ grant_type: 'client_credentials' }, { authorization: basic('dbapp', secret) });
+  let r = await tokenPost({ grant_type: 'client_credentials', resource: FORWARD_AUTH }, { authorization: basic('dbapp', secret) });
   assert.equal(r.status, 200);
+  const machine = (await r.json()).access_token;
+  assert.deepEqual(await verifyBearer(s, machine, 3), all(200, 3));
   r = await tokenPost({ grant_type: 'client_credentials' }, { authorization: basic('dbapp', secret.slice(0, -1) + 'x') });
   assert.equal(r.status, 401);
   execFileSync(BIN, ['client', 'remove', 'dbapp'], { env: { PATH: process.env.PATH, DATABASE_URL: s.env.DATABASE_URL, AUTH_SECRET: TEST_SECRET } });
   r = await tokenPost({ grant_type: 'client_credentials' }, { authorization: basic('dbapp', secret) });
   assert.equal(r.status, 401);
+  // Its client_credentials tokens were stored, so the removal revoked them too.
+  const ms = await msUntilRefused(s, machine);
+  assert.ok(ms < 1000, `the removed client's token refused after ${ms} ms`);
+  assert.deepEqual(await verifyBearer(s, machine, 3), all(401, 3));
 });
 
 // ---- revoked access tokens at /api/verify
@@ -686,7 +702,7 @@ async function msUntilRefused(srv, token, limitMs = 3000) {
 test('/api/verify refuses a revoked access token at once on every worker: revoke, family revocation, code replay', async () => {
   const config = await discover(s, 'app', 'app-secret-123');
   // A machine token, revoked at /oauth2/revoke.
-  const cc = await client.clientCredentialsGrant(config, {});
+  const cc = await client.clientCredentialsGrant(config, FWD);
   assert.deepEqual(await verifyBearer(s, cc.access_token), all(200));
   await client.tokenRevocation(config, cc.access_token);
   assert.deepEqual(await verifyBearer(s, cc.access_token), all(401));
@@ -695,8 +711,8 @@ test('/api/verify refuses a revoked access token at once on every worker: revoke
 
   // Revoking a refresh token revokes its family's access tokens.
   const b = new Browser(s.url);
-  const { tokens } = await codeFlow(s, b, config, 'ada@example.com');
-  const second = await client.refreshTokenGrant(config, tokens.refresh_token);
+  const { tokens } = await codeFlow(s, b, config, 'ada@example.com', { tokenParams: FWD });
+  const second = await client.refreshTokenGrant(config, tokens.refresh_token, FWD);
   assert.deepEqual(await verifyBearer(s, tokens.access_token), all(200));
   assert.deepEqual(await verifyBearer(s, second.access_token), all(200));
   await client.tokenRevocation(config, second.refresh_token);
@@ -704,15 +720,15 @@ test('/api/verify refuses a revoked access token at once on every worker: revoke
   assert.deepEqual(await verifyBearer(s, second.access_token), all(401));
 
   // A reused refresh token revokes the family too.
-  const fam = (await codeFlow(s, b, config, 'ada@example.com')).tokens;
-  const next = await client.refreshTokenGrant(config, fam.refresh_token);
+  const fam = (await codeFlow(s, b, config, 'ada@example.com', { tokenParams: FWD })).tokens;
+  const next = await client.refreshTokenGrant(config, fam.refresh_token, FWD);
   assert.deepEqual(await verifyBearer(s, next.access_token), all(200));
-  await assert.rejects(client.refreshTokenGrant(config, fam.refresh_token), (e) => e.error === 'invalid_grant');
+  await assert.rejects(client.refreshTokenGrant(config, fam.refresh_token, FWD), (e) => e.error === 'invalid_grant');
   assert.deepEqual(await verifyBearer(s, next.access_token), all(401));
 
   // A replayed authorization code revokes what it gave.
   const g = await getCode(config, b, 'ada@example.com');
-  const exchange = () => tokenPost({ grant_type: 'authorization_code', code: g.code, redirect_uri: REDIRECT, code_verifier: g.verifier },
+  const exchange = () => tokenPost({ grant_type: 'authorization_code', code: g.code, redirect_uri: REDIRECT, code_verifier: g.verifier, ...FWD },
     { authorization: basic('app', 'app-secret-123') });
   let x = await exchange();
   assert.equal(x.status, 200);
@@ -724,20 +740,20 @@ test('/api/verify refuses a revoked access token at once on every worker: revoke
   assert.deepEqual(await verifyBearer(s, first.access_token), all(401));
   // …and the refresh token it gave is dead too.
   assert.equal((await client.tokenIntrospection(config, first.refresh_token)).active, false);
-  await assert.rejects(client.refreshTokenGrant(config, first.refresh_token), (e) => e.error === 'invalid_grant');
+  await assert.rejects(client.refreshTokenGrant(config, first.refresh_token, FWD), (e) => e.error === 'invalid_grant');
 
   // Tokens nobody revoked still pass.
-  const fresh = await client.clientCredentialsGrant(config, {});
+  const fresh = await client.clientCredentialsGrant(config, FWD);
   assert.deepEqual(await verifyBearer(s, fresh.access_token), all(200));
-  const user = (await codeFlow(s, b, config, 'bob@example.com')).tokens;
+  const user = (await codeFlow(s, b, config, 'bob@example.com', { tokenParams: FWD })).tokens;
   assert.deepEqual(await verifyBearer(s, user.access_token), all(200));
 });
 
-test('two instances on one database: a revocation on A reaches /api/verify on B within 1 s; a new or restarted listener knows it too', async () => {
+test('two instances on one database: a revocation on A reaches /api/verify on B within 1 s; a restarted store or a new instance knows it too', async () => {
   // Replicas share the database and the public URL (the issuer).
   const B = await start({ DATABASE_URL: s.env.DATABASE_URL, AUTH_URL: issuer });
   const config = await discover(s, 'app', 'app-secret-123');
-  const t1 = await client.clientCredentialsGrant(config, {});
+  const t1 = await client.clientCredentialsGrant(config, FWD);
   assert.deepEqual(await verifyBearer(B, t1.access_token), all(200));
   await client.tokenRevocation(config, t1.access_token);
   const ms = await msUntilRefused(B, t1.access_token);
@@ -746,29 +762,29 @@ test('two instances on one database: a revocation on A reaches /api/verify on B 
 
   // Family revocation (refresh-token reuse on A) travels too.
   const b = new Browser(s.url);
-  const fam = (await codeFlow(s, b, config, 'bob@example.com')).tokens;
-  const next = await client.refreshTokenGrant(config, fam.refresh_token);
+  const fam = (await codeFlow(s, b, config, 'bob@example.com', { tokenParams: FWD })).tokens;
+  const next = await client.refreshTokenGrant(config, fam.refresh_token, FWD);
   assert.deepEqual(await verifyBearer(B, next.access_token), all(200));
-  await assert.rejects(client.refreshTokenGrant(config, fam.refresh_token), (e) => e.error === 'invalid_grant');
+  await assert.rejects(client.refreshTokenGrant(config, fam.refresh_token, FWD), (e) => e.error === 'invalid_grant');
   assert.ok(await msUntilRefused(B, next.access_token) < 1000);
   assert.ok(await msUntilRefused(B, fam.access_token) < 1000);
 
-  // B's listener (worker 1) dies: a revocation made while it is down is still
-  // refused on B, by its other worker (asking the database) and by the new
-  // worker 1 (which reloads the list); later ones travel as before.
-  const t2 = await client.clientCredentialsGrant(config, {});
-  const t3 = await client.clientCredentialsGrant(config, {});
+  // B's store (its listener) is killed: a revocation made while it is down
+  // reaches B when the restarted store's listener catches up from the
+  // revocation log; later ones travel as before.
+  const t2 = await client.clientCredentialsGrant(config, FWD);
+  const t3 = await client.clientCredentialsGrant(config, FWD);
   assert.deepEqual(await verifyBearer(B, t2.access_token), all(200));
-  const listener = B.childPid('dreamauth: worker 1');
-  assert.ok(listener);
-  process.kill(listener, 'SIGKILL');
-  for (let i = 0; i < 100 && !/worker 1 died from signal 9/.test(B.logs()); i++) await sleep(10);
-  assert.match(B.logs(), /worker 1 died from signal 9/, 'the master has noticed');
+  const store = B.childPid('dreamauth: store');
+  assert.ok(store);
+  process.kill(store, 'SIGKILL');
+  for (let i = 0; i < 100 && !/store died from signal 9/.test(B.logs()); i++) await sleep(10);
+  assert.match(B.logs(), /store died from signal 9/, 'the master has noticed');
   await client.tokenRevocation(config, t2.access_token);
-  assert.deepEqual(await verifyBearer(B, t2.access_token), all(401));
   const t0 = Date.now();
-  while (Date.now() - t0 < 3000 && [undefined, listener].includes(B.childPid('dreamauth: worker 1'))) await sleep(20);
-  await B.waitHealthy(3000);
+  while (Date.now() - t0 < 5000 && [undefined, store].includes(B.childPid('dreamauth: store'))) await sleep(20);
+  await B.waitHealthy(5000);
+  assert.ok(await msUntilRefused(B, t2.access_token, 5000) < 5000, 'the restarted store caught up');
   assert.deepEqual(await verifyBearer(B, t2.access_token), all(401));
   assert.deepEqual(await verifyBearer(B, t3.access_token), all(200));
   await client.tokenRevocation(config, t3.access_token);
@@ -777,7 +793,7 @@ test('two instances on one database: a revocation on A reaches /api/verify on B 
   // An instance started after the revocations knows them from its first answer.
   const C = await start({ DATABASE_URL: s.env.DATABASE_URL, AUTH_URL: issuer, WORKERS: '1' });
   for (const tok of [t1, t2, t3, next]) assert.deepEqual(await verifyBearer(C, tok.access_token, 3), all(401, 3));
-  const t4 = await client.clientCredentialsGrant(config, {});
+  const t4 = await client.clientCredentialsGrant(config, FWD);
   assert.deepEqual(await verifyBearer(C, t4.access_token, 3), all(200, 3));
   await B.stop();
   await C.stop();
@@ -794,13 +810,13 @@ test('dreamauth user set: the next tokens carry the new groups; user passwd ends
   await signUp(s, 'reset@example.com');
   const config = await discover(s, 'app', 'app-secret-123');
   const b = new Browser(s.url);
-  const { tokens } = await codeFlow(s, b, config, 'reset@example.com');
+  const { tokens } = await codeFlow(s, b, config, 'reset@example.com', { tokenParams: FWD });
   assert.deepEqual(tokens.claims().groups, []);
   assert.equal(userCli(['set', 'reset@example.com', '--groups', 'family,media']).status, 0);
-  const live = await client.refreshTokenGrant(config, tokens.refresh_token);
+  const live = await client.refreshTokenGrant(config, tokens.refresh_token, FWD);
   assert.deepEqual(live.claims().groups, ['family', 'media'], 'the refreshed ID token has the new groups');
   assert.deepEqual((await client.fetchUserInfo(config, live.access_token, live.claims().sub)).groups, ['family', 'media']);
-  const other = (await codeFlow(s, new Browser(s.url), config, 'bob@example.com')).tokens;
+  const other = (await codeFlow(s, new Browser(s.url), config, 'bob@example.com', { tokenParams: FWD })).tokens;
   for (const srv of [s, B]) {
     assert.deepEqual(await verifyBearer(srv, tokens.access_token, 4), all(200, 4));
     assert.deepEqual(await verifyBearer(srv, live.access_token, 4), all(200, 4));
@@ -820,8 +836,8 @@ test('dreamauth user set: the next tokens carry the new groups; user passwd ends
     assert.deepEqual(await verifyBearer(srv, live.access_token), all(401));
     assert.deepEqual(await verifyBearer(srv, tokens.access_token), all(401));
   }
-  await assert.rejects(client.refreshTokenGrant(config, live.refresh_token), (e) => e.error === 'invalid_grant');
-  await assert.rejects(client.refreshTokenGrant(config, tokens.refresh_token), (e) => e.error === 'invalid_grant');
+  await assert.rejects(client.refreshTokenGrant(config, live.refresh_token, FWD), (e) => e.error === 'invalid_grant');
+  await assert.rejects(client.refreshTokenGrant(config, tokens.refresh_token, FWD), (e) => e.error === 'invalid_grant');
   assert.equal((await client.tokenIntrospection(config, live.access_token)).active, false);
   assert.equal((await client.tokenIntrospection(config, live.refresh_token)).active, false);
   const info = await fetch(s.url + '/oauth2/userinfo', { headers: { authorization: 'Bearer ' + live.access_token } });
@@ -829,7 +845,7 @@ test('dreamauth user set: the next tokens carry the new groups; user passwd ends
   assert.equal((await b.get('/api/verify')).status, 401, 'the browser session is gone');
   // Another user's tokens are untouched.
   for (const srv of [s, B]) assert.deepEqual(await verifyBearer(srv, other.access_token, 4), all(200, 4));
-  assert.ok((await client.refreshTokenGrant(config, other.refresh_token)).access_token);
+  assert.ok((await client.refreshTokenGrant(config, other.refresh_token, FWD)).access_token);
   await B.stop();
 });
 
@@ -837,7 +853,7 @@ test('REVOKED_TOKEN_ENTRIES smaller than the revocations: every revoked token is
   const small = await start({ REVOKED_TOKEN_ENTRIES: '64' });
   const config = await discover(small, 'app', 'app-secret-123');
   const tokens = [];
-  for (let i = 0; i < 100; i++) tokens.push((await client.clientCredentialsGrant(config, {})).access_token);
+  for (let i = 0; i < 100; i++) tokens.push((await client.clientCredentialsGrant(config, FWD)).access_token);
   // 90 revoked cannot all fit in 64 slots (8-way sets: some overflow sooner).
   for (const tok of tokens.slice(0, 90)) await client.tokenRevocation(config, tok);
   const statuses = await Promise.all(tokens.map(async (tok) =>
@@ -969,6 +985,60 @@ test('a code replay that lands while the first exchange is still storing its tok
   assert.equal(body.error, 'invalid_grant');
   assert.equal(psql(s.env.DATABASE_URL, `SELECT count(*) FROM oauth_access_tokens WHERE code_hash = sha256('${g.code}'::bytea) AND revoked_at IS NULL`), '0');
   assert.match(s.logs(), /replayed during its exchange/);
+  await B.stop();
+});
+
+// ---- refresh-token reuse racing the rotation it reuses (issue 9 item 2)
+
+test('one refresh token sent to two instances at once while the refresh path waits on a lock: one 200, one "already used", and the whole family revoked, the winner\'s new tokens too', async () => {
+  const B = await start({ DATABASE_URL: s.env.DATABASE_URL, AUTH_URL: issuer, WORKERS: '1' });
+  const config = await discover(s, 'app', 'app-secret-123');
+  const { tokens } = await codeFlow(s, new Browser(s.url), config, 'ada@example.com');
+  const db = s.env.DATABASE_URL;
+  const family = psql(db, `SELECT family_id FROM oauth_refresh_tokens WHERE token_hash = sha256('${tokens.refresh_token}'::bytea)`);
+  assert.match(family, /^[0-9a-f-]{36}$/);
+  const refresh = (srv, token = tokens.refresh_token) => fetch(srv.url + '/oauth2/token', { method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic('app', 'app-secret-123') },
+    body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: token }).toString() });
+  const waiting = () => Number(psql(db, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()" +
+    " AND wait_event_type = 'Lock' AND query LIKE '%oauth_%'"));
+  const lock = await holdLock(db, 'LOCK TABLE users IN ACCESS EXCLUSIVE MODE');
+  let both;
+  try {
+    both = [refresh(s), refresh(B)];
+    // One of them waits on the lock; give the other time to arrive (it waits
+    // too, on the first, or answers at once as it did before the fix).
+    for (let i = 0; i < 300 && waiting() < 1; i++) await sleep(10);
+    assert.ok(waiting() >= 1, 'a refresh waits on the lock');
+    await sleep(300);
+  } finally {
+    await lock.release();
+  }
+  const answers = await Promise.all(both);
+  assert.deepEqual(answers.map((r) => r.status).sort(), [200, 400]);
+  const won = await answers.find((r) => r.status === 200).json();
+  const lost = await answers.find((r) => r.status === 400).json();
+  assert.equal(lost.error, 'invalid_grant');
+  assert.equal(lost.error_description, 'the refresh token was already used');
+  assert.ok(won.refresh_token && won.access_token);
+  // Every row of the family is revoked: the first pair and the winner's.
+  assert.equal(psql(db, `SELECT count(*) FROM oauth_refresh_tokens WHERE family_id = '${family}'`), '2');
+  assert.equal(psql(db, `SELECT count(*) FROM oauth_access_tokens WHERE family_id = '${family}'`), '2');
+  assert.equal(psql(db, `SELECT (SELECT count(*) FROM oauth_refresh_tokens WHERE family_id = '${family}' AND revoked_at IS NULL)
+    + (SELECT count(*) FROM oauth_access_tokens WHERE family_id = '${family}' AND revoked_at IS NULL)`), '0');
+  // The winner's new refresh token is refused, on either instance.
+  for (const srv of [s, B]) {
+    const again = await refresh(srv, won.refresh_token);
+    assert.equal(again.status, 400);
+    assert.equal((await again.json()).error, 'invalid_grant');
+  }
+  // Its access token is refused by /api/verify and by userinfo, on both instances.
+  for (const srv of [s, B]) {
+    assert.ok(await msUntilRefused(srv, won.access_token) < 1000);
+    assert.deepEqual(await verifyBearer(srv, won.access_token, 3), all(401, 3));
+    const ui = await fetch(srv.url + '/oauth2/userinfo', { headers: { authorization: 'Bearer ' + won.access_token } });
+    assert.equal(ui.status, 401);
+  }
   await B.stop();
 });
 

@@ -1,9 +1,9 @@
 /* Request loop of the signer and kdf actors (see actor_loop.h). */
-#include "common/actor_loop.h"
-#include "common/ipc_channel.h"
+#include "proc/actor_loop.h"
+#include "proc/ipc_channel.h"
 #include "common/config.h"
 #include "common/log.h"
-#include "common/privdrop.h"
+#include "proc/privdrop.h"
 #include "common/secure.h"
 #include "shm/shm.h"
 
@@ -14,7 +14,7 @@
 
 void actor_confine(const char *user, void (*on_term)(int))
 {
-	secure_wipe(cfg.auth_secret, strlen(cfg.auth_secret));
+	config_forget_auth_secret();
 	if (privdrop(user) < 0)
 		fatalx("cannot drop privileges");
 	signal(SIGTERM, on_term);
