@@ -506,7 +506,8 @@ void store_passkey_assertion_finish(PGconn *db, const struct store_request *req,
 void store_passkey_list(PGconn *db, const struct store_request *req, struct store_result *res)
 {
 	store_result_take(res, db, req,
-	    store_query(db, "SELECT " PASSKEY_COLUMNS " FROM passkeys WHERE user_id = $1::uuid ORDER BY created_at, id",
+	    store_query(db, "SELECT " PASSKEY_COLUMNS " FROM passkeys WHERE user_id = $1::uuid"
+	        " ORDER BY passkeys.created_at, passkeys.id",
 	        req));
 }
 

@@ -222,12 +222,10 @@ json_t *passkey_json_body(struct http_exchange *ex)
 void passkey_reply(struct http_exchange *ex, int status, json_t *o)
 {
 	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
-	if (text) {
-		http_reply_header(ex, "Cache-Control", "no-store");
+	if (text)
 		http_reply_json(ex, status, text);
-	} else {
+	else
 		passkey_reply_unavailable(ex);
-	}
 	free(text);
 	json_decref(o);
 }
