@@ -44,7 +44,8 @@
 	S(SESSION, STORE_SHAPE_SESSION) \
 	STORE_SHAPES_ACCOUNTS(S)        \
 	STORE_SHAPES_OAUTH(S)           \
-	STORE_SHAPES_CLIENTS(S)
+	STORE_SHAPES_CLIENTS(S)         \
+	STORE_SHAPES_WALLETS(S)
 
 #define STORE_SHAPES_ACCOUNTS(S)
 #define STORE_SHAPES_OAUTH(S)
@@ -62,6 +63,24 @@
 	C(CLIENT_SKIP_CONSENT, "skip_consent", 'b')             \
 	C(CLIENT_REQUIRE_PKCE, "require_pkce", 'b')             \
 	C(CLIENT_ID_TOKEN_ALG, "id_token_alg", 't')
+
+/* Sign-In With Ethereum (store/wallets.c, workers/auth_siwe.c) */
+#define STORE_SHAPES_WALLETS(S)                         \
+	S(SIWE_OUTCOME, STORE_SHAPE_SIWE_OUTCOME)       \
+	S(WALLET, STORE_SHAPE_WALLET)
+
+/* what a SIWE sign-in or unlink came to: a word (see store/wallets.c) and,
+ * when it signed in, up or linked, the user */
+#define STORE_SHAPE_SIWE_OUTCOME(C)                     \
+	C(SIWE_OUTCOME_RESULT, "outcome", 't')          \
+	C(SIWE_OUTCOME_USER_ID, "user_id", 'T')
+
+/* a wallet of the account page; address in lower-case hex */
+#define STORE_SHAPE_WALLET(C)                           \
+	C(WALLET_ADDRESS, "address", 't')               \
+	C(WALLET_CHAIN_ID, "chain_id", 'i')             \
+	C(WALLET_CREATED_AT, "created_at", 'i')         \
+	C(WALLET_LAST_USED_AT, "last_used_at", 'I')
 
 /* ---- operations: X(NAME, store_function, "args", SHAPE) ---- */
 
@@ -86,11 +105,24 @@
 	/* client_id -> the client, or no row */                        \
 	X(CLIENT_FIND, store_client_find, "t", CLIENT)
 
+#define STORE_OPS_WALLETS(X)                                                            \
+	/* nonce_hash (hex bytea), bound address, bound chain_id, ttl_s -> n = 1 */   \
+	X(SIWE_NONCE_ISSUE, store_siwe_nonce_issue, "tTIi", COUNT)                      \
+	/* nonce_hash, address, chain_id, link_user_id, allow_sign_up, email,           \
+	 * email_normalized, is_admin -> the outcome; consumes the nonce, then signs    \
+	 * in, up or links, in one transaction */                                       \
+	X(SIWE_SIGN_IN, store_siwe_sign_in, "ttiTbTTb", SIWE_OUTCOME)                   \
+	/* user_id -> the user's wallets, oldest first */                               \
+	X(WALLET_LIST, store_wallet_list, "t", WALLET)                                  \
+	/* user_id, address -> unlinked, not_found or last_method */                    \
+	X(WALLET_UNLINK, store_wallet_unlink, "tt", SIWE_OUTCOME)
+
 #define STORE_OPS(X)            \
 	STORE_OPS_CORE(X)       \
 	STORE_OPS_ACCOUNTS(X)   \
 	STORE_OPS_OAUTH(X)      \
-	STORE_OPS_CLIENTS(X)
+	STORE_OPS_CLIENTS(X)    \
+	STORE_OPS_WALLETS(X)
 
 /* ---- generated ---- */
 
