@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #define CONFIG_MAX_LISTEN 4
+#define CONFIG_MAX_SIWE_CHAINS 32
 
 struct config {
 	/* network */
@@ -45,6 +46,12 @@ struct config {
 	bool enable_registration;
 	bool enable_passkeys;
 	bool enable_siwe;
+	/* Sign-In With Ethereum: what a message must say to be ours */
+	uint64_t siwe_chain_ids[CONFIG_MAX_SIWE_CHAINS];	/* SIWE_CHAIN_IDS, default "1" */
+	int n_siwe_chain_ids;
+	int siwe_clock_skew;		/* SIWE_CLOCK_SKEW seconds, default 60 */
+	char *siwe_origin;		/* AUTH_URL's origin, lower-cased: scheme://host[:port] (the URI) */
+	const char *siwe_domain;	/* inside siwe_origin: host[:port] (the domain) */
 	bool enable_oidc_provider;
 	char *oidc_clients;		/* JSON text or NULL */
 	char *oidc_clients_file;
@@ -84,6 +91,8 @@ int config_load(char *err, size_t errlen);
 /* Frees every string in cfg and zeroes it (tests; config_load after it). */
 void config_free(void);
 bool config_is_admin_email(const char *email);
+/* chain_id is in SIWE_CHAIN_IDS. */
+bool config_siwe_chain_allowed(uint64_t chain_id);
 /* http:// URL whose host is exactly localhost, 127.0.0.1 or [::1]. */
 bool config_is_local_http(const char *url);
 #endif
