@@ -2,6 +2,7 @@
 #include "workers/pages.h"
 #include "common/embedded.h"
 #include "common/log.h"
+#include "workers/auth_siwe.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,7 +40,9 @@ static const char *var_value(const struct page_var *vars, const char *name, size
 	for (; vars && vars->name; vars++)
 		if (strlen(vars->name) == len && memcmp(vars->name, name, len) == 0)
 			return vars->value ? vars->value : "";
-	return "";
+	/* Slots a feature fills on every page that has them (its buttons). */
+	const char *feature = siwe_page_fragment(name, len);
+	return feature ? feature : "";
 }
 
 /* Expand {{x}} (escaped) and {{{x}}} (raw) from tmpl into out. */

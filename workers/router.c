@@ -50,6 +50,7 @@ static const struct route routes[] = {
 	{ "/oauth2/revoke", M(POST), handle_oauth_revoke, "POST" },
 	{ "/oauth2/end_session", M(GET) | M(POST), handle_oauth_end_session, "GET, POST" },
 	{ "/", M(GET) | M(HEAD), handle_root, "GET, HEAD" },
+	{ "/static/siwe.js", M(GET) | M(HEAD), handle_siwe_script, "GET, HEAD" },
 };
 
 void router_dispatch(struct http_exchange *ex)
@@ -70,6 +71,10 @@ void router_dispatch(struct http_exchange *ex)
 			return;
 		}
 		r->handler(ex);
+		return;
+	}
+	if (path.len > 15 && memcmp(path.p, "/api/auth/siwe/", 15) == 0) {
+		handle_siwe(ex);
 		return;
 	}
 	if (path.len > 8 && memcmp(path.p, "/static/", 8) == 0 && (ex->req.method == HTTP_METHOD_GET ||
