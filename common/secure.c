@@ -1,5 +1,8 @@
 /* Thin wrappers over OpenSSL so callers never hand-roll crypto. */
 #include "common/secure.h"
+
+#include <pthread.h>
+#include <stdlib.h>
 #include "common/log.h"
 #include "proto/base64url.h"
 
@@ -20,15 +23,44 @@ void secure_random(void *buf, size_t len)
 
 /* SHA256() in OpenSSL 3 fetches the algorithm on every call (a lock, a
  * lookup, a free): 7.7 % of a worker's time on /api/verify, which hashes
- * every session cookie. One fetched digest and one context per thread. */
+ * every session cookie. One fetched digest and one context per thread,
+ * freed when the thread ends (the store's threads come and go with it). */
+struct sha256_state {
+	EVP_MD *md;
+	EVP_MD_CTX *ctx;
+};
+
+static pthread_key_t sha256_key;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_state_free(void *p)
+{
+	struct sha256_state *st = p;
+	EVP_MD_CTX_free(st->ctx);
+	EVP_MD_free(st->md);
+	free(st);
+}
+
+static void sha256_key_create(void)
+{
+	if (pthread_key_create(&sha256_key, sha256_state_free) != 0)
+		fatalx("pthread_key_create");
+}
+
 void secure_sha256(const void *data, size_t len, uint8_t out[SHA256_LEN])
 {
-	static _Thread_local EVP_MD *md;
-	static _Thread_local EVP_MD_CTX *ctx;
+	static _Thread_local struct sha256_state *st;
 	unsigned int n = 0;
 
-	if (!ctx && (!(md = EVP_MD_fetch(NULL, "SHA2-256", NULL)) || !(ctx = EVP_MD_CTX_new())))
-		fatalx("cannot set up SHA-256");
+	if (!st) {
+		pthread_once(&sha256_once, sha256_key_create);
+		st = calloc(1, sizeof(*st));
+		if (!st || !(st->md = EVP_MD_fetch(NULL, "SHA2-256", NULL)) || !(st->ctx = EVP_MD_CTX_new()) ||
+		    pthread_setspecific(sha256_key, st) != 0)
+			fatalx("cannot set up SHA-256");
+	}
+	EVP_MD *md = st->md;
+	EVP_MD_CTX *ctx = st->ctx;
 	if (EVP_DigestInit_ex2(ctx, md, NULL) != 1 || EVP_DigestUpdate(ctx, data, len) != 1 ||
 	    EVP_DigestFinal_ex(ctx, out, &n) != 1 || n != SHA256_LEN)
 		fatalx("SHA-256 failed");

@@ -5,12 +5,15 @@
  * the private cluster itself, unless a running server already owns it, in
  * which case it connects to that cluster's socket.
  *
- * Every change that running servers must see at once ends with a "user:<id>"
- * NOTIFY in the same transaction: each instance drops the user's cached
- * sessions (which hold name, groups and the admin flag) and reads them again
- * from the database on the next request. Disabling a user and resetting a
- * password also revoke the sessions, so that re-read finds nothing; a password
- * reset revokes the user's OAuth refresh and access tokens too.
+ * The database work is the store's operations (store/users_admin.c, the SQL
+ * of each table once), run synchronously with store_exec. Each command is one
+ * operation, so what one command changes is one transaction. Every change
+ * that running servers must see at once is logged as "user:<id>" in that
+ * transaction: each instance drops the user's cached sessions (which hold
+ * name, groups and the admin flag) and reads them again from the database on
+ * the next request. Disabling a user and resetting a password also revoke the
+ * sessions, so that re-read finds nothing, and the user's OAuth refresh and
+ * access tokens.
  */
 #include "master/cli.h"
 #include "common/config.h"
@@ -24,10 +27,11 @@
 #include "master/pg_embedded.h"
 #include "master/user_opts.h"
 #include "proto/email.h"
+#include "store/store_run.h"
 #include "workers/jwt_local.h"
-#include "workers/session.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -35,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static void user_usage(void)
@@ -181,46 +186,34 @@ static bool check_groups(const char *groups)
 	    "dreamauth: --groups: comma-separated names of printable ASCII, at most %d bytes\n", USER_GROUPS_MAX_BYTES);
 }
 
-/* Inside the caller's transaction: the NOTIFY goes out at COMMIT, so an
- * instance that drops the user's cached sessions and reloads them from the
- * database sees the change. */
-static bool notify_user(PGconn *db, const char *user_id)
+/* Runs op through the store's function for it (store/users_admin.c). false on
+ * a failure: the database's own are logged where they happen; a request the
+ * store refused or an answer too large for it would be a bug, said here. */
+static bool run_op(PGconn *db, uint32_t op, const struct store_value *args, unsigned n, struct store_reply *reply)
 {
-	char payload[80];
-	snprintf(payload, sizeof(payload), "user:%s", user_id);
-	const char *params[] = { SESSION_NOTIFY_CHANNEL, payload };
-	return db_exec(db, "SELECT pg_notify($1, $2)", 2, params);
+	int status = store_exec(db, op, args, n, reply);
+
+	if (status == STORE_OK)
+		return true;
+	if (status == STORE_REFUSED || status == STORE_TOO_LARGE)
+		log_warnx("store %s: %s", store_op_spec(op)->name, store_status_text(status));
+	store_reply_free(reply);
+	return false;
 }
 
-/* Rows an UPDATE changed, or -1. */
-static long exec_count(PGconn *db, const char *sql, int nparams, const char *const *params)
+/* Runs an operation on one user (named by its normalized email): true with
+ * its row in *reply (free with store_reply_free). false after freeing it: a
+ * store error, or no such user (said on stderr). */
+static bool run_user_op(PGconn *db, const char *normalized, uint32_t op, const struct store_value *args,
+    unsigned n, struct store_reply *reply)
 {
-	PGresult *r = db_query(db, sql, nparams, params);
-	long n;
-
-	if (!r)
-		return -1;
-	n = strtol(PQcmdTuples(r), NULL, 10);
-	PQclear(r);
-	return n;
-}
-
-/* Runs an UPDATE ... WHERE email_normalized = $1 RETURNING ... inside the
- * caller's transaction and returns its one row. NULL after rolling back:
- * a store error, or no such user (said on stderr). */
-static PGresult *update_user_row(PGconn *db, const char *normalized, const char *sql, int nparams,
-    const char *const *params)
-{
-	PGresult *r = db_query(db, sql, nparams, params);
-
-	if (r && PQntuples(r) == 1)
-		return r;
-	if (r) {
-		fprintf(stderr, "dreamauth: no user with email %s\n", normalized);
-		PQclear(r);
-	}
-	db_exec(db, "ROLLBACK", 0, NULL);
-	return NULL;
+	if (!run_op(db, op, args, n, reply))
+		return false;
+	if (reply->n_rows == 1)
+		return true;
+	fprintf(stderr, "dreamauth: no user with email %s\n", normalized);
+	store_reply_free(reply);
+	return false;
 }
 
 static int user_add(int argc, char **argv)
@@ -228,6 +221,7 @@ static int user_add(int argc, char **argv)
 	const char *email = NULL, *name = "", *groups = "";
 	bool admin = false;
 	char normalized[EMAIL_MAX_LEN + 1];
+	struct store_reply reply;
 	char *phc;
 	int pg_pid, rc = 1;
 	PGconn *db;
@@ -256,21 +250,18 @@ static int user_add(int argc, char **argv)
 		return 1;
 	db = cli_connect(&pg_pid);
 	if (db) {
-		const char *params[] = { email, normalized, name, phc,
-			admin || config_is_admin_email(normalized) ? "true" : "false", groups };
-		PGresult *r = db_query(db,
-		    "INSERT INTO users (email, email_normalized, name, password_hash, is_admin, groups)"
-		    " VALUES ($1, $2, $3, $4, $5, coalesce(string_to_array(nullif($6, ''), ','), '{}'))"
-		    " ON CONFLICT (email_normalized) DO NOTHING RETURNING id",
-		    6, params);
-		if (r && PQntuples(r) == 1) {
-			printf("%s\n", PQgetvalue(r, 0, 0));
-			rc = 0;
-		} else if (r) {
-			fprintf(stderr, "dreamauth: a user with email %s already exists\n", normalized);
+		const struct store_value args[] = { STORE_V_TEXT(email), STORE_V_TEXT(normalized), STORE_V_TEXT(name),
+			STORE_V_TEXT(phc), STORE_V_BOOL(admin || config_is_admin_email(normalized)),
+			STORE_V_TEXT_OR_NULL(groups) };
+		if (run_op(db, STORE_OP_USER_ADMIN_ADD, args, 6, &reply)) {
+			if (reply.n_rows == 1) {
+				printf("%s\n", store_text(&reply, 0, ADMIN_USER_ID));
+				rc = 0;
+			} else {
+				fprintf(stderr, "dreamauth: a user with email %s already exists\n", normalized);
+			}
+			store_reply_free(&reply);
 		}
-		if (r)
-			PQclear(r);
 		PQfinish(db);
 	}
 	free(phc);
@@ -284,81 +275,120 @@ static int text_width(const char *s)
 	return (int)user_utf8_chars(s, strlen(s));
 }
 
-static int user_list(void)
-{
-	static const char *const titles[] = { "ID", "EMAIL", "NAME", "ADMIN", "DISABLED", "GROUPS", "CREATED" };
-	enum { COLS = 7 };
-	int width[COLS], pg_pid;
-	PGconn *db = cli_connect(&pg_pid);
-	PGresult *r;
-
-	if (!db) {
-		master_stop_embedded_pg(pg_pid);
-		return 1;
-	}
-	r = db_query(db,
-	    "SELECT id, email, name, CASE WHEN is_admin THEN 'yes' ELSE 'no' END,"
-	    " CASE WHEN disabled THEN 'yes' ELSE 'no' END, array_to_string(groups, ','),"
-	    " to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || 'Z'"
-	    " FROM users ORDER BY created_at, email_normalized",
-	    0, NULL);
-	PQfinish(db);
-	master_stop_embedded_pg(pg_pid);
-	if (!r)
-		return 1;
-	for (int c = 0; c < COLS; c++) {
-		width[c] = text_width(titles[c]);
-		for (int i = 0; i < PQntuples(r); i++)
-			if (text_width(PQgetvalue(r, i, c)) > width[c])
-				width[c] = text_width(PQgetvalue(r, i, c));
-	}
-	for (int i = -1; i < PQntuples(r); i++) {
-		for (int c = 0; c < COLS; c++) {
-			const char *v = i < 0 ? titles[c] : PQgetvalue(r, i, c);
-			if (c == COLS - 1)
-				printf("%s\n", v);
-			else
-				printf("%s%*s  ", v, width[c] - text_width(v), "");
-		}
-	}
-	PQclear(r);
-	return 0;
-}
-
-/* What revoke_user_credentials ended, for the operator. */
-struct revoked_counts {
-	long sessions, refresh, access;
+/* Every user, in pages (a store answer holds at most STORE_MAX_ROWS). */
+struct user_pages {
+	struct store_reply *page;
+	size_t count;
 };
 
-/* Everything that lets someone act as the user ends: browser sessions, and
- * the OAuth refresh and access tokens apps hold. Inside the caller's
- * transaction; the 004 trigger announces each revoked access token (jti) and
- * the user NOTIFY drops cached sessions, both at COMMIT. false on failure
- * (the caller rolls back). */
-static bool revoke_user_credentials(PGconn *db, const char *user_id, struct revoked_counts *n)
+static void user_pages_free(struct user_pages *p)
 {
-	char leeway[16];
-	const char *ids[] = { user_id, leeway };
+	for (size_t i = 0; i < p->count; i++)
+		store_reply_free(&p->page[i]);
+	free(p->page);
+	p->page = NULL;
+	p->count = 0;
+}
 
-	/* Access tokens verify until exp + JWT_LEEWAY: those are still worth revoking. */
-	snprintf(leeway, sizeof(leeway), "%d", JWT_LEEWAY);
-	n->sessions = exec_count(db, "UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL"
-				 " AND expires_at > now()", 1, ids);
-	/* A spent refresh token is dead already (presenting it again revokes its family). */
-	n->refresh = exec_count(db, "UPDATE oauth_refresh_tokens SET revoked_at = now() WHERE user_id = $1"
-				" AND revoked_at IS NULL AND used_at IS NULL AND expires_at > now()", 1, ids);
-	n->access = exec_count(db, "UPDATE oauth_access_tokens SET revoked_at = now() WHERE user_id = $1"
-			       " AND revoked_at IS NULL AND expires_at > now() - make_interval(secs => $2::int)", 2, ids);
-	return n->sessions >= 0 && n->refresh >= 0 && n->access >= 0 && notify_user(db, user_id);
+#define USER_LIST_PAGE 100
+
+/* Each page starts after the last row of the one before; a short page is the
+ * last. false on a store error (with nothing kept). */
+static bool user_pages_read(PGconn *db, struct user_pages *p)
+{
+	for (;;) {
+		const struct store_reply *prev = p->count ? &p->page[p->count - 1] : NULL;
+		unsigned last = prev ? prev->n_rows - 1 : 0;
+		const struct store_value args[] = {
+			prev ? STORE_V_TEXT(store_text(prev, last, ADMIN_USER_ROW_PAGE_KEY)) : STORE_V_NULL,
+			prev ? STORE_V_TEXT(store_text(prev, last, ADMIN_USER_ROW_EMAIL_NORMALIZED)) : STORE_V_NULL,
+			STORE_V_INT(USER_LIST_PAGE)
+		};
+		struct store_reply *grown = realloc(p->page, (p->count + 1) * sizeof(*p->page));
+
+		if (!grown) {
+			user_pages_free(p);
+			return false;
+		}
+		p->page = grown;
+		if (!run_op(db, STORE_OP_USER_ADMIN_LIST, args, 3, &p->page[p->count])) {
+			user_pages_free(p);
+			return false;
+		}
+		if (p->page[p->count++].n_rows < USER_LIST_PAGE)
+			return true;
+	}
+}
+
+enum { LIST_COLS = 7 };
+
+/* Row row of page as the listing shows it; created is the buffer for its time. */
+static void user_list_cells(const struct store_reply *page, unsigned row, const char *cell[LIST_COLS],
+    char created[32])
+{
+	time_t t = (time_t)store_int(page, row, ADMIN_USER_ROW_CREATED_UNIX);
+	struct tm tm;
+
+	if (!gmtime_r(&t, &tm) || !strftime(created, 32, "%Y-%m-%d %H:%M:%SZ", &tm))
+		snprintf(created, 32, "?");
+	cell[0] = store_text(page, row, ADMIN_USER_ROW_ID);
+	cell[1] = store_text(page, row, ADMIN_USER_ROW_EMAIL);
+	cell[2] = store_text(page, row, ADMIN_USER_ROW_NAME);
+	cell[3] = store_bool(page, row, ADMIN_USER_ROW_IS_ADMIN) ? "yes" : "no";
+	cell[4] = store_bool(page, row, ADMIN_USER_ROW_DISABLED) ? "yes" : "no";
+	cell[5] = store_text(page, row, ADMIN_USER_ROW_GROUPS);
+	cell[6] = created;
+}
+
+static void user_list_print_row(const char *const cell[LIST_COLS], const int width[LIST_COLS])
+{
+	for (int c = 0; c < LIST_COLS; c++) {
+		if (c == LIST_COLS - 1)
+			printf("%s\n", cell[c]);
+		else
+			printf("%s%*s  ", cell[c], width[c] - text_width(cell[c]), "");
+	}
+}
+
+static int user_list(void)
+{
+	static const char *const titles[LIST_COLS] = { "ID", "EMAIL", "NAME", "ADMIN", "DISABLED", "GROUPS", "CREATED" };
+	struct user_pages pages = { NULL, 0 };
+	const char *cell[LIST_COLS];
+	char created[32];
+	int width[LIST_COLS], pg_pid;
+	PGconn *db = cli_connect(&pg_pid);
+	bool ok = db && user_pages_read(db, &pages);
+
+	PQfinish(db);
+	master_stop_embedded_pg(pg_pid);
+	if (!ok)
+		return 1;
+	for (int c = 0; c < LIST_COLS; c++)
+		width[c] = text_width(titles[c]);
+	for (size_t p = 0; p < pages.count; p++)
+		for (unsigned i = 0; i < pages.page[p].n_rows; i++) {
+			user_list_cells(&pages.page[p], i, cell, created);
+			for (int c = 0; c < LIST_COLS; c++)
+				if (text_width(cell[c]) > width[c])
+					width[c] = text_width(cell[c]);
+		}
+	user_list_print_row(titles, width);
+	for (size_t p = 0; p < pages.count; p++)
+		for (unsigned i = 0; i < pages.page[p].n_rows; i++) {
+			user_list_cells(&pages.page[p], i, cell, created);
+			user_list_print_row(cell, width);
+		}
+	user_pages_free(&pages);
+	return 0;
 }
 
 static int user_set_disabled(const char *email, bool disabled)
 {
-	char normalized[EMAIL_MAX_LEN + 1], user_id[64];
-	struct revoked_counts n = { 0, 0, 0 };
+	char normalized[EMAIL_MAX_LEN + 1];
+	struct store_reply r;
 	int pg_pid, rc = 1;
 	PGconn *db;
-	PGresult *r;
 
 	if (!check_email(email, normalized))
 		return 1;
@@ -367,74 +397,52 @@ static int user_set_disabled(const char *email, bool disabled)
 		master_stop_embedded_pg(pg_pid);
 		return 1;
 	}
-	/* One transaction: the NOTIFY goes out at commit, so an instance that
-	 * drops its cached sessions and reloads from the database sees the change. */
-	if (!db_exec(db, "BEGIN", 0, NULL))
-		goto out;
-	const char *params[] = { normalized, disabled ? "true" : "false" };
-	r = update_user_row(db, normalized,
-	    "UPDATE users SET disabled = $2::boolean, updated_at = now() WHERE email_normalized = $1 RETURNING id", 2,
-	    params);
-	if (!r)
-		goto out;
-	snprintf(user_id, sizeof(user_id), "%s", PQgetvalue(r, 0, 0));
-	PQclear(r);
-	/* A disabled user keeps nothing that still works: not a session, not a
-	 * token an app holds (Bearer on /api/verify, refresh). */
-	if (disabled && !revoke_user_credentials(db, user_id, &n)) {
-		db_exec(db, "ROLLBACK", 0, NULL);
-		goto out;
+	/* Disabling is one store operation: the flag, every session and token
+	 * of the user revoked, the change logged for every instance. */
+	const struct store_value args[] = { STORE_V_TEXT(normalized), STORE_V_INT(JWT_LEEWAY) };
+	if (run_user_op(db, normalized, disabled ? STORE_OP_USER_ADMIN_DISABLE : STORE_OP_USER_ADMIN_ENABLE, args,
+	        disabled ? 2 : 1, &r)) {
+		if (disabled)
+			printf("%s disabled; revoked %" PRId64 " session(s), %" PRId64 " refresh token(s), %" PRId64
+			       " access token(s)\n",
+			    normalized, store_int(&r, 0, ADMIN_USER_REVOKED_SESSIONS),
+			    store_int(&r, 0, ADMIN_USER_REVOKED_REFRESH_TOKENS),
+			    store_int(&r, 0, ADMIN_USER_REVOKED_ACCESS_TOKENS));
+		else
+			printf("%s enabled\n", normalized);
+		store_reply_free(&r);
+		rc = 0;
 	}
-	if (!db_exec(db, "COMMIT", 0, NULL))
-		goto out;
-	if (disabled)
-		printf("%s disabled; revoked %ld session(s), %ld refresh token(s), %ld access token(s)\n", normalized,
-		    n.sessions, n.refresh, n.access);
-	else
-		printf("%s enabled\n", normalized);
-	rc = 0;
-out:
 	PQfinish(db);
 	master_stop_embedded_pg(pg_pid);
 	return rc;
 }
 
 /* A password reset is what follows a compromise: everything the old password
- * let anyone obtain ends with it (revoke_user_credentials), in the same
- * transaction as the new hash. */
+ * let anyone obtain ends with it, in one store operation with the new hash. */
 static int user_passwd(const char *email)
 {
-	char normalized[EMAIL_MAX_LEN + 1], user_id[64];
-	struct revoked_counts n;
-	bool disabled;
+	char normalized[EMAIL_MAX_LEN + 1];
+	struct store_reply r;
 	int pg_pid = 0, rc = 1;
 	PGconn *db = NULL;
-	PGresult *r;
 	char *phc;
 
 	if (!check_email(email, normalized))
 		return 1;
 	if (!(phc = read_password_phc()))
 		return 1;
-	if (!(db = cli_connect(&pg_pid)) || !db_exec(db, "BEGIN", 0, NULL))
+	if (!(db = cli_connect(&pg_pid)))
 		goto out;
-	const char *params[] = { normalized, phc };
-	r = update_user_row(db, normalized,
-	    "UPDATE users SET password_hash = $2, updated_at = now() WHERE email_normalized = $1 RETURNING id, disabled",
-	    2, params);
-	if (!r)
+	const struct store_value args[] = { STORE_V_TEXT(normalized), STORE_V_TEXT(phc), STORE_V_INT(JWT_LEEWAY) };
+	if (!run_user_op(db, normalized, STORE_OP_USER_ADMIN_PASSWD, args, 3, &r))
 		goto out;
-	snprintf(user_id, sizeof(user_id), "%s", PQgetvalue(r, 0, 0));
-	disabled = PQgetvalue(r, 0, 1)[0] == 't';
-	PQclear(r);
-	if (!revoke_user_credentials(db, user_id, &n)) {
-		db_exec(db, "ROLLBACK", 0, NULL);
-		goto out;
-	}
-	if (!db_exec(db, "COMMIT", 0, NULL))
-		goto out;
-	printf("%s: password changed; revoked %ld session(s), %ld refresh token(s), %ld access token(s)%s\n",
-	    normalized, n.sessions, n.refresh, n.access, disabled ? " (the account stays disabled)" : "");
+	printf("%s: password changed; revoked %" PRId64 " session(s), %" PRId64 " refresh token(s), %" PRId64
+	       " access token(s)%s\n",
+	    normalized, store_int(&r, 0, ADMIN_USER_REVOKED_SESSIONS), store_int(&r, 0, ADMIN_USER_REVOKED_REFRESH_TOKENS),
+	    store_int(&r, 0, ADMIN_USER_REVOKED_ACCESS_TOKENS),
+	    store_bool(&r, 0, ADMIN_USER_REVOKED_DISABLED) ? " (the account stays disabled)" : "");
+	store_reply_free(&r);
 	rc = 0;
 out:
 	free(phc);
@@ -443,16 +451,16 @@ out:
 	return rc;
 }
 
-/* Profile and authorisation fields. Sessions stay valid; the NOTIFY makes every
- * instance re-read them, so X-Auth-Groups, /api/auth/me and new tokens carry
- * the change from the next request on. */
+/* Profile and authorisation fields. Sessions stay valid; the store logs the
+ * change, so every instance re-reads them and X-Auth-Groups, /api/auth/me and
+ * new tokens carry it from the next request on. */
 static int user_set(int argc, char **argv)
 {
 	struct user_set_opts o;
 	char normalized[EMAIL_MAX_LEN + 1];
+	struct store_reply r;
 	int pg_pid = 0, rc = 1;
 	PGconn *db = NULL;
-	PGresult *r;
 
 	if (user_set_parse(argc, argv, &o) < 0) {
 		user_usage();
@@ -468,27 +476,18 @@ static int user_set(int argc, char **argv)
 		if (!check_groups(o.groups))
 			return 1;
 	}
-	if (!(db = cli_connect(&pg_pid)) || !db_exec(db, "BEGIN", 0, NULL))
+	if (!(db = cli_connect(&pg_pid)))
 		goto out;
-	const char *params[] = { normalized,
-		o.admin == USER_ADMIN_KEEP ? NULL : o.admin == USER_ADMIN_GRANT ? "true" : "false", o.name, o.groups };
-	r = update_user_row(db, normalized,
-	    "UPDATE users SET is_admin = coalesce($2::boolean, is_admin), name = coalesce($3::text, name),"
-	    " groups = CASE WHEN $4::text IS NULL THEN groups"
-	    "   ELSE coalesce(string_to_array(nullif($4::text, ''), ','), '{}') END,"
-	    " updated_at = now() WHERE email_normalized = $1"
-	    " RETURNING id, CASE WHEN is_admin THEN 'yes' ELSE 'no' END, name, array_to_string(groups, ',')",
-	    4, params);
-	if (!r)
+	/* NULL keeps a field; "" is a value (an empty name, no groups). */
+	const struct store_value args[] = { STORE_V_TEXT(normalized),
+		o.admin == USER_ADMIN_KEEP ? STORE_V_NULL : STORE_V_BOOL(o.admin == USER_ADMIN_GRANT),
+		o.name ? STORE_V_TEXT(o.name) : STORE_V_NULL, o.groups ? STORE_V_TEXT(o.groups) : STORE_V_NULL };
+	if (!run_user_op(db, normalized, STORE_OP_USER_ADMIN_SET, args, 4, &r))
 		goto out;
-	if (!notify_user(db, PQgetvalue(r, 0, 0)) || !db_exec(db, "COMMIT", 0, NULL)) {
-		PQclear(r);
-		db_exec(db, "ROLLBACK", 0, NULL);
-		goto out;
-	}
 	printf("%s updated: admin %s, name \"%s\", groups \"%s\"; cached sessions refreshed\n", normalized,
-	    PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2), PQgetvalue(r, 0, 3));
-	PQclear(r);
+	    store_bool(&r, 0, ADMIN_USER_PROFILE_IS_ADMIN) ? "yes" : "no", store_text(&r, 0, ADMIN_USER_PROFILE_NAME),
+	    store_text(&r, 0, ADMIN_USER_PROFILE_GROUPS));
+	store_reply_free(&r);
 	rc = 0;
 out:
 	PQfinish(db);

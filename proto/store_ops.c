@@ -12,7 +12,12 @@ STORE_SHAPES(STORE_SHAPE_TABLE_)
 
 #define STORE_OP_SPEC_(name_, fn, args_, shape) \
 	[STORE_OP_##name_] = { .name = #name_, .args = args_, .cols = shape_##shape, .n_cols = shape##_COLUMNS },
-static const struct store_op_spec specs[STORE_OP_MAX] = { STORE_OPS(STORE_OP_SPEC_) };
+#define STORE_CLI_OP_SPEC_(name_, fn, args_, shape)                                                    \
+	[STORE_OP_##name_] = { .name = #name_, .args = args_, .cols = shape_##shape, .n_cols = shape##_COLUMNS, \
+		.cli_only = true },
+static const struct store_op_spec specs[STORE_OP_MAX] = { STORE_OPS_WORKER(STORE_OP_SPEC_)
+		STORE_OPS_CLI(STORE_CLI_OP_SPEC_) };
+#undef STORE_CLI_OP_SPEC_
 #undef STORE_OP_SPEC_
 
 const struct store_op_spec *store_op_spec(uint32_t op)

@@ -15,6 +15,7 @@
  */
 #ifndef DREAMAUTH_STORE_OPS_H
 #define DREAMAUTH_STORE_OPS_H
+#include <stdbool.h>
 #include <stdint.h>
 
 /* ---- result shapes: C(COLUMN_ENUM, "sql_name", type) ---- */
@@ -43,13 +44,38 @@
 	S(COUNT, STORE_SHAPE_COUNT)     \
 	S(SESSION, STORE_SHAPE_SESSION) \
 	STORE_SHAPES_ACCOUNTS(S)        \
+	STORE_SHAPES_USERS_ADMIN(S)     \
 	STORE_SHAPES_OAUTH(S)           \
 	STORE_SHAPES_CLIENTS(S)         \
 	STORE_SHAPES_WALLETS(S)
 
-#define STORE_SHAPES_ACCOUNTS(S)
+#define STORE_SHAPES_ACCOUNTS(S)                        \
+	S(USER_CREDENTIALS, STORE_SHAPE_USER_CREDENTIALS) \
+	S(NEW_USER, STORE_SHAPE_NEW_USER)                 \
+	S(OWN_SESSION, STORE_SHAPE_OWN_SESSION)
 #define STORE_SHAPES_OAUTH(S)
-#define STORE_SHAPES_CLIENTS(S) S(CLIENT, STORE_SHAPE_CLIENT)
+#define STORE_SHAPES_CLIENTS(S)                 \
+	S(CLIENT, STORE_SHAPE_CLIENT)           \
+	S(CLIENT_SUMMARY, STORE_SHAPE_CLIENT_SUMMARY)
+
+/* what checking a password needs (workers/auth_password.c); no password
+ * reads as "" */
+#define STORE_SHAPE_USER_CREDENTIALS(C)                                 \
+	C(USER_CREDENTIALS_ID, "id", 't')                               \
+	C(USER_CREDENTIALS_PASSWORD_HASH, "password_hash", 't')         \
+	C(USER_CREDENTIALS_DISABLED, "disabled", 'b')
+
+/* the id of an account just created */
+#define STORE_SHAPE_NEW_USER(C) C(NEW_USER_ID, "id", 't')
+
+/* one of the signed-in user's own sessions (workers/account.c); no ip or
+ * user agent reads as "" */
+#define STORE_SHAPE_OWN_SESSION(C)                                      \
+	C(OWN_SESSION_ID, "id", 't')                                    \
+	C(OWN_SESSION_CREATED_AT, "created_at", 'i')                    \
+	C(OWN_SESSION_LAST_SEEN_AT, "last_seen_at", 'i')                \
+	C(OWN_SESSION_IP, "ip", 't')                                    \
+	C(OWN_SESSION_USER_AGENT, "user_agent", 't')
 
 /* an oauth_clients row (workers/oidc_clients.c); arrays as PostgreSQL text */
 #define STORE_SHAPE_CLIENT(C)                                   \
@@ -63,6 +89,52 @@
 	C(CLIENT_SKIP_CONSENT, "skip_consent", 'b')             \
 	C(CLIENT_REQUIRE_PKCE, "require_pkce", 'b')             \
 	C(CLIENT_ID_TOKEN_ALG, "id_token_alg", 't')
+
+/* a line of `dreamauth client list`; lists joined as the command prints them */
+#define STORE_SHAPE_CLIENT_SUMMARY(C)                                   \
+	C(CLIENT_SUMMARY_ID, "client_id", 't')                          \
+	C(CLIENT_SUMMARY_NAME, "name", 't')                             \
+	C(CLIENT_SUMMARY_PUBLIC, "public", 'b')                         \
+	C(CLIENT_SUMMARY_SKIP_CONSENT, "skip_consent", 'b')             \
+	C(CLIENT_SUMMARY_REDIRECT_URIS, "redirect_uris", 't')   /* space separated */ \
+	C(CLIENT_SUMMARY_GRANT_TYPES, "grant_types", 't')       /* comma separated */
+
+/* `dreamauth user ...` (master/cli_user.c, store/users_admin.c) */
+#define STORE_SHAPES_USERS_ADMIN(S)                     \
+	S(ADMIN_USER, STORE_SHAPE_ADMIN_USER)           \
+	S(ADMIN_USER_ROW, STORE_SHAPE_ADMIN_USER_ROW)   \
+	S(ADMIN_USER_REVOKED, STORE_SHAPE_ADMIN_USER_REVOKED) \
+	S(ADMIN_USER_PROFILE, STORE_SHAPE_ADMIN_USER_PROFILE)
+
+#define STORE_SHAPE_ADMIN_USER(C) C(ADMIN_USER_ID, "id", 't')
+
+/* created_unix: created_at in Unix seconds, for display; page_key: the exact
+ * created_at (ISO 8601, UTC, microseconds), for asking the page after it */
+#define STORE_SHAPE_ADMIN_USER_ROW(C)                                   \
+	C(ADMIN_USER_ROW_ID, "id", 't')                                 \
+	C(ADMIN_USER_ROW_EMAIL, "email", 't')                           \
+	C(ADMIN_USER_ROW_EMAIL_NORMALIZED, "email_normalized", 't')     \
+	C(ADMIN_USER_ROW_NAME, "name", 't')                             \
+	C(ADMIN_USER_ROW_IS_ADMIN, "is_admin", 'b')                     \
+	C(ADMIN_USER_ROW_DISABLED, "disabled", 'b')                     \
+	C(ADMIN_USER_ROW_GROUPS, "groups", 't')                         \
+	C(ADMIN_USER_ROW_CREATED_UNIX, "created_unix", 'i')             \
+	C(ADMIN_USER_ROW_PAGE_KEY, "page_key", 't')
+
+/* what ended with a disable or a password reset */
+#define STORE_SHAPE_ADMIN_USER_REVOKED(C)                               \
+	C(ADMIN_USER_REVOKED_ID, "id", 't')                             \
+	C(ADMIN_USER_REVOKED_DISABLED, "disabled", 'b')                 \
+	C(ADMIN_USER_REVOKED_SESSIONS, "sessions", 'i')                 \
+	C(ADMIN_USER_REVOKED_REFRESH_TOKENS, "refresh_tokens", 'i')     \
+	C(ADMIN_USER_REVOKED_ACCESS_TOKENS, "access_tokens", 'i')
+
+/* groups comma-separated, "" for none */
+#define STORE_SHAPE_ADMIN_USER_PROFILE(C)                               \
+	C(ADMIN_USER_PROFILE_ID, "id", 't')                             \
+	C(ADMIN_USER_PROFILE_IS_ADMIN, "is_admin", 'b')                 \
+	C(ADMIN_USER_PROFILE_NAME, "name", 't')                         \
+	C(ADMIN_USER_PROFILE_GROUPS, "groups", 't')
 
 /* Sign-In With Ethereum (store/wallets.c, workers/auth_siwe.c) */
 #define STORE_SHAPES_WALLETS(S)                         \
@@ -99,11 +171,29 @@
 	/* user_id, except_session_id -> n revoked */                           \
 	X(SESSION_REVOKE_USER, store_session_revoke_user, "tT", COUNT)
 
-#define STORE_OPS_ACCOUNTS(X)
+#define STORE_OPS_ACCOUNTS(X)                                                           \
+	/* email_normalized -> the account, or no row */                                \
+	X(USER_FIND_BY_EMAIL, store_user_find_by_email, "t", USER_CREDENTIALS)          \
+	/* user_id -> the account, or no row */                                         \
+	X(USER_FIND_BY_ID, store_user_find_by_id, "t", USER_CREDENTIALS)                \
+	/* email, email_normalized, name, password_hash, is_admin -> its id;            \
+	 * CONFLICT when the normalized email is taken */                               \
+	X(USER_SIGN_UP, store_user_sign_up, "ttttb", NEW_USER)                          \
+	/* user_id, password_hash, keep_session_id -> n of the user's other sessions    \
+	 * revoked; the new hash and the revocations commit together or not at all */  \
+	X(USER_PASSWORD_CHANGE, store_user_password_change, "ttT", COUNT)               \
+	/* user_id -> the user's live sessions, newest first, at most 100 */            \
+	X(USER_SESSIONS_LIST, store_user_sessions_list, "t", OWN_SESSION)
 #define STORE_OPS_OAUTH(X)
-#define STORE_OPS_CLIENTS(X)                                            \
-	/* client_id -> the client, or no row */                        \
-	X(CLIENT_FIND, store_client_find, "t", CLIENT)
+#define STORE_OPS_CLIENTS(X)                                                                    \
+	/* client_id -> the client, or no row */                                                \
+	X(CLIENT_FIND, store_client_find, "t", CLIENT)                                          \
+	/* authorize: code_hash, client_id, user_id, session_id, redirect_uri, scope, nonce,     \
+	 * code_challenge, code_challenge_method, auth_time, amr, ttl_s, consent -> n = 1 the    \
+	 * code is stored, 0 it is not because consent is missing. consent: "skip" (the client   \
+	 * asks none), "require" (store only if oauth_consents covers scope), "grant" (the user  \
+	 * just allowed: remember the grant and store the code in one transaction) */           \
+	X(CODE_ISSUE, store_code_issue, "ttttttTTTitit", COUNT)
 
 #define STORE_OPS_WALLETS(X)                                                            \
 	/* nonce_hash (hex bytea), bound address, bound chain_id, ttl_s -> n = 1 */   \
@@ -117,12 +207,63 @@
 	/* user_id, address -> unlinked, not_found or last_method */                    \
 	X(WALLET_UNLINK, store_wallet_unlink, "tt", SIWE_OUTCOME)
 
-#define STORE_OPS(X)            \
+/* Client administration, for the CLI only (master/cli_client.c). */
+#define STORE_OPS_CLIENTS_ADMIN(X)                                                              \
+	/* `dreamauth client add`: client_id, secret_hash (hex bytea; NULL for a public         \
+	 * client), name, redirect_uris, post_logout_redirect_uris (both space separated),       \
+	 * client_credentials, public, skip_consent, id_token_alg -> n = 1 added, 0 the id       \
+	 * is taken */                                                                          \
+	X(CLIENT_ADD, store_client_add, "tTtttbbbt", COUNT)                                     \
+	/* `dreamauth client list`, a page: after_client_id (NULL: from the start), limit ->     \
+	 * the clients after it in client_id order */                                           \
+	X(CLIENT_LIST, store_client_list, "Ti", CLIENT_SUMMARY)                                 \
+	/* `dreamauth client remove`: client_id -> n = 1 removed (its tokens revoked, its        \
+	 * codes deleted, in the same transaction), 0 no such database client */                \
+	X(CLIENT_REMOVE, store_client_remove, "t", COUNT)
+
+/* Account administration, for the CLI only: refused inside the store actor,
+ * so a worker cannot ask for them (store/users_admin.c). Users are named by
+ * their normalized email (proto/email.h). Changes that running instances
+ * must see log "user:<id>" (revocation_log) in the same transaction. */
+#define STORE_OPS_USERS_ADMIN(X)                                                \
+	/* email, email_normalized, name, password_hash, is_admin, groups       \
+	 * (comma-separated; NULL or "" none) -> the new id, or no row when     \
+	 * the email is taken */                                                \
+	X(USER_ADMIN_ADD, store_user_admin_add, "ttttbT", ADMIN_USER)           \
+	/* after_page_key, after_email_normalized (NULL, NULL: from the start), \
+	 * limit (1..100) -> users by created_at, email_normalized */           \
+	X(USER_ADMIN_LIST, store_user_admin_list, "TTi", ADMIN_USER_ROW)        \
+	/* email_normalized, token_leeway_s -> the user, disabled, and what was \
+	 * revoked (sessions, live refresh tokens, access tokens still          \
+	 * verifying), or no row; one transaction */                            \
+	X(USER_ADMIN_DISABLE, store_user_admin_disable, "ti", ADMIN_USER_REVOKED) \
+	/* email_normalized -> the user, or no row (sessions stay revoked) */   \
+	X(USER_ADMIN_ENABLE, store_user_admin_enable, "t", ADMIN_USER)          \
+	/* email_normalized, password_hash, token_leeway_s -> as DISABLE, the   \
+	 * disabled flag unchanged */                                           \
+	X(USER_ADMIN_PASSWD, store_user_admin_passwd, "tti", ADMIN_USER_REVOKED) \
+	/* email_normalized, is_admin, name, groups (NULL: keep; groups "":     \
+	 * none) -> the profile after the change, or no row */                  \
+	X(USER_ADMIN_SET, store_user_admin_set, "tBTT", ADMIN_USER_PROFILE)
+
+/* What a worker may ask the store. */
+#define STORE_OPS_WORKER(X)     \
 	STORE_OPS_CORE(X)       \
 	STORE_OPS_ACCOUNTS(X)   \
 	STORE_OPS_OAUTH(X)      \
 	STORE_OPS_CLIENTS(X)    \
 	STORE_OPS_WALLETS(X)
+
+/* What only the CLI may run (store_exec): the store actor refuses these from
+ * a worker, so a compromised worker cannot make itself an admin or register
+ * a client. */
+#define STORE_OPS_CLI(X)                \
+	STORE_OPS_USERS_ADMIN(X)        \
+	STORE_OPS_CLIENTS_ADMIN(X)
+
+#define STORE_OPS(X)            \
+	STORE_OPS_WORKER(X)     \
+	STORE_OPS_CLI(X)
 
 /* ---- generated ---- */
 
@@ -146,6 +287,7 @@ struct store_op_spec {
 	const char *args;
 	const struct store_column *cols;
 	unsigned n_cols;
+	bool cli_only;		/* in STORE_OPS_CLI: refused from a worker */
 };
 
 /* NULL for an unknown operation. */

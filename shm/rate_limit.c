@@ -2,13 +2,14 @@
  * Fixed-window attempt counters and single-use nonces in shared memory. Both
  * are 8-way set-associative tables with one robust process-shared mutex per
  * set (see shm/set_lock.h); a set whose lock owner died is wiped and reused.
+ * The locks and occupancy bits sit in a dense array of heads, the slots
+ * apart, so only the sets in use have their slots' pages allocated.
  * See shm/rate_limit.h.
  */
 #include "shm/rate_limit.h"
 #include "shm/set_lock.h"
 #include "common/secure.h"
 
-#include <assert.h>
 #include <limits.h>
 #include <stdalign.h>
 #include <stddef.h>
@@ -22,10 +23,20 @@ struct rate_entry {
 	int32_t count;
 };
 
-struct rate_set {
+/* A set's lock and occupancy, in the dense array of heads (both tables). */
+struct set_head {
 	alignas(SHM_CACHE_LINE) pthread_mutex_t lock;
 	uint8_t occupied;	/* bit per slot */
-	struct rate_entry slots[SHM_WAYS];
+};
+
+struct rate_block {
+	alignas(SHM_CACHE_LINE) struct rate_entry slots[SHM_WAYS];
+};
+
+/* A set's two halves. */
+struct rate_set {
+	struct set_head *head;
+	struct rate_block *block;
 };
 
 struct rate_limit {
@@ -33,7 +44,7 @@ struct rate_limit {
 	/* Random per region: without it anyone can compute which keys share a
 	 * set and flush a victim's counter by hitting eight others. */
 	uint8_t salt[RATE_SALT_LEN];
-	alignas(SHM_CACHE_LINE) struct rate_set sets[];
+	alignas(SHM_CACHE_LINE) struct set_head heads[];
 };
 
 struct nonce_entry {
@@ -41,15 +52,25 @@ struct nonce_entry {
 	int64_t expires_at;
 };
 
+struct nonce_block {
+	alignas(SHM_CACHE_LINE) struct nonce_entry slots[SHM_WAYS];
+};
+
 struct nonce_set {
-	alignas(SHM_CACHE_LINE) pthread_mutex_t lock;
-	uint8_t occupied;
-	struct nonce_entry slots[SHM_WAYS];
+	struct set_head *head;
+	struct nonce_block *block;
 };
 
 struct nonce_table {
 	alignas(SHM_CACHE_LINE) struct shm_table_geometry geo;
-	alignas(SHM_CACHE_LINE) struct nonce_set sets[];
+	alignas(SHM_CACHE_LINE) struct set_head heads[];
+};
+
+static const struct shm_table_shape rate_shape = {
+	sizeof(struct rate_limit), sizeof(struct set_head), sizeof(struct rate_block),
+};
+static const struct shm_table_shape nonce_shape = {
+	sizeof(struct nonce_table), sizeof(struct set_head), sizeof(struct nonce_block),
 };
 
 static bool slot_used(uint8_t occupied, int i)
@@ -57,35 +78,17 @@ static bool slot_used(uint8_t occupied, int i)
 	return occupied & (1u << i);
 }
 
-/* Both set types start with their lock, so one loop can zero and lock them. */
-static_assert(offsetof(struct rate_set, lock) == 0, "rate_set starts with its lock");
-static_assert(offsetof(struct nonce_set, lock) == 0, "nonce_set starts with its lock");
-
-/* Shared by both inits: zero set_count sets of set_size bytes and make each
- * one's lock; -1 if a lock cannot be made. */
-static int sets_init(void *sets, size_t set_count, size_t set_size)
-{
-	for (size_t i = 0; i < set_count; i++) {
-		void *s = (char *)sets + i * set_size;
-
-		memset(s, 0, set_size);
-		if (set_lock_init((pthread_mutex_t *)s) != 0)
-			return -1;
-	}
-	return 0;
-}
-
 /* Shared by both tables: lock a set; if the previous owner died mid-update
  * its slots may be half written, so forget them all (table names the log). */
-static bool lock_or_wipe(pthread_mutex_t *lock, uint8_t *occupied, void *slots, size_t slots_size, const char *table)
+static bool lock_or_wipe(struct set_head *head, void *slots, size_t slots_size, const char *table)
 {
-	switch (set_lock_acquire(lock)) {
+	switch (set_lock_acquire(&head->lock)) {
 	case SET_LOCK_OK:
 		return true;
 	case SET_LOCK_OWNER_DEAD:
-		*occupied = 0;
+		head->occupied = 0;
 		memset(slots, 0, slots_size);
-		set_lock_consistent(lock);
+		set_lock_consistent(&head->lock);
 		log_warnx("%s: a process died holding a set lock; set wiped", table);
 		return true;
 	default:
@@ -97,7 +100,7 @@ static bool lock_or_wipe(pthread_mutex_t *lock, uint8_t *occupied, void *slots, 
 
 size_t rate_limit_size(size_t entries)
 {
-	return shm_table_size(entries, sizeof(struct rate_limit), sizeof(struct rate_set));
+	return shm_table_size(entries, rate_shape);
 }
 
 struct rate_limit *rate_limit_init(void *mem, size_t entries)
@@ -105,11 +108,11 @@ struct rate_limit *rate_limit_init(void *mem, size_t entries)
 	struct rate_limit *rl = mem;
 	struct shm_table_geometry geo;
 
-	if (!shm_table_geometry_init(mem, entries, &geo))
+	if (!shm_table_geometry_init(mem, entries, rate_shape, &geo))
 		return NULL;
 	rl->geo = geo;
 	secure_random(rl->salt, sizeof(rl->salt));
-	if (sets_init(rl->sets, rl->geo.set_count, sizeof(rl->sets[0])) != 0)
+	if (shm_heads_init(rl->heads, geo.set_count, sizeof(rl->heads[0])) != 0)
 		return NULL;
 	return rl;
 }
@@ -130,31 +133,26 @@ static void rate_hash_key(const struct rate_limit *rl, const char *key, uint8_t 
 	}
 }
 
-static bool rate_lock(struct rate_set *s)
+static struct rate_set rate_set_for(struct rate_limit *rl, const uint8_t hash[32])
 {
-	return lock_or_wipe(&s->lock, &s->occupied, s->slots, sizeof(s->slots), "rate limit");
-}
+	size_t n = shm_key_word(hash, 0) & rl->geo.set_mask;
 
-static struct rate_set *rate_set_for(struct rate_limit *rl, const uint8_t hash[32])
-{
-	return &rl->sets[shm_key_word(hash, 0) & rl->geo.set_mask];
+	return (struct rate_set){ &rl->heads[n], shm_table_block(rl, &rl->geo, n) };
 }
 
 /* Every operation on a key starts here: hash it (into hash) and lock the set
- * that holds it. NULL if the set cannot be locked. */
-static struct rate_set *rate_lock_key(struct rate_limit *rl, const char *key, uint8_t hash[32])
+ * that holds it (into *s). false if the set cannot be locked. */
+static bool rate_lock_key(struct rate_limit *rl, const char *key, uint8_t hash[32], struct rate_set *s)
 {
-	struct rate_set *s;
-
 	rate_hash_key(rl, key, hash);
-	s = rate_set_for(rl, hash);
-	return rate_lock(s) ? s : NULL;
+	*s = rate_set_for(rl, hash);
+	return lock_or_wipe(s->head, s->block->slots, sizeof(s->block->slots), "rate limit");
 }
 
 static int rate_find(const struct rate_set *s, const uint8_t hash[32])
 {
 	for (int i = 0; i < SHM_WAYS; i++)
-		if (slot_used(s->occupied, i) && memcmp(s->slots[i].key, hash, 32) == 0)
+		if (slot_used(s->head->occupied, i) && memcmp(s->block->slots[i].key, hash, 32) == 0)
 			return i;
 	return -1;
 }
@@ -172,7 +170,7 @@ static int64_t window_start_of(int64_t now, int window)
 int rate_limit_peek(struct rate_limit *rl, const char *key, int64_t now, int window, int max, int *retry_after)
 {
 	uint8_t hash[32];
-	struct rate_set *s;
+	struct rate_set s;
 	int64_t start;
 	int count = 0, i;
 
@@ -181,11 +179,11 @@ int rate_limit_peek(struct rate_limit *rl, const char *key, int64_t now, int win
 	if (window < 1)
 		window = 1;
 	start = window_start_of(now, window);
-	if (!(s = rate_lock_key(rl, key, hash)))
+	if (!rate_lock_key(rl, key, hash, &s))
 		return 0;
-	if ((i = rate_find(s, hash)) >= 0 && s->slots[i].window_start == start)
-		count = s->slots[i].count;
-	set_lock_release(&s->lock);
+	if ((i = rate_find(&s, hash)) >= 0 && s.block->slots[i].window_start == start)
+		count = s.block->slots[i].count;
+	set_lock_release(&s.head->lock);
 	if (count >= max && retry_after)
 		*retry_after = (int)(start + window - now);
 	return count;
@@ -198,9 +196,9 @@ static int rate_victim(const struct rate_set *s)
 	int victim = 0;
 
 	for (int i = 0; i < SHM_WAYS; i++) {
-		const struct rate_entry *e = &s->slots[i], *best = &s->slots[victim];
+		const struct rate_entry *e = &s->block->slots[i], *best = &s->block->slots[victim];
 
-		if (!slot_used(s->occupied, i))
+		if (!slot_used(s->head->occupied, i))
 			return i;
 		if (e->window_start < best->window_start ||
 		    (e->window_start == best->window_start && e->count < best->count))
@@ -218,13 +216,13 @@ static struct rate_entry *rate_entry_in_window(struct rate_set *s, const uint8_t
 
 	if ((i = rate_find(s, hash)) < 0) {
 		i = rate_victim(s);
-		e = &s->slots[i];
+		e = &s->block->slots[i];
 		memcpy(e->key, hash, 32);
 		e->window_start = start;
 		e->count = 0;
-		s->occupied |= (uint8_t)(1u << i);
+		s->head->occupied |= (uint8_t)(1u << i);
 	}
-	e = &s->slots[i];
+	e = &s->block->slots[i];
 	if (e->window_start != start) {
 		e->window_start = start;
 		e->count = 0;
@@ -235,26 +233,26 @@ static struct rate_entry *rate_entry_in_window(struct rate_set *s, const uint8_t
 int rate_limit_hit(struct rate_limit *rl, const char *key, int64_t now, int window)
 {
 	uint8_t hash[32];
-	struct rate_set *s;
+	struct rate_set s;
 	struct rate_entry *e;
 	int count;
 
 	if (window < 1)
 		window = 1;
-	if (!(s = rate_lock_key(rl, key, hash)))
+	if (!rate_lock_key(rl, key, hash, &s))
 		return 0;
-	e = rate_entry_in_window(s, hash, window_start_of(now, window));
+	e = rate_entry_in_window(&s, hash, window_start_of(now, window));
 	if (e->count < INT32_MAX)
 		e->count++;
 	count = e->count;
-	set_lock_release(&s->lock);
+	set_lock_release(&s.head->lock);
 	return count;
 }
 
 int rate_limit_reserve(struct rate_limit *rl, const char *key, int64_t now, int window, int max, int *retry_after)
 {
 	uint8_t hash[32];
-	struct rate_set *s;
+	struct rate_set s;
 	struct rate_entry *e;
 	int64_t start;
 	int count = 0;
@@ -264,14 +262,14 @@ int rate_limit_reserve(struct rate_limit *rl, const char *key, int64_t now, int 
 	if (window < 1)
 		window = 1;
 	start = window_start_of(now, window);
-	if (!(s = rate_lock_key(rl, key, hash)))
+	if (!rate_lock_key(rl, key, hash, &s))
 		return -1;
 	/* Checked and counted under one lock: concurrent callers cannot all see
 	 * max - 1 and pass together. */
-	e = rate_entry_in_window(s, hash, start);
+	e = rate_entry_in_window(&s, hash, start);
 	if (e->count < max)
 		count = ++e->count;
-	set_lock_release(&s->lock);
+	set_lock_release(&s.head->lock);
 	if (count == 0 && retry_after)
 		*retry_after = (int)(start + window - now);
 	return count;
@@ -280,47 +278,51 @@ int rate_limit_reserve(struct rate_limit *rl, const char *key, int64_t now, int 
 void rate_limit_refund(struct rate_limit *rl, const char *key, int64_t counted_at, int window)
 {
 	uint8_t hash[32];
-	struct rate_set *s;
+	struct rate_set s;
 	int i;
 
 	if (window < 1)
 		window = 1;
-	if (!(s = rate_lock_key(rl, key, hash)))
+	if (!rate_lock_key(rl, key, hash, &s))
 		return;
 	/* Only the window the attempt was counted in: a newer one never held it. */
-	if ((i = rate_find(s, hash)) >= 0 && s->slots[i].window_start == window_start_of(counted_at, window) &&
-	    s->slots[i].count > 0)
-		s->slots[i].count--;
-	set_lock_release(&s->lock);
+	if ((i = rate_find(&s, hash)) >= 0) {
+		struct rate_entry *e = &s.block->slots[i];
+
+		if (e->window_start == window_start_of(counted_at, window) && e->count > 0)
+			e->count--;
+	}
+	set_lock_release(&s.head->lock);
 }
 
 void rate_limit_reset(struct rate_limit *rl, const char *key)
 {
 	uint8_t hash[32];
-	struct rate_set *s;
+	struct rate_set s;
 	int i;
 
-	if (!(s = rate_lock_key(rl, key, hash)))
+	if (!rate_lock_key(rl, key, hash, &s))
 		return;
-	if ((i = rate_find(s, hash)) >= 0) {
-		s->occupied &= (uint8_t)~(1u << i);
-		memset(&s->slots[i], 0, sizeof(s->slots[i]));
+	if ((i = rate_find(&s, hash)) >= 0) {
+		s.head->occupied &= (uint8_t)~(1u << i);
+		memset(&s.block->slots[i], 0, sizeof(s.block->slots[i]));
 	}
-	set_lock_release(&s->lock);
+	set_lock_release(&s.head->lock);
 }
 
 void rate_limit_debug_lock_set_for_key(struct rate_limit *rl, const char *key)
 {
 	uint8_t hash[32];
+	struct rate_set s;
 
-	(void)rate_lock_key(rl, key, hash);
+	(void)rate_lock_key(rl, key, hash, &s);
 }
 
 /* ---- nonces ---- */
 
 size_t nonce_table_size(size_t entries)
 {
-	return shm_table_size(entries, sizeof(struct nonce_table), sizeof(struct nonce_set));
+	return shm_table_size(entries, nonce_shape);
 }
 
 struct nonce_table *nonce_table_init(void *mem, size_t entries)
@@ -328,38 +330,55 @@ struct nonce_table *nonce_table_init(void *mem, size_t entries)
 	struct nonce_table *t = mem;
 	struct shm_table_geometry geo;
 
-	if (!shm_table_geometry_init(mem, entries, &geo))
+	if (!shm_table_geometry_init(mem, entries, nonce_shape, &geo))
 		return NULL;
 	t->geo = geo;
-	if (sets_init(t->sets, t->geo.set_count, sizeof(t->sets[0])) != 0)
+	if (shm_heads_init(t->heads, geo.set_count, sizeof(t->heads[0])) != 0)
 		return NULL;
 	return t;
 }
 
-static bool nonce_lock(struct nonce_set *s)
+static struct nonce_set nonce_set_for(struct nonce_table *t, const uint8_t key[32])
 {
-	return lock_or_wipe(&s->lock, &s->occupied, s->slots, sizeof(s->slots), "nonce table");
+	size_t n = shm_key_word(key, 0) & t->geo.set_mask;
+
+	return (struct nonce_set){ &t->heads[n], shm_table_block(t, &t->geo, n) };
+}
+
+static bool nonce_lock(struct nonce_set s)
+{
+	return lock_or_wipe(s.head, s.block->slots, sizeof(s.block->slots), "nonce table");
 }
 
 /* Empty slot, else an expired one, else the one expiring soonest. */
-static int nonce_victim(const struct nonce_set *s, int64_t now)
+static int nonce_victim(struct nonce_set s, int64_t now)
 {
+	const struct nonce_entry *slots = s.block->slots;
 	int victim = 0;
 
 	for (int i = 0; i < SHM_WAYS; i++) {
-		if (!slot_used(s->occupied, i) || s->slots[i].expires_at <= now)
+		if (!slot_used(s.head->occupied, i) || slots[i].expires_at <= now)
 			return i;
-		if (s->slots[i].expires_at < s->slots[victim].expires_at)
+		if (slots[i].expires_at < slots[victim].expires_at)
 			victim = i;
 	}
 	return victim;
 }
 
+static int nonce_find(struct nonce_set s, const uint8_t key[32])
+{
+	for (int i = 0; i < SHM_WAYS; i++)
+		if (slot_used(s.head->occupied, i) && memcmp(s.block->slots[i].key, key, 32) == 0)
+			return i;
+	return -1;
+}
+
 bool nonce_consume(struct nonce_table *t, const uint8_t key[32], int64_t now, int64_t expires_at)
 {
-	struct nonce_set *s = &t->sets[shm_key_word(key, 0) & t->geo.set_mask];
+	struct nonce_set s = nonce_set_for(t, key);
+	struct nonce_entry *e;
 	bool fresh = true;
-	int i = -1;
+	int i;
 
 	/* Already expired: never valid, so never recorded. */
 	if (now >= expires_at)
@@ -367,21 +386,17 @@ bool nonce_consume(struct nonce_table *t, const uint8_t key[32], int64_t now, in
 	/* Fail closed: a nonce we cannot record must not be accepted. */
 	if (!nonce_lock(s))
 		return false;
-	for (int j = 0; j < SHM_WAYS; j++) {
-		if (slot_used(s->occupied, j) && memcmp(s->slots[j].key, key, 32) == 0) {
-			i = j;
-			break;
-		}
-	}
-	if (i >= 0 && s->slots[i].expires_at > now)
+	i = nonce_find(s, key);
+	if (i >= 0 && s.block->slots[i].expires_at > now)
 		fresh = false;	/* replay */
 	else {
 		if (i < 0)
 			i = nonce_victim(s, now);
-		memcpy(s->slots[i].key, key, 32);
-		s->slots[i].expires_at = expires_at;
-		s->occupied |= (uint8_t)(1u << i);
+		e = &s.block->slots[i];
+		memcpy(e->key, key, 32);
+		e->expires_at = expires_at;
+		s.head->occupied |= (uint8_t)(1u << i);
 	}
-	set_lock_release(&s->lock);
+	set_lock_release(&s.head->lock);
 	return fresh;
 }

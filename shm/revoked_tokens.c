@@ -2,6 +2,8 @@
  * Revoked access-token ids in shared memory (see shm/revoked_tokens.h).
  * Fail closed throughout: whatever cannot be remembered turns misses into
  * REVOKED_UNKNOWN for as long as the forgotten entry would have lived.
+ * Locks and per-set state sit in a dense array of heads, the slots apart,
+ * so an idle table allocates only its heads' pages.
  */
 #include "shm/revoked_tokens.h"
 #include "shm/set_lock.h"
@@ -17,12 +19,22 @@ struct revoked_entry {
 	int64_t until;		/* exclusive; a slot with until <= now is free */
 };
 
-struct revoked_set {
+/* What is read without the slots: one cache line a set. */
+struct revoked_head {
 	alignas(SHM_CACHE_LINE) pthread_mutex_t lock;
 	uint8_t occupied;	/* bit per slot */
 	int64_t distrust_until;	/* before this, a miss in this set is no answer */
 	int64_t max_until;	/* latest until ever stored here: all a wipe can lose */
-	struct revoked_entry slots[SHM_WAYS];
+};
+
+struct revoked_block {
+	alignas(SHM_CACHE_LINE) struct revoked_entry slots[SHM_WAYS];
+};
+
+/* A set's two halves. */
+struct revoked_set {
+	struct revoked_head *head;
+	struct revoked_block *block;
 };
 
 struct revoked_tokens {
@@ -32,12 +44,16 @@ struct revoked_tokens {
 	_Atomic int32_t complete;
 	/* Table-wide distrust, for a set whose lock could not be taken at all. */
 	_Atomic int64_t distrust_until;
-	alignas(SHM_CACHE_LINE) struct revoked_set sets[];
+	alignas(SHM_CACHE_LINE) struct revoked_head heads[];
+};
+
+static const struct shm_table_shape shape = {
+	sizeof(struct revoked_tokens), sizeof(struct revoked_head), sizeof(struct revoked_block),
 };
 
 size_t revoked_tokens_size(size_t entries)
 {
-	return shm_table_size(entries, sizeof(struct revoked_tokens), sizeof(struct revoked_set));
+	return shm_table_size(entries, shape);
 }
 
 struct revoked_tokens *revoked_tokens_init(void *mem, size_t entries)
@@ -45,17 +61,14 @@ struct revoked_tokens *revoked_tokens_init(void *mem, size_t entries)
 	struct revoked_tokens *t = mem;
 	struct shm_table_geometry geo;
 
-	if (!shm_table_geometry_init(mem, entries, &geo))
+	if (!shm_table_geometry_init(mem, entries, shape, &geo))
 		return NULL;
 	t->geo = geo;
 	secure_random(t->salt, sizeof(t->salt));
 	atomic_store(&t->complete, 0);
 	atomic_store(&t->distrust_until, 0);
-	for (size_t i = 0; i < t->geo.set_count; i++) {
-		memset(&t->sets[i], 0, sizeof(t->sets[i]));
-		if (set_lock_init(&t->sets[i].lock) != 0)
-			return NULL;
-	}
+	if (shm_heads_init(t->heads, geo.set_count, sizeof(t->heads[0])) != 0)
+		return NULL;
 	return t;
 }
 
@@ -73,9 +86,14 @@ static void hash_jti(const struct revoked_tokens *t, const char *jti, size_t len
 	}
 }
 
-static struct revoked_set *set_for(struct revoked_tokens *t, const uint8_t key[32])
+static struct revoked_set set_at(struct revoked_tokens *t, size_t n)
 {
-	return &t->sets[shm_key_word(key, 0) & t->geo.set_mask];
+	return (struct revoked_set){ &t->heads[n], shm_table_block(t, &t->geo, n) };
+}
+
+static struct revoked_set set_for(struct revoked_tokens *t, const uint8_t key[32])
+{
+	return set_at(t, shm_key_word(key, 0) & t->geo.set_mask);
 }
 
 static void raise_to(int64_t *value, int64_t at_least)
@@ -94,16 +112,16 @@ static void raise_atomic_to(_Atomic int64_t *value, int64_t at_least)
 
 /* A set whose lock owner died may be half written: forget its slots, but
  * not that they held revocations. */
-static bool set_lock(struct revoked_set *s)
+static bool set_lock(struct revoked_set s)
 {
-	switch (set_lock_acquire(&s->lock)) {
+	switch (set_lock_acquire(&s.head->lock)) {
 	case SET_LOCK_OK:
 		return true;
 	case SET_LOCK_OWNER_DEAD:
-		s->occupied = 0;
-		memset(s->slots, 0, sizeof(s->slots));
-		raise_to(&s->distrust_until, s->max_until);
-		set_lock_consistent(&s->lock);
+		s.head->occupied = 0;
+		memset(s.block->slots, 0, sizeof(s.block->slots));
+		raise_to(&s.head->distrust_until, s.head->max_until);
+		set_lock_consistent(&s.head->lock);
 		log_warnx("revoked tokens: a process died holding a set lock; set wiped, its misses go to the database");
 		return true;
 	default:
@@ -111,23 +129,29 @@ static bool set_lock(struct revoked_set *s)
 	}
 }
 
-static int find(const struct revoked_set *s, const uint8_t key[32])
+static void set_unlock(struct revoked_set s)
+{
+	set_lock_release(&s.head->lock);
+}
+
+static int find(struct revoked_set s, const uint8_t key[32])
 {
 	for (int i = 0; i < SHM_WAYS; i++)
-		if ((s->occupied & (1u << i)) && memcmp(s->slots[i].key, key, 32) == 0)
+		if ((s.head->occupied & (1u << i)) && memcmp(s.block->slots[i].key, key, 32) == 0)
 			return i;
 	return -1;
 }
 
 /* A free or expired slot, else the live one expiring soonest. */
-static int victim(const struct revoked_set *s, int64_t now)
+static int victim(struct revoked_set s, int64_t now)
 {
+	const struct revoked_entry *slots = s.block->slots;
 	int v = 0;
 
 	for (int i = 0; i < SHM_WAYS; i++) {
-		if (!(s->occupied & (1u << i)) || s->slots[i].until <= now)
+		if (!(s.head->occupied & (1u << i)) || slots[i].until <= now)
 			return i;
-		if (s->slots[i].until < s->slots[v].until)
+		if (slots[i].until < slots[v].until)
 			v = i;
 	}
 	return v;
@@ -136,7 +160,8 @@ static int victim(const struct revoked_set *s, int64_t now)
 void revoked_tokens_add(struct revoked_tokens *t, const char *jti, size_t len, int64_t now, int64_t until)
 {
 	uint8_t key[32];
-	struct revoked_set *s;
+	struct revoked_set s;
+	struct revoked_entry *e;
 	int i;
 
 	if (now >= until)
@@ -148,24 +173,25 @@ void revoked_tokens_add(struct revoked_tokens *t, const char *jti, size_t len, i
 		return;
 	}
 	/* First, so a wipe after a death anywhere below still knows. */
-	raise_to(&s->max_until, until);
+	raise_to(&s.head->max_until, until);
 	if ((i = find(s, key)) >= 0) {
-		raise_to(&s->slots[i].until, until);
+		raise_to(&s.block->slots[i].until, until);
 	} else {
 		i = victim(s, now);
-		if ((s->occupied & (1u << i)) && s->slots[i].until > now)
-			raise_to(&s->distrust_until, s->slots[i].until);	/* full: evicting a live one */
-		memcpy(s->slots[i].key, key, 32);
-		s->slots[i].until = until;
-		s->occupied |= (uint8_t)(1u << i);
+		e = &s.block->slots[i];
+		if ((s.head->occupied & (1u << i)) && e->until > now)
+			raise_to(&s.head->distrust_until, e->until);	/* full: evicting a live one */
+		memcpy(e->key, key, 32);
+		e->until = until;
+		s.head->occupied |= (uint8_t)(1u << i);
 	}
-	set_lock_release(&s->lock);
+	set_unlock(s);
 }
 
 enum revoked_answer revoked_tokens_check(struct revoked_tokens *t, const char *jti, size_t len, int64_t now)
 {
 	uint8_t key[32];
-	struct revoked_set *s;
+	struct revoked_set s;
 	bool revoked, distrusted;
 	int i;
 
@@ -173,9 +199,9 @@ enum revoked_answer revoked_tokens_check(struct revoked_tokens *t, const char *j
 	s = set_for(t, key);
 	if (!set_lock(s))
 		return REVOKED_UNKNOWN;
-	revoked = (i = find(s, key)) >= 0 && s->slots[i].until > now;
-	distrusted = now < s->distrust_until;
-	set_lock_release(&s->lock);
+	revoked = (i = find(s, key)) >= 0 && s.block->slots[i].until > now;
+	distrusted = now < s.head->distrust_until;
+	set_unlock(s);
 	if (revoked)
 		return REVOKED_YES;
 	if (distrusted || !atomic_load_explicit(&t->complete, memory_order_acquire) ||
@@ -199,12 +225,13 @@ size_t revoked_tokens_count(struct revoked_tokens *t, int64_t now)
 	size_t n = 0;
 
 	for (size_t k = 0; k < t->geo.set_count; k++) {
-		struct revoked_set *s = &t->sets[k];
+		struct revoked_set s = set_at(t, k);
+
 		if (!set_lock(s))
 			continue;
 		for (int i = 0; i < SHM_WAYS; i++)
-			n += (s->occupied & (1u << i)) && s->slots[i].until > now;
-		set_lock_release(&s->lock);
+			n += (s.head->occupied & (1u << i)) && s.block->slots[i].until > now;
+		set_unlock(s);
 	}
 	return n;
 }
@@ -214,11 +241,12 @@ size_t revoked_tokens_untrusted_sets(struct revoked_tokens *t, int64_t now)
 	size_t n = 0;
 
 	for (size_t k = 0; k < t->geo.set_count; k++) {
-		struct revoked_set *s = &t->sets[k];
+		struct revoked_set s = set_at(t, k);
+
 		if (!set_lock(s))
 			continue;
-		n += now < s->distrust_until;
-		set_lock_release(&s->lock);
+		n += now < s.head->distrust_until;
+		set_unlock(s);
 	}
 	return n;
 }

@@ -1,8 +1,10 @@
 /*
  * Internal to shm/: the pieces shared by the set-associative tables (session
- * cache, rate limits, nonces). Each table is an array of sets of SHM_WAYS
- * slots; each set has its own process-shared robust mutex, so a process that
- * dies holding one only costs that set's contents, never a wedged table.
+ * cache, unknown tokens, rate limits, nonces, revoked tokens). Each table is
+ * an array of sets of SHM_WAYS slots; each set has its own process-shared
+ * robust mutex, so a process that dies holding one only costs that set's
+ * contents, never a wedged table. The locks live in a dense array of set
+ * heads apart from the slots (see struct shm_table_geometry).
  */
 #ifndef DREAMAUTH_SHM_SET_LOCK_H
 #define DREAMAUTH_SHM_SET_LOCK_H
@@ -34,43 +36,75 @@ static inline size_t shm_round_entries(size_t entries)
 	return rounded;
 }
 
-/* Bytes for a table of header bytes followed by the sets that hold entries
- * (rounded as above), set_size bytes each; 0 on overflow. */
-static inline size_t shm_table_size(size_t entries, size_t header, size_t set_size)
-{
-	size_t rounded = shm_round_entries(entries);
-	size_t set_count = rounded / SHM_WAYS;
-
-	if (rounded == 0 || set_count > (SIZE_MAX - header) / set_size)
-		return 0;
-	return header + set_count * set_size;
-}
-
-/* The head of every set-associative table: how many entries, and how a hash
- * picks one of its sets. */
+/* Where a table's parts lie. A table is its header, then one head per set
+ * (dense: the set's lock, occupancy bits and whatever else is read without
+ * the slots), then one block of slots per set. Init, clear and statistics
+ * touch only the heads, so a block's pages are first allocated when a slot
+ * of that set is used: an idle table costs its heads, not its size. */
 struct shm_table_geometry {
 	size_t entries;
 	size_t set_count;
 	uint64_t set_mask;
+	size_t blocks_at;	/* bytes from the table to its first block */
+	size_t block_size;
 };
 
-/* Geometry for a table of entries (rounded up to a power of two) placed at
- * mem. false if mem is NULL or not cache-line aligned, or entries too large. */
-static inline bool shm_table_geometry_init(const void *mem, size_t entries, struct shm_table_geometry *g)
-{
-	size_t rounded = shm_round_entries(entries);
-
-	if (!mem || rounded == 0 || ((uintptr_t)mem & (SHM_CACHE_LINE - 1)))
-		return false;
-	g->entries = rounded;
-	g->set_count = rounded / SHM_WAYS;
-	g->set_mask = g->set_count - 1;
-	return true;
-}
+/* What a table is made of: header bytes, then per set a head and a block of
+ * slots (types aligned to the cache line, so no two sets share a line). */
+struct shm_table_shape {
+	size_t header, head_size, block_size;
+};
 
 static inline size_t shm_align_line(size_t n)
 {
 	return (n + SHM_CACHE_LINE - 1) & ~(size_t)(SHM_CACHE_LINE - 1);
+}
+
+/* Geometry and total bytes of a table of entries (rounded as above); the
+ * size is 0 if that overflows. */
+static inline size_t shm_table_layout(size_t entries, struct shm_table_shape shape, struct shm_table_geometry *g)
+{
+	size_t rounded = shm_round_entries(entries), set_count, heads_end;
+
+	if (rounded == 0)
+		return 0;
+	set_count = rounded / SHM_WAYS;
+	/* Header and heads under an eighth of SIZE_MAX, blocks under a
+	 * quarter: the sum, alignment included, cannot wrap. */
+	if (shape.header > SIZE_MAX / 8 || set_count > (SIZE_MAX / 8) / shape.head_size ||
+	    set_count > (SIZE_MAX / 4) / shape.block_size)
+		return 0;
+	heads_end = shm_align_line(shape.header + set_count * shape.head_size);
+	g->entries = rounded;
+	g->set_count = set_count;
+	g->set_mask = set_count - 1;
+	g->blocks_at = heads_end;
+	g->block_size = shape.block_size;
+	return heads_end + set_count * shape.block_size;
+}
+
+/* Bytes for a table of entries of this shape; 0 on overflow. */
+static inline size_t shm_table_size(size_t entries, struct shm_table_shape shape)
+{
+	struct shm_table_geometry g;
+
+	return shm_table_layout(entries, shape, &g);
+}
+
+/* Geometry for a table of entries of this shape placed at mem. false if mem
+ * is NULL or not cache-line aligned, or entries too large. */
+static inline bool shm_table_geometry_init(const void *mem, size_t entries, struct shm_table_shape shape,
+    struct shm_table_geometry *g)
+{
+	if (!mem || ((uintptr_t)mem & (SHM_CACHE_LINE - 1)))
+		return false;
+	return shm_table_layout(entries, shape, g) != 0;
+}
+
+/* Set n's block of slots, in the table at table. */
+static inline void *shm_table_block(void *table, const struct shm_table_geometry *g, size_t n)
+{
+	return (char *)table + g->blocks_at + n * g->block_size;
 }
 
 /* Eight key bytes as a word; keys are uniform hashes, so any bytes will do. */
@@ -96,6 +130,21 @@ static inline int set_lock_init(pthread_mutex_t *lock)
 		rc = pthread_mutex_init(lock, &attr);
 	pthread_mutexattr_destroy(&attr);
 	return rc;
+}
+
+/* Zero count heads of head_size bytes, each starting with its set's lock,
+ * and make the locks; -1 if one cannot be made. The blocks are left alone:
+ * a slot means nothing until its occupied bit is set. */
+static inline int shm_heads_init(void *heads, size_t count, size_t head_size)
+{
+	for (size_t i = 0; i < count; i++) {
+		void *head = (char *)heads + i * head_size;
+
+		memset(head, 0, head_size);
+		if (set_lock_init((pthread_mutex_t *)head) != 0)
+			return -1;
+	}
+	return 0;
 }
 
 enum set_lock_result {

@@ -1,5 +1,11 @@
-/* OAuth clients registered in the database (table oauth_clients). */
+/*
+ * OAuth clients registered in the database (table oauth_clients): the
+ * workers' lookup, and `dreamauth client add|list|remove` (master/cli_client.c
+ * runs these through store_exec).
+ */
 #include "store/store_run.h"
+
+#include <string.h>
 
 void store_client_find(PGconn *db, const struct store_request *req, struct store_result *res)
 {
@@ -10,4 +16,64 @@ void store_client_find(PGconn *db, const struct store_request *req, struct store
 	        " scopes::text AS scopes, public, skip_consent, require_pkce, id_token_alg"
 	        " FROM oauth_clients WHERE client_id = $1",
 	        req));
+}
+
+/* The URI lists arrive space separated (a valid redirect URI has no space);
+ * an empty list is an empty array. */
+void store_client_add(PGconn *db, const struct store_request *req, struct store_result *res)
+{
+	store_result_take(res, db, req,
+	    store_query(db,
+	        "WITH added AS (INSERT INTO oauth_clients (client_id, secret_hash, name, redirect_uris,"
+	        " post_logout_redirect_uris, grant_types, public, skip_consent, id_token_alg)"
+	        " VALUES ($1, $2::bytea, $3, string_to_array($4, ' '), string_to_array($5, ' '),"
+	        " CASE WHEN $6::boolean THEN '{authorization_code,refresh_token,client_credentials}'::text[]"
+	        " ELSE '{authorization_code,refresh_token}'::text[] END, $7::boolean, $8::boolean, $9)"
+	        " ON CONFLICT (client_id) DO NOTHING RETURNING 1)"
+	        " SELECT count(*)::bigint AS n FROM added",
+	        req));
+}
+
+void store_client_list(PGconn *db, const struct store_request *req, struct store_result *res)
+{
+	store_result_take(res, db, req,
+	    store_query(db,
+	        "SELECT client_id, name, public, skip_consent, array_to_string(redirect_uris, ' ') AS redirect_uris,"
+	        " array_to_string(grant_types, ',') AS grant_types FROM oauth_clients"
+	        " WHERE $1::text IS NULL OR client_id > $1 ORDER BY client_id LIMIT $2::int",
+	        req));
+}
+
+/* The client and what it was granted, in one transaction: its refresh and
+ * access tokens revoked (each access token's revocation is logged, and so
+ * announced to every instance, by the trigger on oauth_access_tokens), its
+ * unused codes deleted. */
+void store_client_remove(PGconn *db, const struct store_request *req, struct store_result *res)
+{
+	static const char *const then[] = {
+		"UPDATE oauth_refresh_tokens SET revoked_at = now() WHERE client_id = $1 AND revoked_at IS NULL",
+		"UPDATE oauth_access_tokens SET revoked_at = now() WHERE client_id = $1 AND revoked_at IS NULL",
+		"DELETE FROM oauth_codes WHERE client_id = $1",
+	};
+	PGresult *r = NULL;
+	bool ok = store_begin(db) &&
+	    (r = store_query(db,
+	         "WITH removed AS (DELETE FROM oauth_clients WHERE client_id = $1 RETURNING 1)"
+	         " SELECT count(*)::bigint AS n FROM removed",
+	         req)) != NULL;
+
+	/* Nothing removed: nothing else to do (a configuration client's tokens stay). */
+	for (size_t i = 0; ok && strcmp(PQgetvalue(r, 0, 0), "0") != 0 && i < sizeof(then) / sizeof(then[0]); i++) {
+		PGresult *step = store_query(db, then[i], req);
+		ok = step != NULL;
+		PQclear(step);
+	}
+	int failure = ok ? STORE_OK : store_failure_status(db);	/* before the ROLLBACK clears it */
+
+	if (!store_commit(db, ok)) {
+		PQclear(r);
+		res->reply.status = failure != STORE_OK ? failure : store_failure_status(db);
+		return;
+	}
+	store_result_take(res, db, req, r);
 }

@@ -110,7 +110,7 @@ void store_session_revoke_id(PGconn *db, const struct store_request *req, struct
 	char payload[80];
 	snprintf(payload, sizeof(payload), "session:%s", req->args[1].text);
 	revoke(db, req, res,
-	    COUNTED("UPDATE sessions SET revoked_at = now() WHERE user_id::text = $1 AND id::text = $2"
+	    COUNTED("UPDATE sessions SET revoked_at = now() WHERE user_id = $1::uuid AND id::text = $2"
 	            " AND revoked_at IS NULL"),
 	    payload);
 	if (res->reply.status == STORE_OK && store_shm)
@@ -127,7 +127,7 @@ void store_session_revoke_user(PGconn *db, const struct store_request *req, stru
 	else
 		snprintf(payload, sizeof(payload), "user:%s", user);
 	revoke(db, req, res,
-	    COUNTED("UPDATE sessions SET revoked_at = now() WHERE user_id::text = $1"
+	    COUNTED("UPDATE sessions SET revoked_at = now() WHERE user_id = $1::uuid"
 	            " AND id::text IS DISTINCT FROM $2 AND revoked_at IS NULL"),
 	    payload);
 	if (res->reply.status == STORE_OK && store_shm)

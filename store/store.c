@@ -181,6 +181,12 @@ static void enqueue(int fd, const struct ipc_msg *m)
 		return;
 	}
 	op = j->req.op;
+	if (store_op_spec(op)->cli_only) {
+		log_warnx("refused %s from worker: CLI only", store_op_spec(op)->name);
+		send_status(fd, m->rid, op, STORE_REFUSED);
+		job_free(j);
+		return;
+	}
 	pthread_mutex_lock(&queue_lock);
 	int full = queue_len >= cfg.db_queue_size;
 	pthread_mutex_unlock(&queue_lock);

@@ -1,89 +1,150 @@
 /*
  * The signed-in user's own view: /api/auth/me (Better Auth's get-session
- * shape), their sessions (list, revoke one), and the /account page.
+ * shape), their sessions (list, revoke one), and the /account page. The
+ * session comes from the cache or the store (asynchronously); the list of
+ * sessions from the store.
  */
 #include "workers/handlers.h"
-#include "common/db.h"
 #include "proto/json_body.h"
 #include "workers/csrf.h"
 #include "workers/json_util.h"
 #include "workers/pages.h"
 #include "workers/session.h"
+#include "workers/store_client.h"
 #include "workers/worker.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* 1 with a session, else the reply is already sent. */
-static int require_session(struct http_exchange *ex, struct session_entry *s)
+/* What a JSON endpoint does once the request's session is known. */
+typedef void (*signed_in_fn)(struct http_exchange *ex, const struct session_entry *s);
+
+struct signed_in_step {
+	signed_in_fn next;
+};
+
+static void session_unavailable(struct http_exchange *ex)
 {
-	int rc = session_from_request(ex, s, NULL);
+	http_reply_header(ex, "Retry-After", "1");
+	http_reply_error(ex, 503, "temporarily_unavailable", "session store unavailable");
+}
+
+static void session_required(struct http_exchange *ex, int rc, const struct session_entry *s, void *arg)
+{
+	const struct signed_in_step *step = arg;
 	if (rc == 1)
-		return 1;
-	if (rc < 0)
-		http_reply_error(ex, 503, "temporarily_unavailable", "session store unavailable");
+		step->next(ex, s);
+	else if (rc < 0)
+		session_unavailable(ex);
 	else
 		http_reply_error(ex, 401, "unauthorized", "no valid session");
-	return 0;
+}
+
+/* Runs step once the request has a session; else 401, or 503 when the store
+ * could not tell. */
+static void with_session(struct http_exchange *ex, const struct signed_in_step *step)
+{
+	session_from_request(ex, session_required, (void *)step);
+}
+
+/* ---- /api/auth/me ---- */
+
+static void me_reply(struct http_exchange *ex, const struct session_entry *s)
+{
+	json_t *o = json_pack("{s:{s:s,s:s,s:s,s:o,s:b},s:{s:s,s:I,s:I,s:s}}",
+	    "user", "id", s->user_id, "email", s->email, "name", s->name, "groups", json_csv_array(s->groups), "isAdmin",
+	    (s->flags & SESSION_FLAG_ADMIN) != 0,
+	    "session", "id", s->session_id, "expiresAt", (json_int_t)s->expires_at, "authTime", (json_int_t)s->auth_time,
+	    "amr", s->amr);
+	char *text = json_dumps(o, JSON_COMPACT);
+	http_reply_json(ex, 200, text ? text : "{}");
+	free(text);
+	json_decref(o);
 }
 
 void handle_me(struct http_exchange *ex)
 {
-	struct session_entry s;
-	if (!require_session(ex, &s))
-		return;
-	json_t *o = json_pack("{s:{s:s,s:s,s:s,s:o,s:b},s:{s:s,s:I,s:I,s:s}}",
-	    "user", "id", s.user_id, "email", s.email, "name", s.name, "groups", json_csv_array(s.groups), "isAdmin",
-	    (s.flags & SESSION_FLAG_ADMIN) != 0,
-	    "session", "id", s.session_id, "expiresAt", (json_int_t)s.expires_at, "authTime", (json_int_t)s.auth_time,
-	    "amr", s.amr);
-	char *text = json_dumps(o, JSON_COMPACT);
-	http_reply_json(ex, 200, text ? text : "{}");
-	free(text);
-	json_decref(o);
+	static const struct signed_in_step step = { me_reply };
+	with_session(ex, &step);
 }
 
-static PGresult *own_sessions(const char *user_id)
+/* ---- the user's sessions (STORE_OP_USER_SESSIONS_LIST) ---- */
+
+/* A listing in progress: the session it was asked from, to mark "current". */
+struct listing {
+	struct http_exchange *ex;
+	struct session_entry s;
+};
+
+static struct listing *listing_new(struct http_exchange *ex, const struct session_entry *s)
 {
-	const char *params[] = { user_id };
-	return db_query(worker->db,
-	    "SELECT id, floor(extract(epoch from created_at))::bigint, floor(extract(epoch from last_seen_at))::bigint,"
-	    " coalesce(ip, ''), coalesce(user_agent, '') FROM sessions"
-	    " WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now() ORDER BY created_at DESC LIMIT 100",
-	    1, params);
+	struct listing *l = malloc(sizeof(*l));
+	if (l) {
+		l->ex = ex;
+		l->s = *s;
+	}
+	return l;
+}
+
+static bool current_session(const struct store_reply *r, unsigned row, const struct session_entry *s)
+{
+	return strcmp(store_text(r, row, OWN_SESSION_ID), s->session_id) == 0;
+}
+
+static void sessions_listed(const struct store_reply *r, void *arg)
+{
+	struct listing *l = arg;
+	if (store_failed(r)) {
+		session_unavailable(l->ex);
+		free(l);
+		return;
+	}
+	json_t *list = json_array();
+	for (unsigned i = 0; i < r->n_rows; i++)
+		json_array_append_new(list, json_pack("{s:s,s:I,s:I,s:s,s:s,s:b}", "id", store_text(r, i, OWN_SESSION_ID),
+		    "createdAt", (json_int_t)store_int(r, i, OWN_SESSION_CREATED_AT), "lastSeenAt",
+		    (json_int_t)store_int(r, i, OWN_SESSION_LAST_SEEN_AT), "ip", store_text(r, i, OWN_SESSION_IP),
+		    "userAgent", store_text(r, i, OWN_SESSION_USER_AGENT), "current", current_session(r, i, &l->s)));
+	json_t *o = json_pack("{s:o}", "sessions", list);
+	char *text = json_dumps(o, JSON_COMPACT);
+	http_reply_json(l->ex, 200, text ? text : "{}");
+	free(text);
+	json_decref(o);
+	free(l);
+}
+
+static void sessions_list(struct http_exchange *ex, const struct session_entry *s)
+{
+	struct listing *l = listing_new(ex, s);
+	if (!l) {
+		http_reply_error(ex, 503, "temporarily_unavailable", "out of memory");
+		return;
+	}
+	STORE_CALL(STORE_OP_USER_SESSIONS_LIST, sessions_listed, l, STORE_V_TEXT(s->user_id));
 }
 
 void handle_sessions_list(struct http_exchange *ex)
 {
-	struct session_entry s;
-	if (!require_session(ex, &s))
-		return;
-	PGresult *r = own_sessions(s.user_id);
-	if (!r) {
-		http_reply_error(ex, 503, "temporarily_unavailable", "session store unavailable");
-		return;
-	}
-	json_t *list = json_array();
-	for (int i = 0; i < PQntuples(r); i++)
-		json_array_append_new(list, json_pack("{s:s,s:I,s:I,s:s,s:s,s:b}", "id", PQgetvalue(r, i, 0), "createdAt",
-		    (json_int_t)strtoll(PQgetvalue(r, i, 1), NULL, 10), "lastSeenAt",
-		    (json_int_t)strtoll(PQgetvalue(r, i, 2), NULL, 10), "ip", PQgetvalue(r, i, 3), "userAgent",
-		    PQgetvalue(r, i, 4), "current", strcmp(PQgetvalue(r, i, 0), s.session_id) == 0));
-	PQclear(r);
-	json_t *o = json_pack("{s:o}", "sessions", list);
-	char *text = json_dumps(o, JSON_COMPACT);
-	http_reply_json(ex, 200, text ? text : "{}");
-	free(text);
-	json_decref(o);
+	static const struct signed_in_step step = { sessions_list };
+	with_session(ex, &step);
 }
 
-void handle_sessions_revoke(struct http_exchange *ex)
+/* ---- revoking one of them ---- */
+
+static void one_session_revoked(struct http_exchange *ex, int rc, void *arg)
 {
-	struct session_entry s;
+	if (rc < 0)
+		session_unavailable(ex);
+	else if (rc == 0)
+		http_reply_error(ex, 404, "not_found", "no such session");
+	else
+		http_reply_json(ex, 200, "{\"status\":\"ok\"}");
+}
+
+static void sessions_revoke(struct http_exchange *ex, const struct session_entry *s)
+{
 	const char *why = NULL;
-	if (!require_session(ex, &s))
-		return;
 	if (!http_exchange_is_json(ex) || !csrf_origin_ok(ex)) {
 		http_reply_error(ex, 415, "unsupported_media_type", "send application/json from this origin");
 		return;
@@ -95,44 +156,65 @@ void handle_sessions_revoke(struct http_exchange *ex)
 		http_reply_error(ex, 400, "invalid_request", "id is required");
 		return;
 	}
-	int rc = session_revoke_id(s.user_id, id);
-	json_decref(json);
-	if (rc < 0)
-		http_reply_error(ex, 503, "temporarily_unavailable", "session store unavailable");
-	else if (rc == 0)
-		http_reply_error(ex, 404, "not_found", "no such session");
-	else
-		http_reply_json(ex, 200, "{\"status\":\"ok\"}");
+	/* Only the user's own sessions: someone else's id revokes nothing (404). */
+	session_revoke_id(ex, s->user_id, id, one_session_revoked, NULL);
+	json_decref(json);	/* the request was encoded when it was sent */
 }
 
-void handle_account_page(struct http_exchange *ex)
+void handle_sessions_revoke(struct http_exchange *ex)
 {
-	struct session_entry s;
+	static const struct signed_in_step step = { sessions_revoke };
+	with_session(ex, &step);
+}
+
+/* ---- the /account page ---- */
+
+static void account_page_reply(struct http_exchange *ex, const struct session_entry *s, const struct store_reply *r)
+{
 	char csrf[CSRF_TOKEN_LEN], name_suffix[128] = "";
-	int rc = session_from_request(ex, &s, NULL);
+	struct evbuffer *list = evbuffer_new();
+
+	for (unsigned i = 0; r && i < r->n_rows; i++) {
+		char ip[128], ua[600];
+		html_escape(store_text(r, i, OWN_SESSION_IP), ip, sizeof(ip));
+		html_escape(store_text(r, i, OWN_SESSION_USER_AGENT), ua, sizeof(ua));
+		evbuffer_add_printf(list, "<li>%s %s%s</li>", ip, ua, current_session(r, i, s) ? " <em>(this one)</em>" : "");
+	}
+	evbuffer_add(list, "", 1);
+	if (s->name[0])
+		snprintf(name_suffix, sizeof(name_suffix), " (%s)", s->name);
+	csrf_issue(ex, csrf);
+	struct page_var vars[] = { { "email", s->email }, { "name_suffix", name_suffix },
+		{ "sessions", (const char *)evbuffer_pullup(list, -1) }, { "csrf", csrf }, { NULL, NULL } };
+	page_reply(ex, 200, "Your account", "account.html", vars);
+	evbuffer_free(list);
+}
+
+/* Without the list (the store failed) the page still shows, with none. */
+static void account_sessions_listed(const struct store_reply *r, void *arg)
+{
+	struct listing *l = arg;
+	account_page_reply(l->ex, &l->s, store_failed(r) ? NULL : r);
+	free(l);
+}
+
+static void account_page_session_found(struct http_exchange *ex, int rc, const struct session_entry *s, void *arg)
+{
 	if (rc != 1) {
 		http_reply_redirect(ex, "/login");
 		return;
 	}
-	PGresult *r = own_sessions(s.user_id);
-	struct evbuffer *list = evbuffer_new();
-	for (int i = 0; r && i < PQntuples(r); i++) {
-		char ip[128], ua[600];
-		html_escape(PQgetvalue(r, i, 3), ip, sizeof(ip));
-		html_escape(PQgetvalue(r, i, 4), ua, sizeof(ua));
-		evbuffer_add_printf(list, "<li>%s %s%s</li>", ip, ua,
-		    strcmp(PQgetvalue(r, i, 0), s.session_id) == 0 ? " <em>(this one)</em>" : "");
+	struct listing *l = listing_new(ex, s);
+	if (!l) {
+		account_page_reply(ex, s, NULL);
+		return;
 	}
-	if (r)
-		PQclear(r);
-	evbuffer_add(list, "", 1);
-	if (s.name[0])
-		snprintf(name_suffix, sizeof(name_suffix), " (%s)", s.name);
-	csrf_issue(ex, csrf);
-	struct page_var vars[] = { { "email", s.email }, { "name_suffix", name_suffix },
-		{ "sessions", (const char *)evbuffer_pullup(list, -1) }, { "csrf", csrf }, { NULL, NULL } };
-	page_reply(ex, 200, "Your account", "account.html", vars);
-	evbuffer_free(list);
+	STORE_CALL(STORE_OP_USER_SESSIONS_LIST, account_sessions_listed, l, STORE_V_TEXT(s->user_id));
+}
+
+void handle_account_page(struct http_exchange *ex)
+{
+	session_from_request(ex, account_page_session_found, NULL);
 }
 
 void handle_root(struct http_exchange *ex)

@@ -7,10 +7,12 @@
  * in shared memory before the password is checked; over the limit answers
  * 429 with Retry-After. The JSON paths (/api/auth/...) take JSON only, so a
  * cross-site form cannot sign a victim in (or up) as someone else.
+ *
+ * Every step is asynchronous (kdf, store actor, sessions): a request's state
+ * lives in a struct auth_request that the last step frees, with its reply.
  */
 #include "workers/handlers.h"
 #include "common/config.h"
-#include "common/db.h"
 #include "common/log.h"
 #include "proto/forwarded.h"
 #include "kdf/kdf.h"
@@ -22,6 +24,7 @@
 #include "workers/csrf.h"
 #include "workers/pages.h"
 #include "workers/session.h"
+#include "workers/store_client.h"
 #include "workers/worker.h"
 
 #include <stdio.h>
@@ -158,6 +161,13 @@ static void auth_fail(struct auth_request *a, int status, const char *code, cons
 	auth_request_free(a);
 }
 
+/* The store (or the kdf) could not give a verdict: 503, try again shortly. */
+static void auth_fail_unavailable(struct auth_request *a, const char *message)
+{
+	http_reply_header(a->ex, "Retry-After", "1");
+	auth_fail(a, 503, "temporarily_unavailable", message);
+}
+
 static void user_json_reply(struct auth_request *a, int status, const struct session_entry *s)
 {
 	json_t *o = json_pack("{s:{s:s,s:s,s:s},s:{s:s,s:I}}", "user", "id", s->user_id, "email", s->email, "name",
@@ -168,22 +178,27 @@ static void user_json_reply(struct auth_request *a, int status, const struct ses
 	json_decref(o);
 }
 
-static void signed_in(struct auth_request *a)
+static void session_opened(struct http_exchange *ex, int rc, const struct session_entry *s, void *arg)
 {
-	struct session_entry s;
-	if (session_create(a->ex, a->user_id, "pwd", &s) < 0) {
-		auth_fail(a, 503, "temporarily_unavailable", "could not create a session; try again");
+	struct auth_request *a = arg;
+	if (rc < 0) {
+		auth_fail_unavailable(a, "could not create a session; try again");
 		return;
 	}
-	log_info("sign-in: user %s from %s", a->user_id, a->ex->client_ip);
+	log_info("sign-in: user %s from %s", a->user_id, ex->client_ip);
 	if (a->form) {
-		http_reply_header(a->ex, "Location", after_login_target(a->rd));
-		http_reply(a->ex, 303, NULL, NULL, 0);
+		http_reply_header(ex, "Location", after_login_target(a->rd));
+		http_reply(ex, 303, NULL, NULL, 0);
 		auth_request_free(a);
 		return;
 	}
-	user_json_reply(a, a->flow == FLOW_SIGN_UP ? 201 : 200, &s);
+	user_json_reply(a, a->flow == FLOW_SIGN_UP ? 201 : 200, s);
 	auth_request_free(a);
+}
+
+static void signed_in(struct auth_request *a)
+{
+	session_create(a->ex, a->user_id, "pwd", session_opened, a);
 }
 
 /* Counts this attempt against the IP and, when count_account, the account
@@ -228,22 +243,23 @@ static void keep_reserved_attempts(struct auth_request *a)
 
 /* ---- change password: verify current, hash new, store, revoke others ---- */
 
-/* The new hash and the revocation of the user's other sessions in one
- * transaction: a password change never stands while sessions opened with the
- * old one live on. false (rolled back) on any failure. */
-static bool store_password_revoke_others(const char *user_id, const char *phc, const char *keep_session_id)
+/* The store changed the hash and revoked the user's other sessions in one
+ * transaction (STORE_OP_USER_PASSWORD_CHANGE), or neither. */
+static void password_stored(const struct store_reply *reply, void *arg)
 {
-	const char *params[] = { phc, user_id };
-	if (!db_exec(worker->db, "BEGIN", 0, NULL))
-		return false;
-	bool ok = db_exec(worker->db, "UPDATE users SET password_hash = $1, updated_at = now() WHERE id = $2", 2, params) &&
-	    session_revoke_user(user_id, keep_session_id) == 0 &&
-	    /* session_revoke_user does not report a failed NOTIFY, which aborts the
-	     * transaction; COMMIT would then answer OK and roll back. */
-	    PQtransactionStatus(worker->db) == PQTRANS_INTRANS && db_exec(worker->db, "COMMIT", 0, NULL);
-	if (!ok && PQtransactionStatus(worker->db) != PQTRANS_IDLE)
-		db_exec(worker->db, "ROLLBACK", 0, NULL);
-	return ok;
+	struct auth_request *a = arg;
+	/* Past the deadline the store may still commit: do not claim it did not. */
+	if (reply->status == STORE_TIMEOUT) {
+		auth_fail_unavailable(a, "could not confirm the password change; try again");
+		return;
+	}
+	if (reply->status != STORE_OK) {
+		auth_fail_unavailable(a, "could not change the password; nothing was changed");
+		return;
+	}
+	log_info("password changed for user %s; other sessions revoked", a->user_id);
+	http_reply_json(a->ex, 200, "{\"status\":\"ok\"}");
+	auth_request_free(a);
 }
 
 static void new_hash_done(const struct ipc_msg *reply, void *arg)
@@ -253,44 +269,37 @@ static void new_hash_done(const struct ipc_msg *reply, void *arg)
 		auth_fail(a, 503, "temporarily_unavailable", "password hashing is unavailable; try again");
 		return;
 	}
-	if (!store_password_revoke_others(a->user_id, reply->s1, a->session_id)) {
-		auth_fail(a, 503, "temporarily_unavailable", "could not change the password; nothing was changed");
-		return;
-	}
-	log_info("password changed for user %s; other sessions revoked", a->user_id);
-	http_reply_json(a->ex, 200, "{\"status\":\"ok\"}");
-	auth_request_free(a);
+	STORE_CALL(STORE_OP_USER_PASSWORD_CHANGE, password_stored, a, STORE_V_TEXT(a->user_id), STORE_V_TEXT(reply->s1),
+	    STORE_V_TEXT_OR_NULL(a->session_id));
 }
 
 /* ---- sign-up: hash, insert ---- */
 
+static void account_created(const struct store_reply *reply, void *arg)
+{
+	struct auth_request *a = arg;
+	if (reply->status == STORE_CONFLICT) {
+		auth_fail(a, 409, "user_exists", "an account with this email already exists");
+		return;
+	}
+	if (reply->status != STORE_OK || reply->n_rows != 1) {
+		auth_fail_unavailable(a, "could not create the account");
+		return;
+	}
+	snprintf(a->user_id, sizeof(a->user_id), "%s", store_text(reply, 0, NEW_USER_ID));
+	log_info("sign-up: user %s", a->user_id);
+	signed_in(a);
+}
+
 static void signup_hash_done(const struct ipc_msg *reply, void *arg)
 {
 	struct auth_request *a = arg;
-	PGresult *r;
 	if (!reply || reply->status != 0 || !reply->s1) {
 		auth_fail(a, 503, "temporarily_unavailable", "password hashing is unavailable; try again");
 		return;
 	}
-	const char *admin = config_is_admin_email(a->email) ? "true" : "false";
-	const char *params[] = { a->email_raw, a->email, a->name, reply->s1, admin };
-	r = db_query(worker->db,
-	    "INSERT INTO users (email, email_normalized, name, password_hash, is_admin) VALUES ($1, $2, $3, $4, $5)"
-	    " ON CONFLICT (email_normalized) DO NOTHING RETURNING id",
-	    5, params);
-	if (!r) {
-		auth_fail(a, 503, "temporarily_unavailable", "could not create the account");
-		return;
-	}
-	if (PQntuples(r) != 1) {
-		PQclear(r);
-		auth_fail(a, 409, "user_exists", "an account with this email already exists");
-		return;
-	}
-	snprintf(a->user_id, sizeof(a->user_id), "%s", PQgetvalue(r, 0, 0));
-	PQclear(r);
-	log_info("sign-up: user %s", a->user_id);
-	signed_in(a);
+	STORE_CALL(STORE_OP_USER_SIGN_UP, account_created, a, STORE_V_TEXT(a->email_raw), STORE_V_TEXT(a->email),
+	    STORE_V_TEXT(a->name), STORE_V_TEXT(reply->s1), STORE_V_BOOL(config_is_admin_email(a->email)));
 }
 
 /* ---- sign-in and change password: verify ---- */
@@ -333,6 +342,27 @@ static void verify_password(struct auth_request *a, const char *phc)
 		http_reply_header(a->ex, "Retry-After", "1");
 		auth_fail(a, 503, "temporarily_unavailable", "sign-in is unavailable; try again");
 	}
+}
+
+/* The account to check the password against (sign-in by email, change
+ * password by id): unknown, disabled or password-less, the kdf burns the
+ * same time on "" and says no. */
+static void account_found(const struct store_reply *reply, void *arg)
+{
+	struct auth_request *a = arg;
+	const char *phc = "";
+	if (store_failed(reply)) {	/* no verdict: not a failed guess */
+		auth_fail_unavailable(a, "the account store is unavailable");
+		return;
+	}
+	if (reply->n_rows == 1) {
+		snprintf(a->user_id, sizeof(a->user_id), "%s", store_text(reply, 0, USER_CREDENTIALS_ID));
+		a->user_ok = !store_bool(reply, 0, USER_CREDENTIALS_DISABLED) &&
+		    store_text(reply, 0, USER_CREDENTIALS_PASSWORD_HASH)[0];
+		if (a->user_ok)
+			phc = store_text(reply, 0, USER_CREDENTIALS_PASSWORD_HASH);
+	}
+	verify_password(a, phc);
 }
 
 static bool password_acceptable(const char *pw, size_t len)
@@ -458,28 +488,9 @@ fail_freed:
 static void sign_in(struct http_exchange *ex)
 {
 	struct auth_request *a = auth_request_from_body(ex, FLOW_SIGN_IN);
-	PGresult *r;
 	if (!a || attempt_refused(a, true))
 		return;
-	const char *params[] = { a->email };
-	r = db_query(worker->db, "SELECT id, coalesce(password_hash, ''), disabled FROM users WHERE email_normalized = $1",
-	    1, params);
-	if (!r) {
-		auth_fail(a, 503, "temporarily_unavailable", "the account store is unavailable");
-		return;
-	}
-	const char *phc = "";
-	char phc_buf[256] = "";
-	if (PQntuples(r) == 1) {
-		snprintf(a->user_id, sizeof(a->user_id), "%s", PQgetvalue(r, 0, 0));
-		snprintf(phc_buf, sizeof(phc_buf), "%s", PQgetvalue(r, 0, 1));
-		a->user_ok = PQgetvalue(r, 0, 2)[0] != 't' && phc_buf[0];
-		if (a->user_ok)
-			phc = phc_buf;
-	}
-	PQclear(r);
-	/* Unknown, disabled or password-less: the kdf burns the same time and says no. */
-	verify_password(a, phc);
+	STORE_CALL(STORE_OP_USER_FIND_BY_EMAIL, account_found, a, STORE_V_TEXT(a->email));
 }
 
 void handle_sign_in(struct http_exchange *ex)
@@ -518,14 +529,16 @@ void handle_sign_up(struct http_exchange *ex)
 	sign_up(ex);
 }
 
-void handle_change_password(struct http_exchange *ex)
+/* The signed-in user's request: checks the body, then verifies the current
+ * password against the stored hash (account_found, verify_done). */
+static void change_password_signed_in(struct http_exchange *ex, int rc, const struct session_entry *s, void *arg)
 {
-	struct session_entry s;
 	const char *why = NULL;
 	json_t *json;
-	int rc = session_from_request(ex, &s, NULL);
 
 	if (rc <= 0) {
+		if (rc < 0)
+			http_reply_header(ex, "Retry-After", "1");
 		http_reply_error(ex, rc < 0 ? 503 : 401, rc < 0 ? "temporarily_unavailable" : "unauthorized",
 		    rc < 0 ? "session store unavailable" : "sign in first");
 		return;
@@ -555,11 +568,11 @@ void handle_change_password(struct http_exchange *ex)
 	}
 	a->ex = ex;
 	a->flow = FLOW_CHANGE_PASSWORD;
-	snprintf(a->user_id, sizeof(a->user_id), "%s", s.user_id);
-	snprintf(a->session_id, sizeof(a->session_id), "%s", s.session_id);
+	snprintf(a->user_id, sizeof(a->user_id), "%s", s->user_id);
+	snprintf(a->session_id, sizeof(a->session_id), "%s", s->session_id);
 	/* The same account key as sign-in: the normalized address, not the display one. */
-	if (email_normalize(s.email, strlen(s.email), a->email, sizeof(a->email)) < 0)
-		snprintf(a->email, sizeof(a->email), "%.*s", (int)sizeof(a->email) - 1, s.email);
+	if (email_normalize(s->email, strlen(s->email), a->email, sizeof(a->email)) < 0)
+		snprintf(a->email, sizeof(a->email), "%.*s", (int)sizeof(a->email) - 1, s->email);
 	client_limit_key("ip:", ex->client_ip, a->ip_key, sizeof(a->ip_key));
 	snprintf(a->account_key, sizeof(a->account_key), "acct:%s", a->email);
 	a->password = dup_secret(current, &a->password_len);
@@ -571,27 +584,79 @@ void handle_change_password(struct http_exchange *ex)
 	}
 	if (attempt_refused(a, true))
 		return;
-	const char *params[] = { a->user_id };
-	PGresult *r = db_query(worker->db, "SELECT coalesce(password_hash, '') FROM users WHERE id = $1", 1, params);
-	char phc[256] = "";
-	if (!r) {	/* no verdict: not a failed guess */
-		auth_fail(a, 503, "temporarily_unavailable", "the account store is unavailable");
+	STORE_CALL(STORE_OP_USER_FIND_BY_ID, account_found, a, STORE_V_TEXT(a->user_id));
+}
+
+void handle_change_password(struct http_exchange *ex)
+{
+	session_from_request(ex, change_password_signed_in, NULL);
+}
+
+/* ---- sign-out ---- */
+
+/* The page form, as opposed to the JSON API (no body, or JSON). */
+static bool sign_out_by_form(const struct http_exchange *ex)
+{
+	return http_exchange_is_form(ex) && !api_path(ex);
+}
+
+/* The session is still valid: reporting a sign-out would be a lie. */
+static void sign_out_failed(struct http_exchange *ex)
+{
+	http_reply_header(ex, "Retry-After", "1");
+	if (sign_out_by_form(ex))
+		page_message(ex, 503, "Sign out", "Could not sign you out; please try again.", "/account", "Back");
+	else
+		http_reply_error(ex, 503, "temporarily_unavailable", "could not end the session; try again");
+}
+
+static void sign_out_reply(struct http_exchange *ex)
+{
+	session_cookie_clear(ex);
+	if (sign_out_by_form(ex)) {
+		http_reply_header(ex, "Location", "/login");
+		http_reply(ex, 303, NULL, NULL, 0);
+	} else {
+		http_reply_json(ex, 200, "{\"status\":\"ok\"}");
+	}
+}
+
+static void session_ended(struct http_exchange *ex, int rc, void *arg)
+{
+	char *user_id = arg;
+	if (rc < 0) {
+		sign_out_failed(ex);
+	} else {
+		log_info("sign-out: user %s", user_id);
+		sign_out_reply(ex);
+	}
+	free(user_id);
+}
+
+static void sign_out_session_found(struct http_exchange *ex, int rc, const struct session_entry *s, void *arg)
+{
+	if (rc < 0) {
+		http_reply_header(ex, "Retry-After", "1");
+		http_reply_error(ex, 503, "temporarily_unavailable", "session store unavailable");
 		return;
 	}
-	if (PQntuples(r) == 1)
-		snprintf(phc, sizeof(phc), "%s", PQgetvalue(r, 0, 0));
-	PQclear(r);
-	a->user_ok = phc[0] != '\0';
-	verify_password(a, phc);
+	if (rc == 0) {	/* nothing to end: just the cookie */
+		sign_out_reply(ex);
+		return;
+	}
+	/* Still valid in the database: clearing only the cookie would report
+	 * a sign-out that did not happen. */
+	char *user_id = strdup(s->user_id);	/* for the log line once it is done */
+	if (!user_id) {
+		sign_out_failed(ex);
+		return;
+	}
+	session_revoke_key(ex, s->key, session_ended, user_id);
 }
 
 void handle_sign_out(struct http_exchange *ex)
 {
-	uint8_t key[32];
-	struct session_entry s;
-	bool form = http_exchange_is_form(ex) && !api_path(ex);
-
-	if (form) {
+	if (sign_out_by_form(ex)) {
 		struct form f = { 0 };
 		bool ok = form_parse(ex->body, ex->body_len, 4096, &f) == FORM_OK && csrf_check(ex, form_get(&f, "csrf"));
 		form_free(&f);	/* also when the token was refused */
@@ -608,38 +673,29 @@ void handle_sign_out(struct http_exchange *ex)
 		http_reply_error(ex, 403, "invalid_origin", "cross-origin request refused");
 		return;
 	}
-	int rc = session_from_request(ex, &s, key);
-	if (rc < 0) {
-		http_reply_error(ex, 503, "temporarily_unavailable", "session store unavailable");
-		return;
-	}
+	session_from_request(ex, sign_out_session_found, NULL);
+}
+
+/* ---- pages ---- */
+
+/* Already signed in: go straight on (rd is the checked target, or NULL). */
+static void login_page_session_found(struct http_exchange *ex, int rc, const struct session_entry *s, void *arg)
+{
+	char *rd = arg;
 	if (rc == 1) {
-		/* Still valid in the database: clearing only the cookie would report
-		 * a sign-out that did not happen. */
-		if (session_revoke_key(key) < 0) {
-			if (form)
-				page_message(ex, 503, "Sign out", "Could not sign you out; please try again.", "/account",
-				    "Back");
-			else
-				http_reply_error(ex, 503, "temporarily_unavailable", "could not end the session; try again");
-			return;
-		}
-		log_info("sign-out: user %s", s.user_id);
-	}
-	session_cookie_clear(ex);
-	if (form) {
-		http_reply_header(ex, "Location", "/login");
+		http_reply_header(ex, "Location", after_login_target(rd));
 		http_reply(ex, 303, NULL, NULL, 0);
 	} else {
-		http_reply_json(ex, 200, "{\"status\":\"ok\"}");
+		render_login(ex, 200, NULL, NULL, rd);
 	}
+	free(rd);
 }
 
 void handle_login_page(struct http_exchange *ex)
 {
 	struct form q = { 0 };
 	const char *rd = NULL;
-	struct session_entry s;
+	char *rd_copy = NULL;
 
 	if (ex->req.query.len && form_parse(ex->req.query.p, ex->req.query.len, 4096, &q) != FORM_OK) {
 		page_message(ex, 400, "Sign in", "The link you followed is malformed.", "/login", "Sign in");
@@ -648,15 +704,13 @@ void handle_login_page(struct http_exchange *ex)
 	rd = form_get(&q, "rd");
 	if (rd && !redirect_target_allowed(rd, strlen(rd), issuer_host(), cfg.cookie_domain, cfg.issuer_is_local_http))
 		rd = NULL;	/* never bounce to a foreign site */
-	/* Already signed in: go straight on. */
-	if (session_from_request(ex, &s, NULL) == 1) {
-		http_reply_header(ex, "Location", after_login_target(rd));
-		http_reply(ex, 303, NULL, NULL, 0);
+	if (rd && !(rd_copy = strdup(rd))) {
 		form_free(&q);
+		http_reply_error(ex, 503, "temporarily_unavailable", "out of memory");
 		return;
 	}
-	render_login(ex, 200, NULL, NULL, rd);
 	form_free(&q);
+	session_from_request(ex, login_page_session_found, rd_copy);
 }
 
 void handle_signup_page(struct http_exchange *ex)

@@ -11,10 +11,13 @@
  * CSRF token and is re-validated from scratch. Errors go back to the client
  * only once client_id and redirect_uri are known good; before that they are
  * shown on a page (never an open redirect).
+ *
+ * Asynchronous: the client lookup, the session and the store each answer in
+ * a callback; struct authz carries the request through them and is freed by
+ * whichever step replies (every reply below ends with authz_free).
  */
 #include "workers/handlers.h"
 #include "common/config.h"
-#include "common/db.h"
 #include "common/log.h"
 #include "proto/form.h"
 #include "proto/oidc_clients.h"
@@ -24,6 +27,7 @@
 #include "workers/oidc_clients.h"
 #include "workers/pages.h"
 #include "workers/session.h"
+#include "workers/store_client.h"
 #include "workers/worker.h"
 
 #include <stdio.h>
@@ -38,7 +42,12 @@
 #define REAUTH_PARAM "dreamauth_reauth"
 #define REAUTH_MARK_LEN (2 * 16 + 1)
 
+/* What storing the code does about consent (CODE_ISSUE's last argument). */
+enum consent_step { CONSENT_SKIP, CONSENT_REQUIRE, CONSENT_GRANT };
+static const char *const consent_step_names[] = { "skip", "require", "grant" };
+
 struct authz {
+	struct http_exchange *ex;
 	struct form q;
 	struct oidc_client *client;
 	const char *redirect_uri, *state, *nonce, *code_challenge;
@@ -46,12 +55,19 @@ struct authz {
 	bool prompt_none, prompt_login, prompt_consent;
 	long max_age;		/* -1: none */
 	const char *reauth_of;	/* REAUTH_PARAM: the session to leave behind, or NULL */
+	bool consented;		/* came back from the consent form with "allow" */
+	bool denied;		/* ... with "deny" */
+	struct session_entry s;	/* the signed-in user's session, once known */
+	enum consent_step consent;
+	char code[TOKEN_STR_LEN];
 };
 
 static void authz_free(struct authz *a)
 {
 	form_free(&a->q);
 	oidc_client_release(a->client);
+	secure_wipe(a->code, sizeof(a->code));
+	free(a);
 }
 
 /* Appends name=value (encoded) to out; false when it does not fit. */
@@ -73,8 +89,9 @@ static bool append_param(char *out, size_t cap, size_t *o, const char *name, con
 }
 
 /* Sends the browser back to the client with error (and state, iss). */
-static void error_redirect(struct http_exchange *ex, struct authz *a, const char *error, const char *description)
+static void error_redirect(struct authz *a, const char *error, const char *description)
 {
+	struct http_exchange *ex = a->ex;
 	char params[4096];
 	size_t o = 0;
 	size_t base = strlen(a->redirect_uri);
@@ -87,16 +104,23 @@ static void error_redirect(struct http_exchange *ex, struct authz *a, const char
 		page_message(ex, 400, "Sign-in error", description, NULL, NULL);
 	} else {
 		sprintf(location, "%s%c%s", a->redirect_uri, strchr(a->redirect_uri, '?') ? '&' : '?', params);
-			http_reply_redirect(ex, location);
+		http_reply_redirect(ex, location);
 		free(location);
 	}
 	authz_free(a);
 }
 
-static void error_page(struct http_exchange *ex, struct authz *a, int status, const char *message)
+static void error_page(struct authz *a, int status, const char *message)
 {
-	page_message(ex, status, "Sign-in error", message, "/account", "Go to your account");
+	page_message(a->ex, status, "Sign-in error", message, "/account", "Go to your account");
 	authz_free(a);
+}
+
+/* The store could not answer (down, busy, past the deadline): try again shortly. */
+static void unavailable_page(struct authz *a, const char *message)
+{
+	http_reply_header(a->ex, "Retry-After", "1");
+	error_page(a, 503, message);
 }
 
 /* Known scopes as bits; unknown well-formed tokens are ignored (RFC 6749
@@ -118,35 +142,13 @@ static int lenient_scopes(const char *s, unsigned *bits)
 	return 0;
 }
 
-/* Parses and validates; 0 ok, -1 already answered (a is freed then). */
-static int authz_parse(struct http_exchange *ex, const char *params, size_t len, struct authz *a)
+/* After the client is known: the rest of the request. 0 ok, -1 already
+ * answered (a is freed then). */
+static int authz_validate(struct authz *a)
 {
-	const char *client_id, *v;
-	bool db_error = false;
-
-	memset(a, 0, sizeof(*a));
-	a->max_age = -1;
-	if (form_parse(params ? params : "", len, AUTHZ_MAX_PARAMS, &a->q) != FORM_OK) {
-		error_page(ex, a, 400, "The sign-in request is malformed (a parameter is repeated or badly encoded).");
-		return -1;
-	}
-	client_id = form_get(&a->q, "client_id");
-	if (!client_id || !*client_id) {
-		error_page(ex, a, 400, "The sign-in request names no application (client_id is missing).");
-		return -1;
-	}
-	a->client = oidc_client_find(client_id, &db_error);
-	if (db_error) {
-		error_page(ex, a, 503, "The service is temporarily unavailable; please try again.");
-		return -1;
-	}
-	if (!a->client) {
-		error_page(ex, a, 400, "The application that sent you here is not registered (unknown client_id).");
-		return -1;
-	}
-	v = form_get(&a->q, "redirect_uri");
+	const char *v = form_get(&a->q, "redirect_uri");
 	if (!v || !oidc_client_redirect_ok(a->client, v)) {
-		error_page(ex, a, 400, "The application's redirect_uri is not registered for it; refusing to send you there.");
+		error_page(a, 400, "The application's redirect_uri is not registered for it; refusing to send you there.");
 		return -1;
 	}
 	a->redirect_uri = v;
@@ -154,58 +156,58 @@ static int authz_parse(struct http_exchange *ex, const char *params, size_t len,
 	a->state = form_get(&a->q, "state");
 	if (a->state && strlen(a->state) > 1024) {
 		a->state = NULL;
-		error_redirect(ex, a, "invalid_request", "state is too long");
+		error_redirect(a, "invalid_request", "state is too long");
 		return -1;
 	}
 	if (form_get(&a->q, "request")) {
-		error_redirect(ex, a, "request_not_supported", "request objects are not supported");
+		error_redirect(a, "request_not_supported", "request objects are not supported");
 		return -1;
 	}
 	if (form_get(&a->q, "request_uri")) {
-		error_redirect(ex, a, "request_uri_not_supported", "request_uri is not supported");
+		error_redirect(a, "request_uri_not_supported", "request_uri is not supported");
 		return -1;
 	}
 	v = form_get(&a->q, "response_type");
 	if (!v || strcmp(v, "code") != 0) {
-		error_redirect(ex, a, "unsupported_response_type", "only response_type=code is supported");
+		error_redirect(a, "unsupported_response_type", "only response_type=code is supported");
 		return -1;
 	}
 	v = form_get(&a->q, "response_mode");
 	if (v && strcmp(v, "query") != 0) {
-		error_redirect(ex, a, "invalid_request", "only response_mode=query is supported");
+		error_redirect(a, "invalid_request", "only response_mode=query is supported");
 		return -1;
 	}
 	if (!(a->client->grants & OIDC_GRANT_CODE)) {
-		error_redirect(ex, a, "unauthorized_client", "this client may not use the authorization code flow");
+		error_redirect(a, "unauthorized_client", "this client may not use the authorization code flow");
 		return -1;
 	}
 	v = form_get(&a->q, "scope");
 	if (!v || lenient_scopes(v, &a->scopes) < 0 || a->scopes == 0) {
-		error_redirect(ex, a, "invalid_scope", "scope must include openid or another supported scope");
+		error_redirect(a, "invalid_scope", "scope must include openid or another supported scope");
 		return -1;
 	}
 	if (a->scopes & ~a->client->scopes) {
-		error_redirect(ex, a, "invalid_scope", "a requested scope is not allowed for this client");
+		error_redirect(a, "invalid_scope", "a requested scope is not allowed for this client");
 		return -1;
 	}
 	a->code_challenge = form_get(&a->q, "code_challenge");
 	v = form_get(&a->q, "code_challenge_method");
 	if (a->code_challenge || v) {
 		if (!v || strcmp(v, "S256") != 0) {
-			error_redirect(ex, a, "invalid_request", "code_challenge_method must be S256 (plain is refused)");
+			error_redirect(a, "invalid_request", "code_challenge_method must be S256 (plain is refused)");
 			return -1;
 		}
 		if (!a->code_challenge || !pkce_challenge_valid(a->code_challenge, strlen(a->code_challenge))) {
-			error_redirect(ex, a, "invalid_request", "code_challenge must be 43 base64url characters");
+			error_redirect(a, "invalid_request", "code_challenge must be 43 base64url characters");
 			return -1;
 		}
 	} else if (a->client->require_pkce) {
-		error_redirect(ex, a, "invalid_request", "PKCE is required: send code_challenge with method S256");
+		error_redirect(a, "invalid_request", "PKCE is required: send code_challenge with method S256");
 		return -1;
 	}
 	a->nonce = form_get(&a->q, "nonce");
 	if (a->nonce && strlen(a->nonce) > 512) {
-		error_redirect(ex, a, "invalid_request", "nonce is too long");
+		error_redirect(a, "invalid_request", "nonce is too long");
 		return -1;
 	}
 	v = form_get(&a->q, "prompt");
@@ -220,13 +222,13 @@ static int authz_parse(struct http_exchange *ex, const char *params, size_t len,
 			else if (n == 7 && !memcmp(p, "consent", 7))
 				a->prompt_consent = true;
 			else if (!(n == 14 && !memcmp(p, "select_account", 14)) && n != 0) {
-				error_redirect(ex, a, "invalid_request", "prompt must be none, login, consent or select_account");
+				error_redirect(a, "invalid_request", "prompt must be none, login, consent or select_account");
 				return -1;
 			}
 			p = end ? end + 1 : p + n;
 		}
 		if (a->prompt_none && (a->prompt_login || a->prompt_consent)) {
-			error_redirect(ex, a, "invalid_request", "prompt=none cannot be combined with other values");
+			error_redirect(a, "invalid_request", "prompt=none cannot be combined with other values");
 			return -1;
 		}
 	}
@@ -235,7 +237,7 @@ static int authz_parse(struct http_exchange *ex, const char *params, size_t len,
 		char *end;
 		long n = strtol(v, &end, 10);
 		if (!*v || *end || n < 0 || n > 10L * 365 * 86400) {
-			error_redirect(ex, a, "invalid_request", "max_age must be a non-negative integer");
+			error_redirect(a, "invalid_request", "max_age must be a non-negative integer");
 			return -1;
 		}
 		a->max_age = n;
@@ -269,85 +271,40 @@ static bool rebuild_query(const struct authz *a, bool drop_reauth, const char *m
 	return !mark || append_param(out, cap, &o, REAUTH_PARAM, mark);
 }
 
-static void send_to_login(struct http_exchange *ex, struct authz *a)
+static void send_to_login(struct authz *a)
 {
 	char query[AUTHZ_MAX_PARAMS], rd[RD_MAX + 1], encoded[3 * RD_MAX + 1], location[3 * RD_MAX + 64];
 	if (!rebuild_query(a, true, NULL, query, sizeof(query)) ||
 	    snprintf(rd, sizeof(rd), "/oauth2/authorize?%s", query) >= (int)sizeof(rd) ||
 	    url_encode(rd, strlen(rd), encoded, sizeof(encoded)) < 0) {
-		error_redirect(ex, a, "invalid_request", "the authorization request is too long");
+		error_redirect(a, "invalid_request", "the authorization request is too long");
 		return;
 	}
 	snprintf(location, sizeof(location), "/login?rd=%s", encoded);
-	http_reply_redirect(ex, location);
+	http_reply_redirect(a->ex, location);
 	authz_free(a);
 }
 
-/* 1 the user already granted every requested scope to this client, 0 no, -1 error. */
-static int consent_given(const char *user_id, const struct authz *a)
+/* The browser goes back to the client with the code (stored by now). */
+static void redirect_with_code(struct authz *a)
 {
-	const char *params[] = { user_id, a->client->client_id };
-	PGresult *r = db_query(worker->db, "SELECT scope FROM oauth_consents WHERE user_id = $1::uuid AND client_id = $2", 2,
-	    params);
-	unsigned granted = 0;
-	if (!r)
-		return -1;
-	if (PQntuples(r) == 1 && oidc_scope_parse(PQgetvalue(r, 0, 0), strlen(PQgetvalue(r, 0, 0)), &granted) < 0)
-		granted = 0;
-	PQclear(r);
-	return (a->scopes & ~granted) == 0 && granted != 0;
-}
-
-static bool consent_store(const char *user_id, const struct authz *a)
-{
-	char scope[128];
-	oidc_scope_string(a->scopes, scope, sizeof(scope));
-	const char *params[] = { user_id, a->client->client_id, scope };
-	/* Remember the union: granting more later does not forget the earlier grant. */
-	return db_exec(worker->db,
-	    "INSERT INTO oauth_consents (user_id, client_id, scope) VALUES ($1::uuid, $2, $3)"
-	    " ON CONFLICT (user_id, client_id) DO UPDATE SET granted_at = now(), scope = ("
-	    "   SELECT string_agg(DISTINCT s, ' ') FROM unnest(string_to_array(oauth_consents.scope || ' ' || $3, ' ')) s"
-	    "   WHERE s <> '')",
-	    3, params);
-}
-
-static void issue_code(struct http_exchange *ex, struct authz *a, const struct session_entry *s)
-{
-	char code[TOKEN_STR_LEN], hash[OIDC_HASH_PARAM_LEN], scope[128], ttl[16], auth_time[24], params[4096];
+	char params[4096];
 	size_t o = 0;
-
-	secure_token(code);
-	oidc_token_hash_param(code, hash);
-	oidc_scope_string(a->scopes, scope, sizeof(scope));
-	snprintf(ttl, sizeof(ttl), "%d", cfg.oidc_code_ttl);
-	/* The session's auth_time is floored from a timestamp: never later than
-	 * now (kept as a guard against clock steps). */
-	snprintf(auth_time, sizeof(auth_time), "%lld",
-	    (long long)(s->auth_time < now_seconds() ? s->auth_time : now_seconds()));
-	const char *p[] = { hash, a->client->client_id, s->user_id, s->session_id, a->redirect_uri, scope, a->nonce,
-		a->code_challenge, a->code_challenge ? "S256" : NULL, auth_time, s->amr, ttl };
-	if (!db_exec(worker->db,
-	        "INSERT INTO oauth_codes (code_hash, client_id, user_id, session_id, redirect_uri, scope, nonce,"
-	        " code_challenge, code_challenge_method, auth_time, amr, expires_at) VALUES ($1::bytea, $2, $3::uuid,"
-	        " $4::uuid, $5, $6, $7, $8, $9, to_timestamp($10::bigint), $11, now() + make_interval(secs => $12::int))",
-	        12, p)) {
-		secure_wipe(code, sizeof(code));
-		error_redirect(ex, a, "temporarily_unavailable", "could not store the authorization code");
-		return;
-	}
-	bool ok = append_param(params, sizeof(params), &o, "code", code) &&
+	bool ok = append_param(params, sizeof(params), &o, "code", a->code) &&
 	    (!a->state || append_param(params, sizeof(params), &o, "state", a->state)) &&
 	    append_param(params, sizeof(params), &o, "iss", cfg.issuer);
-	secure_wipe(code, sizeof(code));
 	char *location = ok ? malloc(strlen(a->redirect_uri) + o + 2) : NULL;
+
+	secure_wipe(a->code, sizeof(a->code));
 	if (!location) {
-		error_page(ex, a, 500, "Could not build the redirect back to the application.");
+		secure_wipe(params, sizeof(params));
+		error_page(a, 500, "Could not build the redirect back to the application.");
 		return;
 	}
 	sprintf(location, "%s%c%s", a->redirect_uri, strchr(a->redirect_uri, '?') ? '&' : '?', params);
-	log_info("authorization code issued to %s for user %s", a->client->client_id, s->user_id);
-	http_reply_redirect(ex, location);
+	secure_wipe(params, sizeof(params));
+	log_info("authorization code issued to %s for user %s", a->client->client_id, a->s.user_id);
+	http_reply_redirect(a->ex, location);
 	secure_wipe(location, strlen(location));
 	free(location);
 	authz_free(a);
@@ -365,23 +322,72 @@ static const char *scope_description(unsigned bit)
 	}
 }
 
-static void render_consent(struct http_exchange *ex, struct authz *a, const struct session_entry *s)
+static void render_consent(struct authz *a)
 {
 	char csrf[CSRF_TOKEN_LEN], request[AUTHZ_MAX_PARAMS], list[1024] = "";
 	size_t o = 0;
 
 	if (!rebuild_query(a, false, NULL, request, sizeof(request))) {
-		error_redirect(ex, a, "invalid_request", "the authorization request is too long");
+		error_redirect(a, "invalid_request", "the authorization request is too long");
 		return;
 	}
 	for (unsigned bit = 1; bit <= OIDC_SCOPE_GROUPS; bit <<= 1)
 		if (a->scopes & bit)
 			o += (size_t)snprintf(list + o, sizeof(list) - o, "<li>%s</li>", scope_description(bit));
-	csrf_issue(ex, csrf);
-	struct page_var vars[] = { { "client", a->client->name }, { "email", s->email }, { "scopes", list },
+	csrf_issue(a->ex, csrf);
+	struct page_var vars[] = { { "client", a->client->name }, { "email", a->s.email }, { "scopes", list },
 		{ "csrf", csrf }, { "request", request }, { NULL, NULL } };
-	page_reply(ex, 200, "Allow access?", "consent.html", vars);
+	page_reply(a->ex, 200, "Allow access?", "consent.html", vars);
 	authz_free(a);
+}
+
+/* The store's answer to CODE_ISSUE. A failure reads as the first statement
+ * of each kind failing did before: the consent check or the saved decision
+ * (a 503 page), or the code itself (an error back to the client). */
+static void code_issued(const struct store_reply *r, void *arg)
+{
+	struct authz *a = arg;
+
+	if (r->status != STORE_OK) {
+		if (a->consent == CONSENT_REQUIRE)
+			unavailable_page(a, "The service is temporarily unavailable; please try again.");
+		else if (a->consent == CONSENT_GRANT)
+			unavailable_page(a, "Could not save your decision; please try again.");
+		else
+			error_redirect(a, "temporarily_unavailable", "could not store the authorization code");
+		return;
+	}
+	if (store_int(r, 0, COUNT_N) == 1) {
+		redirect_with_code(a);
+		return;
+	}
+	/* Not stored: the user has not granted these scopes yet. */
+	if (a->prompt_none)
+		error_redirect(a, "consent_required", "the user has not granted access to this client");
+	else
+		render_consent(a);
+}
+
+/* A new code for the session's user, stored (with the consent step given by
+ * a->consent) before the browser sees it. */
+static void issue_code(struct authz *a)
+{
+	char hash[OIDC_HASH_PARAM_LEN], scope[128];
+	const struct session_entry *s = &a->s;
+	/* The session's auth_time is floored from a timestamp: never later than
+	 * now (kept as a guard against clock steps). */
+	int64_t auth_time = s->auth_time < now_seconds() ? s->auth_time : now_seconds();
+
+	secure_token(a->code);
+	oidc_token_hash_param(a->code, hash);
+	oidc_scope_string(a->scopes, scope, sizeof(scope));
+	/* nonce and code_challenge as sent: present but empty is not absent. */
+	STORE_CALL(STORE_OP_CODE_ISSUE, code_issued, a, STORE_V_TEXT(hash), STORE_V_TEXT(a->client->client_id),
+	    STORE_V_TEXT(s->user_id), STORE_V_TEXT(s->session_id), STORE_V_TEXT(a->redirect_uri), STORE_V_TEXT(scope),
+	    a->nonce ? STORE_V_TEXT(a->nonce) : STORE_V_NULL,
+	    a->code_challenge ? STORE_V_TEXT(a->code_challenge) : STORE_V_NULL,
+	    a->code_challenge ? STORE_V_TEXT("S256") : STORE_V_NULL, STORE_V_INT(auth_time), STORE_V_TEXT(s->amr),
+	    STORE_V_INT(cfg.oidc_code_ttl), STORE_V_TEXT(consent_step_names[a->consent]));
 }
 
 /* REAUTH_PARAM's value for a session: not its id (that stays out of URLs
@@ -411,71 +417,112 @@ static bool needs_fresh_sign_in(const struct authz *a, const struct session_entr
  * request marked to come back to. The session stays: a link with
  * prompt=login from any site must not sign the user out of everything. The
  * sign-in sets a new session cookie, as it always does. */
-static void render_reauth(struct http_exchange *ex, struct authz *a, const struct session_entry *s)
+static void render_reauth(struct authz *a)
 {
 	char query[AUTHZ_MAX_PARAMS], rd[RD_MAX + 1], mark[REAUTH_MARK_LEN], csrf[CSRF_TOKEN_LEN];
 
-	reauth_mark(s, mark);
+	reauth_mark(&a->s, mark);
 	if (!rebuild_query(a, true, mark, query, sizeof(query)) ||
 	    snprintf(rd, sizeof(rd), "/oauth2/authorize?%s", query) >= (int)sizeof(rd)) {
-		error_redirect(ex, a, "invalid_request", "the authorization request is too long");
+		error_redirect(a, "invalid_request", "the authorization request is too long");
 		return;
 	}
-	csrf_issue(ex, csrf);
-	struct page_var vars[] = { { "csrf", csrf }, { "rd", rd }, { "email", s->email },
+	csrf_issue(a->ex, csrf);
+	struct page_var vars[] = { { "csrf", csrf }, { "rd", rd }, { "email", a->s.email },
 		{ "error", "<p class=\"notice\">Sign in again to continue.</p>" }, { "signup_link", "" }, { NULL, NULL } };
-	page_reply(ex, 200, "Sign in", "login.html", vars);
+	page_reply(a->ex, 200, "Sign in", "login.html", vars);
 	authz_free(a);
 }
 
-/* After parsing: session, re-authentication, consent, code. */
-static void authorize(struct http_exchange *ex, struct authz *a, bool consented)
+/* With the session: re-authentication, consent, code. */
+static void session_found(struct http_exchange *ex, int rc, const struct session_entry *s, void *arg)
 {
-	struct session_entry s;
-	int rc = session_from_request(ex, &s, NULL);
+	struct authz *a = arg;
 
 	if (rc < 0) {
-		error_page(ex, a, 503, "The session store is unavailable; please try again.");
+		unavailable_page(a, "The session store is unavailable; please try again.");
 		return;
 	}
-	if (rc == 0 || (!consented && needs_fresh_sign_in(a, &s))) {
+	if (rc == 0 || (!a->consented && needs_fresh_sign_in(a, s))) {
 		if (a->prompt_none) {
-			error_redirect(ex, a, "login_required", "the user is not signed in");
+			error_redirect(a, "login_required", "the user is not signed in");
 			return;
 		}
-		if (rc == 0)
-			send_to_login(ex, a);
-		else
-			render_reauth(ex, a, &s);
+		if (rc == 0) {
+			send_to_login(a);
+			return;
+		}
+		a->s = *s;
+		render_reauth(a);
 		return;
 	}
-	if (!consented && !a->client->skip_consent) {
-		int given = a->prompt_consent ? 0 : consent_given(s.user_id, a);
-		if (given < 0) {
-			error_page(ex, a, 503, "The service is temporarily unavailable; please try again.");
-			return;
-		}
-		if (!given) {
-			if (a->prompt_none) {
-				error_redirect(ex, a, "consent_required", "the user has not granted access to this client");
-				return;
-			}
-			render_consent(ex, a, &s);
-			return;
-		}
+	a->s = *s;
+	if (a->consented) {
+		a->consent = CONSENT_GRANT;
+	} else if (a->client->skip_consent) {
+		a->consent = CONSENT_SKIP;
+	} else if (a->prompt_consent) {
+		render_consent(a);	/* asked again whatever was granted before */
+		return;
+	} else {
+		a->consent = CONSENT_REQUIRE;
 	}
-	if (consented && !consent_store(s.user_id, a)) {
-		error_page(ex, a, 503, "Could not save your decision; please try again.");
+	issue_code(a);
+}
+
+/* With the client: validate the rest, then the user's decision or the session. */
+static void client_found(struct oidc_client *c, int rc, void *arg)
+{
+	struct authz *a = arg;
+
+	a->client = c;
+	if (rc < 0) {
+		unavailable_page(a, "The service is temporarily unavailable; please try again.");
 		return;
 	}
-	issue_code(ex, a, &s);
+	if (rc == 0) {
+		error_page(a, 400, "The application that sent you here is not registered (unknown client_id).");
+		return;
+	}
+	if (authz_validate(a) < 0)
+		return;
+	if (a->denied) {
+		error_redirect(a, "access_denied", "the user denied access");
+		return;
+	}
+	session_from_request(a->ex, session_found, a);
+}
+
+/* Parses the request (params, len bytes) and carries it through the steps
+ * above; whichever replies frees it. decision: NULL from the authorize
+ * endpoint, "allow" or "deny" from the consent form. */
+static void authorize(struct http_exchange *ex, const char *params, size_t len, const char *decision)
+{
+	struct authz *a = calloc(1, sizeof(*a));
+	const char *client_id;
+
+	if (!a) {
+		page_message(ex, 503, "Sign-in error", "Out of memory.", NULL, NULL);
+		return;
+	}
+	a->ex = ex;
+	a->max_age = -1;
+	a->consented = decision && !strcmp(decision, "allow");
+	a->denied = decision && !a->consented;
+	if (form_parse(params ? params : "", len, AUTHZ_MAX_PARAMS, &a->q) != FORM_OK) {
+		error_page(a, 400, "The sign-in request is malformed (a parameter is repeated or badly encoded).");
+		return;
+	}
+	client_id = form_get(&a->q, "client_id");
+	if (!client_id || !*client_id) {
+		error_page(a, 400, "The sign-in request names no application (client_id is missing).");
+		return;
+	}
+	oidc_client_find(client_id, client_found, a);
 }
 
 void handle_oauth_authorize(struct http_exchange *ex)
 {
-	struct authz a;
-	int rc;
-
 	if (!oidc_enabled(ex))
 		return;
 	if (ex->req.method == HTTP_METHOD_POST) {
@@ -483,18 +530,15 @@ void handle_oauth_authorize(struct http_exchange *ex)
 			page_message(ex, 400, "Sign-in error", "The sign-in request must be a form.", NULL, NULL);
 			return;
 		}
-		rc = authz_parse(ex, ex->body, ex->body_len, &a);
+		authorize(ex, ex->body, ex->body_len, NULL);
 	} else {
-		rc = authz_parse(ex, ex->req.query.p, ex->req.query.len, &a);
+		authorize(ex, ex->req.query.p, ex->req.query.len, NULL);
 	}
-	if (rc == 0)
-		authorize(ex, &a, false);
 }
 
 void handle_oauth_consent(struct http_exchange *ex)
 {
 	struct form f;
-	struct authz a;
 	const char *request, *decision;
 
 	if (!oidc_enabled(ex))
@@ -516,14 +560,7 @@ void handle_oauth_consent(struct http_exchange *ex)
 		page_message(ex, 400, "Allow access?", "The form is incomplete.", NULL, NULL);
 		return;
 	}
-	bool allow = !strcmp(decision, "allow");
-	int rc = authz_parse(ex, request, strlen(request), &a);
+	/* The request is copied into the authorization's own form before this one goes. */
+	authorize(ex, request, strlen(request), decision);
 	form_free(&f);
-	if (rc < 0)
-		return;
-	if (!allow) {
-		error_redirect(ex, &a, "access_denied", "the user denied access");
-		return;
-	}
-	authorize(ex, &a, true);
 }

@@ -47,87 +47,162 @@ static void finish(struct http_exchange *ex, const char *redirect, const char *s
 	free(location);
 }
 
-static void end_session(struct http_exchange *ex, const char *params, size_t len, bool confirmed)
-{
+/* One sign-out request through its steps (client lookup, session,
+ * revocation); whichever step replies frees it. */
+struct logout {
+	struct http_exchange *ex;
 	struct form q;
-	struct oidc_client *client = NULL;
-	json_t *hint = NULL;
-	const char *hint_text, *client_id, *redirect, *state, *hint_sub = NULL;
-	struct session_entry s;
-	uint8_t key[32];
-	bool db_error = false;
+	char *request;		/* the parameters as received, for the confirmation form */
+	bool confirmed;		/* came from our confirmation form */
+	json_t *hint;		/* the verified id_token_hint's claims, or NULL */
+	const char *redirect, *state, *hint_sub;
+	struct oidc_client *client;
+	char user_id[40];	/* whose session is being ended */
+};
 
-	if (form_parse(params ? params : "", len, LOGOUT_MAX_PARAMS, &q) != FORM_OK) {
-		page_message(ex, 400, "Sign out", "The sign-out request is malformed.", NULL, NULL);
+static void logout_free(struct logout *lo)
+{
+	oidc_client_release(lo->client);
+	json_decref(lo->hint);
+	form_free(&lo->q);
+	free(lo->request);
+	free(lo);
+}
+
+static void logout_page(struct logout *lo, int status, const char *message)
+{
+	page_message(lo->ex, status, "Sign out", message, NULL, NULL);
+	logout_free(lo);
+}
+
+/* The store could not answer (down, busy, past the deadline): try again shortly. */
+static void logout_unavailable(struct logout *lo, const char *message)
+{
+	http_reply_header(lo->ex, "Retry-After", "1");
+	logout_page(lo, 503, message);
+}
+
+static void signed_out(struct logout *lo)
+{
+	session_cookie_clear(lo->ex);
+	finish(lo->ex, lo->redirect, lo->state);
+	logout_free(lo);
+}
+
+static void session_revoked(struct http_exchange *ex, int rc, void *arg)
+{
+	struct logout *lo = arg;
+
+	/* As before the store: the cookie goes whatever the database said. */
+	if (rc < 0)
+		log_warnx("end_session: the session of user %s could not be revoked in the store", lo->user_id);
+	log_info("end_session: user %s signed out%s%s", lo->user_id, lo->client ? " by " : "",
+	    lo->client ? lo->client->client_id : "");
+	signed_out(lo);
+}
+
+/* A signed-in user whom the hint does not name confirms first: a stray link
+ * must not sign anyone out. */
+static void ask_to_confirm(struct logout *lo, const struct session_entry *s)
+{
+	char csrf[CSRF_TOKEN_LEN], suffix[300] = "";
+
+	if (lo->client)
+		snprintf(suffix, sizeof(suffix), " (requested by %s)", lo->client->name);
+	csrf_issue(lo->ex, csrf);
+	struct page_var vars[] = { { "email", s->email }, { "client_suffix", suffix }, { "csrf", csrf },
+		{ "request", lo->request }, { NULL, NULL } };
+	page_reply(lo->ex, 200, "Sign out", "logout.html", vars);
+	logout_free(lo);
+}
+
+static void session_found(struct http_exchange *ex, int rc, const struct session_entry *s, void *arg)
+{
+	struct logout *lo = arg;
+
+	if (rc < 0) {
+		logout_unavailable(lo, "The session store is unavailable; please try again.");
 		return;
 	}
-	hint_text = form_get(&q, "id_token_hint");
-	client_id = form_get(&q, "client_id");
-	redirect = form_get(&q, "post_logout_redirect_uri");
-	state = form_get(&q, "state");
-	if (state && strlen(state) > 1024) {
-		page_message(ex, 400, "Sign out", "The state parameter is too long.", NULL, NULL);
-		goto out;
+	if (rc == 0) {
+		signed_out(lo);
+		return;
+	}
+	if (!lo->confirmed && !(lo->hint_sub && !strcmp(lo->hint_sub, s->user_id))) {
+		ask_to_confirm(lo, s);
+		return;
+	}
+	snprintf(lo->user_id, sizeof(lo->user_id), "%s", s->user_id);
+	session_revoke_key(ex, s->key, session_revoked, lo);
+}
+
+static void client_found(struct oidc_client *c, int rc, void *arg)
+{
+	struct logout *lo = arg;
+
+	lo->client = c;
+	if (rc < 0) {
+		logout_unavailable(lo, "The service is temporarily unavailable.");
+		return;
+	}
+	if (rc == 0) {
+		logout_page(lo, 400, "The application is not registered.");
+		return;
+	}
+	if (lo->redirect && !oidc_client_post_logout_ok(c, lo->redirect)) {
+		logout_page(lo, 400, "post_logout_redirect_uri is not registered for this application.");
+		return;
+	}
+	session_from_request(lo->ex, session_found, lo);
+}
+
+static void end_session(struct http_exchange *ex, const char *params, size_t len, bool confirmed)
+{
+	struct logout *lo = calloc(1, sizeof(*lo));
+	const char *hint_text, *client_id;
+
+	if (!lo || !(lo->request = malloc(len + 1))) {
+		free(lo);
+		page_message(ex, 503, "Sign out", "Out of memory.", NULL, NULL);
+		return;
+	}
+	lo->ex = ex;
+	lo->confirmed = confirmed;
+	if (len)
+		memcpy(lo->request, params, len);
+	lo->request[len] = '\0';
+	if (form_parse(lo->request, len, LOGOUT_MAX_PARAMS, &lo->q) != FORM_OK) {
+		logout_page(lo, 400, "The sign-out request is malformed.");
+		return;
+	}
+	hint_text = form_get(&lo->q, "id_token_hint");
+	client_id = form_get(&lo->q, "client_id");
+	lo->redirect = form_get(&lo->q, "post_logout_redirect_uri");
+	lo->state = form_get(&lo->q, "state");
+	if (lo->state && strlen(lo->state) > 1024) {
+		logout_page(lo, 400, "The state parameter is too long.");
+		return;
 	}
 	if (hint_text) {
-		hint = jwt_local_verify_any_age(hint_text, strlen(hint_text), "JWT");
-		json_t *aud = hint ? json_object_get(hint, "aud") : NULL;
+		lo->hint = jwt_local_verify_any_age(hint_text, strlen(hint_text), "JWT");
+		json_t *aud = lo->hint ? json_object_get(lo->hint, "aud") : NULL;
 		const char *hint_aud = json_is_array(aud) ? json_string_value(json_array_get(aud, 0)) : json_string_value(aud);
-		if (!hint || !hint_aud || (client_id && strcmp(client_id, hint_aud) != 0)) {
-			page_message(ex, 400, "Sign out", "The id_token_hint is not valid for this server or client.", NULL, NULL);
-			goto out;
+		if (!lo->hint || !hint_aud || (client_id && strcmp(client_id, hint_aud) != 0)) {
+			logout_page(lo, 400, "The id_token_hint is not valid for this server or client.");
+			return;
 		}
 		client_id = hint_aud;
-		hint_sub = json_string_value(json_object_get(hint, "sub"));
+		lo->hint_sub = json_string_value(json_object_get(lo->hint, "sub"));
 	}
 	if (client_id) {
-		client = oidc_client_find(client_id, &db_error);
-		if (!client) {
-			page_message(ex, db_error ? 503 : 400, "Sign out",
-			    db_error ? "The service is temporarily unavailable." : "The application is not registered.", NULL, NULL);
-			goto out;
-		}
+		oidc_client_find(client_id, client_found, lo);
+		return;
 	}
-	if (redirect && (!client || !oidc_client_post_logout_ok(client, redirect))) {
-		page_message(ex, 400, "Sign out", "post_logout_redirect_uri is not registered for this application.", NULL,
-		    NULL);
-		goto out;
+	if (lo->redirect) {
+		logout_page(lo, 400, "post_logout_redirect_uri is not registered for this application.");
+		return;
 	}
-	int rc = session_from_request(ex, &s, key);
-	if (rc < 0) {
-		page_message(ex, 503, "Sign out", "The session store is unavailable; please try again.", NULL, NULL);
-		goto out;
-	}
-	if (rc == 1 && !confirmed && !(hint_sub && !strcmp(hint_sub, s.user_id))) {
-		char csrf[CSRF_TOKEN_LEN], suffix[300] = "";
-		char *request = malloc(len + 1);
-		if (!request) {
-			page_message(ex, 503, "Sign out", "Out of memory.", NULL, NULL);
-			goto out;
-		}
-		if (len)
-			memcpy(request, params, len);
-		request[len] = '\0';
-		if (client) {
-			snprintf(suffix, sizeof(suffix), " (requested by %s)", client->name);
-		}
-		csrf_issue(ex, csrf);
-		struct page_var vars[] = { { "email", s.email }, { "client_suffix", suffix }, { "csrf", csrf },
-			{ "request", request }, { NULL, NULL } };
-		page_reply(ex, 200, "Sign out", "logout.html", vars);
-		free(request);
-		goto out;
-	}
-	if (rc == 1) {
-		session_revoke_key(key);
-		log_info("end_session: user %s signed out%s%s", s.user_id, client ? " by " : "", client ? client->client_id : "");
-	}
-	session_cookie_clear(ex);
-	finish(ex, redirect, state);
-out:
-	oidc_client_release(client);
-	json_decref(hint);
-	form_free(&q);
+	session_from_request(ex, session_found, lo);
 }
 
 void handle_oauth_end_session(struct http_exchange *ex)

@@ -145,6 +145,7 @@ struct lookup {
 	void *arg;
 	uint8_t key[32];
 	uint64_t removals;
+	uint64_t inserts;	/* the key's negative-cache generation when asked */
 };
 
 static void loaded(const struct store_reply *r, void *arg)
@@ -155,6 +156,10 @@ static void loaded(const struct store_reply *r, void *arg)
 	if (store_failed(r)) {
 		l->done(l->ex, -1, NULL, l->arg);
 	} else if (r->n_rows != 1 || !entry_from_row(r, l->key, &e)) {
+		/* Unknown (or ended): remembered briefly, so a stream of bogus
+		 * cookies costs one store call each per few seconds, not one per
+		 * request. Refused if the session was created meanwhile. */
+		session_cache_note_unknown(worker->shm->sessions, l->key, now_seconds(), l->inserts);
 		l->done(l->ex, 0, NULL, l->arg);
 	} else {
 		session_cache_insert_if_unchanged(worker->shm->sessions, &e, l->removals);
@@ -193,6 +198,10 @@ void session_lookup_token(struct http_exchange *ex, const char *token, size_t le
 		done(ex, 1, &e, arg);
 		return;
 	}
+	if (session_cache_known_unknown(worker->shm->sessions, key, now_seconds())) {
+		done(ex, 0, NULL, arg);
+		return;
+	}
 	struct lookup *l = calloc(1, sizeof(*l));
 	if (!l) {
 		done(ex, -1, NULL, arg);
@@ -200,8 +209,10 @@ void session_lookup_token(struct http_exchange *ex, const char *token, size_t le
 	}
 	*l = (struct lookup){ .ex = ex, .done = done, .arg = arg };
 	memcpy(l->key, key, 32);
-	/* Before asking: a revocation that starts meanwhile keeps the answer out of the cache. */
+	/* Before asking: a revocation that starts meanwhile keeps the answer
+	 * out of the cache, a creation keeps a "not found" out of the negative cache. */
 	l->removals = session_cache_removals(worker->shm->sessions);
+	l->inserts = session_cache_insert_generation(worker->shm->sessions, key);
 	session_key_hex(key, hex);
 	STORE_CALL(STORE_OP_SESSION_LOAD, loaded, l, STORE_V_TEXT(hex));
 }

@@ -34,7 +34,8 @@ function seccompMode(pid) {
   return Number(m[1]);
 }
 
-const actors = (s) => ({ signer: s.childPid('dreamauth: signer'), kdf: s.childPid('dreamauth: kdf') });
+const actors = (s) => ({ signer: s.childPid('dreamauth: signer'), kdf: s.childPid('dreamauth: kdf'),
+  store: s.childPid('dreamauth: store') });
 // { 'worker 1': pid, ... }
 const workers = (s) => Object.fromEntries(s.children().filter((c) => /^dreamauth: worker \d+$/.test(c.title))
   .map((c) => [c.title.slice('dreamauth: '.length), c.pid]));
@@ -78,7 +79,7 @@ async function accessToken(s) {
 }
 
 const kids = async (s) => (await (await fetch(s.url + '/jwks')).json()).keys.map((k) => k.kid).sort();
-const noActorDied = (s) => assert.doesNotMatch(s.logs(), /(signer|kdf|worker \d+) (died|exited)/);
+const noActorDied = (s) => assert.doesNotMatch(s.logs(), /(signer|kdf|store|worker \d+) (died|exited)/);
 
 // A session cookie from a fresh sign-up and sign-in.
 async function signIn(s, email) {
@@ -102,11 +103,12 @@ function clientCredentials(s, id, secret) {
     authorization: 'Basic ' + Buffer.from(`${id}:${secret}`).toString('base64') }, body: 'grant_type=client_credentials' });
 }
 
-test('signer and kdf run under a seccomp filter and serve sign-ins and tokens', async () => {
+test('signer, kdf and store run under a seccomp filter and serve sign-ins and tokens', async () => {
   const s = await startServer();
   const pids = actors(s);
   assert.equal(seccompMode(pids.signer), 2, 'signer filtered');
   assert.equal(seccompMode(pids.kdf), 2, 'kdf filtered');
+  assert.equal(seccompMode(pids.store), 2, 'store filtered');
   await passwordRoundTrip(s, 'filtered@example.com');
   assert.equal((await accessToken(s)).split('.').length, 3);
   assert.deepEqual(actors(s), pids, 'neither actor restarted');
@@ -164,9 +166,10 @@ test('every worker runs under a seccomp filter and serves sign-ins, forward-auth
   }
 });
 
-test('workers reconnect to the database under their filter; revocations are heard again', async () => {
+test('the store reconnects to the database under its filter; revocations are heard again', async () => {
   const s = await startServer({ WORKERS: '2' });
   const pids = workers(s);
+  const store = actors(s).store;
   const cookie = await signIn(s, 'worker-reconnect@example.com');
   const db = new URL(s.env.DATABASE_URL).pathname.slice(1);
   const admin = s.env.DATABASE_URL.replace(`/${db}`, '/postgres');
@@ -175,14 +178,15 @@ test('workers reconnect to the database under their filter; revocations are hear
   await sleep(1000);	// listener retries meet a refusing database
   psql(admin, `ALTER DATABASE ${db} ALLOW_CONNECTIONS true`);
   assert.ok(await msUntil(() => /revocation listener reconnected/.test(s.logs()), 15000) >= 0, s.logs());
-  // The query connections reconnect on their next use.
+  // The store's pool reconnects on its next use (with backoff).
   await verifyMany(s, { 'cache-control': 'no-cache', cookie }, 200);
   await passwordRoundTrip(s, 'after-reconnect@example.com');
   const out = await fetch(s.url + '/api/auth/sign-out', { method: 'POST', headers: { cookie, origin: `http://localhost:${s.port}` } });
   assert.equal(out.status, 200);
   await verifyMany(s, { cookie }, 401);
-  assert.deepEqual(workers(s), pids, 'the same workers reconnected');
-  for (const pid of Object.values(pids))
+  assert.deepEqual(workers(s), pids, 'the same workers');
+  assert.equal(actors(s).store, store, 'the same store reconnected');
+  for (const pid of [...Object.values(pids), store])
     assert.equal(seccompMode(pid), 2);
   noActorDied(s);
   await s.stop();
@@ -235,7 +239,7 @@ test('the signer reconnects to the database under its filter and hears key chang
 // would fail with ENOSYS instead, and the actor exit with status 1.
 const haveStrace = spawnSync('strace', ['-V']).status === 0;
 
-for (const role of ['signer', 'kdf']) {
+for (const role of ['signer', 'kdf', 'store']) {
   test(`a syscall off the list kills the ${role} with SIGSYS; the master restarts it filtered`,
     { skip: haveStrace ? false : 'strace not installed' }, async (t) => {
       const s = await startServer();
@@ -258,7 +262,7 @@ for (const role of ['signer', 'kdf']) {
       assert.ok(await msUntil(() => (fresh = actors(s)[role]) && fresh !== pid, 5000) >= 0, `${role} restarted`);
       assert.equal(seccompMode(fresh), 2, 'the new process is filtered too');
       await s.waitHealthy(10000);
-      if (role === 'kdf')
+      if (role !== 'signer')
         await passwordRoundTrip(s, 'after-restart@example.com');
       assert.equal((await accessToken(s)).split('.').length, 3);
       assert.deepEqual(await kids(s), before, 'same keys after the restart');

@@ -1,7 +1,10 @@
 /*
  * Session cache: basic operations, TTLs, eviction, statistics, sharing across
  * forked processes without torn reads, recovery when a process dies holding
- * a set lock, the shm region layout, and an informational lookup timing.
+ * a set lock, the shm region layout, the negative cache (and the rule that
+ * no session is refused because of a miss noted before its insert, checked
+ * with the race interleaved by hand and with processes racing), and an
+ * informational lookup timing.
  *
  * Keys that share their first 8 bytes land in the same set (the set index
  * comes from those bytes); the eviction tests rely on that.
@@ -15,6 +18,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -560,6 +564,273 @@ static void test_region(void)
 	shm_region_destroy(NULL);
 }
 
+/* ---- negative cache ---- */
+
+static void test_unknown_basics(void)
+{
+	size_t size;
+	struct session_cache *c = new_cache(256, &size);
+	struct session_cache_stats st;
+	uint8_t key[32], other[32];
+	int64_t now = time(NULL);
+
+	make_key(500, false, key);
+	make_key(501, false, other);
+	CHECK(!session_cache_known_unknown(c, key, now));
+	CHECK(session_cache_note_unknown(c, key, now, session_cache_insert_generation(c, key)));
+	CHECK(session_cache_known_unknown(c, key, now));
+	CHECK(session_cache_known_unknown(c, key, now + SESSION_CACHE_NEGATIVE_TTL - 1));
+	CHECK(!session_cache_known_unknown(c, other, now));
+	/* Expired: no answer, and dropped (an earlier "now" misses too). */
+	CHECK(!session_cache_known_unknown(c, key, now + SESSION_CACHE_NEGATIVE_TTL));
+	CHECK(!session_cache_known_unknown(c, key, now));
+	/* Noting again restarts the TTL from the new now. */
+	CHECK(session_cache_note_unknown(c, key, now, session_cache_insert_generation(c, key)));
+	CHECK(session_cache_note_unknown(c, key, now + 3, session_cache_insert_generation(c, key)));
+	CHECK(session_cache_known_unknown(c, key, now + 3 + SESSION_CACHE_NEGATIVE_TTL - 1));
+	session_cache_get_stats(c, &st);
+	CHECK_EQ_INT(st.unknown_hits, 3);
+	CHECK_EQ_INT(st.hits + st.misses, 0);	/* the positive side is not involved */
+
+	session_cache_clear(c);
+	CHECK(!session_cache_known_unknown(c, key, now));
+	munmap(c, size);
+}
+
+/* Every insert drops the key's negative entry, even one the removal counter
+ * refuses to cache (the database found the session all the same). */
+static void test_unknown_dropped_by_insert(void)
+{
+	size_t size;
+	struct session_cache *c = new_cache(256, &size);
+	struct session_entry e, out;
+	uint8_t key[32];
+	int64_t now = time(NULL);
+	uint64_t removals;
+
+	make_key(600, false, key);
+	make_entry(key, now, 1, 1, &e);
+	CHECK(session_cache_note_unknown(c, key, now, session_cache_insert_generation(c, key)));
+	session_cache_insert(c, &e);
+	CHECK(!session_cache_known_unknown(c, key, now));
+	CHECK_EQ_INT(session_cache_lookup(c, key, now, &out), 1);
+
+	CHECK(session_cache_remove(c, key));
+	CHECK(session_cache_note_unknown(c, key, now, session_cache_insert_generation(c, key)));
+	removals = session_cache_removals(c);
+	session_cache_clear(c);	/* so the insert below is refused */
+	CHECK(session_cache_note_unknown(c, key, now, session_cache_insert_generation(c, key)));
+	CHECK(!session_cache_insert_if_unchanged(c, &e, removals));
+	CHECK(!session_cache_known_unknown(c, key, now));
+	CHECK(session_cache_note_unknown(c, key, now, session_cache_insert_generation(c, key)));
+	CHECK(session_cache_insert_if_unchanged(c, &e, session_cache_removals(c)));
+	CHECK(!session_cache_known_unknown(c, key, now));
+	munmap(c, size);
+}
+
+/*
+ * The race, in the order that matters: worker A reads the generation and
+ * asks the database (not found); worker B creates the session and inserts
+ * it; A's note arrives after. It must not be recorded, whether B is another
+ * process or not. The other order (A's note first, then B's insert) must
+ * end with the entry dropped. An insert of another set leaves A's note be.
+ */
+static void test_unknown_race_orderings(void)
+{
+	size_t size;
+	struct session_cache *c = new_cache(256, &size);
+	struct session_entry e;
+	uint8_t key[32], far[32];
+	int64_t now = time(NULL);
+	uint64_t since;
+	int status;
+	pid_t pid;
+
+	make_key(700, false, key);
+	make_entry(key, now, 1, 1, &e);
+	since = session_cache_insert_generation(c, key);	/* A: before the query */
+	session_cache_insert(c, &e);				/* B: created */
+	CHECK(!session_cache_note_unknown(c, key, now, since));	/* A: not found, too late */
+	CHECK(!session_cache_known_unknown(c, key, now));
+
+	CHECK(session_cache_remove(c, key));
+	since = session_cache_insert_generation(c, key);
+	pid = fork();
+	if (pid == 0) {
+		session_cache_insert(c, &e);
+		_exit(0);
+	}
+	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK(!session_cache_note_unknown(c, key, now, since));
+	CHECK(!session_cache_known_unknown(c, key, now));
+
+	CHECK(session_cache_remove(c, key));
+	since = session_cache_insert_generation(c, key);
+	CHECK(session_cache_note_unknown(c, key, now, since));	/* A first */
+	CHECK(session_cache_known_unknown(c, key, now));
+	session_cache_insert(c, &e);				/* then B */
+	CHECK(!session_cache_known_unknown(c, key, now));
+
+	/* Keys of other sets: an insert there does not cost A its note. */
+	CHECK(session_cache_remove(c, key));
+	memcpy(far, key, 32);
+	far[0] ^= 1;
+	since = session_cache_insert_generation(c, key);
+	make_entry(far, now, 1, 2, &e);
+	session_cache_insert(c, &e);
+	CHECK(session_cache_note_unknown(c, key, now, since));
+	CHECK(session_cache_known_unknown(c, key, now));
+	munmap(c, size);
+}
+
+/* A full set evicts the live entry expiring soonest. */
+static void test_unknown_eviction(void)
+{
+	size_t size;
+	struct session_cache *c = new_cache(64, &size);
+	uint8_t key[32];
+	int64_t now = time(NULL);
+	int known = 0;
+
+	/* Nine keys of one set; the fourth noted a second earlier than the rest. */
+	for (int i = 0; i < 9; i++) {
+		make_key(800 + i, true, key);
+		CHECK(session_cache_note_unknown(c, key, i == 3 ? now - 1 : now,
+		    session_cache_insert_generation(c, key)));
+	}
+	make_key(803, true, key);
+	CHECK(!session_cache_known_unknown(c, key, now));
+	for (int i = 0; i < 9; i++) {
+		make_key(800 + i, true, key);
+		known += i != 3 && session_cache_known_unknown(c, key, now);
+	}
+	CHECK_EQ_INT(known, 8);
+	munmap(c, size);
+}
+
+/* A process dies holding a negative set's lock: the set is wiped, and a
+ * note read before the death is refused (the dead one may have been in
+ * the middle of an insert). */
+static void test_unknown_owner_dead(void)
+{
+	size_t size;
+	struct session_cache *c = new_cache(64, &size);
+	uint8_t key[32];
+	int64_t now = time(NULL);
+	uint64_t since;
+	int status;
+	pid_t pid;
+
+	make_key(900, false, key);
+	CHECK(session_cache_note_unknown(c, key, now, session_cache_insert_generation(c, key)));
+	since = session_cache_insert_generation(c, key);
+	pid = fork();
+	if (pid == 0) {
+		session_cache_debug_lock_unknown_set_for_key(c, key);
+		_exit(0);
+	}
+	CHECK(waitpid(pid, &status, 0) == pid);
+	alarm(10);
+	CHECK(!session_cache_known_unknown(c, key, now));
+	CHECK(!session_cache_note_unknown(c, key, now, since));
+	CHECK(session_cache_note_unknown(c, key, now, session_cache_insert_generation(c, key)));
+	CHECK(session_cache_known_unknown(c, key, now));
+	alarm(0);
+	munmap(c, size);
+}
+
+#define RACE_KEYS 4000
+#define RACE_PROBERS 3
+
+/* The flow of workers/session.c, against a pretend database of one flag a
+ * key: probers keep asking about keys not created yet (noting the misses),
+ * while the creator commits each key and inserts it. Once a key is
+ * inserted, no prober may make it "known unknown". */
+struct race_shared {
+	_Atomic int created[RACE_KEYS];	/* the database: 1 once committed */
+	_Atomic int refused;		/* creator saw its own key refused */
+	_Atomic int creating;		/* the creator's progress */
+};
+
+static void race_prober(struct session_cache *c, struct race_shared *db, int start_fd)
+{
+	uint8_t key[32];
+	int64_t now = time(NULL);
+	char go;
+
+	if (read(start_fd, &go, 1) < 0)
+		_exit(3);
+	while (atomic_load(&db->creating) < RACE_KEYS) {
+		/* The key being created, and the next few. */
+		int k = atomic_load(&db->creating) + (int)(random() % 3);
+
+		if (k >= RACE_KEYS)
+			continue;
+		make_key((uint64_t)k, false, key);
+		uint64_t since = session_cache_insert_generation(c, key);
+		if (!atomic_load(&db->created[k]))	/* the query */
+			session_cache_note_unknown(c, key, now, since);
+	}
+	_exit(0);
+}
+
+static void race_creator(struct session_cache *c, struct race_shared *db, int start_fd)
+{
+	struct session_entry e;
+	uint8_t key[32];
+	int64_t now = time(NULL);
+	char go;
+
+	if (read(start_fd, &go, 1) < 0)
+		_exit(3);
+	for (int k = 0; k < RACE_KEYS; k++) {
+		make_key((uint64_t)k, false, key);
+		make_entry(key, now, 9, (uint32_t)k, &e);
+		atomic_store(&db->created[k], 1);	/* commit, then cache */
+		session_cache_insert(c, &e);
+		if (session_cache_known_unknown(c, key, now))
+			atomic_fetch_add(&db->refused, 1);
+		atomic_store(&db->creating, k + 1);
+	}
+	_exit(0);
+}
+
+static void test_unknown_race_processes(void)
+{
+	size_t size;
+	struct session_cache *c = new_cache(64, &size);	/* small: sets shared */
+	struct race_shared *db = map_shared(sizeof(*db));
+	pid_t pids[RACE_PROBERS + 1];
+	int start[2], late = 0;
+	uint8_t key[32];
+	int64_t now = time(NULL);
+
+	if (pipe(start) != 0)
+		exit(2);
+	for (int i = 0; i <= RACE_PROBERS; i++) {
+		if ((pids[i] = fork()) == 0) {
+			close(start[1]);
+			srandom((unsigned)getpid());
+			if (i == 0)
+				race_creator(c, db, start[0]);
+			race_prober(c, db, start[0]);
+		}
+	}
+	close(start[0]);
+	close(start[1]);
+	wait_children(pids, RACE_PROBERS + 1);
+	CHECK_EQ_INT(atomic_load(&db->refused), 0);
+	for (int k = 0; k < RACE_KEYS; k++) {
+		make_key((uint64_t)k, false, key);
+		late += session_cache_known_unknown(c, key, now);
+	}
+	CHECK_EQ_INT(late, 0);
+	printf("unknown race: %d keys created under %d probing processes: %d refused at once, %d later\n",
+	    RACE_KEYS, RACE_PROBERS, atomic_load(&db->refused), late);
+	munmap(db, sizeof(*db));
+	munmap(c, size);
+}
+
 static double elapsed_ns(const struct timespec *a, const struct timespec *b)
 {
 	return (double)(b->tv_sec - a->tv_sec) * 1e9 + (double)(b->tv_nsec - a->tv_nsec);
@@ -625,6 +896,12 @@ int main(void)
 	test_processes();
 	test_owner_dead();
 	test_region();
+	test_unknown_basics();
+	test_unknown_dropped_by_insert();
+	test_unknown_race_orderings();
+	test_unknown_eviction();
+	test_unknown_owner_dead();
+	test_unknown_race_processes();
 	bench_lookup();
 	return CHECK_DONE();
 }

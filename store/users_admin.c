@@ -1,0 +1,143 @@
+/*
+ * Account administration (`dreamauth user ...`, master/cli_user.c): add, list,
+ * disable, enable, reset a password, change the profile. Users are named by
+ * their normalized email.
+ *
+ * Every change that running instances must see at once logs "user:<id>" in
+ * revocation_log within its transaction (proto/revoke_notice.h): its trigger
+ * NOTIFYs every instance at COMMIT, and each drops the user's cached sessions
+ * (which hold name, groups and the admin flag) and reads them again. Disabling
+ * a user and resetting a password also end everything that lets someone act
+ * as the user — sessions, live refresh tokens, access tokens that still
+ * verify — in the same transaction; the access-token trigger (migrations 004,
+ * 007) logs each revoked jti.
+ *
+ * These are the operator's operations (STORE_OPS_CLI in proto/store_ops.h):
+ * the CLI runs them through store_exec, and the store actor refuses them from
+ * a worker, so a compromised worker cannot make itself admin, reset a
+ * password or lock others out.
+ */
+#include "store/store_run.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#define ADMIN_LIST_MAX_PAGE "100"
+
+/* Inside the caller's transaction: instances drop the user's cached sessions
+ * at COMMIT and reload what is left from the database. */
+static bool log_user_changed(PGconn *db, const char *user_id)
+{
+	char payload[80];
+	snprintf(payload, sizeof(payload), "user:%s", user_id);
+	return store_log_revocation(db, payload);
+}
+
+/* One transaction: sql changes at most one user and returns its row (with an
+ * "id" column), then the change is logged. No row: no such user, nothing
+ * changed, nothing logged. */
+static void change_user_and_log(PGconn *db, const struct store_request *req, struct store_result *res,
+    const char *sql)
+{
+	PGresult *r = NULL;
+	bool ok = store_begin(db);
+
+	if (ok) {
+		r = store_query(db, sql, req);
+		ok = r != NULL;
+	}
+	if (ok && PQntuples(r) == 1)
+		ok = log_user_changed(db, PQgetvalue(r, 0, PQfnumber(r, "id")));
+	if (!store_commit(db, ok)) {
+		PQclear(r);
+		res->reply.status = store_failure_status(db);
+		if (res->reply.status == STORE_CONFLICT)
+			res->reply.status = STORE_ERROR;	/* no unique constraint here: not the caller's doing */
+		return;
+	}
+	store_result_take(res, db, req, r);
+}
+
+/* Follows a CTE "u" (the changed user: id, disabled) and ends the statement
+ * with STORE_SHAPE_ADMIN_USER_REVOKED. A spent refresh token is dead already
+ * (presenting it again revokes its family); an access token verifies until
+ * exp + the leeway (parameter leeway), so those are still worth revoking. */
+#define REVOKE_CREDENTIALS_OF_U(leeway)                                                                    \
+	", s AS (UPDATE sessions SET revoked_at = now() WHERE user_id IN (SELECT id FROM u)"                 \
+	"   AND revoked_at IS NULL AND expires_at > now() RETURNING 1)"                                        \
+	", r AS (UPDATE oauth_refresh_tokens SET revoked_at = now() WHERE user_id IN (SELECT id FROM u)"     \
+	"   AND revoked_at IS NULL AND used_at IS NULL AND expires_at > now() RETURNING 1)"                    \
+	", a AS (UPDATE oauth_access_tokens SET revoked_at = now() WHERE user_id IN (SELECT id FROM u)"      \
+	"   AND revoked_at IS NULL AND expires_at > now() - make_interval(secs => " leeway "::int) RETURNING 1)" \
+	" SELECT u.id::text AS id, u.disabled, (SELECT count(*) FROM s) AS sessions,"                          \
+	" (SELECT count(*) FROM r) AS refresh_tokens, (SELECT count(*) FROM a) AS access_tokens FROM u"
+
+void store_user_admin_add(PGconn *db, const struct store_request *req, struct store_result *res)
+{
+	store_result_take(res, db, req,
+	    store_query(db,
+	        "INSERT INTO users (email, email_normalized, name, password_hash, is_admin, groups)"
+	        " VALUES ($1, $2, $3, $4, $5, coalesce(string_to_array(nullif($6, ''), ','), '{}'))"
+	        " ON CONFLICT (email_normalized) DO NOTHING RETURNING id::text AS id",
+	        req));
+}
+
+/* Keyset pages in the order of the listing: a user added meanwhile is never
+ * listed twice nor makes another one skipped. The table is qualified in WHERE
+ * and ORDER BY: there, created_at must be the column, not an output name. */
+void store_user_admin_list(PGconn *db, const struct store_request *req, struct store_result *res)
+{
+	store_result_take(res, db, req,
+	    store_query(db,
+	        "SELECT u.id::text AS id, u.email, u.email_normalized, u.name, u.is_admin, u.disabled,"
+	        " array_to_string(u.groups, ',') AS groups,"
+	        " floor(extract(epoch FROM u.created_at))::bigint AS created_unix,"
+	        " to_char(u.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS page_key"
+	        " FROM users u"
+	        " WHERE $1::timestamptz IS NULL OR (u.created_at, u.email_normalized) > ($1::timestamptz, $2::text)"
+	        " ORDER BY u.created_at, u.email_normalized"
+	        " LIMIT least(greatest($3::int, 1), " ADMIN_LIST_MAX_PAGE ")",
+	        req));
+}
+
+/* A disabled user keeps nothing that still works: not a session, not a token
+ * an app holds (Bearer on /api/verify, refresh). */
+void store_user_admin_disable(PGconn *db, const struct store_request *req, struct store_result *res)
+{
+	change_user_and_log(db, req, res,
+	    "WITH u AS (UPDATE users SET disabled = true, updated_at = now() WHERE email_normalized = $1"
+	    " RETURNING id, disabled)" REVOKE_CREDENTIALS_OF_U("$2"));
+}
+
+/* Nothing to announce: a disabled user has no session left to refresh, and
+ * enabling revives none. */
+void store_user_admin_enable(PGconn *db, const struct store_request *req, struct store_result *res)
+{
+	store_result_take(res, db, req,
+	    store_query(db,
+	        "UPDATE users SET disabled = false, updated_at = now() WHERE email_normalized = $1"
+	        " RETURNING id::text AS id",
+	        req));
+}
+
+/* A password reset is what follows a compromise: everything the old password
+ * let anyone obtain ends with it, in the transaction of the new hash. */
+void store_user_admin_passwd(PGconn *db, const struct store_request *req, struct store_result *res)
+{
+	change_user_and_log(db, req, res,
+	    "WITH u AS (UPDATE users SET password_hash = $2, updated_at = now() WHERE email_normalized = $1"
+	    " RETURNING id, disabled)" REVOKE_CREDENTIALS_OF_U("$3"));
+}
+
+/* Sessions stay valid; the log makes every instance re-read them, so
+ * X-Auth-Groups, /api/auth/me and new tokens carry the change from the next
+ * request on. */
+void store_user_admin_set(PGconn *db, const struct store_request *req, struct store_result *res)
+{
+	change_user_and_log(db, req, res,
+	    "UPDATE users SET is_admin = coalesce($2::boolean, is_admin), name = coalesce($3::text, name),"
+	    " groups = CASE WHEN $4::text IS NULL THEN groups"
+	    "   ELSE coalesce(string_to_array(nullif($4::text, ''), ','), '{}') END,"
+	    " updated_at = now() WHERE email_normalized = $1"
+	    " RETURNING id::text AS id, is_admin, name, array_to_string(groups, ',') AS groups");
+}
