@@ -1,5 +1,5 @@
 /*
- * Sign-In With Ethereum (tables wallets and siwe_nonces, migrations/008):
+ * Sign-In With Ethereum (tables wallets and siwe_nonces, migrations/009):
  * issuing nonces, and the one transaction that consumes a nonce and signs in,
  * signs up or links a wallet; listing and unlinking a user's wallets.
  *

@@ -1,4 +1,4 @@
--- 008: Sign-In With Ethereum (EIP-4361). Ethereum accounts linked to users
+-- 009: Sign-In With Ethereum (EIP-4361). Ethereum accounts linked to users
 -- (several per user, each address to one user at most), and the nonces the
 -- server hands out for SIWE messages (store/wallets.c).
 --
