@@ -518,7 +518,11 @@ static const char *signature_refusal(const struct verify *v, const char *sig, co
 	case ETH_SIG_ERR_INVALID:
 		*why = "signature does not match the address (contract wallets are not supported)";
 		return "invalid_signature";
-	default:
+	case ETH_SIG_ERR_FORMAT:
+	case ETH_SIG_ERR_RECOVERY_ID:
+		*why = eth_signature_error_text(e);
+		return "malformed_signature";
+	default:	/* high s: the malleable twin of a signature, which no wallet makes */
 		*why = eth_signature_error_text(e);
 		return "invalid_signature";
 	}
@@ -599,7 +603,8 @@ static const char *verify_offline(struct verify *v, const json_t *json, const ch
  * prove what it must (domain, time, nonce, signature, ...) is 401. */
 static int refusal_status(const char *code)
 {
-	return !strcmp(code, "invalid_request") || !strcmp(code, "invalid_message") || !strcmp(code, "invalid_email")
+	return !strcmp(code, "invalid_request") || !strcmp(code, "invalid_message") || !strcmp(code, "invalid_email") ||
+	        !strcmp(code, "malformed_signature")
 	    ? 400
 	    : 401;
 }
