@@ -53,7 +53,6 @@
 static void reply_json_object(struct http_exchange *ex, int status, json_t *o)
 {
 	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
-	http_reply_header(ex, "Cache-Control", "no-store");
 	if (text)
 		http_reply_json(ex, status, text);
 	else

@@ -36,7 +36,9 @@ before(async () => {
   // These tests ask S for many nonces from one address: lift the per-IP limit there.
   S = await startServer({ DATABASE_URL: dbUrl, ENABLE_REGISTRATION: 'true', SIWE_CHAIN_IDS: '1,10',
     ENABLE_OIDC_PROVIDER: 'true', OIDC_CLIENTS: JSON.stringify([CLIENT]), LOGIN_IP_MAX_ATTEMPTS: '100000' });
-  B = await startServer({ DATABASE_URL: dbUrl, ENABLE_REGISTRATION: 'false', LOGIN_IP_MAX_ATTEMPTS: '3' });
+  // Instances behind one name share AUTH_URL: messages for S are for B too.
+  B = await startServer({ DATABASE_URL: dbUrl, ENABLE_REGISTRATION: 'false', LOGIN_IP_MAX_ATTEMPTS: '3',
+    AUTH_URL: originOf(S) });
 });
 after(async () => { for (const s of servers) await s.stop('SIGKILL'); });
 
@@ -470,9 +472,12 @@ test('headless Chromium: "Sign in with Ethereum" on /login with an injected wall
   try {
     const context = await browser.newContext();
     const page = await context.newPage();
+    // Script errors and failed requests, but for the favicon (there is none).
     const consoleErrors = [];
-    page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
     page.on('pageerror', (e) => consoleErrors.push(String(e)));
+    page.on('response', (r) => {
+      if (r.status() >= 400 && new URL(r.url()).pathname !== '/favicon.ico') consoleErrors.push(`${r.status()} ${r.url()}`);
+    });
     let signedMessages = 0;
     await page.exposeFunction('__walletSign', async (hex) => {
       signedMessages++;
