@@ -445,7 +445,7 @@ static void siwe_done(const struct store_reply *r, void *arg)
 	const char *outcome = store_text(r, 0, SIWE_OUTCOME_RESULT);
 	snprintf(v->user_id, sizeof(v->user_id), "%s", store_text(r, 0, SIWE_OUTCOME_USER_ID));
 	if (!strcmp(outcome, "linked") || !strcmp(outcome, "already_linked")) {
-		linked(v, outcome[0] == 'a');
+		linked(v, !strcmp(outcome, "already_linked"));
 	} else if (!strcmp(outcome, "signed_in") || !strcmp(outcome, "signed_up")) {
 		/* A sign-up stays counted against the IP (it bounds account
 		 * floods); a sign-in gives its count back, and its nonce's. */
