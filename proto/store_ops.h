@@ -53,7 +53,12 @@
 	S(USER_CREDENTIALS, STORE_SHAPE_USER_CREDENTIALS) \
 	S(NEW_USER, STORE_SHAPE_NEW_USER)                 \
 	S(OWN_SESSION, STORE_SHAPE_OWN_SESSION)
-#define STORE_SHAPES_OAUTH(S)
+#define STORE_SHAPES_OAUTH(S)                                   \
+	S(OAUTH_CODE, STORE_SHAPE_OAUTH_CODE)                   \
+	S(OAUTH_ISSUED, STORE_SHAPE_OAUTH_ISSUED)               \
+	S(OAUTH_REFRESHED, STORE_SHAPE_OAUTH_REFRESHED)         \
+	S(OAUTH_USERINFO, STORE_SHAPE_OAUTH_USERINFO)           \
+	S(OAUTH_REFRESH_INFO, STORE_SHAPE_OAUTH_REFRESH_INFO)
 #define STORE_SHAPES_CLIENTS(S)                 \
 	S(CLIENT, STORE_SHAPE_CLIENT)           \
 	S(CLIENT_SUMMARY, STORE_SHAPE_CLIENT_SUMMARY)
@@ -136,6 +141,66 @@
 	C(ADMIN_USER_PROFILE_NAME, "name", 't')                         \
 	C(ADMIN_USER_PROFILE_GROUPS, "groups", 't')
 
+/* ---- OAuth tokens (store/oauth_tokens.c, workers/oidc_token.c, oidc_userinfo.c) ---- */
+
+/* A user as the token endpoints see it; NULL columns when there is no such
+ * user. These columns come FIRST in every shape that carries a user, in this
+ * order (workers/oidc_common.c reads them as columns 0..5). groups is a JSON
+ * array. P names the shape. */
+#define STORE_COLS_OAUTH_USER(C, P)                             \
+	C(P##_USER_ID, "user_id", 'T')                          \
+	C(P##_USER_EMAIL, "email", 'T')                         \
+	C(P##_USER_NAME, "name", 'T')                           \
+	C(P##_USER_EMAIL_VERIFIED, "email_verified", 'B')       \
+	C(P##_USER_DISABLED, "disabled", 'B')                   \
+	C(P##_USER_GROUPS, "groups", 'T')
+
+/* an authorization code just spent; replayed: it had been spent before */
+#define STORE_SHAPE_OAUTH_CODE(C)                               \
+	C(OAUTH_CODE_REPLAYED, "replayed", 'b')                 \
+	C(OAUTH_CODE_LIVE, "live", 'b')                         \
+	C(OAUTH_CODE_USER_ID, "user_id", 't')                   \
+	C(OAUTH_CODE_SESSION_ID, "session_id", 'T')             \
+	C(OAUTH_CODE_REDIRECT_URI, "redirect_uri", 't')         \
+	C(OAUTH_CODE_SCOPE, "scope", 't')                       \
+	C(OAUTH_CODE_NONCE, "nonce", 'T')                       \
+	C(OAUTH_CODE_CHALLENGE, "code_challenge", 'T')          \
+	C(OAUTH_CODE_AUTH_TIME, "auth_time", 'i')               \
+	C(OAUTH_CODE_AMR, "amr", 'T')
+
+/* a code's tokens stored: outcome "issued", "replayed" (the code was
+ * replayed meanwhile: nothing stored) or "inactive" (the user is gone or
+ * disabled: nothing stored) */
+#define STORE_SHAPE_OAUTH_ISSUED(C)                             \
+	STORE_COLS_OAUTH_USER(C, OAUTH_ISSUED)                  \
+	C(OAUTH_ISSUED_OUTCOME, "outcome", 't')
+
+/* a refresh token rotated: outcome "issued" (the grant columns are set),
+ * "invalid" (unknown, or another client's), "reused" (spent before: its
+ * family is revoked now), "revoked" (revoked or expired), "scope" (asks for
+ * more than was granted) or "inactive" (the user is gone or disabled: the
+ * family is revoked). scope: what the new tokens carry. */
+#define STORE_SHAPE_OAUTH_REFRESHED(C)                          \
+	STORE_COLS_OAUTH_USER(C, OAUTH_REFRESHED)               \
+	C(OAUTH_REFRESHED_OUTCOME, "outcome", 't')              \
+	C(OAUTH_REFRESHED_FAMILY_ID, "family_id", 'T')          \
+	C(OAUTH_REFRESHED_SCOPE, "scope", 'T')                  \
+	C(OAUTH_REFRESHED_AUTH_TIME, "auth_time", 'I')          \
+	C(OAUTH_REFRESHED_AMR, "amr", 'T')                      \
+	C(OAUTH_REFRESHED_SESSION_ID, "session_id", 'T')
+
+/* the user behind an access token, and whether the token is revoked */
+#define STORE_SHAPE_OAUTH_USERINFO(C)                           \
+	STORE_COLS_OAUTH_USER(C, OAUTH_USERINFO)                \
+	C(OAUTH_USERINFO_REVOKED, "revoked", 'b')
+
+/* a live refresh token, for introspection */
+#define STORE_SHAPE_OAUTH_REFRESH_INFO(C)                       \
+	C(OAUTH_REFRESH_INFO_USER_ID, "user_id", 't')           \
+	C(OAUTH_REFRESH_INFO_SCOPE, "scope", 't')               \
+	C(OAUTH_REFRESH_INFO_EXP, "exp", 'i')                   \
+	C(OAUTH_REFRESH_INFO_IAT, "iat", 'i')
+
 /* Sign-In With Ethereum (store/wallets.c, workers/auth_siwe.c) */
 #define STORE_SHAPES_WALLETS(S)                         \
 	S(SIWE_OUTCOME, STORE_SHAPE_SIWE_OUTCOME)       \
@@ -184,7 +249,38 @@
 	X(USER_PASSWORD_CHANGE, store_user_password_change, "ttT", COUNT)               \
 	/* user_id -> the user's live sessions, newest first, at most 100 */            \
 	X(USER_SESSIONS_LIST, store_user_sessions_list, "t", OWN_SESSION)
-#define STORE_OPS_OAUTH(X)
+/* Hashes are SHA-256 of the token text as bytea hex; times Unix seconds.
+ * Every operation that revokes access tokens also records them in this
+ * instance's shared-memory table before it answers. */
+#define STORE_OPS_OAUTH(X)                                                              \
+	/* code hash, client_id -> the code, now spent; a replay is marked and   \
+	 * revokes what the code gave, in the same transaction. No row: unknown  \
+	 * code or another client's */                                           \
+	X(OAUTH_CODE_SPEND, store_oauth_code_spend, "tt", OAUTH_CODE)                   \
+	/* code hash, client_id, user_id, jti, family_id, scope, exp,             \
+	 * refresh hash, auth_time, amr, session_id, refresh exp -> the access    \
+	 * (and refresh) token rows, written only while the code is not replayed \
+	 * and the user active */                                                \
+	X(OAUTH_CODE_ISSUE, store_oauth_code_issue, "ttttTtiTiTTI", OAUTH_ISSUED)       \
+	/* presented hash, client_id, asked scope, new jti, new refresh hash,    \
+	 * access exp, refresh exp -> spends the presented token and writes the  \
+	 * new pair, one transaction under the family's lock */                  \
+	X(OAUTH_REFRESH_ROTATE, store_oauth_refresh_rotate, "ttTttii", OAUTH_REFRESHED) \
+	/* jti, client_id, scope, exp -> n = 1 stored (a client_credentials      \
+	 * token: no user, no family) */                                         \
+	X(OAUTH_CLIENT_TOKEN_STORE, store_oauth_client_token_store, "ttti", COUNT)      \
+	/* jti -> n = 1 revoked, 0 not */                                        \
+	X(OAUTH_ACCESS_TOKEN_REVOKED, store_oauth_access_token_revoked, "t", COUNT)     \
+	/* jti, sub -> the user (NULL columns: none) and the token's revocation */ \
+	X(OAUTH_USERINFO, store_oauth_userinfo, "tT", OAUTH_USERINFO)                   \
+	/* refresh hash, client_id -> the token if live, or no row */            \
+	X(OAUTH_REFRESH_DESCRIBE, store_oauth_refresh_describe, "tt", OAUTH_REFRESH_INFO) \
+	/* jti, client_id, exp -> n = 1 revoked (now or before), 0 another       \
+	 * client's */                                                           \
+	X(OAUTH_ACCESS_TOKEN_REVOKE, store_oauth_access_token_revoke, "tti", COUNT)     \
+	/* refresh hash, client_id -> n access tokens revoked with its family     \
+	 * (RFC 7009 §2.1) */                                                    \
+	X(OAUTH_REFRESH_REVOKE, store_oauth_refresh_revoke, "tt", COUNT)
 #define STORE_OPS_CLIENTS(X)                                                                    \
 	/* client_id -> the client, or no row */                                                \
 	X(CLIENT_FIND, store_client_find, "t", CLIENT)                                          \

@@ -2,7 +2,7 @@
  * Shared pieces of the OpenID Connect provider endpoints
  * (oidc_authorize.c, oidc_token.c, oidc_userinfo.c, oidc_logout.c):
  * the ENABLE_OIDC_PROVIDER gate, user claims by scope, hashing of opaque
- * tokens for storage, revocation of token families.
+ * tokens for storage, client authentication at the token-style endpoints.
  */
 #ifndef DREAMAUTH_WORKERS_OIDC_H
 #define DREAMAUTH_WORKERS_OIDC_H
@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <jansson.h>
 #include "common/secure.h"
+#include "proto/store_wire.h"
 #include "proto/token_request.h"
 #include "workers/http_server.h"
 #include "workers/oidc_clients.h"
@@ -24,11 +25,12 @@ struct oidc_user {
 	char email[256];
 	char name[256];
 	bool email_verified;
-	bool disabled;
 	json_t *groups;		/* owned JSON array of strings */
 };
-/* 1 loaded, 0 no such user, -1 database error. */
-int oidc_user_load(const char *user_id, struct oidc_user *u);
+/* The user in columns 0..5 of a store reply's first row (the shapes built
+ * with STORE_COLS_OAUTH_USER, proto/store_ops.h). 1 loaded (free with
+ * oidc_user_free), 0 no such user or disabled (nothing to free). */
+int oidc_user_from_reply(const struct store_reply *r, struct oidc_user *u);
 void oidc_user_free(struct oidc_user *u);
 /* Adds profile/email/groups claims as the scope bits allow. */
 void oidc_user_claims(json_t *claims, const struct oidc_user *u, unsigned scopes);
@@ -37,20 +39,37 @@ void oidc_user_claims(json_t *claims, const struct oidc_user *u, unsigned scopes
 #define OIDC_HASH_PARAM_LEN (2 + 64 + 1)
 void oidc_token_hash_param(const char *token, char out[OIDC_HASH_PARAM_LEN]);
 
-/* Revoke every refresh and access token of a family / issued from a code. */
-void oidc_revoke_family(const char *family_id);
-void oidc_revoke_code_tokens(const char *code_hash_param);
-
 /* The alg to sign with: the client's choice, else SIGNING_ALG. */
 const char *oidc_alg(const char *client_choice);
 
 /* OAuth error JSON with Cache-Control: no-store (token-style endpoints). */
 void oidc_reply_error(struct http_exchange *ex, int status, const char *error, const char *description);
+/* 503 temporarily_unavailable with Retry-After: 1, for a failed store call. */
+void oidc_reply_store_unavailable(struct http_exchange *ex, const char *description);
 
 /* Token-style endpoints (oidc_token.c): parse the form + Basic header
- * (-1: already answered), then authenticate the client (NULL: answered with
- * 401 invalid_client or 503). allow_public: auth method none is acceptable. */
+ * (-1: already answered), then authenticate the client. */
 int oidc_parse_token_request(struct http_exchange *ex, enum token_endpoint ep, struct token_request *tr);
-struct oidc_client *oidc_authenticate_client(struct http_exchange *ex, const struct token_request *tr,
-    bool allow_public);
+/* client: a new reference (release it), or NULL when the request has been
+ * answered already (401 invalid_client, 429 over the failure limits, 503). */
+typedef void (*oidc_client_authenticated_fn)(struct http_exchange *ex, struct oidc_client *client, void *arg);
+/* allow_public: auth method none is acceptable. tr must stay valid until done
+ * is called, which may happen before this returns (a configured client). */
+void oidc_authenticate_client(struct http_exchange *ex, const struct token_request *tr, bool allow_public,
+    oidc_client_authenticated_fn done, void *arg);
+
+/* A request to a token-style endpoint while it waits on the store: the
+ * parsed request, its client once authenticated, and what its handler needs
+ * next. */
+struct oidc_token_call {
+	struct http_exchange *ex;
+	struct token_request tr;
+	struct oidc_client *client;	/* a reference, once authenticated */
+	char hash[OIDC_HASH_PARAM_LEN];	/* of the presented code or opaque token */
+	json_t *claims;			/* a verified access token's (owned), or NULL */
+};
+/* The gate (oidc_enabled) and the parsed request; NULL: answered already. */
+struct oidc_token_call *oidc_token_call_new(struct http_exchange *ex, enum token_endpoint ep);
+/* Releases the client and the claims, frees the request. */
+void oidc_token_call_free(struct oidc_token_call *call);
 #endif

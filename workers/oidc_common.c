@@ -1,10 +1,7 @@
 /* Shared helpers of the OIDC provider endpoints (see oidc.h). */
 #include "workers/oidc.h"
 #include "common/config.h"
-#include "common/db.h"
 #include "proto/oidc_clients.h"
-#include "workers/token_revocation.h"
-#include "workers/worker.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,33 +15,27 @@ bool oidc_enabled(struct http_exchange *ex)
 	return false;
 }
 
-int oidc_user_load(const char *user_id, struct oidc_user *u)
+/* Every shape carrying a user starts with the same columns, made by one macro
+ * (proto/store_ops.h): they are read here by the OAUTH_USERINFO names. */
+_Static_assert(OAUTH_ISSUED_USER_ID == 0 && OAUTH_REFRESHED_USER_ID == 0 && OAUTH_USERINFO_USER_ID == 0,
+    "the user columns come first");
+
+int oidc_user_from_reply(const struct store_reply *r, struct oidc_user *u)
 {
-	const char *params[] = { user_id };
-	PGresult *r;
 	json_error_t err;
 
 	memset(u, 0, sizeof(*u));
-	r = db_query(worker->db,
-	    "SELECT email, name, email_verified, disabled, array_to_json(groups)::text FROM users WHERE id::text = $1", 1,
-	    params);
-	if (!r)
-		return -1;
-	if (PQntuples(r) != 1) {
-		PQclear(r);
+	if (r->n_rows < 1 || store_is_null(r, 0, OAUTH_USERINFO_USER_ID) || store_bool(r, 0, OAUTH_USERINFO_USER_DISABLED))
 		return 0;
-	}
-	snprintf(u->id, sizeof(u->id), "%s", user_id);
-	snprintf(u->email, sizeof(u->email), "%s", PQgetvalue(r, 0, 0));
-	snprintf(u->name, sizeof(u->name), "%s", PQgetvalue(r, 0, 1));
-	u->email_verified = PQgetvalue(r, 0, 2)[0] == 't';
-	u->disabled = PQgetvalue(r, 0, 3)[0] == 't';
-	u->groups = json_loads(PQgetvalue(r, 0, 4), 0, &err);
+	snprintf(u->id, sizeof(u->id), "%s", store_text(r, 0, OAUTH_USERINFO_USER_ID));
+	snprintf(u->email, sizeof(u->email), "%s", store_text(r, 0, OAUTH_USERINFO_USER_EMAIL));
+	snprintf(u->name, sizeof(u->name), "%s", store_text(r, 0, OAUTH_USERINFO_USER_NAME));
+	u->email_verified = store_bool(r, 0, OAUTH_USERINFO_USER_EMAIL_VERIFIED);
+	u->groups = json_loads(store_text(r, 0, OAUTH_USERINFO_USER_GROUPS), 0, &err);
 	if (!json_is_array(u->groups)) {
 		json_decref(u->groups);
 		u->groups = json_array();
 	}
-	PQclear(r);
 	return 1;
 }
 
@@ -77,40 +68,6 @@ void oidc_token_hash_param(const char *token, char out[OIDC_HASH_PARAM_LEN])
 	secure_hex(h, SHA256_LEN, out + 2);
 }
 
-/* The access tokens an UPDATE just revoked come back as (jti, exp) rows:
- * this instance's workers refuse them at once; a trigger (migrations/003)
- * NOTIFYs the other instances in the same transaction. */
-static void revoke_access_tokens(const char *sql, const char *param)
-{
-	const char *params[] = { param };
-	PGresult *r = db_query(worker->db, sql, 1, params);
-	access_tokens_revoked_rows(r);
-	if (r)
-		PQclear(r);
-}
-
-void oidc_revoke_family(const char *family_id)
-{
-	revoke_access_tokens(
-	    "WITH r AS (UPDATE oauth_refresh_tokens SET revoked_at = now() WHERE family_id = $1::uuid AND revoked_at IS NULL)"
-	    " UPDATE oauth_access_tokens SET revoked_at = now() WHERE family_id = $1::uuid AND revoked_at IS NULL"
-	    " RETURNING jti, floor(extract(epoch FROM expires_at))::bigint",
-	    family_id);
-}
-
-void oidc_revoke_code_tokens(const char *code_hash_param)
-{
-	revoke_access_tokens(
-	    "WITH fam AS (SELECT DISTINCT family_id FROM oauth_access_tokens WHERE code_hash = $1::bytea"
-	    "   AND family_id IS NOT NULL),"
-	    " r AS (UPDATE oauth_refresh_tokens SET revoked_at = now()"
-	    "   WHERE family_id IN (SELECT family_id FROM fam) AND revoked_at IS NULL)"
-	    " UPDATE oauth_access_tokens SET revoked_at = now()"
-	    " WHERE (code_hash = $1::bytea OR family_id IN (SELECT family_id FROM fam)) AND revoked_at IS NULL"
-	    " RETURNING jti, floor(extract(epoch FROM expires_at))::bigint",
-	    code_hash_param);
-}
-
 const char *oidc_alg(const char *client_choice)
 {
 	return client_choice && *client_choice ? client_choice : cfg.signing_alg;
@@ -120,4 +77,10 @@ void oidc_reply_error(struct http_exchange *ex, int status, const char *error, c
 {
 	http_reply_header(ex, "Pragma", "no-cache");
 	http_reply_error(ex, status, error, description);
+}
+
+void oidc_reply_store_unavailable(struct http_exchange *ex, const char *description)
+{
+	http_reply_header(ex, "Retry-After", "1");
+	oidc_reply_error(ex, 503, "temporarily_unavailable", description);
 }

@@ -7,12 +7,13 @@
  * failures are limited per client and per IP (429 + Retry-After).
  * Access tokens are RFC 9068 JWTs whose jti is recorded in
  * oauth_access_tokens (revocation, introspection); ID tokens carry at_hash.
- * Both are signed by the signer over IPC: access token first, then the ID
- * token that hashes it.
+ * Every step that needs the database is one asynchronous call to the store
+ * (store/oauth_tokens.c), which also decides what a race between instances
+ * leaves alive. The tokens are recorded before they are signed by the signer
+ * over IPC: access token first, then the ID token that hashes it.
  */
 #include "workers/handlers.h"
 #include "common/config.h"
-#include "common/db.h"
 #include "common/log.h"
 #include "proto/base64url.h"
 #include "proto/forwarded.h"
@@ -22,6 +23,7 @@
 #include "workers/json_util.h"
 #include "workers/oidc.h"
 #include "workers/oidc_clients.h"
+#include "workers/store_client.h"
 #include "workers/worker.h"
 
 #include <stdio.h>
@@ -44,6 +46,7 @@ struct issue {
 	char family_id[40];		/* empty: no refresh token */
 	char code_hash[OIDC_HASH_PARAM_LEN];	/* empty unless from a code */
 	char refresh_token[TOKEN_STR_LEN];
+	char refresh_hash[OIDC_HASH_PARAM_LEN];	/* empty: no refresh token */
 	json_t *user_claims;		/* owned: profile/email/groups by scope */
 	char *access_token;		/* owned, once signed */
 	int64_t iat, exp;
@@ -205,90 +208,29 @@ static void access_token_signed(const struct ipc_msg *reply, void *arg)
 	sign_claims(is, TOKEN_ID, is->id_alg, &w, id_token_signed);
 }
 
-/* The tokens of a code exchange, in one statement: written only while the
- * code is not marked replayed, holding its row lock until they are committed.
- * A replay marks the code under the same lock and then revokes by code_hash,
- * so it either finds these rows or makes this insert write none.
- * 1 stored, 0 the code was replayed meanwhile, -1 store error. */
-static int store_code_tokens(const struct issue *is, const char *scope_text, const char *exp, const char *auth_time,
-    const char *refresh_hash, const char *refresh_exp)
+/* The new tokens' identifiers and lifetimes, before the store records them. */
+static void issue_prepare(struct issue *is, bool with_refresh_token)
 {
-	const char *p[] = { is->code_hash, is->client_id, is->user_id, is->jti, is->family_id[0] ? is->family_id : NULL,
-		scope_text, exp, is->family_id[0] ? refresh_hash : NULL, auth_time, is->amr, is->sid[0] ? is->sid : NULL,
-		is->family_id[0] ? refresh_exp : NULL };
-	PGresult *r = db_query(worker->db,
-	    "WITH code AS (SELECT code_hash FROM oauth_codes WHERE code_hash = $1::bytea AND replayed_at IS NULL FOR UPDATE),"
-	    " refresh AS (INSERT INTO oauth_refresh_tokens (token_hash, family_id, client_id, user_id, scope, auth_time, amr,"
-	    "   session_id, expires_at) SELECT $8::bytea, $5::uuid, $2, $3::uuid, $6, to_timestamp($9::bigint), $10, $11::uuid,"
-	    "   to_timestamp($12::bigint) FROM code WHERE $8::bytea IS NOT NULL)"
-	    " INSERT INTO oauth_access_tokens (jti, client_id, user_id, family_id, code_hash, scope, expires_at)"
-	    " SELECT $4, $2, $3::uuid, $5::uuid, code_hash, $6, to_timestamp($7::bigint) FROM code RETURNING jti",
-	    12, p);
-	if (!r)
-		return -1;
-	int stored = PQntuples(r) == 1;
-	PQclear(r);
-	return stored;
-}
-
-/* Refresh and client_credentials grants: no code to race with. A refresh
- * grant's two rows go in one statement, as a code exchange's do: both or
- * neither. false: store error. */
-static bool store_tokens(const struct issue *is, const char *scope_text, const char *exp, const char *auth_time,
-    const char *refresh_hash, const char *refresh_exp)
-{
-	/* A user's tokens are recorded so a replayed code or a revoked grant can
-	 * kill them. A client_credentials token belongs to no grant: it is only
-	 * written if it is revoked (oidc_userinfo.c), which keeps the machine-to-
-	 * machine path free of a database write per token. */
-	if (!is->user_id[0] && !is->family_id[0])
-		return true;
-	const char *p[] = { is->jti, is->client_id, is->user_id[0] ? is->user_id : NULL,
-		is->family_id[0] ? is->family_id : NULL, scope_text, exp, is->family_id[0] ? refresh_hash : NULL, auth_time,
-		is->amr, is->sid[0] ? is->sid : NULL, is->family_id[0] ? refresh_exp : NULL };
-	return db_exec(worker->db,
-	    "WITH refresh AS (INSERT INTO oauth_refresh_tokens (token_hash, family_id, client_id, user_id, scope, auth_time,"
-	    "   amr, session_id, expires_at) SELECT $7::bytea, $4::uuid, $2, $3::uuid, $5, to_timestamp($8::bigint), $9,"
-	    "   $10::uuid, to_timestamp($11::bigint) WHERE $7::bytea IS NOT NULL)"
-	    " INSERT INTO oauth_access_tokens (jti, client_id, user_id, family_id, scope, expires_at)"
-	    " VALUES ($1, $2, $3::uuid, $4::uuid, $5, to_timestamp($6::bigint))",
-	    11, p);
-}
-
-/* Records the tokens, then signs the access token (which chains the ID token). */
-static void issue_start(struct issue *is, const char *scope_text)
-{
-	char exp[24], refresh_exp[24] = "", refresh_hash[OIDC_HASH_PARAM_LEN] = "", auth_time[24];
-
 	is->iat = now_seconds();
 	is->exp = is->iat + cfg.oidc_access_token_ttl;
 	secure_token(is->jti);
-	snprintf(exp, sizeof(exp), "%lld", (long long)is->exp);
-	snprintf(auth_time, sizeof(auth_time), "%lld", (long long)is->auth_time);
-	if (is->family_id[0]) {
+	if (with_refresh_token) {
 		secure_token(is->refresh_token);
-		oidc_token_hash_param(is->refresh_token, refresh_hash);
-		snprintf(refresh_exp, sizeof(refresh_exp), "%lld", (long long)(is->iat + OIDC_REFRESH_TTL));
+		oidc_token_hash_param(is->refresh_token, is->refresh_hash);
 	}
-	int stored = is->code_hash[0] ? store_code_tokens(is, scope_text, exp, auth_time, refresh_hash, refresh_exp)
-	                              : store_tokens(is, scope_text, exp, auth_time, refresh_hash, refresh_exp) ? 1 : -1;
-	if (stored == 0) {
-		log_warnx("authorization code for client %s was replayed during its exchange; no tokens issued",
-		    is->client_id);
-		oidc_reply_error(is->ex, 400, "invalid_grant", "the authorization code was already used");
-	} else if (stored < 0) {
-		oidc_reply_error(is->ex, 503, "temporarily_unavailable", "could not store the tokens");
-	}
-	if (stored <= 0) {
-		issue_free(is);
-		return;
-	}
-	char claims[CLAIMS_MAX];
+}
+
+/* The tokens are recorded: sign the access token (which chains the ID token). */
+static void issue_sign(struct issue *is)
+{
+	char claims[CLAIMS_MAX], scope[128];
 	struct json_writer w;
+
+	oidc_scope_string(is->scopes, scope, sizeof(scope));
 	token_claims_begin(&w, claims, is);
 	json_writer_string(&w, "jti", is->jti);
 	json_writer_string(&w, "client_id", is->client_id);
-	json_writer_string(&w, "scope", scope_text);
+	json_writer_string(&w, "scope", scope);
 	if (is->user_id[0])
 		json_writer_int(&w, "auth_time", is->auth_time);
 	if (is->user_claims)
@@ -324,218 +266,239 @@ static bool grant_allowed(struct http_exchange *ex, bool allowed, const char *gr
 	return allowed;
 }
 
-/* Loads the user and fills the user part of is. false: replied already. */
-static bool issue_for_user(struct issue *is, const char *user_id)
+/* The user the store read with the tokens (its reply's first columns)
+ * fills the user part of is. false: none or disabled. */
+static bool issue_for_user(struct issue *is, const struct store_reply *r)
 {
 	struct oidc_user u;
-	int rc = oidc_user_load(user_id, &u);
-	if (rc < 0) {
-		oidc_reply_error(is->ex, 503, "temporarily_unavailable", "the account store is unavailable");
+
+	if (!oidc_user_from_reply(r, &u))
 		return false;
-	}
-	if (rc == 0 || u.disabled) {
-		oidc_user_free(&u);
-		oidc_reply_error(is->ex, 400, "invalid_grant", "the account is no longer active");
-		return false;
-	}
-	snprintf(is->user_id, sizeof(is->user_id), "%s", user_id);
-	snprintf(is->sub, sizeof(is->sub), "%s", user_id);
+	snprintf(is->user_id, sizeof(is->user_id), "%s", u.id);
+	snprintf(is->sub, sizeof(is->sub), "%s", u.id);
 	is->user_claims = json_object();
 	oidc_user_claims(is->user_claims, &u, is->scopes);
 	oidc_user_free(&u);
 	return true;
 }
 
-/* Runs a "mark used, return the previous state" UPDATE for a single-use
- * secret (authorization code or refresh token) of this client: $1 is the
- * secret's hash (left in hash for the caller), $2 the client id. Returns the
- * one row, or NULL when already answered (503 store down, 400 invalid). */
-static PGresult *spend_secret(struct http_exchange *ex, const struct oidc_client *client, const char *secret,
-    char hash[OIDC_HASH_PARAM_LEN], const char *sql, const char *invalid_description)
+/* A grant whose store call failed, or whose answer was not usable. */
+static void issue_store_failed(struct issue *is, const char *description)
 {
-	oidc_token_hash_param(secret, hash);
-	const char *params[] = { hash, client->client_id };
-	PGresult *r = db_query(worker->db, sql, 2, params);
-	if (!r) {
-		oidc_reply_error(ex, 503, "temporarily_unavailable", "the token store is unavailable");
-		return NULL;
-	}
-	if (PQntuples(r) != 1) {
-		PQclear(r);
-		oidc_reply_error(ex, 400, "invalid_grant", invalid_description);
-		return NULL;
-	}
-	return r;
+	oidc_reply_store_unavailable(is->ex, description);
+	issue_free(is);
 }
 
-static void grant_code(struct http_exchange *ex, const struct token_request *tr, const struct oidc_client *client)
+static void issue_refused(struct issue *is, const char *error, const char *description)
 {
-	char hash[OIDC_HASH_PARAM_LEN], scope[128];
-	struct issue *is;
-	PGresult *r;
+	oidc_reply_error(is->ex, 400, error, description);
+	issue_free(is);
+}
 
-	if (!grant_allowed(ex, client->grants & OIDC_GRANT_CODE, "authorization_code"))
-		return;
-	/* Mark used and learn whether it already was, in one step: a code works
-	 * once. A replay is marked too (replayed_at), so that the first exchange,
-	 * if it has not stored its tokens yet, stores none (store_code_tokens). */
-	r = spend_secret(ex, client, tr->code, hash,
-	    "UPDATE oauth_codes c SET used_at = coalesce(c.used_at, now()),"
-	    " replayed_at = CASE WHEN p.prev IS NULL THEN c.replayed_at ELSE coalesce(c.replayed_at, now()) END"
-	    " FROM (SELECT code_hash, used_at AS prev FROM oauth_codes WHERE code_hash = $1::bytea FOR UPDATE) p"
-	    " WHERE c.code_hash = p.code_hash AND c.client_id = $2"
-	    " RETURNING p.prev IS NOT NULL, c.expires_at > now(), c.user_id, coalesce(c.session_id::text, ''),"
-	    " c.redirect_uri, c.scope, c.nonce, coalesce(c.code_challenge, ''), floor(extract(epoch from c.auth_time))::bigint,"
-	    " coalesce(c.amr, '')",
-	    "the authorization code is invalid");
-	if (!r)
-		return;
-	if (PQgetvalue(r, 0, 0)[0] == 't') {
-		PQclear(r);
-		oidc_revoke_code_tokens(hash);
-		log_warnx("authorization code replayed by client %s from %s; its tokens are revoked", client->client_id,
-		    ex->client_ip);
-		oidc_reply_error(ex, 400, "invalid_grant", "the authorization code was already used");
-		return;
+/* ---- authorization_code ----
+ * Two store calls: the code is spent (a replay is marked and revokes what the
+ * code gave), then its tokens are stored with the user read, only while the
+ * code is not replayed: a replay that lands in between leaves no live token
+ * (store/oauth_tokens.c). */
+
+static void code_issued(const struct store_reply *r, void *arg)
+{
+	struct issue *is = arg;
+	const char *outcome = store_text(r, 0, OAUTH_ISSUED_OUTCOME);
+
+	if (r->status != STORE_OK || r->n_rows != 1) {
+		issue_store_failed(is, "could not store the tokens");
+	} else if (!strcmp(outcome, "replayed")) {
+		log_warnx("authorization code for client %s was replayed during its exchange; no tokens issued",
+		    is->client_id);
+		issue_refused(is, "invalid_grant", "the authorization code was already used");
+	} else if (strcmp(outcome, "issued") != 0 || !issue_for_user(is, r)) {
+		issue_refused(is, "invalid_grant", "the account is no longer active");
+	} else {
+		issue_sign(is);
 	}
-	if (PQgetvalue(r, 0, 1)[0] != 't') {
-		PQclear(r);
-		oidc_reply_error(ex, 400, "invalid_grant", "the authorization code has expired");
+}
+
+/* The code is valid for this request: its grant, then its tokens stored. */
+static void code_tokens_store(struct oidc_token_call *call, const struct store_reply *r)
+{
+	const char *scope = store_text(r, 0, OAUTH_CODE_SCOPE);
+	char scope_text[128];
+	struct issue *is = issue_new(call->ex, call->client);
+
+	if (!is)
 		return;
-	}
-	if (strcmp(PQgetvalue(r, 0, 4), tr->redirect_uri) != 0) {
-		PQclear(r);
-		oidc_reply_error(ex, 400, "invalid_grant", "redirect_uri does not match the authorization request");
-		return;
-	}
-	const char *challenge = PQgetvalue(r, 0, 7);
-	if (*challenge) {
-		uint8_t h[SHA256_LEN];
-		char computed[64];
-		if (!tr->code_verifier) {
-			PQclear(r);
-			oidc_reply_error(ex, 400, "invalid_grant", "code_verifier is required");
-			return;
-		}
-		secure_sha256(tr->code_verifier, strlen(tr->code_verifier), h);
-		base64url_encode(h, sizeof(h), computed);
-		if (!secure_str_equal(computed, challenge)) {
-			PQclear(r);
-			oidc_reply_error(ex, 400, "invalid_grant", "code_verifier does not match the code_challenge");
-			return;
-		}
-	} else if (tr->code_verifier) {
-		PQclear(r);
-		oidc_reply_error(ex, 400, "invalid_grant", "code_verifier given but the authorization used no PKCE");
-		return;
-	}
-	if (!(is = issue_new(ex, client))) {
-		PQclear(r);
-		return;
-	}
-	if (oidc_scope_parse(PQgetvalue(r, 0, 5), strlen(PQgetvalue(r, 0, 5)), &is->scopes) < 0)
+	if (oidc_scope_parse(scope, strlen(scope), &is->scopes) < 0)
 		is->scopes = 0;
-	snprintf(is->sid, sizeof(is->sid), "%s", PQgetvalue(r, 0, 3));
-	if (!PQgetisnull(r, 0, 6))
-		is->nonce = strdup(PQgetvalue(r, 0, 6));
-	is->auth_time = strtoll(PQgetvalue(r, 0, 8), NULL, 10);
-	snprintf(is->amr, sizeof(is->amr), "%s", PQgetvalue(r, 0, 9));
-	snprintf(is->code_hash, sizeof(is->code_hash), "%s", hash);
-	char user_id[40];
-	snprintf(user_id, sizeof(user_id), "%s", PQgetvalue(r, 0, 2));
-	PQclear(r);
-	if (!issue_for_user(is, user_id)) {
-		issue_free(is);
-		return;
-	}
-	if ((is->scopes & OIDC_SCOPE_OFFLINE) && (client->grants & OIDC_GRANT_REFRESH))
+	snprintf(is->sid, sizeof(is->sid), "%s", store_text(r, 0, OAUTH_CODE_SESSION_ID));
+	if (!store_is_null(r, 0, OAUTH_CODE_NONCE))
+		is->nonce = strdup(store_text(r, 0, OAUTH_CODE_NONCE));
+	is->auth_time = store_int(r, 0, OAUTH_CODE_AUTH_TIME);
+	snprintf(is->amr, sizeof(is->amr), "%s", store_text(r, 0, OAUTH_CODE_AMR));
+	snprintf(is->user_id, sizeof(is->user_id), "%s", store_text(r, 0, OAUTH_CODE_USER_ID));
+	snprintf(is->code_hash, sizeof(is->code_hash), "%s", call->hash);
+	if ((is->scopes & OIDC_SCOPE_OFFLINE) && (call->client->grants & OIDC_GRANT_REFRESH))
 		random_uuid(is->family_id);
-	issue_start(is, oidc_scope_string(is->scopes, scope, sizeof(scope)));
+	issue_prepare(is, is->family_id[0] != '\0');
+	oidc_scope_string(is->scopes, scope_text, sizeof(scope_text));
+	STORE_CALL(STORE_OP_OAUTH_CODE_ISSUE, code_issued, is, STORE_V_TEXT(is->code_hash), STORE_V_TEXT(is->client_id),
+	    STORE_V_TEXT(is->user_id), STORE_V_TEXT(is->jti), STORE_V_TEXT_OR_NULL(is->family_id), STORE_V_TEXT(scope_text),
+	    STORE_V_INT(is->exp), STORE_V_TEXT_OR_NULL(is->refresh_hash), STORE_V_INT(is->auth_time), STORE_V_TEXT(is->amr),
+	    STORE_V_TEXT_OR_NULL(is->sid), is->family_id[0] ? STORE_V_INT(is->iat + OIDC_REFRESH_TTL) : STORE_V_NULL);
 }
 
-static void grant_refresh(struct http_exchange *ex, const struct token_request *tr, const struct oidc_client *client)
+/* PKCE (RFC 7636 §4.6) against the code's challenge; NULL: passed. */
+static const char *pkce_refusal(const struct token_request *tr, const char *challenge)
 {
-	char hash[OIDC_HASH_PARAM_LEN], scope[128], family[40], user_id[40];
-	unsigned granted, asked;
-	struct issue *is;
-	PGresult *r;
+	uint8_t h[SHA256_LEN];
+	char computed[64];
 
-	if (!grant_allowed(ex, client->grants & OIDC_GRANT_REFRESH, "refresh_token"))
+	if (!*challenge)
+		return tr->code_verifier ? "code_verifier given but the authorization used no PKCE" : NULL;
+	if (!tr->code_verifier)
+		return "code_verifier is required";
+	secure_sha256(tr->code_verifier, strlen(tr->code_verifier), h);
+	base64url_encode(h, sizeof(h), computed);
+	return secure_str_equal(computed, challenge) ? NULL : "code_verifier does not match the code_challenge";
+}
+
+static void code_spent(const struct store_reply *r, void *arg)
+{
+	struct oidc_token_call *call = arg;
+	struct http_exchange *ex = call->ex;
+	const char *refusal = NULL;
+
+	if (r->status != STORE_OK) {
+		oidc_reply_store_unavailable(ex, "the token store is unavailable");
+	} else if (r->n_rows != 1) {
+		refusal = "the authorization code is invalid";
+	} else if (store_bool(r, 0, OAUTH_CODE_REPLAYED)) {
+		log_warnx("authorization code replayed by client %s from %s; its tokens are revoked",
+		    call->client->client_id, ex->client_ip);
+		refusal = "the authorization code was already used";
+	} else if (!store_bool(r, 0, OAUTH_CODE_LIVE)) {
+		refusal = "the authorization code has expired";
+	} else if (strcmp(store_text(r, 0, OAUTH_CODE_REDIRECT_URI), call->tr.redirect_uri) != 0) {
+		refusal = "redirect_uri does not match the authorization request";
+	} else if (!(refusal = pkce_refusal(&call->tr, store_text(r, 0, OAUTH_CODE_CHALLENGE)))) {
+		code_tokens_store(call, r);
+	}
+	if (refusal)
+		oidc_reply_error(ex, 400, "invalid_grant", refusal);
+	oidc_token_call_free(call);
+}
+
+static void grant_code(struct oidc_token_call *call)
+{
+	if (!grant_allowed(call->ex, call->client->grants & OIDC_GRANT_CODE, "authorization_code")) {
+		oidc_token_call_free(call);
 		return;
-	r = spend_secret(ex, client, tr->refresh_token, hash,
-	    "UPDATE oauth_refresh_tokens t SET used_at = coalesce(t.used_at, now())"
-	    " FROM (SELECT token_hash, used_at AS prev FROM oauth_refresh_tokens WHERE token_hash = $1::bytea FOR UPDATE) p"
-	    " WHERE t.token_hash = p.token_hash AND t.client_id = $2"
-	    " RETURNING p.prev IS NOT NULL, t.revoked_at IS NOT NULL, t.expires_at > now(), t.user_id, t.scope,"
-	    " t.family_id, coalesce(floor(extract(epoch from t.auth_time))::bigint, 0), coalesce(t.amr, ''),"
-	    " coalesce(t.session_id::text, '')",
-	    "the refresh token is invalid");
-	if (!r)
-		return;
-	snprintf(family, sizeof(family), "%s", PQgetvalue(r, 0, 5));
-	if (PQgetvalue(r, 0, 0)[0] == 't') {
-		PQclear(r);
+	}
+	oidc_token_hash_param(call->tr.code, call->hash);
+	STORE_CALL(STORE_OP_OAUTH_CODE_SPEND, code_spent, call, STORE_V_TEXT(call->hash),
+	    STORE_V_TEXT(call->client->client_id));
+}
+
+/* ---- refresh_token ----
+ * One store call: the presented token spent and the new pair written in one
+ * transaction under the family's lock; a reuse of a spent token revokes the
+ * whole family, including what a racing rotation wrote (store/oauth_tokens.c). */
+
+static void refreshed(const struct store_reply *r, void *arg)
+{
+	struct issue *is = arg;
+	const char *outcome = store_text(r, 0, OAUTH_REFRESHED_OUTCOME);
+	const char *scope = store_text(r, 0, OAUTH_REFRESHED_SCOPE);
+
+	if (r->status != STORE_OK || r->n_rows != 1) {
+		issue_store_failed(is, "the token store is unavailable");
+	} else if (!strcmp(outcome, "reused")) {
 		/* A spent token came back: one of the two holders is a thief. */
-		oidc_revoke_family(family);
-		log_warnx("refresh token reused for client %s from %s; token family revoked", client->client_id,
-		    ex->client_ip);
-		oidc_reply_error(ex, 400, "invalid_grant", "the refresh token was already used");
-		return;
+		log_warnx("refresh token reused for client %s from %s; token family revoked", is->client_id,
+		    is->ex->client_ip);
+		issue_refused(is, "invalid_grant", "the refresh token was already used");
+	} else if (!strcmp(outcome, "revoked")) {
+		issue_refused(is, "invalid_grant", "the refresh token is revoked or expired");
+	} else if (!strcmp(outcome, "scope")) {
+		issue_refused(is, "invalid_scope", "scope exceeds what was granted");
+	} else if (!strcmp(outcome, "inactive")) {
+		issue_refused(is, "invalid_grant", "the account is no longer active");
+	} else if (strcmp(outcome, "issued") != 0) {
+		issue_refused(is, "invalid_grant", "the refresh token is invalid");
+	} else {
+		/* The store narrowed the scope to what was asked, keeping offline_access. */
+		if (oidc_scope_parse(scope, strlen(scope), &is->scopes) < 0)
+			is->scopes = 0;
+		snprintf(is->family_id, sizeof(is->family_id), "%s", store_text(r, 0, OAUTH_REFRESHED_FAMILY_ID));
+		is->auth_time = store_int(r, 0, OAUTH_REFRESHED_AUTH_TIME);
+		snprintf(is->amr, sizeof(is->amr), "%s", store_text(r, 0, OAUTH_REFRESHED_AMR));
+		snprintf(is->sid, sizeof(is->sid), "%s", store_text(r, 0, OAUTH_REFRESHED_SESSION_ID));
+		if (issue_for_user(is, r))
+			issue_sign(is);
+		else
+			issue_refused(is, "invalid_grant", "the account is no longer active");
 	}
-	if (PQgetvalue(r, 0, 1)[0] == 't' || PQgetvalue(r, 0, 2)[0] != 't') {
-		PQclear(r);
-		oidc_reply_error(ex, 400, "invalid_grant", "the refresh token is revoked or expired");
-		return;
-	}
-	if (oidc_scope_parse(PQgetvalue(r, 0, 4), strlen(PQgetvalue(r, 0, 4)), &granted) < 0)
-		granted = 0;
-	asked = granted;
-	if (tr->scope && (oidc_scope_parse(tr->scope, strlen(tr->scope), &asked) < 0 || (asked & ~granted))) {
-		PQclear(r);
-		oidc_reply_error(ex, 400, "invalid_scope", "scope exceeds what was granted");
-		return;
-	}
-	if (!(is = issue_new(ex, client))) {
-		PQclear(r);
-		return;
-	}
-	/* The family keeps its original grant; a narrower scope only narrows this access token. */
-	is->scopes = asked | (granted & OIDC_SCOPE_OFFLINE);
-	snprintf(user_id, sizeof(user_id), "%s", PQgetvalue(r, 0, 3));
-	is->auth_time = strtoll(PQgetvalue(r, 0, 6), NULL, 10);
-	snprintf(is->amr, sizeof(is->amr), "%s", PQgetvalue(r, 0, 7));
-	snprintf(is->sid, sizeof(is->sid), "%s", PQgetvalue(r, 0, 8));
-	snprintf(is->family_id, sizeof(is->family_id), "%s", family);
-	PQclear(r);
-	if (!issue_for_user(is, user_id)) {
-		oidc_revoke_family(family);
-		issue_free(is);
-		return;
-	}
-	issue_start(is, oidc_scope_string(is->scopes, scope, sizeof(scope)));
 }
 
-static void grant_client_credentials(struct http_exchange *ex, const struct token_request *tr,
-    const struct oidc_client *client)
+static void grant_refresh(struct oidc_token_call *call)
 {
+	const struct token_request *tr = &call->tr;
+	struct issue *is;
+
+	if (grant_allowed(call->ex, call->client->grants & OIDC_GRANT_REFRESH, "refresh_token") &&
+	    (is = issue_new(call->ex, call->client))) {
+		issue_prepare(is, true);
+		oidc_token_hash_param(tr->refresh_token, call->hash);
+		STORE_CALL(STORE_OP_OAUTH_REFRESH_ROTATE, refreshed, is, STORE_V_TEXT(call->hash),
+		    STORE_V_TEXT(is->client_id), tr->scope ? STORE_V_TEXT(tr->scope) : STORE_V_NULL, STORE_V_TEXT(is->jti),
+		    STORE_V_TEXT(is->refresh_hash), STORE_V_INT(is->exp), STORE_V_INT(is->iat + OIDC_REFRESH_TTL));
+	}
+	oidc_token_call_free(call);
+}
+
+/* ---- client_credentials ---- */
+
+static void client_token_stored(const struct store_reply *r, void *arg)
+{
+	struct issue *is = arg;
+
+	if (r->status != STORE_OK)
+		issue_store_failed(is, "could not store the tokens");
+	else
+		issue_sign(is);
+}
+
+static void grant_client_credentials(struct oidc_token_call *call)
+{
+	const struct token_request *tr = &call->tr;
+	const struct oidc_client *client = call->client;
 	unsigned asked = 0;
 	char scope[128];
 	struct issue *is;
 
-	if (!grant_allowed(ex, (client->grants & OIDC_GRANT_CLIENT_CREDENTIALS) && client->has_secret,
-	        "client_credentials"))
+	if (!grant_allowed(call->ex, (client->grants & OIDC_GRANT_CLIENT_CREDENTIALS) && client->has_secret,
+	        "client_credentials")) {
+		oidc_token_call_free(call);
 		return;
+	}
 	/* No user here: only scopes that make sense without one, and that the client may have. */
 	if (tr->scope && (oidc_scope_parse(tr->scope, strlen(tr->scope), &asked) < 0 ||
 	                     (asked & (OIDC_SCOPE_OPENID | OIDC_SCOPE_OFFLINE)) || (asked & ~client->scopes))) {
-		oidc_reply_error(ex, 400, "invalid_scope", "scope is not available to client_credentials");
+		oidc_reply_error(call->ex, 400, "invalid_scope", "scope is not available to client_credentials");
+		oidc_token_call_free(call);
 		return;
 	}
-	if (!(is = issue_new(ex, client)))
-		return;
-	is->scopes = asked;
-	snprintf(is->sub, sizeof(is->sub), "%s", client->client_id);
-	issue_start(is, oidc_scope_string(is->scopes, scope, sizeof(scope)));
+	if ((is = issue_new(call->ex, client))) {
+		is->scopes = asked;
+		snprintf(is->sub, sizeof(is->sub), "%s", client->client_id);
+		issue_prepare(is, false);
+		/* Stored like every access token, so that revoking it (or removing
+		 * its client) reaches every instance. */
+		STORE_CALL(STORE_OP_OAUTH_CLIENT_TOKEN_STORE, client_token_stored, is, STORE_V_TEXT(is->jti),
+		    STORE_V_TEXT(is->client_id), STORE_V_TEXT(oidc_scope_string(is->scopes, scope, sizeof(scope))),
+		    STORE_V_INT(is->exp));
+	}
+	oidc_token_call_free(call);
 }
 
 /* ---- client authentication, with brute-force limits ----
@@ -574,29 +537,27 @@ static void client_auth_count(const char *key, int max, const char *what, const 
 		    what, max, ip, cfg.login_window);
 }
 
-/* Shared with introspection and revocation: authenticates the client of a
- * parsed request. NULL: already answered (401 invalid_client, 429 when over
- * the failure limits, or 503). */
-struct oidc_client *oidc_authenticate_client(struct http_exchange *ex, const struct token_request *tr,
-    bool allow_public)
+/* An authentication waiting for its client's lookup. */
+struct pending_authentication {
+	struct http_exchange *ex;
+	const struct token_request *tr;
+	bool allow_public;
+	char ip_key[96];
+	oidc_client_authenticated_fn done;
+	void *arg;
+};
+
+/* The checks after the lookup: the client's own failure limit, then its
+ * secret (or, for a public client, the absence of one). c is consumed:
+ * returned when authenticated, else released (and the request answered). */
+static struct oidc_client *client_check(const struct pending_authentication *a, struct oidc_client *c)
 {
-	char ip_key[96], client_key[16 + OIDC_CLIENT_ID_MAX], what[32 + OIDC_CLIENT_ID_MAX];
-	struct oidc_client *c;
-	bool db_error, ok, guess;
+	struct http_exchange *ex = a->ex;
+	const struct token_request *tr = a->tr;
+	char client_key[16 + OIDC_CLIENT_ID_MAX], what[32 + OIDC_CLIENT_ID_MAX];
+	bool ok, guess;
 	int retry;
 
-	client_limit_key("client-ip:", ex->client_ip, ip_key, sizeof(ip_key));
-	if (rate_limit_peek(worker->shm->limits, ip_key, now_seconds(), cfg.login_window,
-	        cfg.client_auth_ip_max_attempts, &retry) >= cfg.client_auth_ip_max_attempts) {
-		log_debug("client authentication throttled for IP %s", ex->client_ip);
-		client_auth_throttled(ex, retry);
-		return NULL;
-	}
-	c = oidc_client_find(tr->client_id, &db_error);
-	if (db_error) {
-		oidc_reply_error(ex, 503, "temporarily_unavailable", "the client store is unavailable");
-		return NULL;
-	}
 	if (c && c->has_secret) {
 		snprintf(client_key, sizeof(client_key), "client:%s", c->client_id);
 		if (rate_limit_peek(worker->shm->limits, client_key, now_seconds(), cfg.login_window,
@@ -612,22 +573,63 @@ struct oidc_client *oidc_authenticate_client(struct http_exchange *ex, const str
 	else if (c->has_secret)
 		ok = tr->auth != CLIENT_AUTH_NONE && oidc_client_secret_ok(c, tr->client_secret);
 	else
-		ok = allow_public && tr->auth == CLIENT_AUTH_NONE;
-	if (!ok) {
-		guess = c && c->has_secret && tr->auth != CLIENT_AUTH_NONE;
-		oidc_client_release(c);
-		log_info("client authentication failed for %.64s from %s", tr->client_id, ex->client_ip);
-		snprintf(what, sizeof(what), "IP %s", ex->client_ip);
-		client_auth_count(ip_key, cfg.client_auth_ip_max_attempts, what, ex->client_ip);
-		if (guess) {
-			snprintf(what, sizeof(what), "client %s", tr->client_id);
-			client_auth_count(client_key, cfg.client_auth_max_attempts, what, ex->client_ip);
-		}
-		http_reply_header(ex, "WWW-Authenticate", "Basic realm=\"dreamauth\"");
-		oidc_reply_error(ex, 401, "invalid_client", "client authentication failed");
-		return NULL;
+		ok = a->allow_public && tr->auth == CLIENT_AUTH_NONE;
+	if (ok)
+		return c;
+	guess = c && c->has_secret && tr->auth != CLIENT_AUTH_NONE;
+	oidc_client_release(c);
+	log_info("client authentication failed for %.64s from %s", tr->client_id, ex->client_ip);
+	snprintf(what, sizeof(what), "IP %s", ex->client_ip);
+	client_auth_count(a->ip_key, cfg.client_auth_ip_max_attempts, what, ex->client_ip);
+	if (guess) {
+		snprintf(what, sizeof(what), "client %s", tr->client_id);
+		client_auth_count(client_key, cfg.client_auth_max_attempts, what, ex->client_ip);
 	}
-	return c;
+	http_reply_header(ex, "WWW-Authenticate", "Basic realm=\"dreamauth\"");
+	oidc_reply_error(ex, 401, "invalid_client", "client authentication failed");
+	return NULL;
+}
+
+static void client_found(struct oidc_client *c, int rc, void *arg)
+{
+	struct pending_authentication *a = arg;
+	struct oidc_client *authenticated = NULL;
+	struct http_exchange *ex = a->ex;
+	oidc_client_authenticated_fn done = a->done;
+	void *done_arg = a->arg;
+
+	if (rc < 0)
+		oidc_reply_store_unavailable(ex, "the client store is unavailable");
+	else
+		authenticated = client_check(a, c);
+	free(a);
+	done(ex, authenticated, done_arg);
+}
+
+/* Shared with introspection and revocation: authenticates the client of a
+ * parsed request (see oidc.h). */
+void oidc_authenticate_client(struct http_exchange *ex, const struct token_request *tr, bool allow_public,
+    oidc_client_authenticated_fn done, void *arg)
+{
+	struct pending_authentication *a = calloc(1, sizeof(*a));
+	int retry;
+
+	if (!a) {
+		oidc_reply_error(ex, 503, "temporarily_unavailable", "out of memory");
+		done(ex, NULL, arg);
+		return;
+	}
+	*a = (struct pending_authentication){ .ex = ex, .tr = tr, .allow_public = allow_public, .done = done, .arg = arg };
+	client_limit_key("client-ip:", ex->client_ip, a->ip_key, sizeof(a->ip_key));
+	if (rate_limit_peek(worker->shm->limits, a->ip_key, now_seconds(), cfg.login_window,
+	        cfg.client_auth_ip_max_attempts, &retry) >= cfg.client_auth_ip_max_attempts) {
+		log_debug("client authentication throttled for IP %s", ex->client_ip);
+		client_auth_throttled(ex, retry);
+		free(a);
+		done(ex, NULL, arg);
+		return;
+	}
+	oidc_client_find(tr->client_id, client_found, a);
 }
 
 /* Parses the body + Authorization header; NULL-equivalent (-1) when already answered. */
@@ -662,22 +664,59 @@ int oidc_parse_token_request(struct http_exchange *ex, enum token_endpoint ep, s
 	return 0;
 }
 
+struct oidc_token_call *oidc_token_call_new(struct http_exchange *ex, enum token_endpoint ep)
+{
+	struct oidc_token_call *call;
+
+	if (!oidc_enabled(ex))
+		return NULL;
+	if (!(call = calloc(1, sizeof(*call)))) {
+		oidc_reply_error(ex, 503, "temporarily_unavailable", "out of memory");
+		return NULL;
+	}
+	call->ex = ex;
+	/* Parsed in place: tr's pointers may point into tr itself. */
+	if (oidc_parse_token_request(ex, ep, &call->tr) < 0) {
+		free(call);
+		return NULL;
+	}
+	return call;
+}
+
+void oidc_token_call_free(struct oidc_token_call *call)
+{
+	oidc_client_release(call->client);
+	json_decref(call->claims);
+	token_request_free(&call->tr);
+	secure_wipe(call, sizeof(*call));	/* the Basic credentials lived in tr */
+	free(call);
+}
+
+static void token_client_authenticated(struct http_exchange *ex, struct oidc_client *client, void *arg)
+{
+	struct oidc_token_call *call = arg;
+
+	if (!client) {
+		oidc_token_call_free(call);
+		return;
+	}
+	call->client = client;
+	switch (call->tr.grant) {
+	case GRANT_AUTHORIZATION_CODE: grant_code(call); break;
+	case GRANT_REFRESH_TOKEN: grant_refresh(call); break;
+	case GRANT_CLIENT_CREDENTIALS: grant_client_credentials(call); break;
+	default:
+		oidc_reply_error(ex, 400, "unsupported_grant_type", "grant_type is not supported");
+		oidc_token_call_free(call);
+		break;
+	}
+}
+
 void handle_oauth_token(struct http_exchange *ex)
 {
-	struct token_request tr;
-	struct oidc_client *client;
+	struct oidc_token_call *call = oidc_token_call_new(ex, TOKEN_EP_TOKEN);
 
-	if (!oidc_enabled(ex) || oidc_parse_token_request(ex, TOKEN_EP_TOKEN, &tr) < 0)
-		return;
-	client = oidc_authenticate_client(ex, &tr, tr.grant != GRANT_CLIENT_CREDENTIALS);
-	if (client) {
-		switch (tr.grant) {
-		case GRANT_AUTHORIZATION_CODE: grant_code(ex, &tr, client); break;
-		case GRANT_REFRESH_TOKEN: grant_refresh(ex, &tr, client); break;
-		case GRANT_CLIENT_CREDENTIALS: grant_client_credentials(ex, &tr, client); break;
-		default: oidc_reply_error(ex, 400, "unsupported_grant_type", "grant_type is not supported"); break;
-		}
-		oidc_client_release(client);
-	}
-	token_request_free(&tr);
+	if (call)
+		oidc_authenticate_client(ex, &call->tr, call->tr.grant != GRANT_CLIENT_CREDENTIALS,
+		    token_client_authenticated, call);
 }

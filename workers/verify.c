@@ -17,6 +17,7 @@
 #include "workers/worker.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -62,23 +63,21 @@ static void unauthenticated(struct http_exchange *ex)
 	http_reply_error(ex, 401, "unauthorized", "no valid session");
 }
 
-enum bearer_result { BEARER_OK, BEARER_INVALID, BEARER_UNAVAILABLE };
-
-static enum bearer_result verify_bearer(struct http_exchange *ex, const struct http_str *auth)
+static void bearer_refused(struct http_exchange *ex)
 {
-	json_t *claims;
-	if (auth->len < 8 || strncasecmp(auth->p, "Bearer ", 7) != 0)
-		return BEARER_INVALID;
-	claims = jwt_local_verify(auth->p + 7, auth->len - 7, "at+jwt");
-	if (!claims)
-		return BEARER_INVALID;
-	/* Every access token we issue has a jti; revocation is by jti. */
-	const char *jti = json_string_value(json_object_get(claims, "jti"));
-	int revoked = jti ? access_token_revocation_check(jti) : 1;
-	if (revoked != 0) {
-		json_decref(claims);
-		return revoked < 0 ? BEARER_UNAVAILABLE : BEARER_INVALID;
-	}
+	http_reply_header(ex, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
+	http_reply_error(ex, 401, "invalid_token", "the access token is invalid, expired or revoked");
+}
+
+static void unavailable(struct http_exchange *ex, const char *description)
+{
+	http_reply_header(ex, "Retry-After", "1");
+	http_reply_error(ex, 503, "temporarily_unavailable", description);
+}
+
+/* The identity of a verified, unrevoked access token, in the headers. */
+static void bearer_accepted(struct http_exchange *ex, json_t *claims)
+{
 	const char *sub = json_string_value(json_object_get(claims, "sub"));
 	const char *email = json_string_value(json_object_get(claims, "email"));
 	const char *name = json_string_value(json_object_get(claims, "name"));
@@ -92,44 +91,84 @@ static enum bearer_result verify_bearer(struct http_exchange *ex, const struct h
 			o += (size_t)snprintf(group_list + o, sizeof(group_list) - o, "%s%s", o ? "," : "", s);
 	}
 	if (!sub || strpbrk(sub, "\r\n") || (email && strpbrk(email, "\r\n")) || (name && strpbrk(name, "\r\n"))) {
-		json_decref(claims);
-		return BEARER_INVALID;
+		bearer_refused(ex);
+		return;
 	}
 	identity_headers(ex, sub, email, name, group_list);
 	http_reply(ex, 200, NULL, NULL, 0);
+}
+
+/* A token the revoked-token table could not vouch for, while the store looks. */
+struct bearer_check {
+	struct http_exchange *ex;
+	json_t *claims;
+};
+
+static void bearer_checked(const struct store_reply *r, void *arg)
+{
+	struct bearer_check *b = arg;
+
+	switch (access_token_revoked_reply(r)) {
+	case 0: bearer_accepted(b->ex, b->claims); break;
+	case 1: bearer_refused(b->ex); break;
+	default: unavailable(b->ex, "token revocation store unavailable"); break;
+	}
+	json_decref(b->claims);
+	free(b);
+}
+
+/* The hot path: a table hit answers here, with no store call and no
+ * allocation of ours; only what the table cannot tell goes to the store. */
+static void verify_bearer(struct http_exchange *ex, const struct http_str *auth)
+{
+	json_t *claims = NULL;
+	const char *jti = NULL;
+
+	if (auth->len >= 8 && strncasecmp(auth->p, "Bearer ", 7) == 0)
+		claims = jwt_local_verify(auth->p + 7, auth->len - 7, "at+jwt");
+	/* Every access token we issue has a jti; revocation is by jti. */
+	if (claims)
+		jti = json_string_value(json_object_get(claims, "jti"));
+	switch (jti ? access_token_revocation_cached(jti) : ACCESS_TOKEN_REVOKED) {
+	case ACCESS_TOKEN_LIVE:
+		bearer_accepted(ex, claims);
+		break;
+	case ACCESS_TOKEN_REVOKED:
+		bearer_refused(ex);
+		break;
+	case ACCESS_TOKEN_ASK_STORE: {
+		struct bearer_check *b = malloc(sizeof(*b));
+		if (!b) {
+			unavailable(ex, "out of memory");
+			break;
+		}
+		*b = (struct bearer_check){ .ex = ex, .claims = claims };
+		access_token_ask_store(jti, bearer_checked, b);
+		return;	/* b owns claims now */
+	}
+	}
 	json_decref(claims);
-	return BEARER_OK;
+}
+
+static void session_found(struct http_exchange *ex, int rc, const struct session_entry *s, void *arg)
+{
+	(void)arg;
+	if (rc < 0)
+		unavailable(ex, "session store unavailable");
+	else if (rc == 0)
+		unauthenticated(ex);
+	else {
+		identity_headers(ex, s->user_id, s->email, s->name, s->groups);
+		http_reply(ex, 200, NULL, NULL, 0);
+	}
 }
 
 void handle_verify(struct http_exchange *ex)
 {
-	struct session_entry s;
 	const struct http_str *auth = http_request_header(&ex->req, "authorization");
-	int rc;
 
-	if (auth) {
-		switch (verify_bearer(ex, auth)) {
-		case BEARER_OK:
-			return;
-		case BEARER_UNAVAILABLE:
-			http_reply_error(ex, 503, "temporarily_unavailable", "token revocation store unavailable");
-			return;
-		case BEARER_INVALID:
-			break;
-		}
-		http_reply_header(ex, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
-		http_reply_error(ex, 401, "invalid_token", "the access token is invalid, expired or revoked");
-		return;
-	}
-	rc = session_from_request(ex, &s, NULL);
-	if (rc < 0) {
-		http_reply_error(ex, 503, "temporarily_unavailable", "session store unavailable");
-		return;
-	}
-	if (rc == 0) {
-		unauthenticated(ex);
-		return;
-	}
-	identity_headers(ex, s.user_id, s.email, s.name, s.groups);
-	http_reply(ex, 200, NULL, NULL, 0);
+	if (auth)
+		verify_bearer(ex, auth);
+	else
+		session_from_request(ex, session_found, NULL);
 }

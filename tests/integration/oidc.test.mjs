@@ -6,7 +6,8 @@
 // wrong secret, refresh-token reuse, tampered JWT, unknown client, malformed
 // bodies, clients-file reload, the provider switched off; failed client
 // authentication limits; revoked access tokens refused at /api/verify on
-// every worker and every instance; `dreamauth user passwd` ending a user's
+// every worker and every instance; a refresh token reused on one instance
+// while another rotates it; `dreamauth user passwd` ending a user's
 // tokens everywhere, `user set` changing the next tokens' groups.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
@@ -311,6 +312,9 @@ test('client_credentials', async () => {
   const { payload } = await jose.jwtVerify(t.access_token, jwks, { issuer, typ: 'at+jwt' });
   assert.equal(payload.sub, 'app');
   assert.equal(payload.client_id, 'app');
+  // Stored like any access token (so revocation reaches it), without a user.
+  assert.equal(psql(s.env.DATABASE_URL, `SELECT count(*) FROM oauth_access_tokens WHERE jti = '${payload.jti}'
+    AND client_id = 'app' AND user_id IS NULL AND family_id IS NULL AND revoked_at IS NULL`), '1');
   assert.equal(t.refresh_token, undefined);
   assert.equal(t.id_token, undefined);
   assert.equal((await client.tokenIntrospection(config, t.access_token)).active, true);
@@ -654,11 +658,17 @@ test('dreamauth client add prints a secret once; the database client works', asy
   execFileSync(BIN, ['client', 'remove', 'dbapp-es'], { env: { PATH: process.env.PATH, DATABASE_URL: s.env.DATABASE_URL, AUTH_SECRET: TEST_SECRET } });
   let r = await tokenPost({ grant_type: 'client_credentials' }, { authorization: basic('dbapp', secret) });
   assert.equal(r.status, 200);
+  const machine = (await r.json()).access_token;
+  assert.deepEqual(await verifyBearer(s, machine, 3), all(200, 3));
   r = await tokenPost({ grant_type: 'client_credentials' }, { authorization: basic('dbapp', secret.slice(0, -1) + 'x') });
   assert.equal(r.status, 401);
   execFileSync(BIN, ['client', 'remove', 'dbapp'], { env: { PATH: process.env.PATH, DATABASE_URL: s.env.DATABASE_URL, AUTH_SECRET: TEST_SECRET } });
   r = await tokenPost({ grant_type: 'client_credentials' }, { authorization: basic('dbapp', secret) });
   assert.equal(r.status, 401);
+  // Its client_credentials tokens were stored, so the removal revoked them too.
+  const ms = await msUntilRefused(s, machine);
+  assert.ok(ms < 1000, `the removed client's token refused after ${ms} ms`);
+  assert.deepEqual(await verifyBearer(s, machine, 3), all(401, 3));
 });
 
 // ---- revoked access tokens at /api/verify
@@ -733,7 +743,7 @@ test('/api/verify refuses a revoked access token at once on every worker: revoke
   assert.deepEqual(await verifyBearer(s, user.access_token), all(200));
 });
 
-test('two instances on one database: a revocation on A reaches /api/verify on B within 1 s; a new or restarted listener knows it too', async () => {
+test('two instances on one database: a revocation on A reaches /api/verify on B within 1 s; a restarted store or a new instance knows it too', async () => {
   // Replicas share the database and the public URL (the issuer).
   const B = await start({ DATABASE_URL: s.env.DATABASE_URL, AUTH_URL: issuer });
   const config = await discover(s, 'app', 'app-secret-123');
@@ -753,22 +763,22 @@ test('two instances on one database: a revocation on A reaches /api/verify on B 
   assert.ok(await msUntilRefused(B, next.access_token) < 1000);
   assert.ok(await msUntilRefused(B, fam.access_token) < 1000);
 
-  // B's listener (worker 1) dies: a revocation made while it is down is still
-  // refused on B, by its other worker (asking the database) and by the new
-  // worker 1 (which reloads the list); later ones travel as before.
+  // B's store (its listener) is killed: a revocation made while it is down
+  // reaches B when the restarted store's listener catches up from the
+  // revocation log; later ones travel as before.
   const t2 = await client.clientCredentialsGrant(config, {});
   const t3 = await client.clientCredentialsGrant(config, {});
   assert.deepEqual(await verifyBearer(B, t2.access_token), all(200));
-  const listener = B.childPid('dreamauth: worker 1');
-  assert.ok(listener);
-  process.kill(listener, 'SIGKILL');
-  for (let i = 0; i < 100 && !/worker 1 died from signal 9/.test(B.logs()); i++) await sleep(10);
-  assert.match(B.logs(), /worker 1 died from signal 9/, 'the master has noticed');
+  const store = B.childPid('dreamauth: store');
+  assert.ok(store);
+  process.kill(store, 'SIGKILL');
+  for (let i = 0; i < 100 && !/store died from signal 9/.test(B.logs()); i++) await sleep(10);
+  assert.match(B.logs(), /store died from signal 9/, 'the master has noticed');
   await client.tokenRevocation(config, t2.access_token);
-  assert.deepEqual(await verifyBearer(B, t2.access_token), all(401));
   const t0 = Date.now();
-  while (Date.now() - t0 < 3000 && [undefined, listener].includes(B.childPid('dreamauth: worker 1'))) await sleep(20);
-  await B.waitHealthy(3000);
+  while (Date.now() - t0 < 5000 && [undefined, store].includes(B.childPid('dreamauth: store'))) await sleep(20);
+  await B.waitHealthy(5000);
+  assert.ok(await msUntilRefused(B, t2.access_token, 5000) < 5000, 'the restarted store caught up');
   assert.deepEqual(await verifyBearer(B, t2.access_token), all(401));
   assert.deepEqual(await verifyBearer(B, t3.access_token), all(200));
   await client.tokenRevocation(config, t3.access_token);
@@ -969,6 +979,60 @@ test('a code replay that lands while the first exchange is still storing its tok
   assert.equal(body.error, 'invalid_grant');
   assert.equal(psql(s.env.DATABASE_URL, `SELECT count(*) FROM oauth_access_tokens WHERE code_hash = sha256('${g.code}'::bytea) AND revoked_at IS NULL`), '0');
   assert.match(s.logs(), /replayed during its exchange/);
+  await B.stop();
+});
+
+// ---- refresh-token reuse racing the rotation it reuses (issue 9 item 2)
+
+test('one refresh token sent to two instances at once while the refresh path waits on a lock: one 200, one "already used", and the whole family revoked, the winner\'s new tokens too', async () => {
+  const B = await start({ DATABASE_URL: s.env.DATABASE_URL, AUTH_URL: issuer, WORKERS: '1' });
+  const config = await discover(s, 'app', 'app-secret-123');
+  const { tokens } = await codeFlow(s, new Browser(s.url), config, 'ada@example.com');
+  const db = s.env.DATABASE_URL;
+  const family = psql(db, `SELECT family_id FROM oauth_refresh_tokens WHERE token_hash = sha256('${tokens.refresh_token}'::bytea)`);
+  assert.match(family, /^[0-9a-f-]{36}$/);
+  const refresh = (srv, token = tokens.refresh_token) => fetch(srv.url + '/oauth2/token', { method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic('app', 'app-secret-123') },
+    body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: token }).toString() });
+  const waiting = () => Number(psql(db, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()" +
+    " AND wait_event_type = 'Lock' AND query LIKE '%oauth_%'"));
+  const lock = await holdLock(db, 'LOCK TABLE users IN ACCESS EXCLUSIVE MODE');
+  let both;
+  try {
+    both = [refresh(s), refresh(B)];
+    // One of them waits on the lock; give the other time to arrive (it waits
+    // too, on the first, or answers at once as it did before the fix).
+    for (let i = 0; i < 300 && waiting() < 1; i++) await sleep(10);
+    assert.ok(waiting() >= 1, 'a refresh waits on the lock');
+    await sleep(300);
+  } finally {
+    await lock.release();
+  }
+  const answers = await Promise.all(both);
+  assert.deepEqual(answers.map((r) => r.status).sort(), [200, 400]);
+  const won = await answers.find((r) => r.status === 200).json();
+  const lost = await answers.find((r) => r.status === 400).json();
+  assert.equal(lost.error, 'invalid_grant');
+  assert.equal(lost.error_description, 'the refresh token was already used');
+  assert.ok(won.refresh_token && won.access_token);
+  // Every row of the family is revoked: the first pair and the winner's.
+  assert.equal(psql(db, `SELECT count(*) FROM oauth_refresh_tokens WHERE family_id = '${family}'`), '2');
+  assert.equal(psql(db, `SELECT count(*) FROM oauth_access_tokens WHERE family_id = '${family}'`), '2');
+  assert.equal(psql(db, `SELECT (SELECT count(*) FROM oauth_refresh_tokens WHERE family_id = '${family}' AND revoked_at IS NULL)
+    + (SELECT count(*) FROM oauth_access_tokens WHERE family_id = '${family}' AND revoked_at IS NULL)`), '0');
+  // The winner's new refresh token is refused, on either instance.
+  for (const srv of [s, B]) {
+    const again = await refresh(srv, won.refresh_token);
+    assert.equal(again.status, 400);
+    assert.equal((await again.json()).error, 'invalid_grant');
+  }
+  // Its access token is refused by /api/verify and by userinfo, on both instances.
+  for (const srv of [s, B]) {
+    assert.ok(await msUntilRefused(srv, won.access_token) < 1000);
+    assert.deepEqual(await verifyBearer(srv, won.access_token, 3), all(401, 3));
+    const ui = await fetch(srv.url + '/oauth2/userinfo', { headers: { authorization: 'Bearer ' + won.access_token } });
+    assert.equal(ui.status, 401);
+  }
   await B.stop();
 });
 
