@@ -14,7 +14,7 @@
 
 void actor_confine(const char *user, void (*on_term)(int))
 {
-	secure_wipe(cfg.auth_secret, strlen(cfg.auth_secret));
+	config_forget_auth_secret();
 	if (privdrop(user) < 0)
 		fatalx("cannot drop privileges");
 	signal(SIGTERM, on_term);

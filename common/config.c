@@ -5,7 +5,9 @@
  */
 #include "common/config.h"
 #include "common/log.h"
+#include "common/secure.h"
 #include "proto/redirect.h"
+#include "proto/token_request.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -207,6 +209,26 @@ bool config_siwe_chain_allowed(uint64_t chain_id)
 	return false;
 }
 
+/* Bearer tokens at /api/verify must name this audience (an RFC 8707
+ * resource the token endpoint puts in aud): a token a relying party got for
+ * itself must not open every app behind forward-auth. */
+static int parse_forward_auth(char *err, size_t errlen)
+{
+	const char *v = env_first("FORWARD_AUTH_AUDIENCE", NULL);
+	char buf[300];
+
+	if (!v) {
+		snprintf(buf, sizeof(buf), "%s/api/verify", cfg.issuer);
+		v = buf;
+	}
+	if (!resource_indicator_valid(v))
+		return config_error(err, errlen, "FORWARD_AUTH_AUDIENCE: expected an absolute URI without a fragment, "
+		    "such as https://apps.example.com");
+	cfg.forward_auth_audience = strdup(v);
+	return parse_bool("FORWARD_AUTH_ALLOW_MACHINE_TOKENS", NULL, false, &cfg.forward_auth_allow_machine_tokens, err,
+	    errlen);
+}
+
 /* The embedded cluster execs PG_BIN/initdb (first start) and PG_BIN/postgres
  * (every start and restart); a bad directory would otherwise show up as a
  * postgres child restarted in a loop. */
@@ -253,7 +275,8 @@ void config_free(void)
 {
 	char **strings[] = { &cfg.data_dir, &cfg.database_url, &cfg.pg_bin, &cfg.migration_lock_key, &cfg.auth_secret,
 		&cfg.issuer, &cfg.cookie_domain, &cfg.cookie_name, &cfg.oidc_clients, &cfg.oidc_clients_file,
-		&cfg.admin_emails, &cfg.signing_alg, &cfg.run_user, &cfg.service_user, &cfg.siwe_origin };
+		&cfg.admin_emails, &cfg.signing_alg, &cfg.run_user, &cfg.service_user, &cfg.forward_auth_audience,
+		&cfg.siwe_origin };
 	for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++) {
 		free(*strings[i]);
 		*strings[i] = NULL;
@@ -351,7 +374,7 @@ int config_load(char *err, size_t errlen)
 	cfg.auth_secret = dup_or_null(v);	/* NULL: embedded mode generates one, see master */
 	if (!cfg.auth_secret && !cfg.embedded_pg)
 		return config_error(err, errlen, "AUTH_SECRET: required when DATABASE_URL is set (at least 32 random characters)");
-	if (parse_issuer(err, errlen))
+	if (parse_issuer(err, errlen) || parse_forward_auth(err, errlen))
 		return -1;
 	cfg.cookie_domain = dup_or_null(env_first("COOKIE_DOMAIN", NULL));
 	if (cfg.cookie_domain && strpbrk(cfg.cookie_domain, ";, \t\"="))
@@ -439,6 +462,43 @@ int config_load(char *err, size_t errlen)
 		return config_error(err, errlen, "RUN_USER: no such user \"%s\" (children drop to it when started as root)",
 		    cfg.run_user);
 	return parse_service_user(err, errlen);
+}
+
+static const char *const secret_variables[] = { "AUTH_SECRET", "BETTER_AUTH_SECRET", "DATABASE_URL", "SMTP_PASS",
+	NULL };
+
+void config_wipe_secret_values(char **env)
+{
+	for (; env && *env; env++)
+		for (int i = 0; secret_variables[i]; i++) {
+			size_t n = strlen(secret_variables[i]);
+			if (!strncmp(*env, secret_variables[i], n) && (*env)[n] == '=')
+				secure_wipe(*env + n + 1, strlen(*env + n + 1));
+		}
+}
+
+void config_scrub_environment(void)
+{
+	extern char **environ;
+	config_wipe_secret_values(environ);
+	for (int i = 0; secret_variables[i]; i++)
+		unsetenv(secret_variables[i]);
+}
+
+static void wipe_string(char *s)
+{
+	if (s)
+		secure_wipe(s, strlen(s));
+}
+
+void config_forget_auth_secret(void)
+{
+	wipe_string(cfg.auth_secret);
+}
+
+void config_forget_database_url(void)
+{
+	wipe_string(cfg.database_url);
 }
 
 bool config_is_admin_email(const char *email)

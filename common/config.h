@@ -60,6 +60,8 @@ struct config {
 	int oidc_access_token_ttl;	/* OIDC_ACCESS_TOKEN_TTL seconds (access and ID tokens), default 3600 */
 	char *admin_emails;		/* comma separated, lower-cased */
 	char *signing_alg;		/* SIGNING_ALG: RS256 (default) | ES256 | EdDSA */
+	char *forward_auth_audience;	/* FORWARD_AUTH_AUDIENCE: the aud a Bearer token needs at /api/verify */
+	bool forward_auth_allow_machine_tokens;	/* FORWARD_AUTH_ALLOW_MACHINE_TOKENS: client_credentials tokens too */
 
 	/* sessions and passwords */
 	int session_idle_ttl;		/* SESSION_IDLE_TTL seconds, default 7 days */
@@ -88,6 +90,20 @@ extern struct config cfg;
 /* Parse the environment into cfg. On a bad value writes one line naming the
  * variable into err and returns -1. need_secret: serve/migrate need AUTH_SECRET. */
 int config_load(char *err, size_t errlen);
+/* Secrets leave the processes that do not need them, copies included.
+ * config_wipe_secret_values zeroes, in place, the value of every secret
+ * variable (AUTH_SECRET, BETTER_AUTH_SECRET, DATABASE_URL, SMTP_PASS) in an
+ * environment array: the kernel's copy that libbsd's setproctitle_init left
+ * behind as title space (common/privdrop.c). config_scrub_environment does so
+ * for the process's environment (libbsd's heap copies) and unsets them:
+ * after config_load, the master keeps only cfg's copies, and every child
+ * forked from it inherits no other. config_forget_auth_secret and
+ * config_forget_database_url zero cfg's copies in a child that has no use
+ * for them (every child: AUTH_SECRET; the kdf: DATABASE_URL too). */
+void config_wipe_secret_values(char **env);
+void config_scrub_environment(void);
+void config_forget_auth_secret(void);
+void config_forget_database_url(void);
 /* Frees every string in cfg and zeroes it (tests; config_load after it). */
 void config_free(void);
 bool config_is_admin_email(const char *email);

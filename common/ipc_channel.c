@@ -4,6 +4,7 @@
  * broker sockets between workers, signer and kdf) and by every child.
  */
 #include "common/ipc_channel.h"
+#include "common/secure.h"
 
 #include <errno.h>
 #include <string.h>
@@ -66,6 +67,9 @@ int ipc_send(int fd, const struct ipc_msg *m, int pass_fd)
 	do
 		n = sendmsg(fd, &msg, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
+	int saved = errno;
+	secure_wipe(frame, (size_t)len);	/* it may carry a password (to the kdf) */
+	errno = saved;
 	if (n < 0)
 		return -1;
 	if (n != len) {	/* SEQPACKET is all-or-nothing; be safe anyway */
@@ -122,8 +126,9 @@ int ipc_recv(int fd, struct ipc_msg *m, int *recv_fd)
 		errno = 0;
 		return -1;
 	}
-	if ((msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || nfds > 1 ||
-	    ipc_decode(frame, (size_t)n, m) != 0) {
+	int bad = (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || nfds > 1 || ipc_decode(frame, (size_t)n, m) != 0;
+	secure_wipe(frame, (size_t)n);	/* a password (in the kdf), now in m if anywhere */
+	if (bad) {
 		close_fds(fds, nfds);
 		errno = EBADMSG;
 		return -2;

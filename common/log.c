@@ -1,7 +1,10 @@
-/* Logging: "<time> dreamauth[<pid>] <role>: <level>: message" on stderr. */
+/* Logging: "<time> dreamauth[<pid>] <role>: <level>: message" on stderr,
+ * with every unprintable byte of the message escaped. */
 #include "common/log.h"
+#include "proto/text_controls.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,20 +30,44 @@ const char *log_role(void)
 	return log_role_name;
 }
 
+/* Values in messages come from clients (a client_id, an email): written raw,
+ * ESC [ 2 J would clear the terminal of whoever tails the log, a newline
+ * would forge a line, U+202E would make one read backwards. CR, LF and TAB
+ * become spaces (one line per event); every other byte that is not printable
+ * text (text_controls.h) becomes \xNN. out holds 4 bytes per byte of msg. */
+static void escape_unprintable(const char *msg, char *out)
+{
+	size_t len = strlen(msg), i = 0;
+	char *o = out;
+	bool printable;
+
+	while (i < len) {
+		size_t n = text_next_char(msg + i, len - i, &printable);
+		if (printable) {
+			memcpy(o, msg + i, n);
+			o += n;
+		} else if (msg[i] == '\n' || msg[i] == '\r' || msg[i] == '\t') {
+			*o++ = ' ';
+		} else {
+			for (size_t k = 0; k < n; k++)
+				o += sprintf(o, "\\x%02x", (unsigned char)msg[i + k]);
+		}
+		i += n;
+	}
+	*o = '\0';
+}
+
 static void log_emit(enum log_level level, const char *fmt, va_list ap, int errnum)
 {
 	static const char *names[] = { "debug", "info", "warn", "error" };
-	char msg[1024], stamp[32];
+	char raw[1024], msg[4 * sizeof(raw)], stamp[32];
 	struct timespec ts;
 	struct tm tm;
 
 	if (level < log_min)
 		return;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	/* One line per event: newlines in messages would let input forge lines. */
-	for (char *p = msg; *p; p++)
-		if (*p == '\n' || *p == '\r')
-			*p = ' ';
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	escape_unprintable(raw, msg);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);

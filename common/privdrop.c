@@ -1,5 +1,6 @@
 /* Privilege drop and process titles for the child processes. */
 #include "common/privdrop.h"
+#include "common/config.h"
 #include "common/log.h"
 #include "common/sanitizer.h"
 
@@ -80,7 +81,14 @@ void proctitle_init(int argc, char **argv)
 	if (argc > 0)
 		original_argv_len = (size_t)(argv[argc - 1] + strlen(argv[argc - 1]) - argv[0]);
 	extern char **environ;
+	char **kernel_environ = environ;
 	setproctitle_init(argc, argv, environ);
+	/* libbsd copied the environment to the heap and keeps the kernel's
+	 * strings as title space, cleared by the first setproctitle: wipe the
+	 * secrets there now, whether or not a title is ever set (a command never
+	 * sets one; the master reads its database first). */
+	if (environ != kernel_environ)
+		config_wipe_secret_values(kernel_environ);
 }
 
 void proctitle_set(const char *role)

@@ -20,6 +20,13 @@ bool secure_equal(const void *a, const void *b, size_t len);
 bool secure_str_equal(const char *a, const char *b);
 void secure_hex(const uint8_t *in, size_t len, char *out /* 2*len+1 */);
 void secure_wipe(void *buf, size_t len);
+/* free() that zeroes the whole block first (malloc_usable_size): for memory
+ * that held a password, a secret or a request body. NULL is fine. */
+void secure_free(void *p);
+/* libevent (socket buffers: request bodies) and jansson (parsed JSON
+ * strings: passwords) free through secure_free from now on. Call first thing
+ * in main, before any libevent or jansson call. */
+void secure_free_library_memory(void);
 /* A random 256-bit token, base64url without padding (43 chars + NUL). */
 #define TOKEN_STR_LEN 44
 void secure_token(char out[TOKEN_STR_LEN]);

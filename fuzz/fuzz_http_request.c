@@ -2,7 +2,8 @@
  * libFuzzer target for proto/http_request.c: parses the input as a request
  * head with fixed limits, checks the result's invariants, then feeds any
  * body after the head (and the whole input) to the chunked decoder, in one
- * call and split in two, which must agree.
+ * call, split in two, and in place (out is in, as workers/http_server.c
+ * decodes a request buffer), which must all agree.
  */
 #include "proto/http_request.h"
 #include <stdlib.h>
@@ -16,6 +17,26 @@ static void inside(const char *buf, size_t len, struct http_str s)
 {
 	if (s.len && (s.p < buf || s.p + s.len > buf + len))
 		abort();
+}
+
+/* Decodes a copy of in[0..len) in place, with the server's arguments (out
+ * is the input, its capacity the input's length): the same result as into a
+ * separate buffer. */
+static void check_chunked_in_place(const char *in, size_t len, int res, size_t consumed, const char *out,
+    size_t out_len)
+{
+	char *buf = malloc(len ? len : 1);
+	struct http_chunked c;
+	size_t used = 0, in_place_len = 0;
+
+	if (!buf)
+		return;
+	memcpy(buf, in, len);
+	http_chunked_init(&c, limits.max_body);
+	int rc = http_chunked_decode(&c, buf, len, &used, buf, len, &in_place_len);
+	if (rc != res || used != consumed || in_place_len != out_len || memcmp(buf, out, out_len) != 0)
+		abort();
+	free(buf);
 }
 
 /* Decodes in[0..len) once whole and once split at `split`; both must agree. */
@@ -47,6 +68,7 @@ static void check_chunked(const char *in, size_t len, size_t split)
 		abort();
 	if (res_a >= 0 && consumed_b1 + consumed_b2 != consumed_a)
 		abort();
+	check_chunked_in_place(in, len, res_a, consumed_a, whole_out, out_a);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -4,8 +4,9 @@
  * client on the network. Input layout: first byte selects the endpoint,
  * then the Authorization header up to the first '\n' (absent if there is no
  * '\n'), then the body. Checks: success means a known grant with its
- * required parameters and a client_id; failure leaves nothing to free and
- * names an RFC 6749 error.
+ * required parameters and a client_id (and a resource only if it is a valid
+ * RFC 8707 indicator); failure leaves nothing to free and names an RFC 6749
+ * (or RFC 8707) error.
  */
 #include "proto/token_request.h"
 
@@ -60,6 +61,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 			if (r.grant == GRANT_NONE)
 				abort();
+			if (r.resource && !resource_indicator_valid(r.resource))
+				abort();
 		} else if (!r.token || !*r.token) {
 			abort();
 		}
@@ -68,7 +71,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!error || !description || r.form.arena || r.form.n)
 			abort();
 		if (strcmp(error, "invalid_request") && strcmp(error, "invalid_client") &&
-		    strcmp(error, "unsupported_grant_type") && strcmp(error, "invalid_scope"))
+		    strcmp(error, "unsupported_grant_type") && strcmp(error, "invalid_scope") &&
+		    strcmp(error, "invalid_target"))
 			abort();
 	}
 	free(auth);

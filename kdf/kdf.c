@@ -204,6 +204,7 @@ void kdf_main(int ctrl_fd, struct shm_region *shm)
 		log_warn("setpriority");
 	}
 	actor_confine(cfg.run_user, on_term);
+	config_forget_database_url();	/* the kdf never talks to PostgreSQL */
 	/* A fixed mmap threshold returns each 19 MiB argon2 block to the kernel
 	 * when freed (glibc's adaptive threshold would keep them on the heap). */
 	mallopt(M_MMAP_THRESHOLD, 1024 * 1024);

@@ -7,6 +7,7 @@
 #include "common/log.h"
 #include "common/migrate.h"
 #include "common/privdrop.h"
+#include "common/secure.h"
 #include "master/cli.h"
 #include "master/master.h"
 #include "workers/oidc_clients.h"
@@ -67,6 +68,7 @@ int main(int argc, char **argv)
 	char err[512];
 	const char *cmd = argc > 1 ? argv[1] : NULL;
 
+	secure_free_library_memory();	/* before libevent or jansson allocate */
 	proctitle_init(argc, argv);
 	log_init("master", LOG_LEVEL_INFO);
 	if (!cmd || !strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
@@ -77,7 +79,10 @@ int main(int argc, char **argv)
 		printf("dreamauth %s\n", DREAMAUTH_VERSION);
 		return 0;
 	}
-	if (config_load(err, sizeof(err)) < 0) {
+	int loaded = config_load(err, sizeof(err));
+	/* From here on cfg holds the secrets; the environment does not. */
+	config_scrub_environment();
+	if (loaded < 0) {
 		log_errorx("configuration: %s", err);
 		return 1;
 	}

@@ -1,6 +1,7 @@
 /* Checks and option parsing for `dreamauth user ...` (see user_opts.h). */
 #include "master/user_opts.h"
 #include "kdf/kdf.h"
+#include "proto/display_name.h"
 
 #include <string.h>
 
@@ -18,9 +19,11 @@ bool user_password_acceptable(const char *pw, size_t len)
 	return pw && len <= KDF_MAX_PASSWORD && user_utf8_chars(pw, len) >= USER_PASSWORD_MIN_CHARS;
 }
 
+_Static_assert(USER_NAME_MAX_BYTES == DISPLAY_NAME_MAX_BYTES, "one limit for names, CLI and sign-up");
+
 bool user_name_valid(const char *name)
 {
-	return strlen(name) <= USER_NAME_MAX_BYTES && !strpbrk(name, "\r\n\t<>");
+	return display_name_problem(name, strlen(name)) == NULL;
 }
 
 bool user_groups_valid(const char *groups)

@@ -8,7 +8,7 @@
 #include <stddef.h>
 
 #define USER_PASSWORD_MIN_CHARS 8
-#define USER_NAME_MAX_BYTES 80
+#define USER_NAME_MAX_BYTES 80	/* DISPLAY_NAME_MAX_BYTES */
 #define USER_GROUPS_MAX_BYTES 150	/* the session cache keeps 160 bytes of groups */
 
 /* Code points in UTF-8 text (continuation bytes are not counted). */
@@ -17,7 +17,8 @@ size_t user_utf8_chars(const char *s, size_t len);
 /* USER_PASSWORD_MIN_CHARS characters up to KDF_MAX_PASSWORD bytes. */
 bool user_password_acceptable(const char *pw, size_t len);
 
-/* At most USER_NAME_MAX_BYTES, no line breaks, tabs or angle brackets. */
+/* A storable display name (proto/display_name.h): at most USER_NAME_MAX_BYTES,
+ * UTF-8 without control or format characters, no angle brackets. */
 bool user_name_valid(const char *name);
 
 /* Comma-separated names of printable ASCII without separators or quotes, no

@@ -94,6 +94,7 @@ enum form_result form_parse(const char *in, size_t len, size_t max_len, struct f
 	out->arena = malloc(arena_size);
 	if (out->arena == NULL)	/* no result of its own: callers answer 400/413 alike */
 		return FORM_ERR_TOO_LONG;
+	out->arena_size = arena_size;
 	char *cursor = out->arena;
 	enum form_result result = FORM_OK;
 
@@ -156,6 +157,8 @@ const char *form_get(const struct form *f, const char *name)
 
 void form_free(struct form *f)
 {
+	if (f->arena)
+		explicit_bzero(f->arena, f->arena_size);
 	free(f->arena);
 	memset(f, 0, sizeof(*f));
 }

@@ -18,7 +18,8 @@ struct form_field {
 struct form {
 	struct form_field fields[FORM_MAX_FIELDS];
 	size_t n;
-	char *arena;	/* owned; freed by form_free */
+	char *arena;	/* owned; zeroed and freed by form_free (it may hold a password) */
+	size_t arena_size;
 };
 
 enum form_result {

@@ -549,7 +549,8 @@ int http_chunked_decode(struct http_chunked *c, const char *in, size_t in_len, s
 				n = room;
 			if (n == 0)
 				goto out_full;
-			memcpy(out + *out_len, in + i, n);
+			/* memmove: decoding in place, out trails in over the same bytes */
+			memmove(out + *out_len, in + i, n);
 			*out_len += n;
 			i += n;
 			c->chunk_left -= n;

@@ -84,7 +84,9 @@ void http_chunked_init(struct http_chunked *c, uint64_t max_body);
  * are read (*consumed tells how many input bytes), 0 when more input is
  * needed, -1 on malformed input, -2 when the body exceeds max_body.
  * *consumed is always set; a 0 with *consumed < in_len means out is full:
- * drain it and call again with the rest. */
+ * drain it and call again with the rest. out may be in itself (decoding in
+ * place, as workers/http_server.c does: decoded bytes never run ahead of
+ * the encoded ones), so the two may overlap. */
 int http_chunked_decode(struct http_chunked *c, const char *in, size_t in_len, size_t *consumed,
     char *out, size_t out_cap, size_t *out_len);
 

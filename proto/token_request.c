@@ -34,6 +34,32 @@ bool pkce_challenge_valid(const char *v, size_t len)
 	return true;
 }
 
+static bool scheme_char(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '-' ||
+	    c == '.';
+}
+
+bool resource_indicator_valid(const char *uri)
+{
+	size_t len = strlen(uri), i = 0;
+
+	if (len == 0 || len > RESOURCE_INDICATOR_MAX)
+		return false;
+	/* scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) (RFC 3986 §3.1) */
+	if (!((uri[0] >= 'a' && uri[0] <= 'z') || (uri[0] >= 'A' && uri[0] <= 'Z')))
+		return false;
+	while (++i < len && uri[i] != ':')
+		if (!scheme_char(uri[i]))
+			return false;
+	if (i == len || i + 1 == len)
+		return false;	/* no scheme, or nothing after it */
+	for (; i < len; i++)
+		if (uri[i] <= ' ' || uri[i] > '~' || strchr("#\"<>\\^`{|}", uri[i]))
+			return false;
+	return true;
+}
+
 /* Decodes one %XX-encoded component of Basic credentials (RFC 6749 §2.3.1
  * form-encodes id and secret before base64). Returns length or -1. */
 static long form_decode(const char *in, size_t len, char *out, size_t cap)
@@ -193,6 +219,11 @@ int token_request_parse(enum token_endpoint ep, const char *body, size_t body_le
 	r->code_verifier = form_get(&r->form, "code_verifier");
 	r->refresh_token = form_get(&r->form, "refresh_token");
 	r->scope = form_get(&r->form, "scope");
+	r->resource = form_get(&r->form, "resource");
+	if (r->resource && !resource_indicator_valid(r->resource)) {
+		err(error, description, "invalid_target", "resource must be an absolute URI without a fragment");
+		goto fail;
+	}
 	if (r->scope && strlen(r->scope) > 1024) {
 		err(error, description, "invalid_scope", "scope is too long");
 		goto fail;

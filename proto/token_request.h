@@ -29,6 +29,7 @@ struct token_request {
 	const char *code_verifier;
 	const char *refresh_token;
 	const char *scope;
+	const char *resource;		/* RFC 8707 resource indicator (absolute URI), NULL if none */
 	const char *token;		/* introspect / revoke */
 	const char *token_type_hint;
 	/* owned storage: */
@@ -37,13 +38,20 @@ struct token_request {
 };
 
 /* On error: returns -1, sets *error to an RFC 6749 error code
- * ("invalid_request", "unsupported_grant_type", "invalid_client") and
+ * ("invalid_request", "unsupported_grant_type", "invalid_client"; RFC 8707's
+ * "invalid_target" for a malformed resource) and
  * *description to a constant English sentence. out is left empty (nothing to
  * free). On success returns 0; free with token_request_free. authorization
  * may be NULL (no header). */
 int token_request_parse(enum token_endpoint ep, const char *body, size_t body_len, const char *authorization,
     size_t auth_len, struct token_request *out, const char **error, const char **description);
 void token_request_free(struct token_request *r);
+
+/* RFC 8707 §2: a resource indicator is an absolute URI (scheme ":" ...)
+ * without a fragment; here also printable ASCII without spaces, quotes or
+ * angle brackets, 1 to RESOURCE_INDICATOR_MAX bytes. */
+#define RESOURCE_INDICATOR_MAX 512
+bool resource_indicator_valid(const char *uri);
 
 /* RFC 7636 §4.1: 43-128 characters of [A-Za-z0-9-._~]. */
 bool pkce_verifier_valid(const char *v, size_t len);

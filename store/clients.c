@@ -4,6 +4,7 @@
  * runs these through store_exec).
  */
 #include "store/store_run.h"
+#include "store/oauth_tokens.h"
 
 #include <string.h>
 
@@ -62,8 +63,13 @@ void store_client_remove(PGconn *db, const struct store_request *req, struct sto
 	         " SELECT count(*)::bigint AS n FROM removed",
 	         req)) != NULL;
 
-	/* Nothing removed: nothing else to do (a configuration client's tokens stay). */
-	for (size_t i = 0; ok && strcmp(PQgetvalue(r, 0, 0), "0") != 0 && i < sizeof(then) / sizeof(then[0]); i++) {
+	/* Nothing removed: nothing else to do (a configuration client's tokens
+	 * stay). Else its refresh families first, under their locks: a rotation
+	 * committing meanwhile cannot leave a live pair behind. */
+	bool removed = ok && strcmp(PQgetvalue(r, 0, 0), "0") != 0;
+	if (removed)
+		ok = store_oauth_families_revoke(db, STORE_OAUTH_CLIENT, req->args[0].text);
+	for (size_t i = 0; ok && removed && i < sizeof(then) / sizeof(then[0]); i++) {
 		PGresult *step = store_query(db, then[i], req);
 		ok = step != NULL;
 		PQclear(step);

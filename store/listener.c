@@ -225,7 +225,10 @@ static void *listener_main(void *arg)
 			backoff = 0;
 		}
 		struct pollfd p = { .fd = PQsocket(conn), .events = POLLIN };
-		if (poll(&p, 1, 1000) > 0 && !PQconsumeInput(conn)) {
+		/* A statement that failed on a broken link (the trim) leaves it
+		 * CONNECTION_BAD with no socket to poll: that is a loss too. */
+		if (PQstatus(conn) != CONNECTION_OK || p.fd < 0 ||
+		    (poll(&p, 1, 1000) > 0 && !PQconsumeInput(conn))) {
 			log_warnx("revocation listener lost its connection; reconnecting");
 			lost();
 			continue;

@@ -18,6 +18,7 @@
  * password or lock others out.
  */
 #include "store/store_run.h"
+#include "store/oauth_tokens.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -37,11 +38,21 @@ static bool log_user_changed(PGconn *db, const char *user_id)
  * "id" column), then the change is logged. No row: no such user, nothing
  * changed, nothing logged. */
 static void change_user_and_log(PGconn *db, const struct store_request *req, struct store_result *res,
-    const char *sql)
+    const char *sql, bool ends_tokens)
 {
 	PGresult *r = NULL;
 	bool ok = store_begin(db);
 
+	/* A user's refresh families are revoked under their locks before the
+	 * token rows: a rotation committing meanwhile cannot leave a live pair. */
+	if (ok && ends_tokens) {
+		PGresult *u = store_query_values(db, "SELECT id::text AS id FROM users WHERE email_normalized = $1",
+		    req->args, 1);
+		ok = u != NULL;
+		if (ok && PQntuples(u) == 1)
+			ok = store_oauth_families_revoke(db, STORE_OAUTH_USER, PQgetvalue(u, 0, 0));
+		PQclear(u);
+	}
 	if (ok) {
 		r = store_query(db, sql, req);
 		ok = r != NULL;
@@ -106,7 +117,7 @@ void store_user_admin_disable(PGconn *db, const struct store_request *req, struc
 {
 	change_user_and_log(db, req, res,
 	    "WITH u AS (UPDATE users SET disabled = true, updated_at = now() WHERE email_normalized = $1"
-	    " RETURNING id, disabled)" REVOKE_CREDENTIALS_OF_U("$2"));
+	    " RETURNING id, disabled)" REVOKE_CREDENTIALS_OF_U("$2"), true);
 }
 
 /* Nothing to announce: a disabled user has no session left to refresh, and
@@ -126,7 +137,7 @@ void store_user_admin_passwd(PGconn *db, const struct store_request *req, struct
 {
 	change_user_and_log(db, req, res,
 	    "WITH u AS (UPDATE users SET password_hash = $2, updated_at = now() WHERE email_normalized = $1"
-	    " RETURNING id, disabled)" REVOKE_CREDENTIALS_OF_U("$3"));
+	    " RETURNING id, disabled)" REVOKE_CREDENTIALS_OF_U("$3"), true);
 }
 
 /* Sessions stay valid; the log makes every instance re-read them, so
@@ -139,5 +150,5 @@ void store_user_admin_set(PGconn *db, const struct store_request *req, struct st
 	    " groups = CASE WHEN $4::text IS NULL THEN groups"
 	    "   ELSE coalesce(string_to_array(nullif($4::text, ''), ','), '{}') END,"
 	    " updated_at = now() WHERE email_normalized = $1"
-	    " RETURNING id::text AS id, is_admin, name, array_to_string(groups, ',') AS groups");
+	    " RETURNING id::text AS id, is_admin, name, array_to_string(groups, ',') AS groups", false);
 }

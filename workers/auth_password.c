@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "proto/forwarded.h"
 #include "kdf/kdf.h"
+#include "proto/display_name.h"
 #include "proto/email.h"
 #include "proto/form.h"
 #include "proto/json_body.h"
@@ -448,8 +449,9 @@ static struct auth_request *auth_request_from_body(struct http_exchange *ex, enu
 	snprintf(a->email_raw, sizeof(a->email_raw), "%s", email && strlen(email) <= EMAIL_MAX_LEN ? email : "");
 	trim_ascii_space(a->email_raw);	/* the display form is stored: no stray spaces */
 	snprintf(a->name, sizeof(a->name), "%s", name && strlen(name) <= NAME_MAX_BYTES ? name : "");
-	if (name && (strlen(name) > NAME_MAX_BYTES || strpbrk(name, "\r\n\t<>"))) {
-		auth_fail(a, 400, "invalid_name", "the name is too long or has characters that are not allowed");
+	const char *name_problem = name ? display_name_problem(name, strlen(name)) : NULL;
+	if (name_problem) {
+		auth_fail(a, 400, "invalid_name", name_problem);
 		goto fail_freed;
 	}
 	if (!email || email_normalize(email, strlen(email), a->email, sizeof(a->email)) < 0) {

@@ -7,6 +7,7 @@
 #include "workers/http_server.h"
 #include "common/config.h"
 #include "common/log.h"
+#include "common/secure.h"
 #include "proto/forwarded.h"
 
 #include <arpa/inet.h>
@@ -53,6 +54,7 @@ struct http_conn {
 	char client_ip[64];
 	char *req_buf;			/* owned copy of the current request (head + body) */
 	size_t req_cap;
+	size_t req_dirty;		/* bytes of req_buf written since the last wipe */
 	size_t search_from;		/* where to resume looking for CRLFCRLF */
 	bool in_flight;			/* a request is with a handler */
 	bool closing;			/* close once the output is flushed */
@@ -61,12 +63,21 @@ struct http_conn {
 	bool sent_continue;
 	bool dispatching;		/* inside the handler call: a reply now is synchronous */
 	bool awaiting_body;		/* head parsed, body still arriving */
+	bool output_paused;		/* too much output queued: not reading nor parsing until it drains */
 	unsigned deadline;		/* server tick by which the request must be complete; 0 none */
 	struct http_exchange ex;
 };
 
 static void conn_read_cb(struct bufferevent *bev, void *arg);
 static void conn_process(struct http_conn *c);
+
+/* A client that pipelines requests and never reads its answers would make
+ * us queue answers without end (one connection took a worker to 3.37 GB).
+ * Past OUTPUT_HIGH_WATER bytes queued, the connection is neither read nor
+ * parsed until the client has taken all but OUTPUT_LOW_WATER of it, as
+ * nginx and h2o do; the write timeout then closes one that takes nothing. */
+#define OUTPUT_HIGH_WATER (256 * 1024)
+#define OUTPUT_LOW_WATER (64 * 1024)
 
 const char *http_status_text(int status)
 {
@@ -117,6 +128,22 @@ static const char *http_date(void)
 	return buf;
 }
 
+/* A request may carry a password or a client secret: its bytes go once
+ * it is answered, not when the next request happens to overwrite them. */
+static void request_wipe(struct http_conn *c)
+{
+	secure_wipe(c->req_buf, c->req_dirty);
+	c->req_dirty = 0;
+}
+
+/* Copies the first n buffered bytes into req_buf (which has room). */
+static void request_copy_in(struct http_conn *c, struct evbuffer *in, size_t n)
+{
+	evbuffer_copyout(in, c->req_buf, n);
+	if (n > c->req_dirty)
+		c->req_dirty = n;
+}
+
 static void conn_free(struct http_conn *c)
 {
 	if (c->bev)
@@ -131,7 +158,7 @@ static void conn_free(struct http_conn *c)
 		c->next->prev = c->prev;
 	c->server->active--;
 	publish_active(c->server);
-	free(c->req_buf);
+	secure_free(c->req_buf);
 	free(c);
 }
 
@@ -155,11 +182,38 @@ static bool output_flushed(const struct http_conn *c)
 	return evbuffer_get_length(bufferevent_get_output(c->bev)) == 0;
 }
 
+static size_t output_queued(const struct http_conn *c)
+{
+	return evbuffer_get_length(bufferevent_get_output(c->bev));
+}
+
+/* Called with more than OUTPUT_HIGH_WATER queued: stop reading, and have
+ * conn_write_cb called once the output is down to OUTPUT_LOW_WATER. */
+static void output_pause(struct http_conn *c)
+{
+	c->output_paused = true;
+	bufferevent_disable(c->bev, EV_READ);
+	bufferevent_setwatermark(c->bev, EV_WRITE, OUTPUT_LOW_WATER, 0);
+}
+
+/* The client has read enough: read again (unless it is gone or we are
+ * closing) and answer what it pipelined meanwhile. May free c. */
+static void output_resume(struct http_conn *c)
+{
+	c->output_paused = false;
+	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+	if (!c->peer_eof && !c->closing)
+		bufferevent_enable(c->bev, EV_READ);
+	conn_process(c);
+}
+
 static void conn_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct http_conn *c = arg;
 	if (c->closing && output_flushed(c))
 		conn_close(c);
+	else if (c->output_paused && output_queued(c) <= OUTPUT_LOW_WATER)
+		output_resume(c);
 }
 
 static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
@@ -178,7 +232,7 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 	/* Reading stays on while a handler works: its slowness is not the
 	 * client's idleness (libevent turned reading off; turn it back on). */
-	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING) && c->in_flight) {
+	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING) && c->in_flight && !c->output_paused) {
 		bufferevent_enable(bev, EV_READ);
 		return;
 	}
@@ -189,10 +243,21 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	conn_close(c);
 }
 
+/* RFC 9110 5.5: a field value is visible characters, spaces and tabs. CR/LF
+ * would split the response; other control bytes (ESC, VT, DEL) reach an app
+ * behind forward-auth, or its terminal, as they are. */
+static bool header_value_clean(const char *value)
+{
+	for (const unsigned char *p = (const unsigned char *)value; *p; p++)
+		if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
+			return false;
+	return true;
+}
+
 void http_reply_header(struct http_exchange *ex, const char *name, const char *value)
 {
-	if (strpbrk(name, "\r\n:") || strpbrk(value, "\r\n")) {
-		log_warnx("refusing to emit header %s with CR/LF", name);
+	if (strpbrk(name, "\r\n:") || !header_value_clean(value)) {
+		log_warnx("refusing to emit header %s with a control character", name);
 		return;
 	}
 	if (!ex->out_headers)
@@ -324,6 +389,8 @@ void http_reply(struct http_exchange *ex, int status, const char *content_type, 
 
 	/* Done with this request: drop it from the input and look at the next. */
 	c->in_flight = false;
+	if (!c->dispatching)
+		request_wipe(c);	/* answered later: the handler is done with it */
 	if (!keep) {
 		c->closing = true;
 		bufferevent_disable(c->bev, EV_READ);
@@ -410,9 +477,13 @@ static bool ensure_cap(struct http_conn *c, size_t need)
 	size_t cap = c->req_cap ? c->req_cap : 2048;
 	while (cap < need)
 		cap *= 2;
-	char *p = realloc(c->req_buf, cap);
+	/* Not realloc: it would leave the old bytes behind when it moves them. */
+	char *p = malloc(cap);
 	if (!p)
 		return false;
+	if (c->req_dirty)
+		memcpy(p, c->req_buf, c->req_dirty);
+	secure_free(c->req_buf);
 	c->req_buf = p;
 	c->req_cap = cap;
 	return true;
@@ -480,7 +551,7 @@ static void conn_process(struct http_conn *c)
 	struct http_exchange *ex = &c->ex;
 	int status = 0;
 
-	while (!c->in_flight && !c->closing && !c->dead) {
+	while (!c->in_flight && !c->closing && !c->dead && !c->output_paused) {
 		in = bufferevent_get_input(c->bev);
 		size_t avail = evbuffer_get_length(in);
 		if (avail == 0) {
@@ -489,6 +560,12 @@ static void conn_process(struct http_conn *c)
 				if (output_flushed(c))
 					conn_close(c);
 			}
+			return;
+		}
+		/* Pipelined requests wait, unread, while their answers pile up:
+		 * the input is bounded by the read watermark, the output here. */
+		if (output_queued(c) > OUTPUT_HIGH_WATER) {
+			output_pause(c);
 			return;
 		}
 		if (c->search_from == 0)
@@ -506,7 +583,7 @@ static void conn_process(struct http_conn *c)
 			/* Let the parser reject garbage early (e.g. a TLS hello). */
 			if (!ensure_cap(c, avail + 1))
 				goto oom;
-			evbuffer_copyout(in, c->req_buf, avail);
+			request_copy_in(c, in, avail);
 			if (http_request_parse(c->req_buf, avail, lim, &ex->req, &status) == HTTP_PARSE_ERROR) {
 				write_simple_error(c, status ? status : 400);
 			}
@@ -519,7 +596,7 @@ static void conn_process(struct http_conn *c)
 		}
 		if (!ensure_cap(c, head_len + 1))
 			goto oom;
-		evbuffer_copyout(in, c->req_buf, head_len);
+		request_copy_in(c, in, head_len);
 		memset(&ex->req, 0, sizeof(ex->req));
 		if (http_request_parse(c->req_buf, head_len, lim, &ex->req, &status) != HTTP_PARSE_OK) {
 			write_simple_error(c, status ? status : 400);
@@ -538,7 +615,7 @@ static void conn_process(struct http_conn *c)
 			}
 			if (!ensure_cap(c, head_len + cl + 1))
 				goto oom;
-			evbuffer_copyout(in, c->req_buf, head_len + cl);
+			request_copy_in(c, in, head_len + cl);
 			/* The buffer may have moved: parse again so pointers are into it. */
 			http_request_parse(c->req_buf, head_len, lim, &ex->req, &status);
 			body_len = cl;
@@ -552,7 +629,7 @@ static void conn_process(struct http_conn *c)
 			}
 			if (!ensure_cap(c, avail + 1))
 				goto oom;
-			evbuffer_copyout(in, c->req_buf, avail);
+			request_copy_in(c, in, avail);
 			http_request_parse(c->req_buf, head_len, lim, &ex->req, &status);
 			http_chunked_init(&ch, lim->max_body);
 			/* Decode in place: decoded bytes are never longer than encoded ones. */
@@ -601,6 +678,8 @@ static void conn_process(struct http_conn *c)
 		c->dispatching = true;
 		c->server->handler(ex);
 		c->dispatching = false;
+		if (!c->in_flight)
+			request_wipe(c);	/* answered at once: the handler has returned */
 		if (c->in_flight) {
 			/* Answered later (IPC). Reading goes on: the handler's
 			 * pointers are into req_buf, which only this loop writes, and

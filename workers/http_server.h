@@ -57,8 +57,12 @@ void http_server_close_idle(struct http_server *s);
 int http_server_active_connections(const struct http_server *s);
 void http_server_free(struct http_server *s);
 
-/* Response building. Header values must not contain CR or LF (checked). */
+/* Response building. A header whose value holds a control byte (CR, LF, ESC,
+ * DEL; TAB is allowed) is not emitted and is logged. */
 void http_reply_header(struct http_exchange *ex, const char *name, const char *value);
+/* Ends the exchange: once a handler that answers later (after IPC) has
+ * called it, the request's bytes (ex->req, ex->body) are zeroed (they may
+ * hold a password) and must not be read again. */
 void http_reply(struct http_exchange *ex, int status, const char *content_type, const char *body, size_t len);
 void http_reply_json(struct http_exchange *ex, int status, const char *json);
 /* {"error":..., "error_description":...} */

@@ -10,7 +10,9 @@
  * Every step that needs the database is one asynchronous call to the store
  * (store/oauth_tokens.c), which also decides what a race between instances
  * leaves alive. The tokens are recorded before they are signed by the signer
- * over IPC: access token first, then the ID token that hashes it.
+ * over IPC: access token first, then the ID token that hashes it. An RFC 8707
+ * resource (FORWARD_AUTH_AUDIENCE only) adds itself to the access token's aud
+ * (workers/forward_auth.h).
  */
 #include "workers/handlers.h"
 #include "common/config.h"
@@ -20,6 +22,7 @@
 #include "proto/oidc_clients.h"
 #include "proto/token_request.h"
 #include "shm/rate_limit.h"
+#include "workers/forward_auth.h"
 #include "workers/json_util.h"
 #include "workers/oidc.h"
 #include "workers/oidc_clients.h"
@@ -47,6 +50,7 @@ struct issue {
 	char code_hash[OIDC_HASH_PARAM_LEN];	/* empty unless from a code */
 	char refresh_token[TOKEN_STR_LEN];
 	char refresh_hash[OIDC_HASH_PARAM_LEN];	/* empty: no refresh token */
+	bool for_forward_auth;		/* RFC 8707 resource: aud names FORWARD_AUTH_AUDIENCE too */
 	json_t *user_claims;		/* owned: profile/email/groups by scope */
 	char *access_token;		/* owned, once signed */
 	int64_t iat, exp;
@@ -125,12 +129,12 @@ static void sign_claims(struct issue *is, int kind, const char *alg, struct json
 }
 
 /* The claims both tokens start with: who issued it, about whom, for whom, when. */
-static void token_claims_begin(struct json_writer *w, char *buf, const struct issue *is)
+static void token_claims_begin(struct json_writer *w, char *buf, const struct issue *is, bool access)
 {
 	json_writer_init(w, buf, CLAIMS_MAX);
 	json_writer_string(w, "iss", cfg.issuer);
 	json_writer_string(w, "sub", is->sub);
-	json_writer_string(w, "aud", is->client_id);
+	forward_auth_write_aud(w, is->client_id, access && is->for_forward_auth);
 	json_writer_int(w, "exp", is->exp);
 	json_writer_int(w, "iat", is->iat);
 }
@@ -195,7 +199,7 @@ static void access_token_signed(const struct ipc_msg *reply, void *arg)
 	}
 	char claims[CLAIMS_MAX];
 	struct json_writer w;
-	token_claims_begin(&w, claims, is);
+	token_claims_begin(&w, claims, is, false);
 	json_writer_int(&w, "auth_time", is->auth_time);
 	if (is->nonce)
 		json_writer_string(&w, "nonce", is->nonce);
@@ -227,7 +231,7 @@ static void issue_sign(struct issue *is)
 	struct json_writer w;
 
 	oidc_scope_string(is->scopes, scope, sizeof(scope));
-	token_claims_begin(&w, claims, is);
+	token_claims_begin(&w, claims, is, true);
 	json_writer_string(&w, "jti", is->jti);
 	json_writer_string(&w, "client_id", is->client_id);
 	json_writer_string(&w, "scope", scope);
@@ -239,7 +243,7 @@ static void issue_sign(struct issue *is)
 }
 
 /* A new issue for client; NULL: out of memory, answered already (503). */
-static struct issue *issue_new(struct http_exchange *ex, const struct oidc_client *client)
+static struct issue *issue_new(struct http_exchange *ex, const struct oidc_client *client, bool for_forward_auth)
 {
 	struct issue *is = calloc(1, sizeof(*is));
 	if (!is) {
@@ -247,6 +251,7 @@ static struct issue *issue_new(struct http_exchange *ex, const struct oidc_clien
 		return NULL;
 	}
 	is->ex = ex;
+	is->for_forward_auth = for_forward_auth;	/* checked: forward_auth_resource_ok */
 	snprintf(is->client_id, sizeof(is->client_id), "%s", client->client_id);
 	snprintf(is->id_alg, sizeof(is->id_alg), "%s", oidc_alg(client->id_token_alg));
 	snprintf(is->at_alg, sizeof(is->at_alg), "%s", oidc_alg(client->access_token_alg));
@@ -324,7 +329,7 @@ static void code_tokens_store(struct oidc_token_call *call, const struct store_r
 {
 	const char *scope = store_text(r, 0, OAUTH_CODE_SCOPE);
 	char scope_text[128];
-	struct issue *is = issue_new(call->ex, call->client);
+	struct issue *is = issue_new(call->ex, call->client, call->tr.resource != NULL);
 
 	if (!is)
 		return;
@@ -446,7 +451,7 @@ static void grant_refresh(struct oidc_token_call *call)
 	struct issue *is;
 
 	if (grant_allowed(call->ex, call->client->grants & OIDC_GRANT_REFRESH, "refresh_token") &&
-	    (is = issue_new(call->ex, call->client))) {
+	    (is = issue_new(call->ex, call->client, call->tr.resource != NULL))) {
 		issue_prepare(is, true);
 		oidc_token_hash_param(tr->refresh_token, call->hash);
 		STORE_CALL(STORE_OP_OAUTH_REFRESH_ROTATE, refreshed, is, STORE_V_TEXT(call->hash),
@@ -488,7 +493,7 @@ static void grant_client_credentials(struct oidc_token_call *call)
 		oidc_token_call_free(call);
 		return;
 	}
-	if ((is = issue_new(call->ex, client))) {
+	if ((is = issue_new(call->ex, client, call->tr.resource != NULL))) {
 		is->scopes = asked;
 		snprintf(is->sub, sizeof(is->sub), "%s", client->client_id);
 		issue_prepare(is, false);
@@ -701,6 +706,10 @@ static void token_client_authenticated(struct http_exchange *ex, struct oidc_cli
 		return;
 	}
 	call->client = client;
+	if (!forward_auth_resource_ok(ex, call->tr.resource)) {
+		oidc_token_call_free(call);	/* answered: invalid_target */
+		return;
+	}
 	switch (call->tr.grant) {
 	case GRANT_AUTHORIZATION_CODE: grant_code(call); break;
 	case GRANT_REFRESH_TOKEN: grant_refresh(call); break;

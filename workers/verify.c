@@ -3,14 +3,17 @@
  * forwardAuth. A session cookie found in the shared-memory cache is answered
  * without touching the database; a Bearer access token is verified locally
  * and checked against the shared-memory table of revoked jtis (the database
- * only when that table cannot answer: workers/token_revocation.c).
+ * only when that table cannot answer: workers/token_revocation.c), and must
+ * be meant for forward-auth (workers/forward_auth.h).
  * Unauthenticated: 401 for nginx, or 302 to the login page with rd= when the
  * caller sent Traefik's X-Forwarded-Proto/Host/Uri.
  */
 #include "workers/handlers.h"
 #include "common/config.h"
+#include "proto/display_name.h"
 #include "proto/form.h"
 #include "proto/redirect.h"
+#include "workers/forward_auth.h"
 #include "workers/jwt_local.h"
 #include "workers/session.h"
 #include "workers/token_revocation.h"
@@ -27,7 +30,10 @@ static void identity_headers(struct http_exchange *ex, const char *id, const cha
 	http_reply_header(ex, "X-Auth-User", email && *email ? email : id);
 	http_reply_header(ex, "X-Auth-Id", id);
 	http_reply_header(ex, "X-Auth-Email", email ? email : "");
-	http_reply_header(ex, "X-Auth-Name", name ? name : "");
+	/* A name stored before names were checked may hold control characters. */
+	char printable_name[256];
+	display_name_printable(name ? name : "", printable_name, sizeof(printable_name));
+	http_reply_header(ex, "X-Auth-Name", printable_name);
 	http_reply_header(ex, "X-Auth-Groups", groups ? groups : "");
 	http_reply_header(ex, "Cache-Control", "no-store");
 }
@@ -126,6 +132,11 @@ static void verify_bearer(struct http_exchange *ex, const struct http_str *auth)
 
 	if (auth->len >= 8 && strncasecmp(auth->p, "Bearer ", 7) == 0)
 		claims = jwt_local_verify(auth->p + 7, auth->len - 7, "at+jwt");
+	/* Meant for another resource, or a machine's: refused like a bad token. */
+	if (claims && !forward_auth_claims_acceptable(claims, cfg.forward_auth_audience, cfg.forward_auth_allow_machine_tokens)) {
+		json_decref(claims);
+		claims = NULL;
+	}
 	/* Every access token we issue has a jti; revocation is by jti. */
 	if (claims)
 		jti = json_string_value(json_object_get(claims, "jti"));

@@ -209,8 +209,8 @@ void worker_main(int slot, int ctrl_fd, const int *listen_fds, int n_listen, str
 
 	/* Workers get derived keys only; the root secret stays with the master
 	 * and signer, the database credentials with the store. */
-	secure_wipe(cfg.auth_secret, strlen(cfg.auth_secret));
-	secure_wipe(cfg.database_url, strlen(cfg.database_url));
+	config_forget_auth_secret();
+	config_forget_database_url();
 	if (privdrop(cfg.run_user) < 0)
 		fatalx("cannot drop privileges");
 

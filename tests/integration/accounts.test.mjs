@@ -815,8 +815,9 @@ async function oauthTokens(s, cookie, redirect) {
   assert.ok(a.status === 302 && loc.startsWith(redirect), `authorize: ${a.status} ${loc} ${await a.text()}`);
   const code = new URL(loc).searchParams.get('code');
   const t = await fetch(`${base}/oauth2/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    // resource: the default FORWARD_AUTH_AUDIENCE, so the access token passes /api/verify (RFC 8707).
     body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: redirect, client_id: 'spa',
-      code_verifier: verifier }) });
+      code_verifier: verifier, resource: `${base}/api/verify` }) });
   const tokens = await t.json();
   assert.equal(t.status, 200, JSON.stringify(tokens));
   assert.ok(tokens.access_token && tokens.refresh_token, JSON.stringify(tokens));

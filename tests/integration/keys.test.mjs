@@ -29,7 +29,8 @@ before(async () => {
   url = freshDatabase('keys');
   // One issuer for both instances, as behind a load balancer.
   const env = { DATABASE_URL: url, AUTH_SECRET: TEST_SECRET, AUTO_MIGRATE: 'true', ENABLE_OIDC_PROVIDER: 'true',
-    OIDC_CLIENTS: JSON.stringify(CLIENTS), OIDC_ACCESS_TOKEN_TTL: String(TTL), AUTH_URL: ISSUER };
+    OIDC_CLIENTS: JSON.stringify(CLIENTS), OIDC_ACCESS_TOKEN_TTL: String(TTL), AUTH_URL: ISSUER,
+    FORWARD_AUTH_ALLOW_MACHINE_TOKENS: 'true' };
   s1 = new Server(env);
   servers.push(s1);
   await s1.start();
@@ -66,7 +67,9 @@ const listTime = (t) => Date.parse(t.replace(' ', 'T'));
 async function token(s, id = 'svc', secret = 'svc-secret-123') {
   const r = await fetch(s.url + '/oauth2/token', { method: 'POST', headers: {
     'content-type': 'application/x-www-form-urlencoded',
-    authorization: 'Basic ' + Buffer.from(`${id}:${secret}`).toString('base64') }, body: 'grant_type=client_credentials' });
+    authorization: 'Basic ' + Buffer.from(`${id}:${secret}`).toString('base64') },
+    // For forward-auth (RFC 8707 resource = the default FORWARD_AUTH_AUDIENCE): checked at /api/verify.
+    body: `grant_type=client_credentials&resource=${encodeURIComponent(ISSUER + '/api/verify')}` });
   assert.equal(r.status, 200, await r.clone().text());
   return (await r.json()).access_token;
 }

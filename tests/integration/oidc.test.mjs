@@ -32,12 +32,18 @@ const CLIENTS = [
     idTokenSignedResponseAlg: 'EdDSA', accessTokenSignedResponseAlg: 'EdDSA' },
 ];
 
+// Tokens checked at /api/verify ask for the forward-auth resource (RFC 8707);
+// the revocation tests use machine tokens there too.
+const FORWARD_AUTH = 'https://apps.test';
+const FWD = { resource: FORWARD_AUTH };
+
 const servers = [];
 after(async () => { for (const s of servers) await s.stop('SIGKILL'); });
 
 async function start(env = {}) {
   const s = new Server({ DATABASE_URL: freshDatabase('oidc'), AUTH_SECRET: TEST_SECRET, AUTO_MIGRATE: 'true',
-    ENABLE_OIDC_PROVIDER: 'true', ENABLE_REGISTRATION: 'true', OIDC_CLIENTS: JSON.stringify(CLIENTS), ...env });
+    ENABLE_OIDC_PROVIDER: 'true', ENABLE_REGISTRATION: 'true', OIDC_CLIENTS: JSON.stringify(CLIENTS),
+    FORWARD_AUTH_AUDIENCE: FORWARD_AUTH, FORWARD_AUTH_ALLOW_MACHINE_TOKENS: 'true', ...env });
   servers.push(s);
   await s.start();
   return s;
@@ -145,7 +151,7 @@ async function codeFlow(s, b, config, email, opts = {}) {
   const cb = await browse(b, a.url, email, opts);
   assert.ok(cb instanceof URL, `redirected to client, got ${JSON.stringify(cb).slice(0, 300)}`);
   const tokens = await client.authorizationCodeGrant(config, cb, { pkceCodeVerifier: a.verifier, expectedState: a.state,
-    expectedNonce: a.nonce, idTokenExpected: true });
+    expectedNonce: a.nonce, idTokenExpected: true }, opts.tokenParams);
   return { ...a, cb, tokens };
 }
 
@@ -696,7 +702,7 @@ async function msUntilRefused(srv, token, limitMs = 3000) {
 test('/api/verify refuses a revoked access token at once on every worker: revoke, family revocation, code replay', async () => {
   const config = await discover(s, 'app', 'app-secret-123');
   // A machine token, revoked at /oauth2/revoke.
-  const cc = await client.clientCredentialsGrant(config, {});
+  const cc = await client.clientCredentialsGrant(config, FWD);
   assert.deepEqual(await verifyBearer(s, cc.access_token), all(200));
   await client.tokenRevocation(config, cc.access_token);
   assert.deepEqual(await verifyBearer(s, cc.access_token), all(401));
@@ -705,8 +711,8 @@ test('/api/verify refuses a revoked access token at once on every worker: revoke
 
   // Revoking a refresh token revokes its family's access tokens.
   const b = new Browser(s.url);
-  const { tokens } = await codeFlow(s, b, config, 'ada@example.com');
-  const second = await client.refreshTokenGrant(config, tokens.refresh_token);
+  const { tokens } = await codeFlow(s, b, config, 'ada@example.com', { tokenParams: FWD });
+  const second = await client.refreshTokenGrant(config, tokens.refresh_token, FWD);
   assert.deepEqual(await verifyBearer(s, tokens.access_token), all(200));
   assert.deepEqual(await verifyBearer(s, second.access_token), all(200));
   await client.tokenRevocation(config, second.refresh_token);
@@ -714,15 +720,15 @@ test('/api/verify refuses a revoked access token at once on every worker: revoke
   assert.deepEqual(await verifyBearer(s, second.access_token), all(401));
 
   // A reused refresh token revokes the family too.
-  const fam = (await codeFlow(s, b, config, 'ada@example.com')).tokens;
-  const next = await client.refreshTokenGrant(config, fam.refresh_token);
+  const fam = (await codeFlow(s, b, config, 'ada@example.com', { tokenParams: FWD })).tokens;
+  const next = await client.refreshTokenGrant(config, fam.refresh_token, FWD);
   assert.deepEqual(await verifyBearer(s, next.access_token), all(200));
-  await assert.rejects(client.refreshTokenGrant(config, fam.refresh_token), (e) => e.error === 'invalid_grant');
+  await assert.rejects(client.refreshTokenGrant(config, fam.refresh_token, FWD), (e) => e.error === 'invalid_grant');
   assert.deepEqual(await verifyBearer(s, next.access_token), all(401));
 
   // A replayed authorization code revokes what it gave.
   const g = await getCode(config, b, 'ada@example.com');
-  const exchange = () => tokenPost({ grant_type: 'authorization_code', code: g.code, redirect_uri: REDIRECT, code_verifier: g.verifier },
+  const exchange = () => tokenPost({ grant_type: 'authorization_code', code: g.code, redirect_uri: REDIRECT, code_verifier: g.verifier, ...FWD },
     { authorization: basic('app', 'app-secret-123') });
   let x = await exchange();
   assert.equal(x.status, 200);
@@ -734,12 +740,12 @@ test('/api/verify refuses a revoked access token at once on every worker: revoke
   assert.deepEqual(await verifyBearer(s, first.access_token), all(401));
   // …and the refresh token it gave is dead too.
   assert.equal((await client.tokenIntrospection(config, first.refresh_token)).active, false);
-  await assert.rejects(client.refreshTokenGrant(config, first.refresh_token), (e) => e.error === 'invalid_grant');
+  await assert.rejects(client.refreshTokenGrant(config, first.refresh_token, FWD), (e) => e.error === 'invalid_grant');
 
   // Tokens nobody revoked still pass.
-  const fresh = await client.clientCredentialsGrant(config, {});
+  const fresh = await client.clientCredentialsGrant(config, FWD);
   assert.deepEqual(await verifyBearer(s, fresh.access_token), all(200));
-  const user = (await codeFlow(s, b, config, 'bob@example.com')).tokens;
+  const user = (await codeFlow(s, b, config, 'bob@example.com', { tokenParams: FWD })).tokens;
   assert.deepEqual(await verifyBearer(s, user.access_token), all(200));
 });
 
@@ -747,7 +753,7 @@ test('two instances on one database: a revocation on A reaches /api/verify on B 
   // Replicas share the database and the public URL (the issuer).
   const B = await start({ DATABASE_URL: s.env.DATABASE_URL, AUTH_URL: issuer });
   const config = await discover(s, 'app', 'app-secret-123');
-  const t1 = await client.clientCredentialsGrant(config, {});
+  const t1 = await client.clientCredentialsGrant(config, FWD);
   assert.deepEqual(await verifyBearer(B, t1.access_token), all(200));
   await client.tokenRevocation(config, t1.access_token);
   const ms = await msUntilRefused(B, t1.access_token);
@@ -756,18 +762,18 @@ test('two instances on one database: a revocation on A reaches /api/verify on B 
 
   // Family revocation (refresh-token reuse on A) travels too.
   const b = new Browser(s.url);
-  const fam = (await codeFlow(s, b, config, 'bob@example.com')).tokens;
-  const next = await client.refreshTokenGrant(config, fam.refresh_token);
+  const fam = (await codeFlow(s, b, config, 'bob@example.com', { tokenParams: FWD })).tokens;
+  const next = await client.refreshTokenGrant(config, fam.refresh_token, FWD);
   assert.deepEqual(await verifyBearer(B, next.access_token), all(200));
-  await assert.rejects(client.refreshTokenGrant(config, fam.refresh_token), (e) => e.error === 'invalid_grant');
+  await assert.rejects(client.refreshTokenGrant(config, fam.refresh_token, FWD), (e) => e.error === 'invalid_grant');
   assert.ok(await msUntilRefused(B, next.access_token) < 1000);
   assert.ok(await msUntilRefused(B, fam.access_token) < 1000);
 
   // B's store (its listener) is killed: a revocation made while it is down
   // reaches B when the restarted store's listener catches up from the
   // revocation log; later ones travel as before.
-  const t2 = await client.clientCredentialsGrant(config, {});
-  const t3 = await client.clientCredentialsGrant(config, {});
+  const t2 = await client.clientCredentialsGrant(config, FWD);
+  const t3 = await client.clientCredentialsGrant(config, FWD);
   assert.deepEqual(await verifyBearer(B, t2.access_token), all(200));
   const store = B.childPid('dreamauth: store');
   assert.ok(store);
@@ -787,7 +793,7 @@ test('two instances on one database: a revocation on A reaches /api/verify on B 
   // An instance started after the revocations knows them from its first answer.
   const C = await start({ DATABASE_URL: s.env.DATABASE_URL, AUTH_URL: issuer, WORKERS: '1' });
   for (const tok of [t1, t2, t3, next]) assert.deepEqual(await verifyBearer(C, tok.access_token, 3), all(401, 3));
-  const t4 = await client.clientCredentialsGrant(config, {});
+  const t4 = await client.clientCredentialsGrant(config, FWD);
   assert.deepEqual(await verifyBearer(C, t4.access_token, 3), all(200, 3));
   await B.stop();
   await C.stop();
@@ -804,13 +810,13 @@ test('dreamauth user set: the next tokens carry the new groups; user passwd ends
   await signUp(s, 'reset@example.com');
   const config = await discover(s, 'app', 'app-secret-123');
   const b = new Browser(s.url);
-  const { tokens } = await codeFlow(s, b, config, 'reset@example.com');
+  const { tokens } = await codeFlow(s, b, config, 'reset@example.com', { tokenParams: FWD });
   assert.deepEqual(tokens.claims().groups, []);
   assert.equal(userCli(['set', 'reset@example.com', '--groups', 'family,media']).status, 0);
-  const live = await client.refreshTokenGrant(config, tokens.refresh_token);
+  const live = await client.refreshTokenGrant(config, tokens.refresh_token, FWD);
   assert.deepEqual(live.claims().groups, ['family', 'media'], 'the refreshed ID token has the new groups');
   assert.deepEqual((await client.fetchUserInfo(config, live.access_token, live.claims().sub)).groups, ['family', 'media']);
-  const other = (await codeFlow(s, new Browser(s.url), config, 'bob@example.com')).tokens;
+  const other = (await codeFlow(s, new Browser(s.url), config, 'bob@example.com', { tokenParams: FWD })).tokens;
   for (const srv of [s, B]) {
     assert.deepEqual(await verifyBearer(srv, tokens.access_token, 4), all(200, 4));
     assert.deepEqual(await verifyBearer(srv, live.access_token, 4), all(200, 4));
@@ -830,8 +836,8 @@ test('dreamauth user set: the next tokens carry the new groups; user passwd ends
     assert.deepEqual(await verifyBearer(srv, live.access_token), all(401));
     assert.deepEqual(await verifyBearer(srv, tokens.access_token), all(401));
   }
-  await assert.rejects(client.refreshTokenGrant(config, live.refresh_token), (e) => e.error === 'invalid_grant');
-  await assert.rejects(client.refreshTokenGrant(config, tokens.refresh_token), (e) => e.error === 'invalid_grant');
+  await assert.rejects(client.refreshTokenGrant(config, live.refresh_token, FWD), (e) => e.error === 'invalid_grant');
+  await assert.rejects(client.refreshTokenGrant(config, tokens.refresh_token, FWD), (e) => e.error === 'invalid_grant');
   assert.equal((await client.tokenIntrospection(config, live.access_token)).active, false);
   assert.equal((await client.tokenIntrospection(config, live.refresh_token)).active, false);
   const info = await fetch(s.url + '/oauth2/userinfo', { headers: { authorization: 'Bearer ' + live.access_token } });
@@ -839,7 +845,7 @@ test('dreamauth user set: the next tokens carry the new groups; user passwd ends
   assert.equal((await b.get('/api/verify')).status, 401, 'the browser session is gone');
   // Another user's tokens are untouched.
   for (const srv of [s, B]) assert.deepEqual(await verifyBearer(srv, other.access_token, 4), all(200, 4));
-  assert.ok((await client.refreshTokenGrant(config, other.refresh_token)).access_token);
+  assert.ok((await client.refreshTokenGrant(config, other.refresh_token, FWD)).access_token);
   await B.stop();
 });
 
@@ -847,7 +853,7 @@ test('REVOKED_TOKEN_ENTRIES smaller than the revocations: every revoked token is
   const small = await start({ REVOKED_TOKEN_ENTRIES: '64' });
   const config = await discover(small, 'app', 'app-secret-123');
   const tokens = [];
-  for (let i = 0; i < 100; i++) tokens.push((await client.clientCredentialsGrant(config, {})).access_token);
+  for (let i = 0; i < 100; i++) tokens.push((await client.clientCredentialsGrant(config, FWD)).access_token);
   // 90 revoked cannot all fit in 64 slots (8-way sets: some overflow sooner).
   for (const tok of tokens.slice(0, 90)) await client.tokenRevocation(config, tok);
   const statuses = await Promise.all(tokens.map(async (tok) =>

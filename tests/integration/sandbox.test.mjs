@@ -21,7 +21,8 @@ const CLIENTS = [{ clientId: 'svc', clientSecret: 'svc-secret-123', name: 'Servi
 
 async function startServer(env = {}) {
   const s = new Server({ DATABASE_URL: freshDatabase('sb'), AUTH_SECRET: TEST_SECRET, AUTO_MIGRATE: 'true',
-    ENABLE_REGISTRATION: 'true', ENABLE_OIDC_PROVIDER: 'true', OIDC_CLIENTS: JSON.stringify(CLIENTS), ...env });
+    ENABLE_REGISTRATION: 'true', ENABLE_OIDC_PROVIDER: 'true', OIDC_CLIENTS: JSON.stringify(CLIENTS),
+    FORWARD_AUTH_AUDIENCE: 'https://apps.test', FORWARD_AUTH_ALLOW_MACHINE_TOKENS: 'true', ...env });
   servers.push(s);
   await s.start();
   return s;
@@ -73,7 +74,8 @@ async function passwordRoundTrip(s, email) {
 async function accessToken(s) {
   const r = await fetch(s.url + '/oauth2/token', { method: 'POST', headers: {
     'content-type': 'application/x-www-form-urlencoded',
-    authorization: 'Basic ' + Buffer.from('svc:svc-secret-123').toString('base64') }, body: 'grant_type=client_credentials' });
+    authorization: 'Basic ' + Buffer.from('svc:svc-secret-123').toString('base64') },
+    body: 'grant_type=client_credentials&resource=https%3A%2F%2Fapps.test' });
   assert.equal(r.status, 200, await r.clone().text());
   return (await r.json()).access_token;
 }

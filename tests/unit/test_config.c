@@ -21,6 +21,7 @@ static void clear_env(void)
 		"LISTEN", "PORT", "WORKERS", "ENABLE_REGISTRATION", "AUTO_MIGRATE", "BETTER_AUTH_AUTO_MIGRATE",
 		"COOKIE_DOMAIN", "ADMIN_EMAILS", "SIGNING_ALG", "LOG_LEVEL", "CLIENT_AUTH_MAX_ATTEMPTS",
 		"CLIENT_AUTH_IP_MAX_ATTEMPTS", "REVOKED_TOKEN_ENTRIES", "KDF_PRIORITY", "DB_STATEMENT_TIMEOUT_MS", "SECCOMP", "RUN_USER", "PG_BIN", "HTTP_REQUEST_TIMEOUT",
+		"FORWARD_AUTH_AUDIENCE", "FORWARD_AUTH_ALLOW_MACHINE_TOKENS",
 		"ENABLE_SIWE", "SIWE_CHAIN_IDS", "SIWE_CLOCK_SKEW", NULL };
 	for (int i = 0; vars[i]; i++)
 		unsetenv(vars[i]);
@@ -48,6 +49,22 @@ int main(void)
 	CHECK(cfg.kdf_idle);
 	CHECK_EQ_INT(cfg.db_statement_timeout_ms, 5000);
 	CHECK_EQ_INT(cfg.http_request_timeout_s, 20);
+	/* forward-auth: Bearer tokens need this aud; machine tokens are refused */
+	CHECK_EQ_STR(cfg.forward_auth_audience, "http://localhost:3000/api/verify");
+	CHECK(!cfg.forward_auth_allow_machine_tokens);
+	setenv("FORWARD_AUTH_AUDIENCE", "https://apps.example.com", 1);
+	setenv("FORWARD_AUTH_ALLOW_MACHINE_TOKENS", "true", 1);
+	CHECK_EQ_INT(load(err, sizeof(err)), 0);
+	CHECK_EQ_STR(cfg.forward_auth_audience, "https://apps.example.com");
+	CHECK(cfg.forward_auth_allow_machine_tokens);
+	setenv("FORWARD_AUTH_AUDIENCE", "apps.example.com", 1);
+	CHECK_EQ_INT(load(err, sizeof(err)), -1);
+	CHECK(strncmp(err, "FORWARD_AUTH_AUDIENCE", 21) == 0);
+	unsetenv("FORWARD_AUTH_AUDIENCE");
+	setenv("FORWARD_AUTH_ALLOW_MACHINE_TOKENS", "maybe", 1);
+	CHECK_EQ_INT(load(err, sizeof(err)), -1);
+	CHECK(strncmp(err, "FORWARD_AUTH_ALLOW_MACHINE_TOKENS", 33) == 0);
+	unsetenv("FORWARD_AUTH_ALLOW_MACHINE_TOKENS");
 	/* SIWE: mainnet only, a minute of skew, the issuer's origin */
 	CHECK(cfg.enable_siwe);
 	CHECK_EQ_INT(cfg.n_siwe_chain_ids, 1);

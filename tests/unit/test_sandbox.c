@@ -86,6 +86,22 @@ static int make_listener(void)
 	return fd;
 }
 
+/* The client side of a worker's request, connected before the child is
+ * confined: a worker itself may not create a socket. */
+static int client = -1;
+
+static int connect_client(void)
+{
+	struct sockaddr_in a;
+	socklen_t alen = sizeof(a);
+	if (getsockname(listener, (struct sockaddr *)&a, &alen) < 0)
+		return -1;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
+		return -1;
+	return fd;
+}
+
 /* A worker's request: accept a connection announced by epoll, set
  * TCP_NODELAY, ask the peer, read with FIONREAD + readv, answer with writev. */
 static int worker_http_round(void)
@@ -99,8 +115,7 @@ static int worker_http_round(void)
 
 	if (getsockname(listener, (struct sockaddr *)&a, &alen) < 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, listener, &ev) < 0)
 		return EXIT_WRONG;
-	int client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (client < 0 || connect(client, (struct sockaddr *)&a, sizeof(a)) < 0 || write(client, req, strlen(req)) < 0)
+	if (client < 0 || write(client, req, strlen(req)) < 0)
 		return EXIT_WRONG;
 	if (epoll_wait(epfd, &got, 1, 2000) != 1 || got.data.fd != listener)
 		return EXIT_WRONG;
@@ -116,7 +131,6 @@ static int worker_http_round(void)
 	if (writev(conn, &iov, 1) != 8 || epoll_ctl(epfd, EPOLL_CTL_DEL, conn, NULL) < 0)
 		return EXIT_WRONG;
 	close(conn);
-	close(client);
 	return EXIT_OK;
 }
 
@@ -375,6 +389,8 @@ int main(void)
 	listener = make_listener();
 	epfd = epoll_create1(EPOLL_CLOEXEC);
 	CHECK(listener >= 0 && epfd >= 0);
+	client = connect_client();
+	CHECK(client >= 0);
 
 	for (size_t r = 0; r < sizeof(roles) / sizeof(roles[0]); r++) {
 		enum sandbox_role role = roles[r];

@@ -267,6 +267,7 @@ int main(int argc, char **argv)
 	cfg.issuer = strdup(ISSUER);
 	cfg.auth_secret = strdup("signer-actor-test-secret-0123456789abcdef");
 	cfg.run_user = strdup(pw ? pw->pw_name : "nobody");
+	cfg.service_user = strdup(pw ? pw->pw_name : "nobody");
 	cfg.log_level = LOG_LEVEL_WARN;
 	cfg.seccomp = true;	/* as in production: the signer serves under its filter */
 	db = PQconnectdb(cfg.database_url);
@@ -372,5 +373,6 @@ int main(int argc, char **argv)
 	free(cfg.issuer);
 	free(cfg.auth_secret);
 	free(cfg.run_user);
+	free(cfg.service_user);
 	return CHECK_DONE();
 }

@@ -65,5 +65,33 @@ int main(void)
 	    "invalid_request");
 	FAILS(TOKEN_EP_TOKEN, "grant_type=refresh_token&client_id=a", NULL, "invalid_request");
 	FAILS(TOKEN_EP_INTROSPECT, "client_id=a&client_secret=b", NULL, "invalid_request");
+
+	/* RFC 8707 resource: one absolute URI without a fragment */
+	CHECK_EQ_INT(parse(TOKEN_EP_TOKEN, "grant_type=client_credentials&resource=https%3A%2F%2Fapps.example.com%2Fx",
+	                 "Basic YXBwOnMzY3JldCt4", &r), 0);
+	CHECK_EQ_STR(r.resource, "https://apps.example.com/x");
+	token_request_free(&r);
+	CHECK_EQ_INT(parse(TOKEN_EP_TOKEN, "grant_type=client_credentials", "Basic YXBwOnMzY3JldCt4", &r), 0);
+	CHECK(r.resource == NULL);
+	token_request_free(&r);
+	FAILS(TOKEN_EP_TOKEN, "grant_type=client_credentials&resource=apps", "Basic YXBwOnMzY3JldCt4", "invalid_target");
+	FAILS(TOKEN_EP_TOKEN, "grant_type=client_credentials&resource=https%3A%2F%2Fa%2F%23frag", "Basic YXBwOnMzY3JldCt4",
+	    "invalid_target");
+	FAILS(TOKEN_EP_TOKEN, "grant_type=client_credentials&resource=", "Basic YXBwOnMzY3JldCt4", "invalid_target");
+	FAILS(TOKEN_EP_TOKEN, "grant_type=client_credentials&resource=https%3A%2F%2Fa&resource=https%3A%2F%2Fb",
+	    "Basic YXBwOnMzY3JldCt4", "invalid_request");	/* one resource at a time */
+	CHECK(resource_indicator_valid("https://apps.example.com"));
+	CHECK(resource_indicator_valid("urn:example:forward-auth"));
+	CHECK(resource_indicator_valid("http://localhost:3000/api/verify?x=1"));
+	CHECK(!resource_indicator_valid(""));
+	CHECK(!resource_indicator_valid("no-scheme"));
+	CHECK(!resource_indicator_valid("https:"));
+	CHECK(!resource_indicator_valid("1https://a"));
+	CHECK(!resource_indicator_valid("ht_tps://a"));
+	CHECK(!resource_indicator_valid("https://a/b#c"));
+	CHECK(!resource_indicator_valid("https://a/b c"));
+	CHECK(!resource_indicator_valid("https://a/\x1b[2J"));
+	CHECK(!resource_indicator_valid("https://a/\xc3\xa9"));
+	CHECK(!resource_indicator_valid("https://a/\"x\""));
 	return CHECK_DONE();
 }

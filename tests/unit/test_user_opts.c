@@ -36,6 +36,10 @@ int main(void)
 	CHECK(!user_name_valid("a\rb"));
 	CHECK(!user_name_valid("<script>"));
 	CHECK(!user_name_valid("tab\there"));
+	CHECK(!user_name_valid("a\x0b\x1b[31mb\x7f"));
+	CHECK(!user_name_valid("evil\xe2\x80\xaegpj.exe"));
+	CHECK(!user_name_valid("c1 \xc2\x9b" "31m"));
+	CHECK(!user_name_valid("not utf-8 \xff"));
 	memset(big, 'n', USER_NAME_MAX_BYTES);
 	big[USER_NAME_MAX_BYTES] = '\0';
 	CHECK(user_name_valid(big));
