@@ -49,22 +49,6 @@ int main(void)
 	CHECK(cfg.kdf_idle);
 	CHECK_EQ_INT(cfg.db_statement_timeout_ms, 5000);
 	CHECK_EQ_INT(cfg.http_request_timeout_s, 20);
-	/* forward-auth: Bearer tokens need this aud; machine tokens are refused */
-	CHECK_EQ_STR(cfg.forward_auth_audience, "http://localhost:3000/api/verify");
-	CHECK(!cfg.forward_auth_allow_machine_tokens);
-	setenv("FORWARD_AUTH_AUDIENCE", "https://apps.example.com", 1);
-	setenv("FORWARD_AUTH_ALLOW_MACHINE_TOKENS", "true", 1);
-	CHECK_EQ_INT(load(err, sizeof(err)), 0);
-	CHECK_EQ_STR(cfg.forward_auth_audience, "https://apps.example.com");
-	CHECK(cfg.forward_auth_allow_machine_tokens);
-	setenv("FORWARD_AUTH_AUDIENCE", "apps.example.com", 1);
-	CHECK_EQ_INT(load(err, sizeof(err)), -1);
-	CHECK(strncmp(err, "FORWARD_AUTH_AUDIENCE", 21) == 0);
-	unsetenv("FORWARD_AUTH_AUDIENCE");
-	setenv("FORWARD_AUTH_ALLOW_MACHINE_TOKENS", "maybe", 1);
-	CHECK_EQ_INT(load(err, sizeof(err)), -1);
-	CHECK(strncmp(err, "FORWARD_AUTH_ALLOW_MACHINE_TOKENS", 33) == 0);
-	unsetenv("FORWARD_AUTH_ALLOW_MACHINE_TOKENS");
 	/* SIWE: mainnet only, a minute of skew, the issuer's origin */
 	CHECK(cfg.enable_siwe);
 	CHECK_EQ_INT(cfg.n_siwe_chain_ids, 1);
@@ -106,6 +90,22 @@ int main(void)
 	CHECK_EQ_INT(load(err, sizeof(err)), 0);
 	CHECK(!cfg.enable_siwe);
 	unsetenv("ENABLE_SIWE");
+	/* forward-auth: Bearer tokens need this aud; machine tokens are refused */
+	CHECK_EQ_STR(cfg.forward_auth_audience, "http://localhost:3000/api/verify");
+	CHECK(!cfg.forward_auth_allow_machine_tokens);
+	setenv("FORWARD_AUTH_AUDIENCE", "https://apps.example.com", 1);
+	setenv("FORWARD_AUTH_ALLOW_MACHINE_TOKENS", "true", 1);
+	CHECK_EQ_INT(load(err, sizeof(err)), 0);
+	CHECK_EQ_STR(cfg.forward_auth_audience, "https://apps.example.com");
+	CHECK(cfg.forward_auth_allow_machine_tokens);
+	setenv("FORWARD_AUTH_AUDIENCE", "apps.example.com", 1);
+	CHECK_EQ_INT(load(err, sizeof(err)), -1);
+	CHECK(strncmp(err, "FORWARD_AUTH_AUDIENCE", 21) == 0);
+	unsetenv("FORWARD_AUTH_AUDIENCE");
+	setenv("FORWARD_AUTH_ALLOW_MACHINE_TOKENS", "maybe", 1);
+	CHECK_EQ_INT(load(err, sizeof(err)), -1);
+	CHECK(strncmp(err, "FORWARD_AUTH_ALLOW_MACHINE_TOKENS", 33) == 0);
+	unsetenv("FORWARD_AUTH_ALLOW_MACHINE_TOKENS");
 	setenv("HTTP_REQUEST_TIMEOUT", "0", 1);
 	CHECK_EQ_INT(load(err, sizeof(err)), -1);
 	CHECK(strncmp(err, "HTTP_REQUEST_TIMEOUT", 20) == 0);
