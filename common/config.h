@@ -94,7 +94,7 @@ int config_load(char *err, size_t errlen);
  * config_wipe_secret_values zeroes, in place, the value of every secret
  * variable (AUTH_SECRET, BETTER_AUTH_SECRET, DATABASE_URL, SMTP_PASS) in an
  * environment array: the kernel's copy that libbsd's setproctitle_init left
- * behind as title space (common/privdrop.c). config_scrub_environment does so
+ * behind as title space (proc/privdrop.c). config_scrub_environment does so
  * for the process's environment (libbsd's heap copies) and unsets them:
  * after config_load, the master keeps only cfg's copies, and every child
  * forked from it inherits no other. config_forget_auth_secret and

@@ -6,13 +6,13 @@
  * A login storm therefore costs CPU here, never latency on /api/verify's loop.
  */
 #include "kdf/kdf.h"
-#include "common/actor_loop.h"
+#include "proc/actor_loop.h"
 #include "common/config.h"
-#include "common/ipc_channel.h"
+#include "proc/ipc_channel.h"
 #include "common/log.h"
 #include "common/password_hash.h"
-#include "common/privdrop.h"
-#include "common/sandbox.h"
+#include "proc/privdrop.h"
+#include "proc/sandbox.h"
 #include "common/secure.h"
 
 #include <argon2.h>

@@ -6,7 +6,7 @@
 #include "common/db.h"
 #include "common/log.h"
 #include "common/migrate.h"
-#include "common/privdrop.h"
+#include "proc/privdrop.h"
 #include "common/secure.h"
 #include "master/cli.h"
 #include "master/master.h"

@@ -12,10 +12,10 @@
 #include "master/master.h"
 #include "common/config.h"
 #include "common/db.h"
-#include "common/ipc_channel.h"
+#include "proc/ipc_channel.h"
 #include "common/log.h"
 #include "common/migrate.h"
-#include "common/privdrop.h"
+#include "proc/privdrop.h"
 #include "common/secure.h"
 #include "kdf/kdf.h"
 #include "master/pg_embedded.h"
@@ -76,7 +76,7 @@ static noreturn void run_store(struct child *ch, int ctrl_fd);
 /*
  * The process table: every role the master forks, its entry point, the user
  * it drops to, its seccomp profile (installed by the entry point once it has
- * opened what it needs: common/sandbox.c) and how it is restarted. Workers
+ * opened what it needs: proc/sandbox.c) and how it is restarted. Workers
  * are brokered a link to each actor with a peer kind. (The embedded
  * PostgreSQL is supervised too, but started by master/pg_embedded.c.)
  */

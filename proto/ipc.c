@@ -1,6 +1,6 @@
 /*
  * IPC frame codec: u32be length prefix + one msgpack array per message, with
- * a fixed shape per type (see proto/ipc.h). Called by common/ipc_channel.c on
+ * a fixed shape per type (see proto/ipc.h). Called by proc/ipc_channel.c on
  * both ends of every master/worker/signer/kdf socket, and fuzzed directly.
  * The decoder trusts nothing: a peer may be a compromised worker.
  */

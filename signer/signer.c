@@ -19,13 +19,13 @@
  * keeps serving with the keys it has, and reloads once reconnected.
  */
 #include "signer/signer.h"
-#include "common/actor_loop.h"
+#include "proc/actor_loop.h"
 #include "common/config.h"
 #include "common/db.h"
-#include "common/ipc_channel.h"
+#include "proc/ipc_channel.h"
 #include "common/log.h"
-#include "common/privdrop.h"
-#include "common/sandbox.h"
+#include "proc/privdrop.h"
+#include "proc/sandbox.h"
 #include "common/secure.h"
 #include "signer/keystore.h"
 #include "signer/token_policy.h"

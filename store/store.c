@@ -1,6 +1,6 @@
 /*
  * store process: the only holder of the application's database connections.
- * Its poll loop (common/actor_loop.c) reads IPC_STORE_REQ frames from the
+ * Its poll loop (proc/actor_loop.c) reads IPC_STORE_REQ frames from the
  * workers, checks each against its operation's shape (proto/store_wire.c) and
  * queues it; DB_POOL_SIZE threads, each with its own connection, run the
  * operations (store/store_run.c) and reply on a dup of the requester's
@@ -12,13 +12,13 @@
  * has given up is answered STORE_TIMEOUT without running.
  */
 #include "store/store.h"
-#include "common/actor_loop.h"
+#include "proc/actor_loop.h"
 #include "common/config.h"
 #include "common/db.h"
-#include "common/ipc_channel.h"
+#include "proc/ipc_channel.h"
 #include "common/log.h"
-#include "common/privdrop.h"
-#include "common/sandbox.h"
+#include "proc/privdrop.h"
+#include "proc/sandbox.h"
 #include "common/secure.h"
 #include "store/listener.h"
 #include "store/store_run.h"

@@ -1,6 +1,6 @@
 /* Asynchronous request/reply over an IPC socket for one worker (see header). */
 #include "workers/ipc_client.h"
-#include "common/ipc_channel.h"
+#include "proc/ipc_channel.h"
 #include "common/log.h"
 
 #include <errno.h>

@@ -2,16 +2,16 @@
  * Worker process: created by the master (master/master.c) with a control
  * socket and the listening sockets. It forgets every credential it
  * inherited (AUTH_SECRET, DATABASE_URL), drops privileges, confines itself
- * to HTTP and IPC (no socket, no connect: common/sandbox.c), then serves
+ * to HTTP and IPC (no socket, no connect: proc/sandbox.c), then serves
  * until SIGTERM, when it stops accepting, finishes in-flight requests and
  * exits. Database work goes through the store actor (workers/store_client.c).
  */
 #include "workers/worker.h"
 #include "common/config.h"
-#include "common/ipc_channel.h"
+#include "proc/ipc_channel.h"
 #include "common/log.h"
-#include "common/privdrop.h"
-#include "common/sandbox.h"
+#include "proc/privdrop.h"
+#include "proc/sandbox.h"
 #include "common/secure.h"
 #include "workers/discovery.h"
 #include "workers/oidc_clients.h"
@@ -240,7 +240,7 @@ void worker_main(int slot, int ctrl_fd, const int *listen_fds, int n_listen, str
 	event_add(ctx.tick_ev, &tick);
 
 	/* Everything one-time is done (privileges, event loop, signals): from
-	 * here on only the allowlist (common/sandbox.c). */
+	 * here on only the allowlist (proc/sandbox.c). */
 	if (sandbox_enter(SANDBOX_WORKER) < 0)
 		fatalx("cannot install the seccomp filter (SECCOMP=false runs without it)");
 

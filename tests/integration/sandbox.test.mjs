@@ -1,4 +1,4 @@
-// seccomp-bpf allowlists (common/sandbox.c): the signer, the kdf and every
+// seccomp-bpf allowlists (proc/sandbox.c): the signer, the kdf and every
 // HTTP worker run under a filter (/proc/<pid>/status "Seccomp: 2") and keep
 // working through the paths that are rare after start-up — database
 // reconnects after which key changes and revocations are heard again, argon2id

@@ -6,7 +6,7 @@
  */
 #ifndef DREAMAUTH_ACTOR_HARNESS_H
 #define DREAMAUTH_ACTOR_HARNESS_H
-#include "common/ipc_channel.h"
+#include "proc/ipc_channel.h"
 #include "shm/shm.h"
 
 #include <poll.h>

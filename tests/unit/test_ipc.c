@@ -1,8 +1,8 @@
 /*
- * Unit tests for proto/ipc.c (frame codec) and common/ipc_channel.c
+ * Unit tests for proto/ipc.c (frame codec) and proc/ipc_channel.c
  * (SEQPACKET transport with fd passing). Run by CTest.
  */
-#include "common/ipc_channel.h"
+#include "proc/ipc_channel.h"
 #include "proto/ipc.h"
 #include "tests/unit/check.h"
 

@@ -9,9 +9,9 @@
 #include "tests/unit/check.h"
 #include "tests/unit/actor_harness.h"
 #include "common/config.h"
-#include "common/ipc_channel.h"
+#include "proc/ipc_channel.h"
 #include "common/log.h"
-#include "common/privdrop.h"
+#include "proc/privdrop.h"
 #include "kdf/kdf.h"
 #include "shm/shm.h"
 

@@ -1,5 +1,5 @@
 /*
- * The seccomp allowlists (common/sandbox.c), each in a forked child: what an
+ * The seccomp allowlists (proc/sandbox.c), each in a forked child: what an
  * actor does after confinement still works (IPC frames with passed fds,
  * large allocations, threads including libargon2's lane threads that end in
  * pthread_exit, read-only files for the signer and workers, a worker's
@@ -11,9 +11,9 @@
  */
 #include "tests/unit/check.h"
 #include "common/config.h"
-#include "common/ipc_channel.h"
+#include "proc/ipc_channel.h"
 #include "common/log.h"
-#include "common/sandbox.h"
+#include "proc/sandbox.h"
 
 #include <argon2.h>
 #include <errno.h>

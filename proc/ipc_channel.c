@@ -3,7 +3,7 @@
  * optionally with one fd as SCM_RIGHTS. Used by the master (to talk to and
  * broker sockets between workers, signer and kdf) and by every child.
  */
-#include "common/ipc_channel.h"
+#include "proc/ipc_channel.h"
 #include "common/secure.h"
 
 #include <errno.h>

@@ -1,9 +1,9 @@
 /* Request loop of the signer and kdf actors (see actor_loop.h). */
-#include "common/actor_loop.h"
-#include "common/ipc_channel.h"
+#include "proc/actor_loop.h"
+#include "proc/ipc_channel.h"
 #include "common/config.h"
 #include "common/log.h"
-#include "common/privdrop.h"
+#include "proc/privdrop.h"
 #include "common/secure.h"
 #include "shm/shm.h"
 

@@ -1,5 +1,5 @@
 /* Privilege drop and process titles for the child processes. */
-#include "common/privdrop.h"
+#include "proc/privdrop.h"
 #include "common/config.h"
 #include "common/log.h"
 #include "common/sanitizer.h"

@@ -12,7 +12,7 @@
  * Lazy first uses that would open files or map code (the time zone,
  * libgcc_s for pthread_exit) are done before the filter goes on.
  */
-#include "common/sandbox.h"
+#include "proc/sandbox.h"
 #include "common/config.h"
 #include "common/log.h"
 #include "common/sanitizer.h"
