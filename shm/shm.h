@@ -33,7 +33,8 @@ struct shm_status {
 	 * after listener_down_since (shm_revocations_trusted). */
 	_Atomic int32_t revocations_listening;
 	_Atomic int64_t listener_down_since;		/* Unix seconds; 0 = never up yet */
-	_Atomic int64_t revocation_seq;			/* last revocation_log seq applied; 0 = none */
+	_Atomic int64_t revocation_seq;			/* last revocation_log seq applied */
+	_Atomic int32_t revocations_synced;		/* revocation_seq is meaningful (a listener caught up once) */
 };
 
 /* Are cached sessions and the revoked-token table to be believed now? Yes

@@ -128,11 +128,13 @@ static bool catch_up(void)
 		return exec_ok(r, PGRES_TUPLES_OK, "reading the revocation log");
 	int64_t first = strtoll(PQgetvalue(r, 0, 0), NULL, 10), newest = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
 	PQclear(r);
-	if (seen == 0 || seen > newest || (first > seen + 1 && seen > 0)) {
-		if (seen != 0)
+	bool synced = atomic_load(&shm->status->revocations_synced);
+	if (!synced || seen > newest || first > seen + 1) {
+		if (synced)
 			log_warnx("revocation log does not cover the outage; session cache cleared");
 		session_cache_clear(shm->sessions);
-		note_seq(newest);
+		atomic_store(&shm->status->revocation_seq, newest);	/* may go down: another database */
+		atomic_store(&shm->status->revocations_synced, 1);
 		return true;
 	}
 	r = PQexecParams(conn,

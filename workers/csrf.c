@@ -5,7 +5,7 @@
 #include "proto/base64url.h"
 #include "proto/form.h"
 #include "shm/rate_limit.h"
-#include "workers/worker.h"
+#include "workers/worker_ctx.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -8,7 +8,8 @@
 #include "workers/discovery.h"
 #include "common/config.h"
 #include "common/log.h"
-#include "workers/worker.h"
+#include "workers/jwks_cache.h"
+#include "workers/worker_ctx.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -8,7 +8,7 @@
  */
 #include "workers/handlers.h"
 #include "workers/store_client.h"
-#include "workers/worker.h"
+#include "workers/worker_ctx.h"
 
 #include <stdio.h>
 #include <stdlib.h>

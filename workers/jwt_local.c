@@ -2,7 +2,7 @@
 #include "workers/jwt_local.h"
 #include "common/config.h"
 #include "proto/jws.h"
-#include "workers/worker.h"
+#include "workers/worker_ctx.h"
 
 #include <stdbool.h>
 #include <stdlib.h>

@@ -4,7 +4,7 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "common/secure.h"
-#include "workers/worker.h"
+#include "workers/worker_ctx.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -17,7 +17,7 @@
 #include "workers/oidc_clients.h"
 #include "workers/pages.h"
 #include "workers/session.h"
-#include "workers/worker.h"
+#include "workers/worker_ctx.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -27,7 +27,7 @@
 #include "workers/oidc.h"
 #include "workers/oidc_clients.h"
 #include "workers/store_client.h"
-#include "workers/worker.h"
+#include "workers/worker_ctx.h"
 
 #include <stdio.h>
 #include <stdlib.h>

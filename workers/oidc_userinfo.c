@@ -18,7 +18,7 @@
 #include "workers/oidc.h"
 #include "workers/store_client.h"
 #include "workers/token_revocation.h"
-#include "workers/worker.h"
+#include "workers/worker_ctx.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -2,7 +2,8 @@
  * Maps method + path to a handler. Exact matches only; unknown paths get a
  * JSON 404, known paths with the wrong method a 405 with Allow.
  */
-#include "workers/worker.h"
+#include "workers/router.h"
+#include "workers/worker_ctx.h"
 #include "workers/discovery.h"
 #include "workers/handlers.h"
 #include "workers/pages.h"

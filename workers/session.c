@@ -5,7 +5,7 @@
 #include "proto/form.h"
 #include "shm/shm.h"
 #include "workers/store_client.h"
-#include "workers/worker.h"
+#include "workers/worker_ctx.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -2,7 +2,7 @@
 #include "workers/store_client.h"
 #include "common/config.h"
 #include "common/log.h"
-#include "workers/worker.h"
+#include "workers/worker_ctx.h"
 
 #include <stdlib.h>
 

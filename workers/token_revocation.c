@@ -4,7 +4,7 @@
 #include "proto/revoke_notice.h"
 #include "shm/revoked_tokens.h"
 #include "shm/shm.h"
-#include "workers/worker.h"
+#include "workers/worker_ctx.h"
 
 #include <string.h>
 

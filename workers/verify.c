@@ -17,7 +17,7 @@
 #include "workers/jwt_local.h"
 #include "workers/session.h"
 #include "workers/token_revocation.h"
-#include "workers/worker.h"
+#include "workers/worker_ctx.h"
 
 #include <stdio.h>
 #include <stdlib.h>

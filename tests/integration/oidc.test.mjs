@@ -662,7 +662,7 @@ test('dreamauth client add prints a secret once; the database client works', asy
     { env: { PATH: process.env.PATH, DATABASE_URL: s.env.DATABASE_URL, AUTH_SECRET: TEST_SECRET, SIGNING_ALG: 'ES256' }, encoding: 'utf8' });
   assert.equal(psql(s.env.DATABASE_URL, "select id_token_alg from oauth_clients where client_id = 'dbapp-es'"), 'ES256');
   execFileSync(BIN, ['client', 'remove', 'dbapp-es'], { env: { PATH: process.env.PATH, DATABASE_URL: s.env.DATABASE_URL, AUTH_SECRET: TEST_SECRET } });
-  let r = await tokenPost({ grant_type: 'client_credentials' }, { authorization: basic('dbapp', secret) });
+  let r = await tokenPost({ grant_type: 'client_credentials', resource: FORWARD_AUTH }, { authorization: basic('dbapp', secret) });
   assert.equal(r.status, 200);
   const machine = (await r.json()).access_token;
   assert.deepEqual(await verifyBearer(s, machine, 3), all(200, 3));
