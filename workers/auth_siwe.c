@@ -37,7 +37,7 @@
 #include "workers/pages.h"
 #include "workers/session.h"
 #include "workers/store_client.h"
-#include "workers/worker.h"
+#include "workers/worker_ctx.h"
 
 #include <inttypes.h>
 #include <stdio.h>
