@@ -190,6 +190,11 @@ test('a message from the siwe package signed by ethers signs up, then signs in; 
   assert.equal(psql(dbUrl, `select coalesce(password_hash, 'none') || ' ' || is_admin from users where id = '${r.json.user.id}'`),
     'none false');
   assert.notEqual(stored(), before);
+  // nobody can claim a wallet account's placeholder address with a password
+  const squat = await call(S, '/api/auth/sign-up/email',
+    { json: { email: `0x${'ab'.repeat(20)}@wallet.invalid`, password: 'correct horse battery staple', name: 'S' } });
+  assert.equal(squat.status, 400, squat.text);
+  assert.equal(squat.json.error, 'invalid_email');
   const cookie = cookieOf(r);
   assert.ok(cookie);
   assert.equal(psql(dbUrl, `select amr from sessions where user_id = '${r.json.user.id}'`), 'eth');
