@@ -153,7 +153,8 @@
 	C(P##_USER_NAME, "name", 'T')                           \
 	C(P##_USER_EMAIL_VERIFIED, "email_verified", 'B')       \
 	C(P##_USER_DISABLED, "disabled", 'B')                   \
-	C(P##_USER_GROUPS, "groups", 'T')
+	C(P##_USER_GROUPS, "groups", 'T')                         \
+	C(P##_USER_WALLET, "wallet_address", 'T')
 
 /* an authorization code just spent; replayed: it had been spent before */
 #define STORE_SHAPE_OAUTH_CODE(C)                               \

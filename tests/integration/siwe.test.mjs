@@ -381,13 +381,13 @@ test('a signed-in account links several wallets, lists and unlinks them; a walle
   assert.equal(r.status, 400);
 });
 
-test('ID tokens of a wallet session say amr ["eth"]', async () => {
+test('ID tokens of a wallet session say amr ["eth"]; scope wallet adds wallet_address (EIP-55)', async () => {
   const w = Wallet.createRandom();
   const cookie = cookieOf(await verify(S, await signed(S, w)));
   const verifier = randomBytes(32).toString('base64url');
   const challenge = createHash('sha256').update(verifier).digest('base64url');
   const q = new URLSearchParams({ response_type: 'code', client_id: 'app', redirect_uri: CLIENT.redirectURLs[0],
-    scope: 'openid email', state: 's', nonce: 'n', code_challenge: challenge, code_challenge_method: 'S256' });
+    scope: 'openid email wallet', state: 's', nonce: 'n', code_challenge: challenge, code_challenge_method: 'S256' });
   const a = await call(S, '/oauth2/authorize?' + q, { cookie });
   assert.equal(a.status, 302, a.text);
   const code = new URL(a.headers.get('location')).searchParams.get('code');
@@ -401,6 +401,12 @@ test('ID tokens of a wallet session say amr ["eth"]', async () => {
   const id = decodeJwt(t.json.id_token);
   assert.deepEqual(id.amr, ['eth']);
   assert.equal(id.email, `${w.address.toLowerCase()}@wallet.invalid`);
+  assert.equal(id.wallet_address, w.address, 'the wallet, EIP-55 spelled');
+  const ui = await call(S, '/oauth2/userinfo', { headers: { authorization: `Bearer ${t.json.access_token}` } });
+  assert.equal(ui.status, 200, ui.text);
+  assert.equal(ui.json.wallet_address, w.address);
+  const disco = await call(S, '/.well-known/openid-configuration');
+  assert.ok(disco.json.scopes_supported.includes('wallet') && disco.json.claims_supported.includes('wallet_address'));
 });
 
 // ---- the pages, and ENABLE_SIWE=false ----
