@@ -153,6 +153,62 @@ static int parse_issuer(char *err, size_t errlen)
 	return 0;
 }
 
+/* SIWE messages name the site they are for by its origin (URI) and authority
+ * (domain): AUTH_URL's, without its path. Scheme and host are compared
+ * without regard to case, so they are kept lower-cased. */
+static int derive_siwe_origin(char *err, size_t errlen)
+{
+	const char *authority = strstr(cfg.issuer, "://") + 3;
+	size_t len = (size_t)(authority - cfg.issuer) + strcspn(authority, "/");
+
+	cfg.siwe_origin = strndup(cfg.issuer, len);
+	if (!cfg.siwe_origin)
+		return config_error(err, errlen, "out of memory");
+	for (char *p = cfg.siwe_origin; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	cfg.siwe_domain = strstr(cfg.siwe_origin, "://") + 3;
+	if (!*cfg.siwe_domain || strchr(cfg.siwe_domain, '@'))
+		return config_error(err, errlen, "AUTH_URL: no host, or a user name in it");
+	return 0;
+}
+
+/* SIWE_CHAIN_IDS: comma-separated decimal EIP-155 chain IDs (1 Ethereum
+ * mainnet, 10 OP Mainnet, 8453 Base, 11155111 Sepolia, ...). */
+static int parse_siwe_chain_ids(char *err, size_t errlen)
+{
+	const char *text = env_first("SIWE_CHAIN_IDS", NULL);
+	const char *p = text ? text : "1";
+
+	cfg.n_siwe_chain_ids = 0;
+	for (;;) {
+		char *end;
+		while (*p == ' ')
+			p++;
+		errno = 0;
+		unsigned long long id = strtoull(p, &end, 10);
+		bool digits = end != p && *p >= '0' && *p <= '9';
+		while (*end == ' ')
+			end++;
+		if (!digits || errno || id == 0 || id > INT64_MAX || (*end && *end != ',') ||
+		    cfg.n_siwe_chain_ids == CONFIG_MAX_SIWE_CHAINS)
+			return config_error(err, errlen,
+			    "SIWE_CHAIN_IDS: expected up to %d comma-separated chain IDs (1 to 2^63-1), got \"%s\"",
+			    CONFIG_MAX_SIWE_CHAINS, text ? text : "1");
+		cfg.siwe_chain_ids[cfg.n_siwe_chain_ids++] = id;
+		if (!*end)
+			return 0;
+		p = end + 1;
+	}
+}
+
+bool config_siwe_chain_allowed(uint64_t chain_id)
+{
+	for (int i = 0; i < cfg.n_siwe_chain_ids; i++)
+		if (cfg.siwe_chain_ids[i] == chain_id)
+			return true;
+	return false;
+}
+
 /* Bearer tokens at /api/verify must name this audience (an RFC 8707
  * resource the token endpoint puts in aud): a token a relying party got for
  * itself must not open every app behind forward-auth. */
@@ -219,7 +275,8 @@ void config_free(void)
 {
 	char **strings[] = { &cfg.data_dir, &cfg.database_url, &cfg.pg_bin, &cfg.migration_lock_key, &cfg.auth_secret,
 		&cfg.issuer, &cfg.cookie_domain, &cfg.cookie_name, &cfg.oidc_clients, &cfg.oidc_clients_file,
-		&cfg.admin_emails, &cfg.signing_alg, &cfg.run_user, &cfg.service_user, &cfg.forward_auth_audience };
+		&cfg.admin_emails, &cfg.signing_alg, &cfg.run_user, &cfg.service_user, &cfg.forward_auth_audience,
+		&cfg.siwe_origin };
 	for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++) {
 		free(*strings[i]);
 		*strings[i] = NULL;
@@ -338,6 +395,11 @@ int config_load(char *err, size_t errlen)
 		return -1;
 	if (config_load_passkeys(err, errlen))
 		return -1;
+	if (derive_siwe_origin(err, errlen) || parse_siwe_chain_ids(err, errlen))
+		return -1;
+	if (parse_int("SIWE_CLOCK_SKEW", 60, 0, 3600, &n, err, errlen))
+		return -1;
+	cfg.siwe_clock_skew = (int)n;
 	if (parse_int("OIDC_CODE_TTL", 60, 1, 600, &n, err, errlen))
 		return -1;
 	cfg.oidc_code_ttl = (int)n;

@@ -11,6 +11,7 @@
 
 #define CONFIG_MAX_LISTEN 4
 #define CONFIG_MAX_PASSKEY_ORIGINS 16
+#define CONFIG_MAX_SIWE_CHAINS 32
 
 struct config {
 	/* network */
@@ -54,6 +55,12 @@ struct config {
 	bool passkey_attestation_require_trusted;	/* PASSKEY_ATTESTATION_REQUIRE_TRUSTED */
 	char *passkey_trust_anchors_pem;	/* PASSKEY_TRUST_ANCHORS_FILE's text, read at start */
 	bool enable_siwe;
+	/* Sign-In With Ethereum: what a message must say to be ours */
+	uint64_t siwe_chain_ids[CONFIG_MAX_SIWE_CHAINS];	/* SIWE_CHAIN_IDS, default "1" */
+	int n_siwe_chain_ids;
+	int siwe_clock_skew;		/* SIWE_CLOCK_SKEW seconds, default 60 */
+	char *siwe_origin;		/* AUTH_URL's origin, lower-cased: scheme://host[:port] (the URI) */
+	const char *siwe_domain;	/* inside siwe_origin: host[:port] (the domain) */
 	bool enable_oidc_provider;
 	char *oidc_clients;		/* JSON text or NULL */
 	char *oidc_clients_file;
@@ -114,6 +121,8 @@ bool config_is_admin_email(const char *email);
 enum { CONFIG_UV_DISCOURAGED, CONFIG_UV_PREFERRED, CONFIG_UV_REQUIRED };
 int config_load_passkeys(char *err, size_t errlen);
 void config_free_passkeys(void);
+/* chain_id is in SIWE_CHAIN_IDS. */
+bool config_siwe_chain_allowed(uint64_t chain_id);
 /* http:// URL whose host is exactly localhost, 127.0.0.1 or [::1]. */
 bool config_is_local_http(const char *url);
 #endif

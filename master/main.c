@@ -49,12 +49,13 @@ static void usage(FILE *out)
 	    "Configuration comes from the environment; see README.md.\n");
 }
 
+/* Through the CLI's one way in (master/cli_db.c): on a running embedded
+ * cluster, its database, never a second postgres. */
 static int cmd_migrate(void)
 {
 	int pg_pid, applied = 0, rc;
-	if (master_prepare_database(&pg_pid) < 0)
-		return 1;
-	PGconn *db = db_connect(cfg.database_url, 30000);
+	cfg.auto_migrate = false;	/* this command migrates, and reports what it did */
+	PGconn *db = cli_connect(&pg_pid);
 	rc = db ? migrate_run(db, cfg.migration_lock_key, cfg.migration_lock_timeout_ms, &applied) : -1;
 	if (rc == 0)
 		log_info("%d migration(s) applied; schema up to date", applied);

@@ -17,6 +17,7 @@ static const struct {
 } scope_names[] = {
 	{ "openid", OIDC_SCOPE_OPENID }, { "profile", OIDC_SCOPE_PROFILE }, { "email", OIDC_SCOPE_EMAIL },
 	{ "offline_access", OIDC_SCOPE_OFFLINE }, { "groups", OIDC_SCOPE_GROUPS },
+	{ "wallet", OIDC_SCOPE_WALLET },
 };
 
 static const struct {

@@ -36,8 +36,9 @@ enum oidc_scope {
 	OIDC_SCOPE_EMAIL = 1u << 2,
 	OIDC_SCOPE_OFFLINE = 1u << 3,
 	OIDC_SCOPE_GROUPS = 1u << 4,
+	OIDC_SCOPE_WALLET = 1u << 5,	/* wallet_address: the account's Ethereum wallet (SIWE) */
 };
-#define OIDC_SCOPE_ALL 0x1fu
+#define OIDC_SCOPE_ALL 0x3fu
 
 enum oidc_grant {
 	OIDC_GRANT_CODE = 1u << 0,

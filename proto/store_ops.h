@@ -47,7 +47,8 @@
 	STORE_SHAPES_USERS_ADMIN(S)     \
 	STORE_SHAPES_OAUTH(S)           \
 	STORE_SHAPES_CLIENTS(S)         \
-	STORE_SHAPES_PASSKEYS(S)
+	STORE_SHAPES_PASSKEYS(S)        \
+	STORE_SHAPES_WALLETS(S)
 
 #define STORE_SHAPES_ACCOUNTS(S)                        \
 	S(USER_CREDENTIALS, STORE_SHAPE_USER_CREDENTIALS) \
@@ -218,7 +219,8 @@
 	C(P##_USER_NAME, "name", 'T')                           \
 	C(P##_USER_EMAIL_VERIFIED, "email_verified", 'B')       \
 	C(P##_USER_DISABLED, "disabled", 'B')                   \
-	C(P##_USER_GROUPS, "groups", 'T')
+	C(P##_USER_GROUPS, "groups", 'T')                         \
+	C(P##_USER_WALLET, "wallet_address", 'T')
 
 /* an authorization code just spent; replayed: it had been spent before */
 #define STORE_SHAPE_OAUTH_CODE(C)                               \
@@ -265,6 +267,24 @@
 	C(OAUTH_REFRESH_INFO_SCOPE, "scope", 't')               \
 	C(OAUTH_REFRESH_INFO_EXP, "exp", 'i')                   \
 	C(OAUTH_REFRESH_INFO_IAT, "iat", 'i')
+
+/* Sign-In With Ethereum (store/wallets.c, workers/auth_siwe.c) */
+#define STORE_SHAPES_WALLETS(S)                         \
+	S(SIWE_OUTCOME, STORE_SHAPE_SIWE_OUTCOME)       \
+	S(WALLET, STORE_SHAPE_WALLET)
+
+/* what a SIWE sign-in or unlink came to: a word (see store/wallets.c) and,
+ * when it signed in, up or linked, the user */
+#define STORE_SHAPE_SIWE_OUTCOME(C)                     \
+	C(SIWE_OUTCOME_RESULT, "outcome", 't')          \
+	C(SIWE_OUTCOME_USER_ID, "user_id", 'T')
+
+/* a wallet of the account page; address in lower-case hex */
+#define STORE_SHAPE_WALLET(C)                           \
+	C(WALLET_ADDRESS, "address", 't')               \
+	C(WALLET_CHAIN_ID, "chain_id", 'i')             \
+	C(WALLET_CREATED_AT, "created_at", 'i')         \
+	C(WALLET_LAST_USED_AT, "last_used_at", 'I')
 
 /* ---- operations: X(NAME, store_function, "args", SHAPE) ---- */
 
@@ -376,6 +396,18 @@
 	 * passkey too (the pending sign-in is stored), 0 it does not (nothing stored) */      \
 	X(PASSKEY_SECOND_FACTOR_BEGIN, store_passkey_second_factor_begin, "tti", COUNT)
 
+#define STORE_OPS_WALLETS(X)                                                            \
+	/* nonce_hash (hex bytea), bound address, bound chain_id, ttl_s -> n = 1 */   \
+	X(SIWE_NONCE_ISSUE, store_siwe_nonce_issue, "tTIi", COUNT)                      \
+	/* nonce_hash, address, chain_id, link_user_id, allow_sign_up, email,           \
+	 * email_normalized, is_admin -> the outcome; consumes the nonce, then signs    \
+	 * in, up or links, in one transaction */                                       \
+	X(SIWE_SIGN_IN, store_siwe_sign_in, "ttiTbTTb", SIWE_OUTCOME)                   \
+	/* user_id -> the user's wallets, oldest first */                               \
+	X(WALLET_LIST, store_wallet_list, "t", WALLET)                                  \
+	/* user_id, address -> unlinked, not_found or last_method */                    \
+	X(WALLET_UNLINK, store_wallet_unlink, "tt", SIWE_OUTCOME)
+
 /* Client administration, for the CLI only (master/cli_client.c). */
 #define STORE_OPS_CLIENTS_ADMIN(X)                                                              \
 	/* `dreamauth client add`: client_id, secret_hash (hex bytea; NULL for a public         \
@@ -421,7 +453,8 @@
 	STORE_OPS_ACCOUNTS(X)   \
 	STORE_OPS_OAUTH(X)      \
 	STORE_OPS_CLIENTS(X)    \
-	STORE_OPS_PASSKEYS(X)
+	STORE_OPS_PASSKEYS(X)   \
+	STORE_OPS_WALLETS(X)
 
 /* What only the CLI may run (store_exec): the store actor refuses these from
  * a worker, so a compromised worker cannot make itself an admin or register

@@ -8,6 +8,8 @@ PKGS=(build-essential cmake pkg-config clang libclang-rt-14-dev llvm
   postgresql postgresql-contrib)
 if [ "${1:-}" = "--test" ]; then
   PKGS+=(nginx caddy wrk curl procps iproute2 valgrind strace python3)
+  # headless Chromium for the browser tests (driven by npm playwright-core)
+  PKGS+=(chromium)
   # Node runs the real-client tests; keep an existing install (it ships npm).
   command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || PKGS+=(nodejs npm)
 fi

@@ -43,7 +43,9 @@
 /* STORE_COLS_OAUTH_USER from users u (all NULL when no user joined). */
 #define USER_COLUMNS                                                                                           \
 	" u.id::text AS user_id, u.email, u.name, u.email_verified, u.disabled,"                               \
-	" array_to_json(u.groups)::text AS groups"
+	" array_to_json(u.groups)::text AS groups,"                                                            \
+	" (SELECT w.address FROM wallets w WHERE w.user_id = u.id"                                             \
+	"   ORDER BY w.last_used_at DESC NULLS LAST, w.created_at DESC LIMIT 1) AS wallet_address"
 
 /* ---- helpers ---- */
 
@@ -331,7 +333,8 @@ static void reply_rotation(struct store_result *res, PGconn *db, const struct st
 		v[c] = STORE_V_NULL;
 	v[OAUTH_REFRESHED_OUTCOME] = STORE_V_TEXT(outcome);
 	if (issued) {
-		static const char *const user[] = { "user_id", "email", "name", "email_verified", "disabled", "groups" };
+		static const char *const user[] = { "user_id", "email", "name", "email_verified", "disabled", "groups",
+			"wallet_address" };
 		for (unsigned c = 0; c < sizeof(user) / sizeof(user[0]); c++)
 			v[OAUTH_REFRESHED_USER_ID + c] = cell(token, user[c]);
 		v[OAUTH_REFRESHED_FAMILY_ID] = cell(family, "family_id");

@@ -68,4 +68,5 @@ echo "=== integration tests again on the ASan/UBSan binary (hostile input, OIDC,
 DREAMAUTH_BIN="$ROOT/build-asan/dreamauth" ASAN_OPTIONS=detect_leaks=1 node --test --test-concurrency=1 \
   tests/integration/http.test.mjs tests/integration/accounts.test.mjs tests/integration/oidc.test.mjs \
   tests/integration/keys.test.mjs tests/integration/proxy.test.mjs tests/integration/nginx.test.mjs \
-  tests/integration/caddy.test.mjs tests/integration/hostile.test.mjs
+  tests/integration/caddy.test.mjs tests/integration/hostile.test.mjs \
+  tests/integration/siwe.test.mjs

@@ -475,6 +475,13 @@ static struct auth_request *auth_request_from_body(struct http_exchange *ex, enu
 		auth_fail(a, 400, "invalid_email", "enter a valid email address");
 		goto fail_freed;
 	}
+	/* The placeholder domain of wallet-only accounts (workers/auth_siwe.c):
+	 * nobody may claim such an address with a password. */
+	size_t email_len = strlen(a->email);
+	if (email_len >= 15 && strcmp(a->email + email_len - 15, "@wallet.invalid") == 0) {
+		auth_fail(a, 400, "invalid_email", "addresses @wallet.invalid are reserved for wallet accounts");
+		goto fail_freed;
+	}
 	if (!password || !*password) {
 		auth_fail(a, 400, "invalid_password", "enter a password");
 		goto fail_freed;

@@ -41,7 +41,7 @@ static void set_endpoint(json_t *o, const char *key, const char *path)
 
 char *discovery_build_json(void)
 {
-	static const char *const scopes[] = { "openid", "profile", "email", "offline_access", "groups", NULL };
+	static const char *const scopes[] = { "openid", "profile", "email", "offline_access", "groups", "wallet", NULL };
 	static const char *const response_types[] = { "code", NULL };
 	static const char *const response_modes[] = { "query", NULL };
 	static const char *const grant_types[] = { "authorization_code", "refresh_token", "client_credentials", NULL };
@@ -53,7 +53,7 @@ char *discovery_build_json(void)
 	static const char *const secret_methods[] = { "client_secret_basic", "client_secret_post", NULL };
 	static const char *const pkce[] = { "S256", NULL };
 	static const char *const claims[] = { "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "amr",
-		"at_hash", "sid", "email", "email_verified", "name", "preferred_username", "groups", NULL };
+		"at_hash", "sid", "email", "email_verified", "name", "preferred_username", "groups", "wallet_address", NULL };
 	static const char *const prompts[] = { "none", "login", "consent", "select_account", NULL };
 	static const char *const claim_types[] = { "normal", NULL };
 	json_t *o = json_object();

@@ -26,6 +26,7 @@ struct oidc_user {
 	char name[256];
 	bool email_verified;
 	json_t *groups;		/* owned JSON array of strings */
+	char wallet[43];	/* EIP-55 address of the most recently used wallet, or "" */
 };
 /* The user in columns 0..5 of a store reply's first row (the shapes built
  * with STORE_COLS_OAUTH_USER, proto/store_ops.h). 1 loaded (free with

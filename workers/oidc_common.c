@@ -1,6 +1,7 @@
 /* Shared helpers of the OIDC provider endpoints (see oidc.h). */
 #include "workers/oidc.h"
 #include "common/config.h"
+#include "proto/eth_address.h"
 #include "proto/oidc_clients.h"
 
 #include <stdio.h>
@@ -32,6 +33,10 @@ int oidc_user_from_reply(const struct store_reply *r, struct oidc_user *u)
 	snprintf(u->name, sizeof(u->name), "%s", store_text(r, 0, OAUTH_USERINFO_USER_NAME));
 	u->email_verified = store_bool(r, 0, OAUTH_USERINFO_USER_EMAIL_VERIFIED);
 	u->groups = json_loads(store_text(r, 0, OAUTH_USERINFO_USER_GROUPS), 0, &err);
+	uint8_t address[ETH_ADDRESS_LEN];
+	const char *wallet = store_text(r, 0, OAUTH_USERINFO_USER_WALLET);
+	if (eth_address_decode(wallet, strlen(wallet), address))
+		eth_address_encode(address, u->wallet);	/* stored lower-case; claimed in EIP-55 */
 	if (!json_is_array(u->groups)) {
 		json_decref(u->groups);
 		u->groups = json_array();
@@ -57,6 +62,8 @@ void oidc_user_claims(json_t *claims, const struct oidc_user *u, unsigned scopes
 	}
 	if (scopes & OIDC_SCOPE_GROUPS)
 		json_object_set_new(claims, "groups", u->groups ? json_incref(u->groups) : json_array());
+	if ((scopes & OIDC_SCOPE_WALLET) && u->wallet[0])
+		json_object_set_new(claims, "wallet_address", json_string(u->wallet));
 }
 
 void oidc_token_hash_param(const char *token, char out[OIDC_HASH_PARAM_LEN])

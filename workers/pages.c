@@ -3,6 +3,7 @@
 #include "common/embedded.h"
 #include "common/log.h"
 #include "workers/auth_passkey.h"
+#include "workers/auth_siwe.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,8 @@ static const char *var_value(const struct page_var *vars, const char *name, size
 			return vars->value ? vars->value : "";
 	/* Slots a feature fills on every page that has them (its buttons). */
 	const char *feature = passkey_page_fragment(name, len);
+	if (!feature)
+		feature = siwe_page_fragment(name, len);
 	return feature ? feature : "";
 }
 

@@ -53,6 +53,7 @@ static const struct route routes[] = {
 	{ "/", M(GET) | M(HEAD), handle_root, "GET, HEAD" },
 	{ "/login/passkey", M(GET) | M(HEAD), handle_passkey_second_factor_page, "GET, HEAD" },
 	{ "/static/passkey.js", M(GET) | M(HEAD), handle_passkey_script, "GET, HEAD" },
+	{ "/static/siwe.js", M(GET) | M(HEAD), handle_siwe_script, "GET, HEAD" },
 };
 
 void router_dispatch(struct http_exchange *ex)
@@ -77,6 +78,10 @@ void router_dispatch(struct http_exchange *ex)
 	}
 	if (path.len > 18 && memcmp(path.p, "/api/auth/passkey/", 18) == 0) {
 		handle_passkey(ex);
+		return;
+	}
+	if (path.len > 15 && memcmp(path.p, "/api/auth/siwe/", 15) == 0) {
+		handle_siwe(ex);
 		return;
 	}
 	if (path.len > 8 && memcmp(path.p, "/static/", 8) == 0 && (ex->req.method == HTTP_METHOD_GET ||

@@ -273,6 +273,8 @@ for (const role of ['signer', 'kdf', 'store']) {
 }
 
 // A worker idles in epoll_wait (its 100 ms tick wakes it): that becomes getppid.
+// (strace injects only side-effect-free syscalls; socket and connect are
+// proved fatal for a worker by tests/unit/test_sandbox.c.)
 test('a syscall off the list kills a worker with SIGSYS; the master restarts it filtered; service stays up',
   { skip: haveStrace ? false : 'strace not installed' }, async (t) => {
     const s = await startServer({ WORKERS: '2' });

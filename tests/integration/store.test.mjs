@@ -282,6 +282,30 @@ test('forward-auth through a database restart: cached sessions keep passing; a r
   await B.stop();
 });
 
+test('unknown session cookies are remembered for a few seconds: a repeated made-up cookie is refused without the database; a real session is not refused', async () => {
+  const s = await startServer({ DB_STATEMENT_TIMEOUT_MS: '1000' });
+  await signUp(s, 'negative@example.com');
+  const bogus = 'dreamauth_session=' + 'A'.repeat(43);
+  assert.equal((await verifyOnce(s.port, bogus)).status, 401, 'looked up once');
+  pgSignal('SIGSTOP');
+  try {
+    // The database cannot answer now: only the negative cache can.
+    for (let i = 0; i < 20; i++) {
+      const v = await verifyOnce(s.port, bogus);
+      assert.equal(v.status, 401, 'a repeated unknown cookie needed the database');
+      assert.ok(v.ms < 500, `answered after ${v.ms} ms`);
+    }
+    // A cookie never seen does need it (the test can fail).
+    assert.equal((await verifyOnce(s.port, 'dreamauth_session=' + 'B'.repeat(43))).status, 503);
+  } finally {
+    pgSignal('SIGCONT');
+  }
+  // A session signed in now is known at once, on every worker.
+  const cookie = await signIn(s, 'negative@example.com');
+  for (let i = 0; i < 10; i++) assert.equal((await verifyOnce(s.port, cookie)).status, 200);
+  await s.stop();
+});
+
 test('REVOCATION_LISTENER_GRACE=0 keeps forward-auth fail-closed while the listener is down', async () => {
   const s = await startServer({ REVOCATION_LISTENER_GRACE: '0', DB_STATEMENT_TIMEOUT_MS: '1000' });
   await signUp(s, 'closed@example.com');

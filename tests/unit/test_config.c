@@ -2,6 +2,7 @@
 #include "common/config.h"
 #include "tests/unit/check.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -20,7 +21,8 @@ static void clear_env(void)
 		"LISTEN", "PORT", "WORKERS", "ENABLE_REGISTRATION", "AUTO_MIGRATE", "BETTER_AUTH_AUTO_MIGRATE",
 		"COOKIE_DOMAIN", "ADMIN_EMAILS", "SIGNING_ALG", "LOG_LEVEL", "CLIENT_AUTH_MAX_ATTEMPTS",
 		"CLIENT_AUTH_IP_MAX_ATTEMPTS", "REVOKED_TOKEN_ENTRIES", "KDF_PRIORITY", "DB_STATEMENT_TIMEOUT_MS", "SECCOMP", "RUN_USER", "PG_BIN", "HTTP_REQUEST_TIMEOUT",
-		"FORWARD_AUTH_AUDIENCE", "FORWARD_AUTH_ALLOW_MACHINE_TOKENS", NULL };
+		"FORWARD_AUTH_AUDIENCE", "FORWARD_AUTH_ALLOW_MACHINE_TOKENS",
+		"ENABLE_SIWE", "SIWE_CHAIN_IDS", "SIWE_CLOCK_SKEW", NULL };
 	for (int i = 0; vars[i]; i++)
 		unsetenv(vars[i]);
 }
@@ -47,6 +49,47 @@ int main(void)
 	CHECK(cfg.kdf_idle);
 	CHECK_EQ_INT(cfg.db_statement_timeout_ms, 5000);
 	CHECK_EQ_INT(cfg.http_request_timeout_s, 20);
+	/* SIWE: mainnet only, a minute of skew, the issuer's origin */
+	CHECK(cfg.enable_siwe);
+	CHECK_EQ_INT(cfg.n_siwe_chain_ids, 1);
+	CHECK(config_siwe_chain_allowed(1));
+	CHECK(!config_siwe_chain_allowed(5));
+	CHECK_EQ_INT(cfg.siwe_clock_skew, 60);
+	CHECK_EQ_STR(cfg.siwe_origin, "http://localhost:3000");
+	CHECK_EQ_STR(cfg.siwe_domain, "localhost:3000");
+	setenv("SIWE_CHAIN_IDS", "1, 10,8453 ,11155111", 1);
+	setenv("SIWE_CLOCK_SKEW", "0", 1);
+	setenv("AUTH_URL", "https://Auth.Example.com:8443/idp/", 1);
+	CHECK_EQ_INT(load(err, sizeof(err)), 0);
+	CHECK_EQ_INT(cfg.n_siwe_chain_ids, 4);
+	CHECK(config_siwe_chain_allowed(8453) && config_siwe_chain_allowed(11155111) && config_siwe_chain_allowed(10));
+	CHECK(!config_siwe_chain_allowed(1337));
+	CHECK_EQ_INT(cfg.siwe_clock_skew, 0);
+	CHECK_EQ_STR(cfg.siwe_origin, "https://auth.example.com:8443");
+	CHECK_EQ_STR(cfg.siwe_domain, "auth.example.com:8443");
+	unsetenv("AUTH_URL");
+	const char *bad_chains[] = { "", "0", "1,", ",1", "1,,2", "-1", "0x1", "1 2", "9223372036854775808",
+		"18446744073709551617", NULL };
+	for (int i = 0; bad_chains[i]; i++) {
+		setenv("SIWE_CHAIN_IDS", bad_chains[i], 1);
+		int rc = load(err, sizeof(err));
+		/* "" is unset (the default) */
+		CHECK_EQ_INT(rc, bad_chains[i][0] ? -1 : 0);
+		if (bad_chains[i][0])
+			CHECK(strncmp(err, "SIWE_CHAIN_IDS", 14) == 0);
+	}
+	setenv("SIWE_CHAIN_IDS", "9223372036854775807", 1);
+	CHECK_EQ_INT(load(err, sizeof(err)), 0);
+	CHECK(config_siwe_chain_allowed(INT64_MAX));
+	unsetenv("SIWE_CHAIN_IDS");
+	setenv("SIWE_CLOCK_SKEW", "3601", 1);
+	CHECK_EQ_INT(load(err, sizeof(err)), -1);
+	CHECK(strncmp(err, "SIWE_CLOCK_SKEW", 15) == 0);
+	unsetenv("SIWE_CLOCK_SKEW");
+	setenv("ENABLE_SIWE", "false", 1);
+	CHECK_EQ_INT(load(err, sizeof(err)), 0);
+	CHECK(!cfg.enable_siwe);
+	unsetenv("ENABLE_SIWE");
 	/* forward-auth: Bearer tokens need this aud; machine tokens are refused */
 	CHECK_EQ_STR(cfg.forward_auth_audience, "http://localhost:3000/api/verify");
 	CHECK(!cfg.forward_auth_allow_machine_tokens);

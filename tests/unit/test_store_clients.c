@@ -118,7 +118,7 @@ static void test_add_and_find(void)
 	CHECK_EQ_INT(store_exec(db, STORE_OP_CLIENT_FIND, conf, 1, &r), STORE_OK);
 	CHECK_EQ_INT(r.n_rows, 1);
 	CHECK_EQ_STR(store_text(&r, 0, CLIENT_NAME), "App");
-	CHECK_EQ_STR(store_text(&r, 0, CLIENT_SECRET_HEX), HASH_A + 2);
+	CHECK_EQ_STR(store_text(&r, 0, CLIENT_SECRET_HEX), &HASH_A[2]);
 	CHECK_EQ_STR(store_text(&r, 0, CLIENT_POST_LOGOUT_URIS), "{}");
 	CHECK_EQ_STR(store_text(&r, 0, CLIENT_GRANT_TYPES), "{authorization_code,refresh_token,client_credentials}");
 	CHECK(!store_bool(&r, 0, CLIENT_PUBLIC));
