@@ -336,8 +336,10 @@ static void registered(const struct store_reply *r, void *arg)
 	snprintf(g->user_id, sizeof(g->user_id), "%s", store_text(r, 0, PASSKEY_OUTCOME_USER_ID));
 	snprintf(g->passkey_id, sizeof(g->passkey_id), "%s", store_text(r, 0, PASSKEY_OUTCOME_PASSKEY_ID));
 	if (!strcmp(outcome, "registered") || !strcmp(outcome, "signed_up")) {
-		passkey_refund_options(g->ex);
 		if (!strcmp(outcome, "registered")) {
+			/* A sign-up stays counted against the IP, as password
+			 * sign-ups do: it bounds account floods. */
+			passkey_refund_options(g->ex);
 			log_info("passkey added: user %s passkey %s", g->user_id, g->passkey_id);
 			registration_answer(g, 200, NULL);
 		} else {

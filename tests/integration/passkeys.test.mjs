@@ -490,6 +490,22 @@ test('user verification required: an assertion or registration without UV is ref
     /user verification required/);
 });
 
+test('options are counted per IP: sign-ins give their count back, sign-ups and abandoned ceremonies do not', async () => {
+  const L = await startServer({ DATABASE_URL: dbUrl, ENABLE_REGISTRATION: 'true', LOGIN_IP_MAX_ATTEMPTS: '3' });
+  const { auth } = await passkeySignUp(L);	// 1
+  for (let i = 0; i < 4; i++) {
+    const b = new Browser();
+    const options = await authOptions(L, b);
+    assert.equal((await verifyAuthentication(L, b, auth.get(options, { origin: originOf(L) }))).status, 200);
+  }
+  await passkeySignUp(L);	// 2
+  await authOptions(L, new Browser());	// 3: abandoned
+  const r = await call(L, `${API}/generate-authenticate-options`);
+  assert.equal(r.status, 429, r.text);
+  assert.equal(r.json.error, 'too_many_requests');
+  assert.ok(Number(r.headers.get('retry-after')) > 0);
+});
+
 // ---- the account page's API ----
 
 test('list, rename, delete (never the last way in without confirm), BetterAuth shapes', async () => {
