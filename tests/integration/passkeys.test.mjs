@@ -804,10 +804,13 @@ test('Chromium, ctap2 internal authenticator (resident keys, UV): sign up, sign 
     const q = new URLSearchParams({ response_type: 'code', client_id: 'app', redirect_uri: CLIENT.redirectURLs[0],
       scope: 'openid email', state: 's', nonce: 'n', code_challenge_method: 'S256',
       code_challenge: createHash('sha256').update(verifier).digest('base64url') });
-    // nothing listens at the client's address: the redirect to it is what counts
-    const redirected = page.waitForRequest((r) => r.url().startsWith(CLIENT.redirectURLs[0]));
-    await page.goto(`${originOf(S)}/oauth2/authorize?${q}`).catch(() => {});
+    // nothing listens at the client's address: the redirect to it is what
+    // counts (in a tab of its own, which ends on an error page)
+    const tab = await context.newPage();
+    const redirected = tab.waitForRequest((r) => r.url().startsWith(CLIENT.redirectURLs[0]));
+    await tab.goto(`${originOf(S)}/oauth2/authorize?${q}`).catch(() => {});
     const code = new URL((await redirected).url()).searchParams.get('code');
+    await tab.close();
     const id = await exchange(S, code, verifier);
     assert.deepEqual(id.amr, ['hwk', 'user', 'mfa']);
     assert.equal(id.email, email);
