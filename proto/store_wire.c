@@ -151,6 +151,28 @@ static bool read_u32(const uint8_t *in, size_t len, size_t *offset, msgpack_unpa
 	return true;
 }
 
+static char arg_type(const struct store_op_spec *spec, unsigned i)
+{
+	return spec->args[i];
+}
+
+static char cell_type(const struct store_op_spec *spec, unsigned i)
+{
+	return spec->cols[i % spec->n_cols].type;
+}
+
+/* The last element: count values, each of the type its position calls for,
+ * and nothing after them. */
+static bool read_typed_values(const uint8_t *in, size_t len, size_t *offset, msgpack_unpacked *item, struct arena *a,
+    struct store_value *out, unsigned count, const struct store_op_spec *spec,
+    char (*type_at)(const struct store_op_spec *, unsigned))
+{
+	for (unsigned i = 0; i < count; i++)
+		if (!read_value(in, len, offset, item, a, &out[i]) || !store_value_fits(&out[i], type_at(spec, i)))
+			return false;
+	return *offset == len;
+}
+
 int store_request_decode(const uint8_t *in, size_t len, struct store_request *out)
 {
 	msgpack_unpacked item;
@@ -171,11 +193,7 @@ int store_request_decode(const uint8_t *in, size_t len, struct store_request *ou
 		goto fail;
 	out->arena = a.base;
 	out->n_args = count;
-	for (unsigned i = 0; i < count; i++)
-		if (!read_value(in, len, &offset, &item, &a, &out->args[i]) ||
-		    !store_value_fits(&out->args[i], spec->args[i]))
-			goto fail;
-	if (offset != len)
+	if (!read_typed_values(in, len, &offset, &item, &a, out->args, count, spec, arg_type))
 		goto fail;
 	msgpack_unpacked_destroy(&item);
 	return 0;
@@ -216,11 +234,7 @@ int store_reply_decode(uint32_t op, const uint8_t *in, size_t len, struct store_
 		if (!a.base || !out->cells)
 			goto fail;
 	}
-	for (unsigned i = 0; i < count; i++)
-		if (!read_value(in, len, &offset, &item, &a, &out->cells[i]) ||
-		    !store_value_fits(&out->cells[i], spec->cols[i % n_cols].type))
-			goto fail;
-	if (offset != len)
+	if (!read_typed_values(in, len, &offset, &item, &a, out->cells, count, spec, cell_type))
 		goto fail;
 	msgpack_unpacked_destroy(&item);
 	return 0;
