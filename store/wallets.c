@@ -268,9 +268,10 @@ void store_wallet_list(PGconn *db, const struct store_request *req, struct store
 
 /*
  * args: user_id, address (lower-case hex). Outcomes: unlinked, not_found
- * (not this user's wallet), last_method (a password-less account's only
- * wallet: removing it would lock the account out). The user's row is locked
- * so two unlinks of its last two wallets cannot both pass the check.
+ * (not this user's wallet), last_method (an account's only wallet when it has
+ * neither a password nor a passkey: removing it would lock the account out).
+ * The user's row is locked so two unlinks of its last two wallets cannot both
+ * pass the check.
  */
 void store_wallet_unlink(PGconn *db, const struct store_request *req, struct store_result *res)
 {
@@ -279,7 +280,8 @@ void store_wallet_unlink(PGconn *db, const struct store_request *req, struct sto
 	bool ok = store_begin(db);
 
 	ok = ok && step(db,
-	               "SELECT u.password_hash IS NOT NULL AS has_password,"
+	               "SELECT u.password_hash IS NOT NULL"
+	               "   OR EXISTS (SELECT 1 FROM passkeys p WHERE p.user_id = u.id) AS has_password,"
 	               " (SELECT count(*) FROM wallets w WHERE w.user_id = u.id) AS wallets,"
 	               " EXISTS (SELECT 1 FROM wallets w WHERE w.user_id = u.id AND w.address = $2) AS owns"
 	               " FROM users u WHERE u.id = $1::uuid FOR UPDATE",
