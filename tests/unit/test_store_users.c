@@ -1,7 +1,7 @@
 /*
  * store/users.c's operations through store_exec (the checks and the wire
  * format a worker's request gets) against a real PostgreSQL named by
- * DREAMAUTH_TEST_DATABASE_URL, in a database of its own (store_users_test,
+ * DREAMAUTH_TEST_DATABASE_URL, in a database of its own (store_users_test_<pid>,
  * created afresh, migrated with the embedded migrations, dropped at the end).
  * Without that variable this test fails rather than silently passing.
  *
@@ -12,6 +12,7 @@
  * user's own sessions (only live ones, newest first, NULL as "", at most 100).
  */
 #include "tests/unit/check.h"
+#include "tests/unit/db_test_util.h"
 #include "tests/unit/shm_test_util.h"
 #include "common/db.h"
 #include "common/log.h"
@@ -25,41 +26,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TEST_DB "store_users_test"
 #define HASH_OLD "$argon2id$v=19$m=8192,t=1,p=1$b2xkc2FsdA$b2xkaGFzaA"
 #define HASH_NEW "$argon2id$v=19$m=8192,t=1,p=1$bmV3c2FsdA$bmV3aGFzaA"
 
+static struct test_db test_db;
 static PGconn *db;
 
 /* ---- database helpers ---- */
-
-/* url with its dbname replaced, as a key=value conninfo string. */
-static char *url_for_db(const char *url, const char *dbname)
-{
-	PQconninfoOption *opts = PQconninfoParse(url, NULL);
-	size_t cap = 4096, len = 0;
-	char *out = malloc(cap);
-
-	if (!opts || !out)
-		abort();
-	out[0] = '\0';
-	for (PQconninfoOption *o = opts; o->keyword; o++) {
-		const char *v = strcmp(o->keyword, "dbname") == 0 ? dbname : o->val;
-		if (!v)
-			continue;
-		if (len + strlen(o->keyword) + 2 * strlen(v) + 8 >= cap)
-			abort();
-		len += (size_t)sprintf(out + len, "%s='", o->keyword);
-		for (; *v; v++) {
-			if (*v == '\'' || *v == '\\')
-				out[len++] = '\\';
-			out[len++] = *v;
-		}
-		len += (size_t)sprintf(out + len, "' ");
-	}
-	PQconninfoFree(opts);
-	return out;
-}
 
 /* sql may hold several statements (simple query protocol). */
 static void exec_or_die(PGconn *conn, const char *sql)
@@ -87,38 +60,6 @@ static const char *scalar(const char *sql)
 static long long count(const char *sql)
 {
 	return atoll(scalar(sql));
-}
-
-/* A fresh, migrated database; the connection to it in db. */
-static void setup(const char *url)
-{
-	PGconn *admin = db_connect(url, 0);
-	char *test_url;
-	int applied = 0;
-
-	if (!admin) {
-		fprintf(stderr, "cannot connect to DREAMAUTH_TEST_DATABASE_URL\n");
-		exit(1);
-	}
-	exec_or_die(admin, "DROP DATABASE IF EXISTS " TEST_DB " WITH (FORCE)");
-	exec_or_die(admin, "CREATE DATABASE " TEST_DB);
-	PQfinish(admin);
-	test_url = url_for_db(url, TEST_DB);
-	db = db_connect(test_url, 0);
-	free(test_url);
-	if (!db || migrate_run(db, "dreamauth-test-store-users", 10000, &applied) != 0) {
-		fprintf(stderr, "cannot migrate " TEST_DB "\n");
-		exit(1);
-	}
-}
-
-static void teardown(const char *url)
-{
-	PGconn *admin = db_connect(url, 0);
-	PQfinish(db);
-	if (admin)
-		exec_or_die(admin, "DROP DATABASE IF EXISTS " TEST_DB " WITH (FORCE)");
-	PQfinish(admin);
 }
 
 /* ---- operations ---- */
@@ -458,21 +399,15 @@ static void test_sessions_list(void)
 
 int main(void)
 {
-	const char *url = getenv("DREAMAUTH_TEST_DATABASE_URL");
-
-	if (!url || !*url) {
-		fprintf(stderr, "test_store_users: DREAMAUTH_TEST_DATABASE_URL is not set; it must point at a PostgreSQL "
-		                "server where this user may CREATE DATABASE\n");
-		return 1;
-	}
 	log_init("test_store_users", LOG_LEVEL_WARN);
-	setup(url);
+	test_db_create(&test_db, "store_users_test");
+	db = test_db.db;
 	test_ping();
 	test_sign_up();
 	test_find();
 	test_password_change();
 	test_password_change_all_or_nothing();
 	test_sessions_list();
-	teardown(url);
+	test_db_drop(&test_db);
 	return CHECK_DONE();
 }

@@ -2,7 +2,7 @@
  * store/wallets.c's operations (Sign-In With Ethereum) through store_exec —
  * the checks and the wire format a worker's request gets — against a real
  * PostgreSQL named by DREAMAUTH_TEST_DATABASE_URL, in a database of its own
- * (store_wallets_test, created afresh, migrated with the embedded migrations,
+ * (store_wallets_test_<pid>, created afresh, migrated with the embedded migrations,
  * dropped at the end). Without that variable this test fails rather than
  * silently passing.
  *
@@ -16,6 +16,7 @@
  * one account.
  */
 #include "tests/unit/check.h"
+#include "tests/unit/db_test_util.h"
 #include "tests/unit/shm_test_util.h"
 #include "common/db.h"
 #include "common/log.h"
@@ -29,41 +30,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#define TEST_DB "store_wallets_test"
 #define RACERS 6
 
+static struct test_db test_db;
 static PGconn *db;
-static char *test_url;
 
 /* ---- database helpers ---- */
-
-/* url with its dbname replaced, as a key=value conninfo string. */
-static char *url_for_db(const char *url, const char *dbname)
-{
-	PQconninfoOption *opts = PQconninfoParse(url, NULL);
-	size_t cap = 4096, len = 0;
-	char *out = malloc(cap);
-
-	if (!opts || !out)
-		abort();
-	out[0] = '\0';
-	for (PQconninfoOption *o = opts; o->keyword; o++) {
-		const char *v = strcmp(o->keyword, "dbname") == 0 ? dbname : o->val;
-		if (!v)
-			continue;
-		if (len + strlen(o->keyword) + 2 * strlen(v) + 8 >= cap)
-			abort();
-		len += (size_t)sprintf(out + len, "%s='", o->keyword);
-		for (; *v; v++) {
-			if (*v == '\'' || *v == '\\')
-				out[len++] = '\\';
-			out[len++] = *v;
-		}
-		len += (size_t)sprintf(out + len, "' ");
-	}
-	PQconninfoFree(opts);
-	return out;
-}
 
 static void exec_or_die(PGconn *conn, const char *sql)
 {
@@ -94,36 +66,6 @@ static const char *scalar(const char *fmt, ...)
 }
 
 #define COUNT(...) atoll(scalar(__VA_ARGS__))
-
-static void setup(const char *url)
-{
-	PGconn *admin = db_connect(url, 0);
-	int applied = 0;
-
-	if (!admin) {
-		fprintf(stderr, "cannot connect to DREAMAUTH_TEST_DATABASE_URL\n");
-		exit(1);
-	}
-	exec_or_die(admin, "DROP DATABASE IF EXISTS " TEST_DB " WITH (FORCE)");
-	exec_or_die(admin, "CREATE DATABASE " TEST_DB);
-	PQfinish(admin);
-	test_url = url_for_db(url, TEST_DB);
-	db = db_connect(test_url, 0);
-	if (!db || migrate_run(db, "dreamauth-test-store-wallets", 10000, &applied) != 0) {
-		fprintf(stderr, "cannot migrate " TEST_DB "\n");
-		exit(1);
-	}
-}
-
-static void teardown(const char *url)
-{
-	PGconn *admin = db_connect(url, 0);
-	PQfinish(db);
-	free(test_url);
-	if (admin)
-		exec_or_die(admin, "DROP DATABASE IF EXISTS " TEST_DB " WITH (FORCE)");
-	PQfinish(admin);
-}
 
 /* ---- operations ---- */
 
@@ -470,7 +412,7 @@ static void race(void (*child)(int i))
 
 static void use_one_nonce(int i)
 {
-	PGconn *conn = db_connect(test_url, 0);
+	PGconn *conn = db_connect(test_db.url, 0);
 	/* everyone the same nonce, for wallets of their own: one signs up, the
 	 * others find the nonce gone */
 	const char *o = conn ? sign_in_on(conn, &(struct attempt){ .nonce = 0x70, .address = address(0x71 + (unsigned)i),
@@ -486,7 +428,7 @@ static void use_one_nonce(int i)
 
 static void sign_up_one_wallet(int i)
 {
-	PGconn *conn = db_connect(test_url, 0);
+	PGconn *conn = db_connect(test_db.url, 0);
 	/* everyone a nonce of their own, for the same new wallet */
 	const char *o = conn ? sign_in_on(conn, &(struct attempt){ .nonce = 0x80 + (unsigned)i, .address = address(0x90),
 	                                           .open = true },
@@ -520,14 +462,9 @@ static void test_races(void)
 
 int main(void)
 {
-	const char *url = getenv("DREAMAUTH_TEST_DATABASE_URL");
-
-	if (!url || !*url) {
-		fprintf(stderr, "DREAMAUTH_TEST_DATABASE_URL is not set\n");
-		return 1;
-	}
 	log_init("test_store_wallets", LOG_LEVEL_ERROR);
-	setup(url);
+	test_db_create(&test_db, "store_wallets_test");
+	db = test_db.db;
 	exec_or_die(db, "INSERT INTO users (email, email_normalized, password_hash) VALUES"
 	                " ('Pat@Example.com', 'pat@example.com', '$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA')");
 	snprintf(password_user, sizeof(password_user), "%s", scalar("SELECT id FROM users"));
@@ -536,6 +473,6 @@ int main(void)
 	test_sign_up_and_in();
 	test_link_list_unlink();
 	test_races();
-	teardown(url);
+	test_db_drop(&test_db);
 	return CHECK_DONE();
 }
