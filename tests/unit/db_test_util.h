@@ -61,6 +61,19 @@ static inline char *test_db_url_for(const char *base, const char *dbname)
 	return out;
 }
 
+/* Runs sql (several statements allowed: the simple query protocol); exit 1
+ * when it fails. */
+static inline void test_db_exec(PGconn *conn, const char *sql)
+{
+	PGresult *r = PQexec(conn, sql);
+
+	if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
+		fprintf(stderr, "failed: %s: %s", sql, PQerrorMessage(conn));
+		exit(1);
+	}
+	PQclear(r);
+}
+
 struct test_db {
 	PGconn *admin;	/* on DREAMAUTH_TEST_DATABASE_URL: CREATE and DROP DATABASE */
 	char name[64];	/* <test>_<pid> */

@@ -34,17 +34,6 @@ static PGconn *db;
 
 /* ---- database helpers ---- */
 
-/* sql may hold several statements (simple query protocol). */
-static void exec_or_die(PGconn *conn, const char *sql)
-{
-	PGresult *r = PQexec(conn, sql);
-	if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
-		fprintf(stderr, "failed: %s: %s", sql, PQerrorMessage(conn));
-		exit(1);
-	}
-	PQclear(r);
-}
-
 /* The first cell of sql's first row ("" if none), in a static buffer. */
 static const char *scalar(const char *sql)
 {
@@ -185,8 +174,8 @@ static void test_find(void)
 	CHECK_EQ_INT(sign_up("find@example.com", "find@example.com", "", HASH_OLD, false, id), STORE_OK);
 	CHECK_EQ_INT(sign_up("nopw@example.com", "nopw@example.com", "", HASH_OLD, false, nopw), STORE_OK);
 	CHECK_EQ_INT(sign_up("off@example.com", "off@example.com", "", HASH_OLD, false, off), STORE_OK);
-	exec_or_die(db, "UPDATE users SET password_hash = NULL WHERE email_normalized = 'nopw@example.com'");
-	exec_or_die(db, "UPDATE users SET disabled = true WHERE email_normalized = 'off@example.com'");
+	test_db_exec(db, "UPDATE users SET password_hash = NULL WHERE email_normalized = 'nopw@example.com'");
+	test_db_exec(db, "UPDATE users SET disabled = true WHERE email_normalized = 'off@example.com'");
 
 	check_find(STORE_OP_USER_FIND_BY_EMAIL, "find@example.com", 1, id, HASH_OLD, false);
 	check_find(STORE_OP_USER_FIND_BY_EMAIL, "nopw@example.com", 1, nopw, "", false);
@@ -243,7 +232,7 @@ static void test_password_change(void)
 	open_session(user, 0x12, "192.0.2.2", s2);
 	open_session(user, 0x13, NULL, s3);
 	open_session(other, 0x21, "192.0.2.9", theirs);
-	exec_or_die(db, "UPDATE users SET updated_at = now() - interval '1 hour'");
+	test_db_exec(db, "UPDATE users SET updated_at = now() - interval '1 hour'");
 	for (unsigned b = 0x11; b <= 0x13; b++)
 		cache_session(region.sessions, user, b == 0x11 ? s1 : b == 0x12 ? s2 : s3, b);
 	cache_session(region.sessions, other, theirs, 0x21);
@@ -303,7 +292,7 @@ static void test_password_change_all_or_nothing(void)
 	open_session(user, 0x32, NULL, s2);
 	logged0 = count("SELECT count(*) FROM revocation_log");
 
-	exec_or_die(db,
+	test_db_exec(db,
 	    "CREATE TABLE refuse (what text);"
 	    "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
 	    " IF EXISTS (SELECT 1 FROM refuse WHERE what = TG_TABLE_NAME) THEN RAISE EXCEPTION 'refused by the test'; END IF;"
@@ -312,13 +301,13 @@ static void test_password_change_all_or_nothing(void)
 	    " WHEN (old.revoked_at IS NULL AND new.revoked_at IS NOT NULL) EXECUTE FUNCTION refuse();"
 	    "CREATE TRIGGER refuse_log BEFORE INSERT ON revocation_log FOR EACH ROW EXECUTE FUNCTION refuse();");
 
-	exec_or_die(db, "INSERT INTO refuse VALUES ('sessions')");
+	test_db_exec(db, "INSERT INTO refuse VALUES ('sessions')");
 	CHECK_EQ_INT(change_password(user, HASH_NEW, s1, &n), STORE_ERROR);
 	CHECK_EQ_STR(password_of(user), HASH_OLD);
 	CHECK_EQ_INT(revoked_sessions(user), 0);
 	CHECK_EQ_INT(count("SELECT count(*) FROM revocation_log"), logged0);
 
-	exec_or_die(db, "DELETE FROM refuse; INSERT INTO refuse VALUES ('revocation_log')");
+	test_db_exec(db, "DELETE FROM refuse; INSERT INTO refuse VALUES ('revocation_log')");
 	CHECK_EQ_INT(change_password(user, HASH_NEW, s1, &n), STORE_ERROR);
 	CHECK_EQ_STR(password_of(user), HASH_OLD);
 	CHECK_EQ_INT(revoked_sessions(user), 0);
@@ -326,14 +315,14 @@ static void test_password_change_all_or_nothing(void)
 	CHECK_EQ_INT(PQtransactionStatus(db), PQTRANS_IDLE);	/* rolled back, not left open */
 
 	/* Accepted again: the same call goes through whole. */
-	exec_or_die(db, "DELETE FROM refuse");
+	test_db_exec(db, "DELETE FROM refuse");
 	CHECK_EQ_INT(change_password(user, HASH_NEW, s1, &n), STORE_OK);
 	CHECK_EQ_INT(n, 1);
 	CHECK_EQ_STR(password_of(user), HASH_NEW);
 	CHECK_EQ_INT(revoked_sessions(user), 1);
 	CHECK_EQ_INT(count("SELECT count(*) FROM revocation_log"), logged0 + 1);
-	exec_or_die(db, "DROP TRIGGER refuse_revoke ON sessions; DROP TRIGGER refuse_log ON revocation_log;"
-	                "DROP FUNCTION refuse(); DROP TABLE refuse");
+	test_db_exec(db, "DROP TRIGGER refuse_revoke ON sessions; DROP TRIGGER refuse_log ON revocation_log;"
+	                 "DROP FUNCTION refuse(); DROP TABLE refuse");
 }
 
 static void test_sessions_list(void)
@@ -355,12 +344,12 @@ static void test_sessions_list(void)
 	open_session(user, 0x43, NULL, unused);	/* revoked below */
 	open_session(user, 0x44, NULL, unused);	/* expired below */
 	open_session(other, 0x45, NULL, unused);	/* someone else's */
-	exec_or_die(db, "UPDATE sessions SET created_at = now() - interval '2 hours',"
-	                " last_seen_at = now() - interval '1 hour' WHERE token_hash = decode(repeat('41', 32), 'hex')");
-	exec_or_die(db, "UPDATE sessions SET user_agent = NULL WHERE token_hash = decode(repeat('42', 32), 'hex')");
-	exec_or_die(db, "UPDATE sessions SET revoked_at = now() WHERE token_hash = decode(repeat('43', 32), 'hex')");
-	exec_or_die(db, "UPDATE sessions SET expires_at = now() - interval '1 second'"
-	                " WHERE token_hash = decode(repeat('44', 32), 'hex')");
+	test_db_exec(db, "UPDATE sessions SET created_at = now() - interval '2 hours',"
+	                 " last_seen_at = now() - interval '1 hour' WHERE token_hash = decode(repeat('41', 32), 'hex')");
+	test_db_exec(db, "UPDATE sessions SET user_agent = NULL WHERE token_hash = decode(repeat('42', 32), 'hex')");
+	test_db_exec(db, "UPDATE sessions SET revoked_at = now() WHERE token_hash = decode(repeat('43', 32), 'hex')");
+	test_db_exec(db, "UPDATE sessions SET expires_at = now() - interval '1 second'"
+	                 " WHERE token_hash = decode(repeat('44', 32), 'hex')");
 
 	CHECK_EQ_INT(store_exec(db, STORE_OP_USER_SESSIONS_LIST, args, 1, &r), STORE_OK);
 	CHECK_EQ_INT(r.n_rows, 2);
@@ -379,14 +368,14 @@ static void test_sessions_list(void)
 	store_reply_free(&r);
 
 	/* At most the 100 newest. */
-	exec_or_die(db, "DELETE FROM sessions");
+	test_db_exec(db, "DELETE FROM sessions");
 	char sql[600];
 	snprintf(sql, sizeof(sql),
 	    "INSERT INTO sessions (token_hash, user_id, created_at, expires_at, auth_time, user_agent)"
 	    " SELECT sha256(i::text::bytea), '%s', now() - make_interval(secs => i), now() + interval '1 hour', now(),"
 	    " repeat('u', 255) FROM generate_series(1, 120) i",
 	    user);
-	exec_or_die(db, sql);
+	test_db_exec(db, sql);
 	CHECK_EQ_INT(store_exec(db, STORE_OP_USER_SESSIONS_LIST, args, 1, &r), STORE_OK);
 	CHECK_EQ_INT(r.n_rows, 100);
 	bool ordered = true;

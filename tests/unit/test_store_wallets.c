@@ -37,16 +37,6 @@ static PGconn *db;
 
 /* ---- database helpers ---- */
 
-static void exec_or_die(PGconn *conn, const char *sql)
-{
-	PGresult *r = PQexec(conn, sql);
-	if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
-		fprintf(stderr, "failed: %s: %s", sql, PQerrorMessage(conn));
-		exit(1);
-	}
-	PQclear(r);
-}
-
 /* The first cell of sql's first row ("" if none), in a static buffer. */
 static const char *scalar(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static const char *scalar(const char *fmt, ...)
@@ -187,14 +177,14 @@ static void test_nonces(void)
 	store_reply_free(&r);
 
 	/* expired rows are swept by later issues, at most 64 at a time */
-	exec_or_die(db, "INSERT INTO siwe_nonces (nonce_hash, expires_at) SELECT sha256(i::text::bytea),"
-	                " now() - interval '1 s' FROM generate_series(1, 100) i");
+	test_db_exec(db, "INSERT INTO siwe_nonces (nonce_hash, expires_at) SELECT sha256(i::text::bytea),"
+	                 " now() - interval '1 s' FROM generate_series(1, 100) i");
 	CHECK_EQ_INT(issue(db, 4, NULL, 0, 300), STORE_OK);
 	CHECK_EQ_INT(COUNT("SELECT count(*) FROM siwe_nonces WHERE expires_at < now()"), 36);
 	CHECK_EQ_INT(issue(db, 5, NULL, 0, 300), STORE_OK);
 	CHECK_EQ_INT(COUNT("SELECT count(*) FROM siwe_nonces WHERE expires_at < now()"), 0);
 	CHECK_EQ_INT(COUNT("SELECT count(*) FROM siwe_nonces"), 4);
-	exec_or_die(db, "TRUNCATE siwe_nonces");
+	test_db_exec(db, "TRUNCATE siwe_nonces");
 }
 
 static void test_refusals_store_nothing(void)
@@ -207,8 +197,8 @@ static void test_refusals_store_nothing(void)
 	    "nonce_unknown");
 	CHECK_EQ_STR(user, "");
 	/* expired: refused, and gone */
-	exec_or_die(db, "INSERT INTO siwe_nonces (nonce_hash, expires_at) VALUES"
-	                " ('\\x1111111111111111111111111111111111111111111111111111111111111111', now() - interval '1 s')");
+	test_db_exec(db, "INSERT INTO siwe_nonces (nonce_hash, expires_at) VALUES"
+	                 " ('\\x1111111111111111111111111111111111111111111111111111111111111111', now() - interval '1 s')");
 	CHECK_EQ_STR(sign_in(&(struct attempt){ .nonce = 0x11, .address = address(0x01), .open = true }, NULL),
 	    "nonce_expired");
 	CHECK_EQ_INT(COUNT("SELECT count(*) FROM siwe_nonces"), 0);
@@ -241,7 +231,7 @@ static void test_refusals_store_nothing(void)
 	CHECK_EQ_INT(stored_rows(), before);
 	/* and then nothing was committed, not even the nonce's deletion */
 	CHECK_EQ_INT(COUNT("SELECT count(*) FROM siwe_nonces WHERE nonce_hash = '%s'::bytea", nonce_hash(0x16)), 1);
-	exec_or_die(db, "TRUNCATE siwe_nonces");
+	test_db_exec(db, "TRUNCATE siwe_nonces");
 }
 
 static void test_sign_up_and_in(void)
@@ -273,7 +263,7 @@ static void test_sign_up_and_in(void)
 	/* the same wallet again: signed in to the same account, whatever the
 	 * registration setting; the chain of the last sign-in is kept */
 	CHECK_EQ_INT(issue(db, 0x22, NULL, 0, 300), STORE_OK);
-	exec_or_die(db, "UPDATE wallets SET last_used_at = now() - interval '1 day'");
+	test_db_exec(db, "UPDATE wallets SET last_used_at = now() - interval '1 day'");
 	CHECK_EQ_STR(sign_in(&(struct attempt){ .nonce = 0x22, .address = address(0x21), .chain = 1, .open = false }, again),
 	    "signed_in");
 	CHECK_EQ_STR(again, user);
@@ -292,9 +282,9 @@ static void test_sign_up_and_in(void)
 	CHECK_EQ_STR(scalar("SELECT email || '|' || is_admin FROM users WHERE id = '%s'", other), "Boss@Example.com|true");
 
 	/* someone already has the placeholder: a suffixed one */
-	exec_or_die(db, "INSERT INTO users (email, email_normalized) VALUES"
-	                " ('0x2424242424242424242424242424242424242424@wallet.invalid',"
-	                " '0x2424242424242424242424242424242424242424@wallet.invalid')");
+	test_db_exec(db, "INSERT INTO users (email, email_normalized) VALUES"
+	                 " ('0x2424242424242424242424242424242424242424@wallet.invalid',"
+	                 " '0x2424242424242424242424242424242424242424@wallet.invalid')");
 	CHECK_EQ_INT(issue(db, 0x24, NULL, 0, 300), STORE_OK);
 	CHECK_EQ_STR(sign_in(&(struct attempt){ .nonce = 0x24, .address = address(0x24), .open = true }, other),
 	    "signed_up");
@@ -303,7 +293,7 @@ static void test_sign_up_and_in(void)
 	    strcmp(email + 51, "@wallet.invalid") == 0);
 
 	/* a disabled account is refused, and stays as it was */
-	exec_or_die(db, "UPDATE users SET disabled = true WHERE email = 'Boss@Example.com'");
+	test_db_exec(db, "UPDATE users SET disabled = true WHERE email = 'Boss@Example.com'");
 	CHECK_EQ_INT(issue(db, 0x25, NULL, 0, 300), STORE_OK);
 	CHECK_EQ_STR(sign_in(&(struct attempt){ .nonce = 0x25, .address = address(0x23), .open = true }, again),
 	    "account_disabled");
@@ -347,9 +337,9 @@ static void test_link_list_unlink(void)
 	    "account_disabled");
 
 	/* the list: oldest first, lower-case, both times */
-	exec_or_die(db, "UPDATE wallets SET created_at = now() - interval '1 hour' WHERE address ="
-	                " '0x3131313131313131313131313131313131313131'");
-	exec_or_die(db, "UPDATE wallets SET last_used_at = NULL WHERE address = '0x3232323232323232323232323232323232323232'");
+	test_db_exec(db, "UPDATE wallets SET created_at = now() - interval '1 hour' WHERE address ="
+	                 " '0x3131313131313131313131313131313131313131'");
+	test_db_exec(db, "UPDATE wallets SET last_used_at = NULL WHERE address = '0x3232323232323232323232323232323232323232'");
 	struct store_value who[] = { STORE_V_TEXT(password_user) };
 	CHECK_EQ_INT(store_exec(db, STORE_OP_WALLET_LIST, who, 1, &r), STORE_OK);
 	CHECK_EQ_INT(r.n_rows, 2);
@@ -465,8 +455,8 @@ int main(void)
 	log_init("test_store_wallets", LOG_LEVEL_ERROR);
 	test_db_create(&test_db, "store_wallets_test");
 	db = test_db.db;
-	exec_or_die(db, "INSERT INTO users (email, email_normalized, password_hash) VALUES"
-	                " ('Pat@Example.com', 'pat@example.com', '$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA')");
+	test_db_exec(db, "INSERT INTO users (email, email_normalized, password_hash) VALUES"
+	                 " ('Pat@Example.com', 'pat@example.com', '$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA')");
 	snprintf(password_user, sizeof(password_user), "%s", scalar("SELECT id FROM users"));
 	test_nonces();
 	test_refusals_store_nothing();
