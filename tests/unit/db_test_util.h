@@ -92,12 +92,16 @@ static inline bool test_db_admin_exec(struct test_db *t, const char *fmt)
 	return false;
 }
 
+/* Drops the database (connecting again for that when the caller closed
+ * t->admin, e.g. before a fork). */
 static inline void test_db_drop(struct test_db *t)
 {
 	PQfinish(t->db);
 	t->db = NULL;
 	free(t->url);
 	t->url = NULL;
+	if (!t->admin)
+		t->admin = db_connect(getenv("DREAMAUTH_TEST_DATABASE_URL"), 5000);
 	if (t->admin)
 		test_db_admin_exec(t, "DROP DATABASE IF EXISTS %s WITH (FORCE)");
 	PQfinish(t->admin);
