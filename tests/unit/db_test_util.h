@@ -1,6 +1,6 @@
 /*
- * Shared by the unit tests that need a real PostgreSQL (test_migrate.c and
- * the test_store_*.c): the server named by DREAMAUTH_TEST_DATABASE_URL (the
+ * Shared by the unit tests that need a real PostgreSQL (test_migrate.c,
+ * the test_store_*.c, test_signer_actor.c): the server named by DREAMAUTH_TEST_DATABASE_URL (the
  * test fails, never silently passes, without it), a URL for another database
  * on that server, and a fresh database of the test's own (named after the
  * test and its pid, migrated with the embedded migrations) dropped at the end.
