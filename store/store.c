@@ -188,14 +188,10 @@ static void enqueue(int fd, const struct ipc_msg *m)
 
 static void handle_request(int fd, const struct ipc_msg *m, int slot)
 {
-	if (m->type == IPC_STORE_REQ) {
+	if (m->type == IPC_STORE_REQ)
 		enqueue(fd, m);
-	} else if (m->type == IPC_PING) {
-		struct ipc_msg pong = { .type = IPC_PONG, .rid = m->rid };
-		ipc_send(fd, &pong, -1);
-	} else {
-		log_warnx("unexpected %s from worker %d", ipc_type_name(m->type), slot + 1);
-	}
+	else
+		actor_answer_other(fd, m, slot);
 }
 
 void store_main(int ctrl_fd, struct shm_region *shm)
