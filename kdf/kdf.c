@@ -9,6 +9,7 @@
 #include "proc/actor_loop.h"
 #include "common/config.h"
 #include "proc/ipc_channel.h"
+#include "proc/job_queue.h"
 #include "common/log.h"
 #include "common/password_hash.h"
 #include "proc/privdrop.h"
@@ -28,19 +29,16 @@
 #include <unistd.h>
 
 struct kdf_job {
+	struct job_queue_item item;	/* first: the queue links jobs through it */
 	int fd;			/* dup of the worker's socket, closed by the thread */
 	enum ipc_type type;
 	uint64_t rid;
 	char *password;
 	size_t password_len;
 	char *phc;		/* VERIFY: stored hash; "" = unknown user, burn the same time */
-	struct kdf_job *next;
 };
 
-static pthread_mutex_t queue_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t queue_cond = PTHREAD_COND_INITIALIZER;
-static struct kdf_job *queue_head, *queue_tail;
-static int queue_len;
+static struct job_queue queue = JOB_QUEUE_INIT;
 static volatile sig_atomic_t kdf_stop;
 
 static void on_term(int sig)
@@ -103,24 +101,14 @@ static void job_run(struct kdf_job *j)
 
 static void *kdf_thread(void *arg)
 {
+	struct kdf_job *j;
+
 	(void)arg;
-	for (;;) {
-		pthread_mutex_lock(&queue_lock);
-		while (!queue_head && !kdf_stop)
-			pthread_cond_wait(&queue_cond, &queue_lock);
-		if (kdf_stop && !queue_head) {
-			pthread_mutex_unlock(&queue_lock);
-			return NULL;
-		}
-		struct kdf_job *j = queue_head;
-		queue_head = j->next;
-		if (!queue_head)
-			queue_tail = NULL;
-		queue_len--;
-		pthread_mutex_unlock(&queue_lock);
+	while ((j = (struct kdf_job *)job_queue_pop(&queue))) {
 		job_run(j);
 		job_free(j);
 	}
+	return NULL;
 }
 
 static void enqueue(int fd, const struct ipc_msg *m)
@@ -134,10 +122,7 @@ static void enqueue(int fd, const struct ipc_msg *m)
 		ipc_send(fd, &busy, -1);
 		return;
 	}
-	pthread_mutex_lock(&queue_lock);
-	int full = queue_len >= KDF_MAX_QUEUE;
-	pthread_mutex_unlock(&queue_lock);
-	if (full) {
+	if (job_queue_length(&queue) >= KDF_MAX_QUEUE) {
 		ipc_send(fd, &busy, -1);	/* worker answers 503 + Retry-After */
 		return;
 	}
@@ -156,27 +141,15 @@ static void enqueue(int fd, const struct ipc_msg *m)
 		job_free(j);
 		return;
 	}
-	pthread_mutex_lock(&queue_lock);
-	if (queue_tail)
-		queue_tail->next = j;
-	else
-		queue_head = j;
-	queue_tail = j;
-	queue_len++;
-	pthread_cond_signal(&queue_cond);
-	pthread_mutex_unlock(&queue_lock);
+	job_queue_push(&queue, &j->item);
 }
 
 static void handle_request(int fd, const struct ipc_msg *m, int slot)
 {
-	if (m->type == IPC_HASH_REQ || m->type == IPC_VERIFY_REQ) {
+	if (m->type == IPC_HASH_REQ || m->type == IPC_VERIFY_REQ)
 		enqueue(fd, m);
-	} else if (m->type == IPC_PING) {
-		struct ipc_msg pong = { .type = IPC_PONG, .rid = m->rid };
-		ipc_send(fd, &pong, -1);
-	} else {
-		log_warnx("unexpected %s from worker %d", ipc_type_name(m->type), slot + 1);
-	}
+	else
+		actor_answer_other(fd, m, slot);
 	if (m->s1)
 		secure_wipe(m->s1, m->s1_len);
 }
@@ -215,9 +188,7 @@ void kdf_main(int ctrl_fd, struct shm_region *shm)
 		if (pthread_create(&threads[i], NULL, kdf_thread, NULL) != 0)
 			fatalx("pthread_create");
 	actor_serve(ctrl_fd, IPC_PEER_KDF, &kdf_stop, handle_request, NULL);
-	pthread_mutex_lock(&queue_lock);
-	pthread_cond_broadcast(&queue_cond);
-	pthread_mutex_unlock(&queue_lock);
+	job_queue_stop(&queue);
 	for (int i = 0; i < n_threads; i++)
 		pthread_join(threads[i], NULL);
 	log_info("exiting");

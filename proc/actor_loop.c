@@ -12,6 +12,16 @@
 #include <string.h>
 #include <unistd.h>
 
+void actor_answer_other(int fd, const struct ipc_msg *m, int slot)
+{
+	if (m->type == IPC_PING) {
+		struct ipc_msg pong = { .type = IPC_PONG, .rid = m->rid };
+		ipc_send(fd, &pong, -1);
+	} else {
+		log_warnx("unexpected %s from worker %d", ipc_type_name(m->type), slot + 1);
+	}
+}
+
 void actor_confine(const char *user, void (*on_term)(int))
 {
 	config_forget_auth_secret();

@@ -15,6 +15,9 @@
 void actor_confine(const char *user, void (*on_term)(int));
 
 typedef void (*actor_request_fn)(int fd, const struct ipc_msg *m, int slot);
+/* For an actor's handle(): what it does not serve itself. A PING is answered
+ * PONG; anything else is logged as unexpected from that worker slot. */
+void actor_answer_other(int fd, const struct ipc_msg *m, int slot);
 
 /* Optional extras for an actor that watches something besides its links
  * (the signer: its LISTEN connection). Any member may be NULL. */

@@ -8,16 +8,15 @@
  * OKP: -1 crv, -2 x, -3 y (EC2 only); RSA: -1 n, -2 e. Only the three
  * algorithm/key-type/curve triples of webauthn.h are accepted. OpenSSL
  * validates EC points (on the curve, not at infinity) and Ed25519 keys;
- * RSA moduli get deterministic sanity checks only, as in proto/jws.c.
+ * RSA moduli get deterministic sanity checks only (proto/public_key.c).
  */
 #include "proto/webauthn.h"
 #include "proto/cbor_strict.h"
 
+#include "proto/public_key.h"
+
 #include <string.h>
 #include <openssl/bn.h>
-#include <openssl/core_names.h>
-#include <openssl/ec.h>
-#include <openssl/param_build.h>
 
 #define COSE_LABEL_KTY 1
 #define COSE_LABEL_ALG 3
@@ -33,11 +32,10 @@
 #define COSE_CRV_P256 1
 #define COSE_CRV_ED25519 6
 
-#define EC_COORD_LEN 32
-#define ED25519_KEY_LEN 32
-#define RSA_MIN_BITS 2048
-#define RSA_MAX_BYTES 512
-#define RSA_E_MAX_BYTES 4
+#define EC_COORD_LEN PUBLIC_KEY_P256_COORD_LEN
+#define ED25519_KEY_LEN PUBLIC_KEY_ED25519_LEN
+#define RSA_MAX_BYTES PUBLIC_KEY_RSA_MAX_BYTES
+#define RSA_E_MAX_BYTES PUBLIC_KEY_RSA_E_MAX_BYTES
 #define COSE_KEY_MAX_PAIRS 8
 
 const char *cose_alg_name(int64_t alg)
@@ -83,40 +81,12 @@ static bool only_labels_up_to(const cbor_item_t *map, int64_t last_label)
 	return true;
 }
 
-/* Builds a public key of type name from params; with check, OpenSSL then
- * validates it (EC: on the curve and in the right subgroup). */
-static EVP_PKEY *pkey_from_params(const char *name, OSSL_PARAM *params, bool check_key)
-{
-	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, name, NULL);
-	EVP_PKEY_CTX *check = NULL;
-	EVP_PKEY *pkey = NULL;
-
-	if (!ctx || EVP_PKEY_fromdata_init(ctx) != 1 ||
-	    EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1)
-		goto fail;
-	if (check_key) {
-		check = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
-		if (!check || EVP_PKEY_public_check(check) != 1)
-			goto fail;
-	}
-	EVP_PKEY_CTX_free(check);
-	EVP_PKEY_CTX_free(ctx);
-	return pkey;
-fail:
-	EVP_PKEY_free(pkey);
-	EVP_PKEY_CTX_free(check);
-	EVP_PKEY_CTX_free(ctx);
-	return NULL;
-}
-
 /* ES256: kty EC2, crv P-256, uncompressed point from 32-byte x and y (a
  * boolean y, RFC 9053's compressed form, is refused by §5.8.5). */
 static enum webauthn_error ec2_key(const cbor_item_t *map, EVP_PKEY **key_out)
 {
-	uint8_t point[1 + 2 * EC_COORD_LEN];
 	const uint8_t *x, *y;
 	size_t x_len = 0, y_len = 0;
-	OSSL_PARAM params[3];
 	int64_t crv;
 
 	if (!only_labels_up_to(map, COSE_LABEL_Y))
@@ -127,20 +97,13 @@ static enum webauthn_error ec2_key(const cbor_item_t *map, EVP_PKEY **key_out)
 		return WEBAUTHN_ERR_COSE_KEY_MALFORMED;
 	if (crv != COSE_CRV_P256 || x_len != EC_COORD_LEN || y_len != EC_COORD_LEN)
 		return WEBAUTHN_ERR_COSE_KEY_INVALID;
-	point[0] = POINT_CONVERSION_UNCOMPRESSED;
-	memcpy(point + 1, x, EC_COORD_LEN);
-	memcpy(point + 1 + EC_COORD_LEN, y, EC_COORD_LEN);
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0);
-	params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, point, sizeof(point));
-	params[2] = OSSL_PARAM_construct_end();
-	*key_out = pkey_from_params("EC", params, true);
+	*key_out = public_key_p256(x, y);
 	return *key_out ? WEBAUTHN_OK : WEBAUTHN_ERR_COSE_KEY_INVALID;
 }
 
 /* EdDSA: kty OKP, crv Ed25519, 32-byte x. */
 static enum webauthn_error okp_key(const cbor_item_t *map, EVP_PKEY **key_out)
 {
-	OSSL_PARAM params[2];
 	const uint8_t *x;
 	size_t x_len = 0;
 	int64_t crv;
@@ -152,35 +115,8 @@ static enum webauthn_error okp_key(const cbor_item_t *map, EVP_PKEY **key_out)
 		return WEBAUTHN_ERR_COSE_KEY_MALFORMED;
 	if (crv != COSE_CRV_ED25519 || x_len != ED25519_KEY_LEN)
 		return WEBAUTHN_ERR_COSE_KEY_INVALID;
-	params[0] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)x, x_len);
-	params[1] = OSSL_PARAM_construct_end();
-	*key_out = pkey_from_params("ED25519", params, true);
+	*key_out = public_key_ed25519(x);
 	return *key_out ? WEBAUTHN_OK : WEBAUTHN_ERR_COSE_KEY_INVALID;
-}
-
-/* Modulus 2048..4096 bits and odd; exponent odd, above 1, at most 4 bytes. */
-static bool rsa_numbers_plausible(const BIGNUM *n, const BIGNUM *e)
-{
-	return BN_num_bits(n) >= RSA_MIN_BITS && BN_num_bytes(n) <= RSA_MAX_BYTES && BN_is_odd(n) &&
-	       BN_is_odd(e) && !BN_is_one(e) && BN_num_bytes(e) <= RSA_E_MAX_BYTES;
-}
-
-static EVP_PKEY *rsa_from_numbers(const BIGNUM *n, const BIGNUM *e)
-{
-	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
-	OSSL_PARAM *params = NULL;
-	EVP_PKEY *pkey = NULL;
-
-	if (bld && OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) == 1 &&
-	    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e) == 1)
-		params = OSSL_PARAM_BLD_to_param(bld);
-	/* No EVP_PKEY_public_check: for RSA it runs Miller-Rabin with random
-	 * bases, so a verdict on a malformed modulus would not be repeatable. */
-	if (params)
-		pkey = pkey_from_params("RSA", params, false);
-	OSSL_PARAM_free(params);
-	OSSL_PARAM_BLD_free(bld);
-	return pkey;
 }
 
 /* RS256: kty RSA, n and e as unsigned big-endian byte strings. */
@@ -203,8 +139,8 @@ static enum webauthn_error rsa_key(const cbor_item_t *map, EVP_PKEY **key_out)
 	e = BN_bin2bn(e_raw, (int)e_len, NULL);
 	if (!n || !e)
 		rc = WEBAUTHN_ERR_INTERNAL;
-	else if (rsa_numbers_plausible(n, e))
-		rc = (*key_out = rsa_from_numbers(n, e)) ? WEBAUTHN_OK : WEBAUTHN_ERR_COSE_KEY_INVALID;
+	else
+		rc = (*key_out = public_key_rsa(n, e)) ? WEBAUTHN_OK : WEBAUTHN_ERR_COSE_KEY_INVALID;
 	BN_free(n);
 	BN_free(e);
 	return rc;

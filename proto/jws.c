@@ -6,6 +6,7 @@
  */
 #include "proto/jws.h"
 #include "proto/base64url.h"
+#include "proto/public_key.h"
 
 #include <ctype.h>
 #include <stdbool.h>
@@ -16,13 +17,12 @@
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
-#include <openssl/param_build.h>
 #include <openssl/rsa.h>
 
-#define RSA_MIN_BITS 2048
-#define RSA_MAX_BYTES 512	/* 4096 bits: bounds verification cost */
-#define EC_COORD_LEN 32
-#define ED25519_KEY_LEN 32
+#define RSA_MIN_BITS PUBLIC_KEY_RSA_MIN_BITS
+#define RSA_MAX_BYTES PUBLIC_KEY_RSA_MAX_BYTES
+#define EC_COORD_LEN PUBLIC_KEY_P256_COORD_LEN
+#define ED25519_KEY_LEN PUBLIC_KEY_ED25519_LEN
 #define ES256_SIG_LEN 64
 #define ES256_DER_MAX 72	/* SEQUENCE of two INTEGERs of up to 33 bytes */
 #define EDDSA_SIG_LEN 64
@@ -525,65 +525,22 @@ json_t *jwk_from_public_key(EVP_PKEY *key, enum jws_alg alg, const char *kid)
 	return jwk;
 }
 
-/* Builds a public key of type name from params; with check, OpenSSL then
- * validates it (EC: point on the curve, in the right subgroup). */
-static EVP_PKEY *pkey_from_params(const char *name, OSSL_PARAM *params, bool check_key)
-{
-	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, name, NULL);
-	EVP_PKEY_CTX *check = NULL;
-	EVP_PKEY *pkey = NULL;
-
-	if (!ctx || EVP_PKEY_fromdata_init(ctx) != 1 ||
-	    EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1)
-		goto fail;
-	if (check_key) {
-		check = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
-		if (!check || EVP_PKEY_public_check(check) != 1)
-			goto fail;
-	}
-	EVP_PKEY_CTX_free(check);
-	EVP_PKEY_CTX_free(ctx);
-	return pkey;
-fail:
-	EVP_PKEY_free(pkey);
-	EVP_PKEY_CTX_free(check);
-	EVP_PKEY_CTX_free(ctx);
-	return NULL;
-}
-
 static EVP_PKEY *rsa_from_jwk(const json_t *jwk)
 {
 	size_t n_len = 0, e_len = 0;
 	uint8_t *n_raw = member_decode(jwk, "n", &n_len);
 	uint8_t *e_raw = member_decode(jwk, "e", &e_len);
 	BIGNUM *n = NULL, *e = NULL;
-	OSSL_PARAM_BLD *bld = NULL;
-	OSSL_PARAM *params = NULL;
 	EVP_PKEY *pkey = NULL;
 
 	/* Exponent at most 4 bytes (65537 in practice), modulus at most 4096 bits. */
-	if (!n_raw || !e_raw || n_len == 0 || n_len > RSA_MAX_BYTES + 1 || e_len == 0 || e_len > 4)
-		goto out;
-	n = BN_bin2bn(n_raw, (int)n_len, NULL);
-	e = BN_bin2bn(e_raw, (int)e_len, NULL);
-	if (!n || !e || BN_num_bits(n) < RSA_MIN_BITS || BN_num_bytes(n) > RSA_MAX_BYTES || !BN_is_odd(n))
-		goto out;
-	if (!BN_is_odd(e) || BN_is_one(e))
-		goto out;
-	bld = OSSL_PARAM_BLD_new();
-	if (!bld || OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) != 1 ||
-	    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e) != 1)
-		goto out;
-	params = OSSL_PARAM_BLD_to_param(bld);
-	/* No EVP_PKEY_public_check for RSA: its Miller-Rabin step uses random
-	 * bases, so a malformed modulus would be accepted or refused at random.
-	 * The checks above are deterministic, and a verifier gains nothing from
-	 * vetting the factorisation of a key it is handed. */
-	if (params)
-		pkey = pkey_from_params("RSA", params, false);
-out:
-	OSSL_PARAM_free(params);
-	OSSL_PARAM_BLD_free(bld);
+	if (n_raw && e_raw && n_len > 0 && n_len <= RSA_MAX_BYTES + 1 && e_len > 0 &&
+	    e_len <= PUBLIC_KEY_RSA_E_MAX_BYTES) {
+		n = BN_bin2bn(n_raw, (int)n_len, NULL);
+		e = BN_bin2bn(e_raw, (int)e_len, NULL);
+		if (n && e)
+			pkey = public_key_rsa(n, e);
+	}
 	BN_free(n);
 	BN_free(e);
 	free(n_raw);
@@ -596,20 +553,11 @@ static EVP_PKEY *ec_from_jwk(const json_t *jwk)
 	size_t x_len = 0, y_len = 0;
 	uint8_t *x = member_decode(jwk, "x", &x_len);
 	uint8_t *y = member_decode(jwk, "y", &y_len);
-	uint8_t point[1 + 2 * EC_COORD_LEN];
-	OSSL_PARAM params[3];
 	EVP_PKEY *pkey = NULL;
 
 	/* RFC 7518 §6.2.1.2: coordinates are full-length, never shortened. */
-	if (x && y && x_len == EC_COORD_LEN && y_len == EC_COORD_LEN) {
-		point[0] = POINT_CONVERSION_UNCOMPRESSED;
-		memcpy(point + 1, x, EC_COORD_LEN);
-		memcpy(point + 1 + EC_COORD_LEN, y, EC_COORD_LEN);
-		params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0);
-		params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, point, sizeof(point));
-		params[2] = OSSL_PARAM_construct_end();
-		pkey = pkey_from_params("EC", params, true);
-	}
+	if (x && y && x_len == EC_COORD_LEN && y_len == EC_COORD_LEN)
+		pkey = public_key_p256(x, y);
 	free(x);
 	free(y);
 	return pkey;
@@ -619,14 +567,10 @@ static EVP_PKEY *okp_from_jwk(const json_t *jwk)
 {
 	size_t x_len = 0;
 	uint8_t *x = member_decode(jwk, "x", &x_len);
-	OSSL_PARAM params[2];
 	EVP_PKEY *pkey = NULL;
 
-	if (x && x_len == ED25519_KEY_LEN) {
-		params[0] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, x, x_len);
-		params[1] = OSSL_PARAM_construct_end();
-		pkey = pkey_from_params("ED25519", params, true);
-	}
+	if (x && x_len == ED25519_KEY_LEN)
+		pkey = public_key_ed25519(x);
 	free(x);
 	return pkey;
 }

@@ -74,12 +74,5 @@ void store_client_remove(PGconn *db, const struct store_request *req, struct sto
 		ok = step != NULL;
 		PQclear(step);
 	}
-	int failure = ok ? STORE_OK : store_failure_status(db);	/* before the ROLLBACK clears it */
-
-	if (!store_commit(db, ok)) {
-		PQclear(r);
-		res->reply.status = failure != STORE_OK ? failure : store_failure_status(db);
-		return;
-	}
-	store_result_take(res, db, req, r);
+	store_commit_take(res, db, req, ok, r, true);
 }

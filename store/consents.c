@@ -106,15 +106,8 @@ static void grant_and_insert(PGconn *db, const struct store_request *req, struct
 {
 	PGresult *r = NULL;
 	bool ok = store_begin(db) && consent_record(db, req) && (r = code_insert(db, req)) != NULL;
-	/* Read before the ROLLBACK clears it: a CONFLICT stays a CONFLICT. */
-	int failure = ok ? STORE_OK : store_failure_status(db);
 
-	if (!store_commit(db, ok)) {
-		PQclear(r);
-		res->reply.status = failure != STORE_OK ? failure : store_failure_status(db);
-		return;
-	}
-	store_result_take(res, db, req, r);
+	store_commit_take(res, db, req, ok, r, true);	/* a CONFLICT stays a CONFLICT */
 }
 
 void store_code_issue(PGconn *db, const struct store_request *req, struct store_result *res)

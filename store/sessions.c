@@ -72,14 +72,7 @@ static void revoke(PGconn *db, const struct store_request *req, struct store_res
 	ok = r != NULL;
 	if (ok && strcmp(PQgetvalue(r, 0, 0), "0") != 0)
 		ok = store_log_revocation(db, payload);
-	if (!store_commit(db, ok)) {
-		PQclear(r);
-		res->reply.status = store_failure_status(db);
-		if (res->reply.status == STORE_CONFLICT)
-			res->reply.status = STORE_ERROR;
-		return;
-	}
-	store_result_take(res, db, req, r);
+	store_commit_take(res, db, req, ok, r, false);
 }
 
 #define COUNTED(update) "WITH r AS (" update " RETURNING 1) SELECT count(*)::bigint AS n FROM r"

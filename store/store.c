@@ -16,6 +16,7 @@
 #include "common/config.h"
 #include "common/db.h"
 #include "proc/ipc_channel.h"
+#include "proc/job_queue.h"
 #include "common/log.h"
 #include "proc/privdrop.h"
 #include "proc/sandbox.h"
@@ -33,17 +34,14 @@
 #include <unistd.h>
 
 struct store_job {
+	struct job_queue_item item;	/* first: the queue links jobs through it */
 	int fd;				/* dup of the worker's socket, closed with the job */
 	uint64_t rid;
 	int64_t deadline_ms;		/* monotonic; 0 = none */
 	struct store_request req;
-	struct store_job *next;
 };
 
-static pthread_mutex_t queue_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t queue_cond = PTHREAD_COND_INITIALIZER;
-static struct store_job *queue_head, *queue_tail;
-static int queue_len;
+static struct job_queue queue = JOB_QUEUE_INIT;
 static volatile sig_atomic_t store_stop;
 
 static void on_term(int sig)
@@ -140,20 +138,9 @@ static void job_run(struct pool_thread *t, struct store_job *j)
 static void *pool_main(void *arg)
 {
 	struct pool_thread *t = arg;
-	for (;;) {
-		pthread_mutex_lock(&queue_lock);
-		while (!queue_head && !store_stop)
-			pthread_cond_wait(&queue_cond, &queue_lock);
-		if (store_stop && !queue_head) {
-			pthread_mutex_unlock(&queue_lock);
-			break;
-		}
-		struct store_job *j = queue_head;
-		queue_head = j->next;
-		if (!queue_head)
-			queue_tail = NULL;
-		queue_len--;
-		pthread_mutex_unlock(&queue_lock);
+	struct store_job *j;
+
+	while ((j = (struct store_job *)job_queue_pop(&queue))) {
 		job_run(t, j);
 		job_free(j);
 	}
@@ -187,9 +174,7 @@ static void enqueue(int fd, const struct ipc_msg *m)
 		job_free(j);
 		return;
 	}
-	pthread_mutex_lock(&queue_lock);
-	int full = queue_len >= cfg.db_queue_size;
-	pthread_mutex_unlock(&queue_lock);
+	int full = job_queue_length(&queue) >= cfg.db_queue_size;
 	j->fd = full ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	if (full || j->fd < 0) {
 		send_status(fd, m->rid, op, STORE_BUSY);
@@ -198,27 +183,15 @@ static void enqueue(int fd, const struct ipc_msg *m)
 	}
 	j->rid = m->rid;
 	j->deadline_ms = j->req.budget_ms ? monotonic_ms() + j->req.budget_ms : 0;
-	pthread_mutex_lock(&queue_lock);
-	if (queue_tail)
-		queue_tail->next = j;
-	else
-		queue_head = j;
-	queue_tail = j;
-	queue_len++;
-	pthread_cond_signal(&queue_cond);
-	pthread_mutex_unlock(&queue_lock);
+	job_queue_push(&queue, &j->item);
 }
 
 static void handle_request(int fd, const struct ipc_msg *m, int slot)
 {
-	if (m->type == IPC_STORE_REQ) {
+	if (m->type == IPC_STORE_REQ)
 		enqueue(fd, m);
-	} else if (m->type == IPC_PING) {
-		struct ipc_msg pong = { .type = IPC_PONG, .rid = m->rid };
-		ipc_send(fd, &pong, -1);
-	} else {
-		log_warnx("unexpected %s from worker %d", ipc_type_name(m->type), slot + 1);
-	}
+	else
+		actor_answer_other(fd, m, slot);
 }
 
 void store_main(int ctrl_fd, struct shm_region *shm)
@@ -240,9 +213,7 @@ void store_main(int ctrl_fd, struct shm_region *shm)
 			fatalx("pthread_create");
 	log_debug("serving with %d database connections", n);
 	actor_serve(ctrl_fd, IPC_PEER_STORE, &store_stop, handle_request, NULL);
-	pthread_mutex_lock(&queue_lock);
-	pthread_cond_broadcast(&queue_cond);
-	pthread_mutex_unlock(&queue_lock);
+	job_queue_stop(&queue);
 	for (int i = 0; i < n; i++)
 		pthread_join(pool[i].thread, NULL);
 	store_listener_stop();

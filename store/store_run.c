@@ -193,6 +193,25 @@ bool store_commit(PGconn *db, bool ok)
 	return false;
 }
 
+void store_commit_take(struct store_result *res, PGconn *db, const struct store_request *req, bool ok, PGresult *r,
+    bool conflict_is_callers)
+{
+	int failure = ok ? STORE_OK : store_failure_status(db);	/* before the ROLLBACK clears it */
+
+	if (store_commit(db, ok)) {
+		store_result_take(res, db, req, r);
+		return;
+	}
+	PQclear(r);
+	if (conflict_is_callers) {
+		res->reply.status = failure != STORE_OK ? failure : store_failure_status(db);
+	} else {
+		res->reply.status = store_failure_status(db);
+		if (res->reply.status == STORE_CONFLICT)
+			res->reply.status = STORE_ERROR;
+	}
+}
+
 bool store_log_revocation(PGconn *db, const char *payload)
 {
 	const char *params[] = { payload };

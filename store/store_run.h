@@ -50,6 +50,13 @@ int store_failure_status(PGconn *db);
  * store_commit (COMMIT, or ROLLBACK when ok is false). */
 bool store_begin(PGconn *db);
 bool store_commit(PGconn *db, bool ok);
+/* store_commit, then the answer: r (from the transaction's last statement)
+ * when it committed; else r is freed and the status is the failure's. A
+ * unique violation is answered CONFLICT when conflict_is_callers (a taken
+ * id: the caller's doing, read before the ROLLBACK clears it), else ERROR (a
+ * race the transaction lost, or no unique constraint the caller can hit). */
+void store_commit_take(struct store_result *res, PGconn *db, const struct store_request *req, bool ok, PGresult *r,
+    bool conflict_is_callers);
 /* Logs a revocation and NOTIFYs every instance, inside the caller's
  * transaction (migrations/007: revocation_log and its trigger). */
 bool store_log_revocation(PGconn *db, const char *payload);

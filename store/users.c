@@ -89,14 +89,7 @@ void store_user_password_change(PGconn *db, const struct store_request *req, str
 		snprintf(payload, sizeof(payload), "user:%s", user);
 	if (store_begin(db))
 		r = set_password_revoke_others(db, req, payload);
-	if (!store_commit(db, r != NULL)) {
-		PQclear(r);
-		res->reply.status = store_failure_status(db);
-		if (res->reply.status == STORE_CONFLICT)
-			res->reply.status = STORE_ERROR;
-		return;
-	}
-	store_result_take(res, db, req, r);
+	store_commit_take(res, db, req, r != NULL, r, false);
 	if (res->reply.status == STORE_OK && store_shm)
 		session_cache_remove_user_except(store_shm->sessions, user, keep);
 }

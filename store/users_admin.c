@@ -59,14 +59,7 @@ static void change_user_and_log(PGconn *db, const struct store_request *req, str
 	}
 	if (ok && PQntuples(r) == 1)
 		ok = log_user_changed(db, PQgetvalue(r, 0, PQfnumber(r, "id")));
-	if (!store_commit(db, ok)) {
-		PQclear(r);
-		res->reply.status = store_failure_status(db);
-		if (res->reply.status == STORE_CONFLICT)
-			res->reply.status = STORE_ERROR;	/* no unique constraint here: not the caller's doing */
-		return;
-	}
-	store_result_take(res, db, req, r);
+	store_commit_take(res, db, req, ok, r, false);	/* no unique constraint here: not the caller's doing */
 }
 
 /* Follows a CTE "u" (the changed user: id, disabled) and ends the statement

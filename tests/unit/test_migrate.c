@@ -4,6 +4,7 @@
  * additive-only checker.
  */
 #include "check.h"
+#include "db_test_util.h"
 #include "common/db.h"
 #include "common/embedded.h"
 #include "common/log.h"
@@ -25,37 +26,6 @@ static int embedded_count(void)
 	for (const struct embedded_file *f = migrations_files; f->name; f++)
 		n++;
 	return n;
-}
-
-/* base_url with dbname replaced, as a key=value conninfo string. */
-static char *url_for_db(const char *dbname)
-{
-	PQconninfoOption *opts = PQconninfoParse(base_url, NULL);
-	size_t cap = 1024, len = 0;
-	char *out = malloc(cap);
-
-	if (!opts || !out)
-		abort();
-	out[0] = '\0';
-	for (PQconninfoOption *o = opts; o->keyword; o++) {
-		const char *v = strcmp(o->keyword, "dbname") == 0 ? dbname : o->val;
-		if (!v)
-			continue;
-		if (len + strlen(o->keyword) + 2 * strlen(v) + 8 >= cap) {
-			cap = (len + strlen(o->keyword) + 2 * strlen(v) + 8) * 2;
-			if (!(out = realloc(out, cap)))
-				abort();
-		}
-		len += (size_t)sprintf(out + len, "%s='", o->keyword);
-		for (; *v; v++) {
-			if (*v == '\'' || *v == '\\')
-				out[len++] = '\\';
-			out[len++] = *v;
-		}
-		len += (size_t)sprintf(out + len, "' ");
-	}
-	PQconninfoFree(opts);
-	return out;
 }
 
 static void admin_exec(PGconn *admin, const char *fmt, const char *name)
@@ -147,7 +117,7 @@ static void test_sequential(PGconn *admin)
 
 	snprintf(name, sizeof(name), "mig_test_%d", (int)getpid());
 	admin_exec(admin, "CREATE DATABASE %s", name);
-	url = url_for_db(name);
+	url = test_db_url_for(base_url, name);
 	db = db_connect(url, 2000);
 	CHECK(db != NULL);
 	if (!db)
@@ -244,7 +214,7 @@ static void test_concurrent(PGconn *admin)
 
 	snprintf(name, sizeof(name), "mig_test_%d_race", (int)getpid());
 	admin_exec(admin, "CREATE DATABASE %s", name);
-	url = url_for_db(name);
+	url = test_db_url_for(base_url, name);
 	if (pipe(barrier) != 0)
 		abort();
 	for (int i = 0; i < RACERS; i++) {
@@ -372,12 +342,7 @@ int main(void)
 
 	log_init("test_migrate", LOG_LEVEL_DEBUG);
 	test_checker();
-	base_url = getenv("DREAMAUTH_TEST_DATABASE_URL");
-	if (!base_url || !*base_url) {
-		fprintf(stderr, "test_migrate: DREAMAUTH_TEST_DATABASE_URL is not set; it must point at a PostgreSQL "
-		    "server where this user may CREATE DATABASE (e.g. postgres://postgres@127.0.0.1:5432/postgres)\n");
-		return 1;
-	}
+	base_url = test_db_base_url("test_migrate");
 	admin = db_connect(base_url, 5000);
 	if (!admin) {
 		fprintf(stderr, "test_migrate: cannot connect to DREAMAUTH_TEST_DATABASE_URL\n");

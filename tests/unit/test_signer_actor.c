@@ -11,6 +11,7 @@
  */
 #include "tests/unit/check.h"
 #include "tests/unit/actor_harness.h"
+#include "tests/unit/db_test_util.h"
 #include "common/config.h"
 #include "proc/ipc_channel.h"
 #include "common/log.h"
@@ -38,38 +39,7 @@
 #define ISSUER "https://issuer.test"
 #define SLOT 3
 
-static char db_name[64];
-static char *admin_url;
-
-/* The admin URL with its database name replaced. */
-static char *url_for(const char *name)
-{
-	const char *scheme_end = strstr(admin_url, "://");
-	const char *slash = scheme_end ? strchr(scheme_end + 3, '/') : NULL;
-	const char *query = strchr(admin_url, '?');
-	char *out;
-	size_t host_len = slash ? (size_t)(slash - admin_url) : (query ? (size_t)(query - admin_url) : strlen(admin_url));
-	if (asprintf(&out, "%.*s/%s%s", (int)host_len, admin_url, name, query ? query : "") < 0)
-		return NULL;
-	return out;
-}
-
-static bool admin_exec(const char *sql)
-{
-	PGconn *db = PQconnectdb(admin_url);
-	bool ok = PQstatus(db) == CONNECTION_OK;
-	if (ok) {
-		PGresult *r = PQexec(db, sql);
-		ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-		if (!ok)
-			fprintf(stderr, "%s: %s", sql, PQerrorMessage(db));
-		PQclear(r);
-	} else {
-		fprintf(stderr, "cannot connect to DREAMAUTH_TEST_DATABASE_URL: %s", PQerrorMessage(db));
-	}
-	PQfinish(db);
-	return ok;
-}
+static struct test_db test_db;
 
 static char *claims_json(const char *iss, long lifetime, bool with_jti)
 {
@@ -247,33 +217,23 @@ int main(int argc, char **argv)
 {
 	struct passwd *pw = getpwuid(getuid());
 	struct shm_region *shm;
-	int ctrl[2], link, applied = 0;
+	int ctrl[2], link;
 	pid_t pid;
-	PGconn *db;
 
 	proctitle_init(argc, argv);
-	admin_url = getenv("DREAMAUTH_TEST_DATABASE_URL");
-	if (!admin_url || !*admin_url) {
-		fprintf(stderr, "DREAMAUTH_TEST_DATABASE_URL is not set: this test needs a PostgreSQL (see tests/run_all.sh)\n");
-		return 1;
-	}
-	snprintf(db_name, sizeof(db_name), "signer_actor_%d_%ld", (int)getpid(), (long)time(NULL) % 100000);
-	char sql[160];
-	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", db_name);
-	if (!admin_exec(sql))
-		return 1;
 	log_init("test", LOG_LEVEL_WARN);
-	cfg.database_url = url_for(db_name);
+	test_db_create(&test_db, "signer_actor");
+	/* The signer opens its own: no connection of ours crosses the fork. */
+	PQfinish(test_db.db);
+	PQfinish(test_db.admin);
+	test_db.db = test_db.admin = NULL;
+	cfg.database_url = strdup(test_db.url);
 	cfg.issuer = strdup(ISSUER);
 	cfg.auth_secret = strdup("signer-actor-test-secret-0123456789abcdef");
 	cfg.run_user = strdup(pw ? pw->pw_name : "nobody");
 	cfg.service_user = strdup(pw ? pw->pw_name : "nobody");
 	cfg.log_level = LOG_LEVEL_WARN;
 	cfg.seccomp = true;	/* as in production: the signer serves under its filter */
-	db = PQconnectdb(cfg.database_url);
-	CHECK(PQstatus(db) == CONNECTION_OK);
-	CHECK_EQ_INT(migrate_run(db, "signer-actor-test", 10000, &applied), 0);
-	PQfinish(db);
 
 	shm = shm_region_create(1024, 1024, 1024, 1024);
 	CHECK(shm != NULL);
@@ -367,8 +327,7 @@ int main(int argc, char **argv)
 	free(too_long);
 	free(no_jti);
 	shm_region_destroy(shm);
-	snprintf(sql, sizeof(sql), "DROP DATABASE %s", db_name);
-	admin_exec(sql);
+	test_db_drop(&test_db);
 	free(cfg.database_url);
 	free(cfg.issuer);
 	free(cfg.auth_secret);

@@ -13,6 +13,7 @@
  *       union) in the same transaction as the code.
  */
 #include "check.h"
+#include "db_test_util.h"
 #include "common/db.h"
 #include "common/migrate.h"
 #include "store/store_run.h"
@@ -21,40 +22,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#define LOCK_KEY "dreamauth-test-store-clients"
 #define USER_ID "6f0d5d2e-6a43-4d57-9d36-1c1f5f0c2a11"
 #define SESSION_ID "0b7c43a1-7d1e-4c53-a0f1-4c1c02b0c0de"
 #define HASH_A "\\xaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 
 static PGconn *db;
-
-/* base with dbname replaced, as a key=value conninfo string. */
-static char *url_for_db(const char *base, const char *dbname)
-{
-	PQconninfoOption *opts = PQconninfoParse(base, NULL);
-	size_t cap = 4096, len = 0;
-	char *out = malloc(cap);
-
-	if (!opts || !out)
-		abort();
-	for (PQconninfoOption *o = opts; o->keyword; o++) {
-		const char *v = strcmp(o->keyword, "dbname") == 0 ? dbname : o->val;
-		if (!v)
-			continue;
-		if (len + strlen(o->keyword) + 2 * strlen(v) + 8 >= cap)
-			abort();
-		len += (size_t)sprintf(out + len, "%s='", o->keyword);
-		for (; *v; v++) {
-			if (*v == '\'' || *v == '\\')
-				out[len++] = '\\';
-			out[len++] = *v;
-		}
-		len += (size_t)sprintf(out + len, "' ");
-	}
-	out[len] = '\0';
-	PQconninfoFree(opts);
-	return out;
-}
 
 static void sql(const char *statement)
 {
@@ -331,38 +303,15 @@ static void test_codes(void)
 
 int main(void)
 {
-	const char *base = getenv("DREAMAUTH_TEST_DATABASE_URL");
-	char name[64], create[128];
-	int applied = 0;
+	struct test_db t;
 
-	if (!base || !*base) {
-		fprintf(stderr, "DREAMAUTH_TEST_DATABASE_URL is not set\n");
-		return 1;
-	}
-	PGconn *admin = db_connect(base, 5000);
-	if (!admin)
-		return 1;
-	snprintf(name, sizeof(name), "store_clients_test_%d", (int)getpid());
-	snprintf(create, sizeof(create), "CREATE DATABASE %s", name);
-	if (!db_exec(admin, create, 0, NULL))
-		return 1;
-	char *url = url_for_db(base, name);
-	db = db_connect(url, 5000);
-	free(url);
-	CHECK(db != NULL);
-	if (db && migrate_run(db, LOCK_KEY, 5000, &applied) == 0) {
-		sql("INSERT INTO users (id, email, email_normalized) VALUES ('" USER_ID "', 'a@example.com', 'a@example.com')");
-		test_add_and_find();
-		test_list();
-		test_remove();
-		test_codes();
-	} else {
-		CHECK(!"migrated");
-	}
-	if (db)
-		PQfinish(db);
-	snprintf(create, sizeof(create), "DROP DATABASE %s", name);
-	db_exec(admin, create, 0, NULL);
-	PQfinish(admin);
+	test_db_create(&t, "store_clients_test");
+	db = t.db;
+	sql("INSERT INTO users (id, email, email_normalized) VALUES ('" USER_ID "', 'a@example.com', 'a@example.com')");
+	test_add_and_find();
+	test_list();
+	test_remove();
+	test_codes();
+	test_db_drop(&t);
 	return CHECK_DONE();
 }

@@ -13,6 +13,7 @@
  * and a user's grants revoked wholesale while one of them rotates.
  */
 #include "tests/unit/check.h"
+#include "tests/unit/db_test_util.h"
 #include "common/db.h"
 #include "common/log.h"
 #include "common/migrate.h"
@@ -32,43 +33,11 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char *base_url;
-static char *test_url;
+static struct test_db test_db;
 static PGconn *db;
 static char user_id[40], other_user_id[40];
 
 /* ---- fixtures ---- */
-
-static char *url_for_db(const char *dbname)
-{
-	PQconninfoOption *opts = PQconninfoParse(base_url, NULL);
-	size_t cap = 2048, len = 0;
-	char *out = malloc(cap);
-
-	if (!opts || !out)
-		abort();
-	out[0] = '\0';
-	for (PQconninfoOption *o = opts; o->keyword; o++) {
-		const char *v = strcmp(o->keyword, "dbname") == 0 ? dbname : o->val;
-		if (!v)
-			continue;
-		if (len + strlen(o->keyword) + 2 * strlen(v) + 8 >= cap)
-			abort();
-		len += (size_t)sprintf(out + len, "%s='", o->keyword);
-		for (; *v; v++) {
-			if (*v == '\'' || *v == '\\')
-				out[len++] = '\\';
-			out[len++] = *v;
-		}
-		len += (size_t)sprintf(out + len, "' ");
-	}
-	PQconninfoFree(opts);
-	return out;
-}
-
-static void ignore_notice(void *arg, const char *message)
-{
-}
 
 static bool sql(PGconn *c, const char *fmt, ...)
 {
@@ -654,7 +623,7 @@ static struct racer race_start(enum race_kind kind, const char *a, const char *b
 		struct store_reply r;
 		char out[32] = "(failed)";
 		close(p[0]);
-		PGconn *own = db_connect(test_url, 5000);
+		PGconn *own = db_connect(test_db.url, 5000);
 		if (own) {
 			if (kind == RACE_REVOKE_USER) {
 				snprintf(out, sizeof(out), "%s", revoke_user_grants(own, a) ? "revoked" : "(failed)");
@@ -688,7 +657,7 @@ static void race_finish(struct racer *racer, char *out, size_t cap)
 /* A psql-like session holding a lock (lock_sql) until released. */
 static PGconn *hold_lock(const char *lock_sql)
 {
-	PGconn *l = db_connect(test_url, 5000);
+	PGconn *l = db_connect(test_db.url, 5000);
 	CHECK(l != NULL);
 	if (l)
 		CHECK(sql(l, "BEGIN") && sql(l, "%s", lock_sql));
@@ -867,54 +836,27 @@ static void test_refused_shapes(void)
 
 int main(void)
 {
-	char name[64];
-	int applied = 0;
-	PGconn *admin;
-
 	log_init("test_store_oauth", LOG_LEVEL_WARN);
-	base_url = getenv("DREAMAUTH_TEST_DATABASE_URL");
-	if (!base_url || !*base_url) {
-		fprintf(stderr, "test_store_oauth: DREAMAUTH_TEST_DATABASE_URL is not set; it must point at a PostgreSQL "
-		    "server where this user may CREATE DATABASE\n");
-		return 1;
-	}
-	if (!(admin = db_connect(base_url, 5000))) {
-		fprintf(stderr, "test_store_oauth: cannot connect to DREAMAUTH_TEST_DATABASE_URL\n");
-		return 1;
-	}
-	PQsetNoticeProcessor(admin, ignore_notice, NULL);
-	snprintf(name, sizeof(name), "store_oauth_test_%d", (int)getpid());
-	sql(admin, "DROP DATABASE IF EXISTS %s", name);
-	if (!sql(admin, "CREATE DATABASE %s", name))
-		return 1;
-	test_url = url_for_db(name);
-	db = db_connect(test_url, 5000);
-	CHECK(db != NULL);
-	if (db) {
-		PQsetNoticeProcessor(db, ignore_notice, NULL);
-		CHECK_EQ_INT(migrate_run(db, "store_oauth_test", 5000, &applied), 0);
-		store_shm = shm_region_create(64, 64, 64, 1024);
-		CHECK(store_shm != NULL);
-		new_user("ada@example.com", user_id);
-		new_user("bob@example.com", other_user_id);
-		CHECK_EQ_INT(strlen(user_id), 36);
+	test_db_create(&test_db, "store_oauth_test");
+	db = test_db.db;
+	store_shm = shm_region_create(64, 64, 64, 1024);
+	CHECK(store_shm != NULL);
+	new_user("ada@example.com", user_id);
+	new_user("bob@example.com", other_user_id);
+	CHECK_EQ_INT(strlen(user_id), 36);
 
-		test_refused_shapes();
-		test_code_spend_and_issue();
-		test_code_expired_and_inactive();
-		test_rotation();
-		test_rotation_refusals();
-		test_describe_and_revoke_refresh();
-		test_access_tokens();
-		test_userinfo();
-		test_race_same_token();
-		test_race_older_token();
-		test_race_code_replay();
-		test_families_revoked_by_owner();
-		PQfinish(db);
-	}
-	sql(admin, "DROP DATABASE IF EXISTS %s WITH (FORCE)", name);
-	PQfinish(admin);
-	free(test_url);
+	test_refused_shapes();
+	test_code_spend_and_issue();
+	test_code_expired_and_inactive();
+	test_rotation();
+	test_rotation_refusals();
+	test_describe_and_revoke_refresh();
+	test_access_tokens();
+	test_userinfo();
+	test_race_same_token();
+	test_race_older_token();
+	test_race_code_replay();
+	test_families_revoked_by_owner();
+	test_db_drop(&test_db);
 	return CHECK_DONE();
 }

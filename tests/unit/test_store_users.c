@@ -1,7 +1,7 @@
 /*
  * store/users.c's operations through store_exec (the checks and the wire
  * format a worker's request gets) against a real PostgreSQL named by
- * DREAMAUTH_TEST_DATABASE_URL, in a database of its own (store_users_test,
+ * DREAMAUTH_TEST_DATABASE_URL, in a database of its own (store_users_test_<pid>,
  * created afresh, migrated with the embedded migrations, dropped at the end).
  * Without that variable this test fails rather than silently passing.
  *
@@ -12,6 +12,7 @@
  * user's own sessions (only live ones, newest first, NULL as "", at most 100).
  */
 #include "tests/unit/check.h"
+#include "tests/unit/db_test_util.h"
 #include "tests/unit/shm_test_util.h"
 #include "common/db.h"
 #include "common/log.h"
@@ -25,52 +26,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TEST_DB "store_users_test"
 #define HASH_OLD "$argon2id$v=19$m=8192,t=1,p=1$b2xkc2FsdA$b2xkaGFzaA"
 #define HASH_NEW "$argon2id$v=19$m=8192,t=1,p=1$bmV3c2FsdA$bmV3aGFzaA"
 
+static struct test_db test_db;
 static PGconn *db;
 
 /* ---- database helpers ---- */
-
-/* url with its dbname replaced, as a key=value conninfo string. */
-static char *url_for_db(const char *url, const char *dbname)
-{
-	PQconninfoOption *opts = PQconninfoParse(url, NULL);
-	size_t cap = 4096, len = 0;
-	char *out = malloc(cap);
-
-	if (!opts || !out)
-		abort();
-	out[0] = '\0';
-	for (PQconninfoOption *o = opts; o->keyword; o++) {
-		const char *v = strcmp(o->keyword, "dbname") == 0 ? dbname : o->val;
-		if (!v)
-			continue;
-		if (len + strlen(o->keyword) + 2 * strlen(v) + 8 >= cap)
-			abort();
-		len += (size_t)sprintf(out + len, "%s='", o->keyword);
-		for (; *v; v++) {
-			if (*v == '\'' || *v == '\\')
-				out[len++] = '\\';
-			out[len++] = *v;
-		}
-		len += (size_t)sprintf(out + len, "' ");
-	}
-	PQconninfoFree(opts);
-	return out;
-}
-
-/* sql may hold several statements (simple query protocol). */
-static void exec_or_die(PGconn *conn, const char *sql)
-{
-	PGresult *r = PQexec(conn, sql);
-	if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
-		fprintf(stderr, "failed: %s: %s", sql, PQerrorMessage(conn));
-		exit(1);
-	}
-	PQclear(r);
-}
 
 /* The first cell of sql's first row ("" if none), in a static buffer. */
 static const char *scalar(const char *sql)
@@ -87,38 +49,6 @@ static const char *scalar(const char *sql)
 static long long count(const char *sql)
 {
 	return atoll(scalar(sql));
-}
-
-/* A fresh, migrated database; the connection to it in db. */
-static void setup(const char *url)
-{
-	PGconn *admin = db_connect(url, 0);
-	char *test_url;
-	int applied = 0;
-
-	if (!admin) {
-		fprintf(stderr, "cannot connect to DREAMAUTH_TEST_DATABASE_URL\n");
-		exit(1);
-	}
-	exec_or_die(admin, "DROP DATABASE IF EXISTS " TEST_DB " WITH (FORCE)");
-	exec_or_die(admin, "CREATE DATABASE " TEST_DB);
-	PQfinish(admin);
-	test_url = url_for_db(url, TEST_DB);
-	db = db_connect(test_url, 0);
-	free(test_url);
-	if (!db || migrate_run(db, "dreamauth-test-store-users", 10000, &applied) != 0) {
-		fprintf(stderr, "cannot migrate " TEST_DB "\n");
-		exit(1);
-	}
-}
-
-static void teardown(const char *url)
-{
-	PGconn *admin = db_connect(url, 0);
-	PQfinish(db);
-	if (admin)
-		exec_or_die(admin, "DROP DATABASE IF EXISTS " TEST_DB " WITH (FORCE)");
-	PQfinish(admin);
 }
 
 /* ---- operations ---- */
@@ -244,8 +174,8 @@ static void test_find(void)
 	CHECK_EQ_INT(sign_up("find@example.com", "find@example.com", "", HASH_OLD, false, id), STORE_OK);
 	CHECK_EQ_INT(sign_up("nopw@example.com", "nopw@example.com", "", HASH_OLD, false, nopw), STORE_OK);
 	CHECK_EQ_INT(sign_up("off@example.com", "off@example.com", "", HASH_OLD, false, off), STORE_OK);
-	exec_or_die(db, "UPDATE users SET password_hash = NULL WHERE email_normalized = 'nopw@example.com'");
-	exec_or_die(db, "UPDATE users SET disabled = true WHERE email_normalized = 'off@example.com'");
+	test_db_exec(db, "UPDATE users SET password_hash = NULL WHERE email_normalized = 'nopw@example.com'");
+	test_db_exec(db, "UPDATE users SET disabled = true WHERE email_normalized = 'off@example.com'");
 
 	check_find(STORE_OP_USER_FIND_BY_EMAIL, "find@example.com", 1, id, HASH_OLD, false);
 	check_find(STORE_OP_USER_FIND_BY_EMAIL, "nopw@example.com", 1, nopw, "", false);
@@ -302,7 +232,7 @@ static void test_password_change(void)
 	open_session(user, 0x12, "192.0.2.2", s2);
 	open_session(user, 0x13, NULL, s3);
 	open_session(other, 0x21, "192.0.2.9", theirs);
-	exec_or_die(db, "UPDATE users SET updated_at = now() - interval '1 hour'");
+	test_db_exec(db, "UPDATE users SET updated_at = now() - interval '1 hour'");
 	for (unsigned b = 0x11; b <= 0x13; b++)
 		cache_session(region.sessions, user, b == 0x11 ? s1 : b == 0x12 ? s2 : s3, b);
 	cache_session(region.sessions, other, theirs, 0x21);
@@ -362,7 +292,7 @@ static void test_password_change_all_or_nothing(void)
 	open_session(user, 0x32, NULL, s2);
 	logged0 = count("SELECT count(*) FROM revocation_log");
 
-	exec_or_die(db,
+	test_db_exec(db,
 	    "CREATE TABLE refuse (what text);"
 	    "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
 	    " IF EXISTS (SELECT 1 FROM refuse WHERE what = TG_TABLE_NAME) THEN RAISE EXCEPTION 'refused by the test'; END IF;"
@@ -371,13 +301,13 @@ static void test_password_change_all_or_nothing(void)
 	    " WHEN (old.revoked_at IS NULL AND new.revoked_at IS NOT NULL) EXECUTE FUNCTION refuse();"
 	    "CREATE TRIGGER refuse_log BEFORE INSERT ON revocation_log FOR EACH ROW EXECUTE FUNCTION refuse();");
 
-	exec_or_die(db, "INSERT INTO refuse VALUES ('sessions')");
+	test_db_exec(db, "INSERT INTO refuse VALUES ('sessions')");
 	CHECK_EQ_INT(change_password(user, HASH_NEW, s1, &n), STORE_ERROR);
 	CHECK_EQ_STR(password_of(user), HASH_OLD);
 	CHECK_EQ_INT(revoked_sessions(user), 0);
 	CHECK_EQ_INT(count("SELECT count(*) FROM revocation_log"), logged0);
 
-	exec_or_die(db, "DELETE FROM refuse; INSERT INTO refuse VALUES ('revocation_log')");
+	test_db_exec(db, "DELETE FROM refuse; INSERT INTO refuse VALUES ('revocation_log')");
 	CHECK_EQ_INT(change_password(user, HASH_NEW, s1, &n), STORE_ERROR);
 	CHECK_EQ_STR(password_of(user), HASH_OLD);
 	CHECK_EQ_INT(revoked_sessions(user), 0);
@@ -385,14 +315,14 @@ static void test_password_change_all_or_nothing(void)
 	CHECK_EQ_INT(PQtransactionStatus(db), PQTRANS_IDLE);	/* rolled back, not left open */
 
 	/* Accepted again: the same call goes through whole. */
-	exec_or_die(db, "DELETE FROM refuse");
+	test_db_exec(db, "DELETE FROM refuse");
 	CHECK_EQ_INT(change_password(user, HASH_NEW, s1, &n), STORE_OK);
 	CHECK_EQ_INT(n, 1);
 	CHECK_EQ_STR(password_of(user), HASH_NEW);
 	CHECK_EQ_INT(revoked_sessions(user), 1);
 	CHECK_EQ_INT(count("SELECT count(*) FROM revocation_log"), logged0 + 1);
-	exec_or_die(db, "DROP TRIGGER refuse_revoke ON sessions; DROP TRIGGER refuse_log ON revocation_log;"
-	                "DROP FUNCTION refuse(); DROP TABLE refuse");
+	test_db_exec(db, "DROP TRIGGER refuse_revoke ON sessions; DROP TRIGGER refuse_log ON revocation_log;"
+	                 "DROP FUNCTION refuse(); DROP TABLE refuse");
 }
 
 static void test_sessions_list(void)
@@ -414,12 +344,12 @@ static void test_sessions_list(void)
 	open_session(user, 0x43, NULL, unused);	/* revoked below */
 	open_session(user, 0x44, NULL, unused);	/* expired below */
 	open_session(other, 0x45, NULL, unused);	/* someone else's */
-	exec_or_die(db, "UPDATE sessions SET created_at = now() - interval '2 hours',"
-	                " last_seen_at = now() - interval '1 hour' WHERE token_hash = decode(repeat('41', 32), 'hex')");
-	exec_or_die(db, "UPDATE sessions SET user_agent = NULL WHERE token_hash = decode(repeat('42', 32), 'hex')");
-	exec_or_die(db, "UPDATE sessions SET revoked_at = now() WHERE token_hash = decode(repeat('43', 32), 'hex')");
-	exec_or_die(db, "UPDATE sessions SET expires_at = now() - interval '1 second'"
-	                " WHERE token_hash = decode(repeat('44', 32), 'hex')");
+	test_db_exec(db, "UPDATE sessions SET created_at = now() - interval '2 hours',"
+	                 " last_seen_at = now() - interval '1 hour' WHERE token_hash = decode(repeat('41', 32), 'hex')");
+	test_db_exec(db, "UPDATE sessions SET user_agent = NULL WHERE token_hash = decode(repeat('42', 32), 'hex')");
+	test_db_exec(db, "UPDATE sessions SET revoked_at = now() WHERE token_hash = decode(repeat('43', 32), 'hex')");
+	test_db_exec(db, "UPDATE sessions SET expires_at = now() - interval '1 second'"
+	                 " WHERE token_hash = decode(repeat('44', 32), 'hex')");
 
 	CHECK_EQ_INT(store_exec(db, STORE_OP_USER_SESSIONS_LIST, args, 1, &r), STORE_OK);
 	CHECK_EQ_INT(r.n_rows, 2);
@@ -438,14 +368,14 @@ static void test_sessions_list(void)
 	store_reply_free(&r);
 
 	/* At most the 100 newest. */
-	exec_or_die(db, "DELETE FROM sessions");
+	test_db_exec(db, "DELETE FROM sessions");
 	char sql[600];
 	snprintf(sql, sizeof(sql),
 	    "INSERT INTO sessions (token_hash, user_id, created_at, expires_at, auth_time, user_agent)"
 	    " SELECT sha256(i::text::bytea), '%s', now() - make_interval(secs => i), now() + interval '1 hour', now(),"
 	    " repeat('u', 255) FROM generate_series(1, 120) i",
 	    user);
-	exec_or_die(db, sql);
+	test_db_exec(db, sql);
 	CHECK_EQ_INT(store_exec(db, STORE_OP_USER_SESSIONS_LIST, args, 1, &r), STORE_OK);
 	CHECK_EQ_INT(r.n_rows, 100);
 	bool ordered = true;
@@ -458,21 +388,15 @@ static void test_sessions_list(void)
 
 int main(void)
 {
-	const char *url = getenv("DREAMAUTH_TEST_DATABASE_URL");
-
-	if (!url || !*url) {
-		fprintf(stderr, "test_store_users: DREAMAUTH_TEST_DATABASE_URL is not set; it must point at a PostgreSQL "
-		                "server where this user may CREATE DATABASE\n");
-		return 1;
-	}
 	log_init("test_store_users", LOG_LEVEL_WARN);
-	setup(url);
+	test_db_create(&test_db, "store_users_test");
+	db = test_db.db;
 	test_ping();
 	test_sign_up();
 	test_find();
 	test_password_change();
 	test_password_change_all_or_nothing();
 	test_sessions_list();
-	teardown(url);
+	test_db_drop(&test_db);
 	return CHECK_DONE();
 }

@@ -12,6 +12,7 @@
  * request) while the CLI may run them.
  */
 #include "tests/unit/check.h"
+#include "tests/unit/db_test_util.h"
 #include "common/db.h"
 #include "common/migrate.h"
 #include "store/store_run.h"
@@ -24,39 +25,6 @@
 #include <unistd.h>
 
 #define LEEWAY 60
-
-static const char *base_url;
-
-/* base_url with dbname replaced, as a key=value conninfo string. */
-static char *url_for_db(const char *dbname)
-{
-	PQconninfoOption *opts = PQconninfoParse(base_url, NULL);
-	size_t cap = 1024, len = 0;
-	char *out = malloc(cap);
-
-	if (!opts || !out)
-		abort();
-	out[0] = '\0';
-	for (PQconninfoOption *o = opts; o->keyword; o++) {
-		const char *v = strcmp(o->keyword, "dbname") == 0 ? dbname : o->val;
-		if (!v)
-			continue;
-		if (len + strlen(o->keyword) + 2 * strlen(v) + 8 >= cap) {
-			cap = (len + strlen(o->keyword) + 2 * strlen(v) + 8) * 2;
-			if (!(out = realloc(out, cap)))
-				abort();
-		}
-		len += (size_t)sprintf(out + len, "%s='", o->keyword);
-		for (; *v; v++) {
-			if (*v == '\'' || *v == '\\')
-				out[len++] = '\\';
-			out[len++] = *v;
-		}
-		len += (size_t)sprintf(out + len, "' ");
-	}
-	PQconninfoFree(opts);
-	return out;
-}
 
 static bool __attribute__((format(printf, 2, 3))) sql_ok(PGconn *db, const char *fmt, ...)
 {
@@ -525,30 +493,14 @@ static void test_refused_in_store_actor(PGconn *db)
 
 int main(void)
 {
-	char name[64], *url;
-	PGconn *admin, *db = NULL, *listener = NULL;
-	int applied = 0;
+	struct test_db t;
+	PGconn *db, *listener;
 
-	base_url = getenv("DREAMAUTH_TEST_DATABASE_URL");
-	if (!base_url || !*base_url) {
-		fprintf(stderr, "DREAMAUTH_TEST_DATABASE_URL not set: this test needs a PostgreSQL database\n");
-		return 1;
-	}
-	admin = db_connect(base_url, 5000);
-	if (!admin)
-		return 1;
-	snprintf(name, sizeof(name), "store_users_admin_test_%d", (int)getpid());
-	CHECK(sql_ok(admin, "DROP DATABASE IF EXISTS %s WITH (FORCE)", name));
-	if (!sql_ok(admin, "CREATE DATABASE %s", name)) {
-		PQfinish(admin);
-		return 1;
-	}
-	url = url_for_db(name);
-	db = db_connect(url, 5000);
-	listener = db_connect(url, 5000);
-	CHECK(db && listener);
-	if (db && listener && migrate_run(db, "dreamauth-test-store-users-admin", 5000, &applied) == 0 &&
-	    sql_ok(listener, "LISTEN dreamauth_revoke")) {
+	test_db_create(&t, "store_users_admin_test");
+	db = t.db;
+	listener = db_connect(t.url, 5000);
+	CHECK(listener != NULL);
+	if (listener && sql_ok(listener, "LISTEN dreamauth_revoke")) {
 		test_add(db);
 		test_refused_arguments(db);
 		test_disable_enable(db, listener);
@@ -560,9 +512,6 @@ int main(void)
 		CHECK_EQ_STR("database set up", "failed");
 	}
 	PQfinish(listener);
-	PQfinish(db);
-	free(url);
-	CHECK(sql_ok(admin, "DROP DATABASE IF EXISTS %s WITH (FORCE)", name));
-	PQfinish(admin);
+	test_db_drop(&t);
 	return CHECK_DONE();
 }

@@ -2,7 +2,7 @@
  * store/wallets.c's operations (Sign-In With Ethereum) through store_exec —
  * the checks and the wire format a worker's request gets — against a real
  * PostgreSQL named by DREAMAUTH_TEST_DATABASE_URL, in a database of its own
- * (store_wallets_test, created afresh, migrated with the embedded migrations,
+ * (store_wallets_test_<pid>, created afresh, migrated with the embedded migrations,
  * dropped at the end). Without that variable this test fails rather than
  * silently passing.
  *
@@ -16,6 +16,7 @@
  * one account.
  */
 #include "tests/unit/check.h"
+#include "tests/unit/db_test_util.h"
 #include "tests/unit/shm_test_util.h"
 #include "common/db.h"
 #include "common/log.h"
@@ -29,51 +30,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#define TEST_DB "store_wallets_test"
 #define RACERS 6
 
+static struct test_db test_db;
 static PGconn *db;
-static char *test_url;
 
 /* ---- database helpers ---- */
-
-/* url with its dbname replaced, as a key=value conninfo string. */
-static char *url_for_db(const char *url, const char *dbname)
-{
-	PQconninfoOption *opts = PQconninfoParse(url, NULL);
-	size_t cap = 4096, len = 0;
-	char *out = malloc(cap);
-
-	if (!opts || !out)
-		abort();
-	out[0] = '\0';
-	for (PQconninfoOption *o = opts; o->keyword; o++) {
-		const char *v = strcmp(o->keyword, "dbname") == 0 ? dbname : o->val;
-		if (!v)
-			continue;
-		if (len + strlen(o->keyword) + 2 * strlen(v) + 8 >= cap)
-			abort();
-		len += (size_t)sprintf(out + len, "%s='", o->keyword);
-		for (; *v; v++) {
-			if (*v == '\'' || *v == '\\')
-				out[len++] = '\\';
-			out[len++] = *v;
-		}
-		len += (size_t)sprintf(out + len, "' ");
-	}
-	PQconninfoFree(opts);
-	return out;
-}
-
-static void exec_or_die(PGconn *conn, const char *sql)
-{
-	PGresult *r = PQexec(conn, sql);
-	if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
-		fprintf(stderr, "failed: %s: %s", sql, PQerrorMessage(conn));
-		exit(1);
-	}
-	PQclear(r);
-}
 
 /* The first cell of sql's first row ("" if none), in a static buffer. */
 static const char *scalar(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -94,36 +56,6 @@ static const char *scalar(const char *fmt, ...)
 }
 
 #define COUNT(...) atoll(scalar(__VA_ARGS__))
-
-static void setup(const char *url)
-{
-	PGconn *admin = db_connect(url, 0);
-	int applied = 0;
-
-	if (!admin) {
-		fprintf(stderr, "cannot connect to DREAMAUTH_TEST_DATABASE_URL\n");
-		exit(1);
-	}
-	exec_or_die(admin, "DROP DATABASE IF EXISTS " TEST_DB " WITH (FORCE)");
-	exec_or_die(admin, "CREATE DATABASE " TEST_DB);
-	PQfinish(admin);
-	test_url = url_for_db(url, TEST_DB);
-	db = db_connect(test_url, 0);
-	if (!db || migrate_run(db, "dreamauth-test-store-wallets", 10000, &applied) != 0) {
-		fprintf(stderr, "cannot migrate " TEST_DB "\n");
-		exit(1);
-	}
-}
-
-static void teardown(const char *url)
-{
-	PGconn *admin = db_connect(url, 0);
-	PQfinish(db);
-	free(test_url);
-	if (admin)
-		exec_or_die(admin, "DROP DATABASE IF EXISTS " TEST_DB " WITH (FORCE)");
-	PQfinish(admin);
-}
 
 /* ---- operations ---- */
 
@@ -245,14 +177,14 @@ static void test_nonces(void)
 	store_reply_free(&r);
 
 	/* expired rows are swept by later issues, at most 64 at a time */
-	exec_or_die(db, "INSERT INTO siwe_nonces (nonce_hash, expires_at) SELECT sha256(i::text::bytea),"
-	                " now() - interval '1 s' FROM generate_series(1, 100) i");
+	test_db_exec(db, "INSERT INTO siwe_nonces (nonce_hash, expires_at) SELECT sha256(i::text::bytea),"
+	                 " now() - interval '1 s' FROM generate_series(1, 100) i");
 	CHECK_EQ_INT(issue(db, 4, NULL, 0, 300), STORE_OK);
 	CHECK_EQ_INT(COUNT("SELECT count(*) FROM siwe_nonces WHERE expires_at < now()"), 36);
 	CHECK_EQ_INT(issue(db, 5, NULL, 0, 300), STORE_OK);
 	CHECK_EQ_INT(COUNT("SELECT count(*) FROM siwe_nonces WHERE expires_at < now()"), 0);
 	CHECK_EQ_INT(COUNT("SELECT count(*) FROM siwe_nonces"), 4);
-	exec_or_die(db, "TRUNCATE siwe_nonces");
+	test_db_exec(db, "TRUNCATE siwe_nonces");
 }
 
 static void test_refusals_store_nothing(void)
@@ -265,8 +197,8 @@ static void test_refusals_store_nothing(void)
 	    "nonce_unknown");
 	CHECK_EQ_STR(user, "");
 	/* expired: refused, and gone */
-	exec_or_die(db, "INSERT INTO siwe_nonces (nonce_hash, expires_at) VALUES"
-	                " ('\\x1111111111111111111111111111111111111111111111111111111111111111', now() - interval '1 s')");
+	test_db_exec(db, "INSERT INTO siwe_nonces (nonce_hash, expires_at) VALUES"
+	                 " ('\\x1111111111111111111111111111111111111111111111111111111111111111', now() - interval '1 s')");
 	CHECK_EQ_STR(sign_in(&(struct attempt){ .nonce = 0x11, .address = address(0x01), .open = true }, NULL),
 	    "nonce_expired");
 	CHECK_EQ_INT(COUNT("SELECT count(*) FROM siwe_nonces"), 0);
@@ -299,7 +231,7 @@ static void test_refusals_store_nothing(void)
 	CHECK_EQ_INT(stored_rows(), before);
 	/* and then nothing was committed, not even the nonce's deletion */
 	CHECK_EQ_INT(COUNT("SELECT count(*) FROM siwe_nonces WHERE nonce_hash = '%s'::bytea", nonce_hash(0x16)), 1);
-	exec_or_die(db, "TRUNCATE siwe_nonces");
+	test_db_exec(db, "TRUNCATE siwe_nonces");
 }
 
 static void test_sign_up_and_in(void)
@@ -331,7 +263,7 @@ static void test_sign_up_and_in(void)
 	/* the same wallet again: signed in to the same account, whatever the
 	 * registration setting; the chain of the last sign-in is kept */
 	CHECK_EQ_INT(issue(db, 0x22, NULL, 0, 300), STORE_OK);
-	exec_or_die(db, "UPDATE wallets SET last_used_at = now() - interval '1 day'");
+	test_db_exec(db, "UPDATE wallets SET last_used_at = now() - interval '1 day'");
 	CHECK_EQ_STR(sign_in(&(struct attempt){ .nonce = 0x22, .address = address(0x21), .chain = 1, .open = false }, again),
 	    "signed_in");
 	CHECK_EQ_STR(again, user);
@@ -350,9 +282,9 @@ static void test_sign_up_and_in(void)
 	CHECK_EQ_STR(scalar("SELECT email || '|' || is_admin FROM users WHERE id = '%s'", other), "Boss@Example.com|true");
 
 	/* someone already has the placeholder: a suffixed one */
-	exec_or_die(db, "INSERT INTO users (email, email_normalized) VALUES"
-	                " ('0x2424242424242424242424242424242424242424@wallet.invalid',"
-	                " '0x2424242424242424242424242424242424242424@wallet.invalid')");
+	test_db_exec(db, "INSERT INTO users (email, email_normalized) VALUES"
+	                 " ('0x2424242424242424242424242424242424242424@wallet.invalid',"
+	                 " '0x2424242424242424242424242424242424242424@wallet.invalid')");
 	CHECK_EQ_INT(issue(db, 0x24, NULL, 0, 300), STORE_OK);
 	CHECK_EQ_STR(sign_in(&(struct attempt){ .nonce = 0x24, .address = address(0x24), .open = true }, other),
 	    "signed_up");
@@ -361,7 +293,7 @@ static void test_sign_up_and_in(void)
 	    strcmp(email + 51, "@wallet.invalid") == 0);
 
 	/* a disabled account is refused, and stays as it was */
-	exec_or_die(db, "UPDATE users SET disabled = true WHERE email = 'Boss@Example.com'");
+	test_db_exec(db, "UPDATE users SET disabled = true WHERE email = 'Boss@Example.com'");
 	CHECK_EQ_INT(issue(db, 0x25, NULL, 0, 300), STORE_OK);
 	CHECK_EQ_STR(sign_in(&(struct attempt){ .nonce = 0x25, .address = address(0x23), .open = true }, again),
 	    "account_disabled");
@@ -405,9 +337,9 @@ static void test_link_list_unlink(void)
 	    "account_disabled");
 
 	/* the list: oldest first, lower-case, both times */
-	exec_or_die(db, "UPDATE wallets SET created_at = now() - interval '1 hour' WHERE address ="
-	                " '0x3131313131313131313131313131313131313131'");
-	exec_or_die(db, "UPDATE wallets SET last_used_at = NULL WHERE address = '0x3232323232323232323232323232323232323232'");
+	test_db_exec(db, "UPDATE wallets SET created_at = now() - interval '1 hour' WHERE address ="
+	                 " '0x3131313131313131313131313131313131313131'");
+	test_db_exec(db, "UPDATE wallets SET last_used_at = NULL WHERE address = '0x3232323232323232323232323232323232323232'");
 	struct store_value who[] = { STORE_V_TEXT(password_user) };
 	CHECK_EQ_INT(store_exec(db, STORE_OP_WALLET_LIST, who, 1, &r), STORE_OK);
 	CHECK_EQ_INT(r.n_rows, 2);
@@ -470,7 +402,7 @@ static void race(void (*child)(int i))
 
 static void use_one_nonce(int i)
 {
-	PGconn *conn = db_connect(test_url, 0);
+	PGconn *conn = db_connect(test_db.url, 0);
 	/* everyone the same nonce, for wallets of their own: one signs up, the
 	 * others find the nonce gone */
 	const char *o = conn ? sign_in_on(conn, &(struct attempt){ .nonce = 0x70, .address = address(0x71 + (unsigned)i),
@@ -486,7 +418,7 @@ static void use_one_nonce(int i)
 
 static void sign_up_one_wallet(int i)
 {
-	PGconn *conn = db_connect(test_url, 0);
+	PGconn *conn = db_connect(test_db.url, 0);
 	/* everyone a nonce of their own, for the same new wallet */
 	const char *o = conn ? sign_in_on(conn, &(struct attempt){ .nonce = 0x80 + (unsigned)i, .address = address(0x90),
 	                                           .open = true },
@@ -520,22 +452,17 @@ static void test_races(void)
 
 int main(void)
 {
-	const char *url = getenv("DREAMAUTH_TEST_DATABASE_URL");
-
-	if (!url || !*url) {
-		fprintf(stderr, "DREAMAUTH_TEST_DATABASE_URL is not set\n");
-		return 1;
-	}
 	log_init("test_store_wallets", LOG_LEVEL_ERROR);
-	setup(url);
-	exec_or_die(db, "INSERT INTO users (email, email_normalized, password_hash) VALUES"
-	                " ('Pat@Example.com', 'pat@example.com', '$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA')");
+	test_db_create(&test_db, "store_wallets_test");
+	db = test_db.db;
+	test_db_exec(db, "INSERT INTO users (email, email_normalized, password_hash) VALUES"
+	                 " ('Pat@Example.com', 'pat@example.com', '$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA')");
 	snprintf(password_user, sizeof(password_user), "%s", scalar("SELECT id FROM users"));
 	test_nonces();
 	test_refusals_store_nothing();
 	test_sign_up_and_in();
 	test_link_list_unlink();
 	test_races();
-	teardown(url);
+	test_db_drop(&test_db);
 	return CHECK_DONE();
 }

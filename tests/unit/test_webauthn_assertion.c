@@ -10,13 +10,6 @@
 #include "tests/unit/check.h"
 #include "tests/unit/webauthn_test_util.h"
 
-#define UP WEBAUTHN_FLAG_UP
-#define UV WEBAUTHN_FLAG_UV
-#define BE WEBAUTHN_FLAG_BE
-#define BS WEBAUTHN_FLAG_BS
-#define AT WEBAUTHN_FLAG_AT
-#define ED WEBAUTHN_FLAG_ED
-
 static const uint8_t challenge[32] = "assertion challenge, 32 bytes..";
 static const char *const origins[] = { T_ORIGIN };
 static const char *const top_origins[] = { "https://example.com" };

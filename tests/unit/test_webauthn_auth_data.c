@@ -9,13 +9,6 @@
 #include "tests/unit/check.h"
 #include "tests/unit/webauthn_test_util.h"
 
-#define UP WEBAUTHN_FLAG_UP
-#define UV WEBAUTHN_FLAG_UV
-#define BE WEBAUTHN_FLAG_BE
-#define BS WEBAUTHN_FLAG_BS
-#define AT WEBAUTHN_FLAG_AT
-#define ED WEBAUTHN_FLAG_ED
-
 /* W3C WebAuthn L3 §16.2: the authData inside the none/ES256 attestation object. */
 static const char spec_auth_data[] =
 	"bfabc37432958b063360d3ad6461c9c4735ae7f8edd46592a5e0f01452b2e4b559000000008446ccb9ab1db374750b2367ff6f3a1f"

@@ -14,13 +14,6 @@
 
 #include <openssl/pem.h>
 
-#define UP WEBAUTHN_FLAG_UP
-#define UV WEBAUTHN_FLAG_UV
-#define BE WEBAUTHN_FLAG_BE
-#define BS WEBAUTHN_FLAG_BS
-#define AT WEBAUTHN_FLAG_AT
-#define ED WEBAUTHN_FLAG_ED
-
 static const uint8_t challenge[32] = "registration challenge, 32 byte";
 static const uint8_t aaguid[16] = { 0xcb, 0x69, 0x48, 0x1e, 0x8f, 0xf7, 0x40, 0x39, 0x93, 0xec, 0x0a, 0x27, 0x29, 0xa1,
 	0x54, 0xa8 };

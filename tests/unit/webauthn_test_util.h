@@ -25,6 +25,14 @@
 #include <openssl/sha.h>
 #include <openssl/x509v3.h>
 
+/* The authenticator-data flags, short. */
+#define UP WEBAUTHN_FLAG_UP
+#define UV WEBAUTHN_FLAG_UV
+#define BE WEBAUTHN_FLAG_BE
+#define BS WEBAUTHN_FLAG_BS
+#define AT WEBAUTHN_FLAG_AT
+#define ED WEBAUTHN_FLAG_ED
+
 #define T_RP_ID "example.org"
 #define T_ORIGIN "https://example.org"
 #define T_NOT_BEFORE 1704067200L	/* 2024-01-01 */
@@ -72,6 +80,21 @@ static inline struct tbuf tbuf_hex(const char *hex)
 
 /* --- keys ---------------------------------------------------------------- */
 
+/* A key pair of type name from the parameters in bld, which it frees. */
+static inline EVP_PKEY *t_keypair_from(const char *name, OSSL_PARAM_BLD *bld)
+{
+	OSSL_PARAM *params = OSSL_PARAM_BLD_to_param(bld);
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, name, NULL);
+	EVP_PKEY *key = NULL;
+
+	EVP_PKEY_fromdata_init(ctx);
+	EVP_PKEY_fromdata(ctx, &key, EVP_PKEY_KEYPAIR, params);
+	OSSL_PARAM_free(params);
+	OSSL_PARAM_BLD_free(bld);
+	EVP_PKEY_CTX_free(ctx);
+	return key;
+}
+
 /* P-256 key whose private scalar is SHA-256(label). */
 static inline EVP_PKEY *t_ec_key(const char *label)
 {
@@ -80,9 +103,7 @@ static inline EVP_PKEY *t_ec_key(const char *label)
 	EC_POINT *point = EC_POINT_new(group);
 	BIGNUM *priv;
 	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
-	OSSL_PARAM *params;
-	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
-	EVP_PKEY *key = NULL;
+	EVP_PKEY *key;
 
 	SHA256((const uint8_t *)label, strlen(label), seed);
 	priv = BN_bin2bn(seed, 32, NULL);
@@ -91,12 +112,7 @@ static inline EVP_PKEY *t_ec_key(const char *label)
 	OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0);
 	OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, priv);
 	OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof(pub));
-	params = OSSL_PARAM_BLD_to_param(bld);
-	EVP_PKEY_fromdata_init(ctx);
-	EVP_PKEY_fromdata(ctx, &key, EVP_PKEY_KEYPAIR, params);
-	OSSL_PARAM_free(params);
-	OSSL_PARAM_BLD_free(bld);
-	EVP_PKEY_CTX_free(ctx);
+	key = t_keypair_from("EC", bld);
 	BN_free(priv);
 	EC_POINT_free(point);
 	EC_GROUP_free(group);
@@ -130,9 +146,7 @@ static inline EVP_PKEY *t_rsa_key(void)
 	BIGNUM *dp = BN_new(), *dq = BN_new(), *qinv = BN_new();
 	BN_CTX *bn = BN_CTX_new();
 	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
-	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
-	OSSL_PARAM *params;
-	EVP_PKEY *key = NULL;
+	EVP_PKEY *key;
 
 	BN_set_word(e, 65537);
 	BN_mul(n, p, q, bn);
@@ -151,12 +165,7 @@ static inline EVP_PKEY *t_rsa_key(void)
 	OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_EXPONENT1, dp);
 	OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_EXPONENT2, dq);
 	OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_COEFFICIENT1, qinv);
-	params = OSSL_PARAM_BLD_to_param(bld);
-	EVP_PKEY_fromdata_init(ctx);
-	EVP_PKEY_fromdata(ctx, &key, EVP_PKEY_KEYPAIR, params);
-	OSSL_PARAM_free(params);
-	OSSL_PARAM_BLD_free(bld);
-	EVP_PKEY_CTX_free(ctx);
+	key = t_keypair_from("RSA", bld);
 	BN_CTX_free(bn);
 	BN_free(p), BN_free(q), BN_free(n), BN_free(e), BN_free(p1), BN_free(q1);
 	BN_free(phi), BN_free(d), BN_free(dp), BN_free(dq), BN_free(qinv);
