@@ -28,22 +28,6 @@
 
 /* ---- small helpers ---- */
 
-/* Runs sql with values; false (and the transaction lost) on failure. The
- * result is left in *out (or cleared when out is NULL). */
-static bool step(PGconn *db, const char *sql, const struct store_value *values, unsigned n, PGresult **out)
-{
-	PGresult *r = store_query_values(db, sql, values, n);
-	if (out)
-		*out = r;
-	else
-		PQclear(r);
-	return r != NULL;
-}
-
-static bool cell_true(PGresult *r, int row, int col)
-{
-	return PQntuples(r) > row && !PQgetisnull(r, row, col) && PQgetvalue(r, row, col)[0] == 't';
-}
 
 static long cell_long(PGresult *r, int row, int col)
 {
@@ -82,7 +66,7 @@ static void outcome_reply(PGconn *db, const struct store_request *req, struct st
  * ceremonies of the last few minutes, without a sweeper of its own. */
 static bool sweep_challenges(PGconn *db)
 {
-	return step(db,
+	return store_step(db,
 	    "DELETE FROM passkey_challenges WHERE challenge_hash IN"
 	    " (SELECT challenge_hash FROM passkey_challenges WHERE expires_at < now() LIMIT 64)",
 	    NULL, 0, NULL);
@@ -113,7 +97,7 @@ static bool insert_challenge(PGconn *db, const struct store_value *challenge_has
 {
 	const struct store_value v[] = { *challenge_hash, *binding_hash, STORE_V_TEXT(purpose), *user_id, signup[0],
 		signup[1], signup[2], signup[3], *pending_hash, *ttl };
-	return step(db,
+	return store_step(db,
 	    "INSERT INTO passkey_challenges (challenge_hash, binding_hash, purpose, user_id, email, email_normalized,"
 	    " name, is_admin, pending_hash, expires_at) VALUES ($1::bytea, $2::bytea, $3, $4::uuid, $5, $6, $7,"
 	    " coalesce($8::boolean, false), $9::bytea, now() + make_interval(secs => $10::int))",
@@ -126,12 +110,12 @@ static const char *register_refusal(PGconn *db, const struct store_value *user_i
 	PGresult *r;
 	const char *refusal = NULL;
 
-	if (!(*ok = step(db,
+	if (!(*ok = store_step(db,
 	          "SELECT u.disabled, (SELECT count(*) FROM passkeys p WHERE p.user_id = u.id) AS passkeys"
 	          " FROM users u WHERE u.id = $1::uuid",
 	          user_id, 1, &r)))
 		return NULL;
-	if (PQntuples(r) != 1 || cell_true(r, 0, 0))
+	if (PQntuples(r) != 1 || store_cell_true(r, 0, 0))
 		refusal = "no_account";
 	else if (cell_long(r, 0, 1) >= PASSKEYS_PER_USER_MAX)
 		refusal = "too_many_passkeys";
@@ -143,7 +127,7 @@ static const char *register_refusal(PGconn *db, const struct store_value *user_i
 static const char *sign_up_refusal(PGconn *db, const struct store_value *email_normalized, bool *ok)
 {
 	PGresult *r;
-	if (!(*ok = step(db, "SELECT 1 FROM users WHERE email_normalized = $1", email_normalized, 1, &r)))
+	if (!(*ok = store_step(db, "SELECT 1 FROM users WHERE email_normalized = $1", email_normalized, 1, &r)))
 		return NULL;
 	const char *refusal = PQntuples(r) ? "email_taken" : NULL;
 	PQclear(r);
@@ -191,7 +175,7 @@ static bool find_auth_target(PGconn *db, const struct store_value *email_normali
 	PGresult *r;
 	memset(t, 0, sizeof(*t));
 	if (pending->kind == STORE_TEXT) {
-		if (!step(db,
+		if (!store_step(db,
 		        "SELECT user_id::text FROM passkey_pending_sign_ins WHERE token_hash = $1::bytea AND expires_at > now()",
 		        pending, 1, &r))
 			return false;
@@ -203,7 +187,7 @@ static bool find_auth_target(PGconn *db, const struct store_value *email_normali
 	}
 	if (email_normalized->kind != STORE_TEXT)
 		return true;
-	if (!step(db, "SELECT id::text FROM users WHERE email_normalized = $1 AND NOT disabled", email_normalized, 1, &r))
+	if (!store_step(db, "SELECT id::text FROM users WHERE email_normalized = $1 AND NOT disabled", email_normalized, 1, &r))
 		return false;
 	cell_copy(r, 0, 0, t->user_id, sizeof(t->user_id));
 	PQclear(r);
@@ -245,7 +229,7 @@ static const char *take_challenge(PGconn *db, const struct store_value *hash_and
     struct taken_challenge *c, bool *ok)
 {
 	memset(c, 0, sizeof(*c));
-	*ok = step(db,
+	*ok = store_step(db,
 	    "DELETE FROM passkey_challenges WHERE challenge_hash = $1::bytea AND binding_hash = $2::bytea"
 	    " RETURNING purpose, user_id::text, email, email_normalized, name, is_admin, pending_hash,"
 	    " expires_at > now() AS live",
@@ -257,7 +241,7 @@ static const char *take_challenge(PGconn *db, const struct store_value *hash_and
 	cell_copy(c->row, 0, 0, c->purpose, sizeof(c->purpose));
 	cell_copy(c->row, 0, 1, c->user_id, sizeof(c->user_id));
 	cell_copy(c->row, 0, 6, c->pending_hash, sizeof(c->pending_hash));
-	if (!cell_true(c->row, 0, 7))
+	if (!store_cell_true(c->row, 0, 7))
 		return "challenge_expired";
 	char list[64];
 	snprintf(list, sizeof(list), " %s ", purposes);
@@ -281,9 +265,9 @@ static const char *create_account(PGconn *db, const struct taken_challenge *c, b
 	PGresult *r;
 	const struct store_value v[] = { STORE_V_TEXT(c->user_id),
 		STORE_V_TEXT(PQgetvalue(c->row, 0, TAKEN_EMAIL)), STORE_V_TEXT(PQgetvalue(c->row, 0, TAKEN_EMAIL_NORMALIZED)),
-		STORE_V_TEXT(PQgetvalue(c->row, 0, TAKEN_NAME)), STORE_V_BOOL(cell_true(c->row, 0, TAKEN_IS_ADMIN)) };
+		STORE_V_TEXT(PQgetvalue(c->row, 0, TAKEN_NAME)), STORE_V_BOOL(store_cell_true(c->row, 0, TAKEN_IS_ADMIN)) };
 
-	if (!(*ok = step(db,
+	if (!(*ok = store_step(db,
 	          "INSERT INTO users (id, email, email_normalized, name, is_admin) VALUES ($1::uuid, $2, $3, $4, $5::boolean)"
 	          " ON CONFLICT DO NOTHING RETURNING id",
 	          v, 5, &r)))
@@ -301,7 +285,7 @@ static const char *insert_passkey(PGconn *db, const struct store_value *a, const
 		a[REG_SIGN_COUNT], a[REG_TRANSPORTS], a[REG_AAGUID], a[REG_FMT], a[REG_ATTESTATION_TYPE], a[REG_FLAGS],
 		a[REG_NAME] };
 
-	if (!(*ok = step(db,
+	if (!(*ok = store_step(db,
 	          "INSERT INTO passkeys (user_id, credential_id, public_key, alg, sign_count, transports, aaguid,"
 	          " attestation_fmt, attestation_type, backup_eligible, backup_state, user_verified, name)"
 	          " VALUES ($1::uuid, $2::bytea, $3::bytea, $4::int, $5::bigint, $6, $7::uuid, $8, $9,"
@@ -327,7 +311,7 @@ static const char *register_taken(PGconn *db, const struct store_value *a, const
 		if (a[REG_SESSION_USER].kind != STORE_TEXT || strcmp(a[REG_SESSION_USER].text, c->user_id) != 0)
 			return "wrong_user";
 		/* Locked: concurrent additions count each other. */
-		if (!(*ok = step(db, "SELECT 1 FROM users WHERE id = $1::uuid FOR UPDATE", &STORE_V_TEXT(c->user_id), 1, NULL)))
+		if (!(*ok = store_step(db, "SELECT 1 FROM users WHERE id = $1::uuid FOR UPDATE", &STORE_V_TEXT(c->user_id), 1, NULL)))
 			return NULL;
 		struct store_value user = STORE_V_TEXT(c->user_id);
 		if ((refusal = register_refusal(db, &user, ok)) || !*ok)
@@ -352,11 +336,11 @@ void store_passkey_register(PGconn *db, const struct store_request *req, struct 
 
 	if (ok)
 		outcome = take_challenge(db, req->args, "register sign_up", &c, &ok);
-	ok = ok && step(db, "SAVEPOINT taken", NULL, 0, NULL);
+	ok = ok && store_step(db, "SAVEPOINT taken", NULL, 0, NULL);
 	if (ok && !outcome) {
 		outcome = register_taken(db, req->args, &c, passkey_id, sizeof(passkey_id), &ok);
 		if (ok && strcmp(outcome, "registered") != 0 && strcmp(outcome, "signed_up") != 0)
-			ok = step(db, "ROLLBACK TO SAVEPOINT taken", NULL, 0, NULL);
+			ok = store_step(db, "ROLLBACK TO SAVEPOINT taken", NULL, 0, NULL);
 	}
 	PQclear(c.row);
 	if (!finish_transaction(db, res, ok))
@@ -380,7 +364,7 @@ void store_passkey_challenge_discard(PGconn *db, const struct store_request *req
 static const char *load_credential(PGconn *db, const struct store_value *credential_id, const struct taken_challenge *c,
     PGresult **row, bool *ok)
 {
-	if (!(*ok = step(db,
+	if (!(*ok = store_step(db,
 	          "SELECT p.id::text AS passkey_id, p.user_id::text AS user_id, p.public_key, p.alg, p.sign_count,"
 	          " p.backup_eligible, p.backup_state, u.disabled FROM passkeys p JOIN users u ON u.id = p.user_id"
 	          " WHERE p.credential_id = $1::bytea",
@@ -388,7 +372,7 @@ static const char *load_credential(PGconn *db, const struct store_value *credent
 		return NULL;
 	if (PQntuples(*row) != 1)
 		return "credential_unknown";
-	if (cell_true(*row, 0, 7))
+	if (store_cell_true(*row, 0, 7))
 		return "account_disabled";
 	/* A second factor must be one of the account's own passkeys. */
 	if (!strcmp(c->purpose, "second_factor") && strcmp(PQgetvalue(*row, 0, 1), c->user_id) != 0)
@@ -438,12 +422,12 @@ static const char *take_pending(PGconn *db, const struct store_value *a, bool *o
 {
 	PGresult *r;
 	const struct store_value v[] = { a[FIN_PENDING], a[FIN_USER] };
-	if (!(*ok = step(db,
+	if (!(*ok = store_step(db,
 	          "DELETE FROM passkey_pending_sign_ins WHERE token_hash = $1::bytea AND user_id = $2::uuid"
 	          " RETURNING expires_at > now() AS live",
 	          v, 2, &r)))
 		return NULL;
-	const char *refusal = PQntuples(r) != 1 ? "pending_unknown" : !cell_true(r, 0, 0) ? "pending_expired" : NULL;
+	const char *refusal = PQntuples(r) != 1 ? "pending_unknown" : !store_cell_true(r, 0, 0) ? "pending_expired" : NULL;
 	PQclear(r);
 	return refusal;
 }
@@ -455,7 +439,7 @@ static const char *record_use(PGconn *db, const struct store_value *a, bool *ok)
 	PGresult *r;
 	const struct store_value v[] = { a[FIN_PASSKEY], a[FIN_USER], a[FIN_SIGN_COUNT], a[FIN_BACKUP_STATE],
 		a[FIN_REGRESSED] };
-	if (!(*ok = step(db,
+	if (!(*ok = store_step(db,
 	          "UPDATE passkeys SET sign_count = greatest(sign_count, $3::bigint), last_used_at = now(),"
 	          " counter_regressions = counter_regressions + $5::boolean::int,"
 	          " counter_regressed_at = CASE WHEN $5::boolean THEN now() ELSE counter_regressed_at END,"
@@ -527,9 +511,9 @@ static bool other_ways_in(PGconn *db, const struct store_value *user_and_passkey
     bool *second_factor)
 {
 	PGresult *r;
-	if (!step(db, "SELECT to_regclass('wallets') IS NOT NULL", NULL, 0, &r))
+	if (!store_step(db, "SELECT to_regclass('wallets') IS NOT NULL", NULL, 0, &r))
 		return false;
-	bool wallets = cell_true(r, 0, 0);
+	bool wallets = store_cell_true(r, 0, 0);
 	PQclear(r);
 	char sql[800];
 	snprintf(sql, sizeof(sql),
@@ -539,11 +523,11 @@ static bool other_ways_in(PGconn *db, const struct store_value *user_and_passkey
 	    " EXISTS (SELECT 1 FROM passkey_second_factor f WHERE f.user_id = u.id) AS second_factor"
 	    " FROM users u WHERE u.id = $1::uuid FOR UPDATE",
 	    wallets ? "+ (SELECT count(*) FROM wallets w WHERE w.user_id = u.id)" : "");
-	if (!step(db, sql, user_and_passkey, 2, &r))
+	if (!store_step(db, sql, user_and_passkey, 2, &r))
 		return false;
-	*owns = cell_true(r, 0, 0);
+	*owns = store_cell_true(r, 0, 0);
 	*others = cell_long(r, 0, 1);
-	*second_factor = cell_true(r, 0, 2);
+	*second_factor = store_cell_true(r, 0, 2);
 	PQclear(r);
 	return true;
 }
@@ -552,7 +536,7 @@ static bool other_ways_in(PGconn *db, const struct store_value *user_and_passkey
 static bool passkeys_left(PGconn *db, const struct store_value *user_id, long *n)
 {
 	PGresult *r;
-	if (!step(db, "SELECT count(*) FROM passkeys WHERE user_id = $1::uuid", user_id, 1, &r))
+	if (!store_step(db, "SELECT count(*) FROM passkeys WHERE user_id = $1::uuid", user_id, 1, &r))
 		return false;
 	*n = cell_long(r, 0, 0);
 	PQclear(r);
@@ -579,11 +563,11 @@ void store_passkey_delete(PGconn *db, const struct store_request *req, struct st
 	else if (ok && others == 0 && !a[2].i)
 		outcome = "last_method";
 	if (ok && !outcome) {
-		ok = step(db, "DELETE FROM passkeys WHERE id = $2::uuid AND user_id = $1::uuid", a, 2, NULL) &&
+		ok = store_step(db, "DELETE FROM passkeys WHERE id = $2::uuid AND user_id = $1::uuid", a, 2, NULL) &&
 		    passkeys_left(db, &a[0], &left);
 		outcome = "deleted";
 		if (ok && left == 0 && second_factor) {
-			ok = step(db, "DELETE FROM passkey_second_factor WHERE user_id = $1::uuid", a, 1, NULL);
+			ok = store_step(db, "DELETE FROM passkey_second_factor WHERE user_id = $1::uuid", a, 1, NULL);
 			outcome = "deleted_second_factor_off";
 		}
 	}
@@ -612,7 +596,7 @@ void store_passkey_second_factor_set(PGconn *db, const struct store_request *req
 	const struct store_value *a = req->args;
 	const char *outcome = a[1].i ? "enabled" : "disabled";
 	PGresult *r = NULL;
-	bool ok = store_begin(db) && step(db,
+	bool ok = store_begin(db) && store_step(db,
 	                                 "SELECT u.password_hash IS NOT NULL,"
 	                                 " (SELECT count(*) FROM passkeys p WHERE p.user_id = u.id)"
 	                                 " FROM users u WHERE u.id = $1::uuid FOR UPDATE",
@@ -620,17 +604,17 @@ void store_passkey_second_factor_set(PGconn *db, const struct store_request *req
 	if (ok) {
 		if (PQntuples(r) != 1)
 			outcome = "not_found";
-		else if (a[1].i && !cell_true(r, 0, 0))
+		else if (a[1].i && !store_cell_true(r, 0, 0))
 			outcome = "no_password";
 		else if (a[1].i && cell_long(r, 0, 1) == 0)
 			outcome = "no_passkey";
 		PQclear(r);
 	}
 	if (ok && !strcmp(outcome, "enabled"))
-		ok = step(db, "INSERT INTO passkey_second_factor (user_id) VALUES ($1::uuid) ON CONFLICT DO NOTHING", a, 1,
+		ok = store_step(db, "INSERT INTO passkey_second_factor (user_id) VALUES ($1::uuid) ON CONFLICT DO NOTHING", a, 1,
 		    NULL);
 	else if (ok && !strcmp(outcome, "disabled"))
-		ok = step(db, "DELETE FROM passkey_second_factor WHERE user_id = $1::uuid", a, 1, NULL);
+		ok = store_step(db, "DELETE FROM passkey_second_factor WHERE user_id = $1::uuid", a, 1, NULL);
 	if (finish_transaction(db, res, ok))
 		outcome_reply(db, req, res, outcome, a[0].text, NULL);
 }

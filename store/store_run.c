@@ -217,3 +217,18 @@ bool store_log_revocation(PGconn *db, const char *payload)
 	const char *params[] = { payload };
 	return db_exec(db, "INSERT INTO revocation_log (payload) VALUES ($1)", 1, params);
 }
+
+bool store_step(PGconn *db, const char *sql, const struct store_value *values, unsigned n, PGresult **out)
+{
+	PGresult *r = store_query_values(db, sql, values, n);
+	if (out)
+		*out = r;
+	else
+		PQclear(r);
+	return r != NULL;
+}
+
+bool store_cell_true(PGresult *r, int row, int col)
+{
+	return PQntuples(r) > row && !PQgetisnull(r, row, col) && PQgetvalue(r, row, col)[0] == 't';
+}

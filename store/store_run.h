@@ -57,6 +57,12 @@ bool store_commit(PGconn *db, bool ok);
  * race the transaction lost, or no unique constraint the caller can hit). */
 void store_commit_take(struct store_result *res, PGconn *db, const struct store_request *req, bool ok, PGresult *r,
     bool conflict_is_callers);
+/* One statement of a transaction with explicit values: false (the
+ * transaction is lost) on failure; the result is left in *out (cleared when
+ * out is NULL). */
+bool store_step(PGconn *db, const char *sql, const struct store_value *values, unsigned n, PGresult **out);
+/* A boolean cell that is there and true. */
+bool store_cell_true(PGresult *r, int row, int col);
 /* Logs a revocation and NOTIFYs every instance, inside the caller's
  * transaction (migrations/007: revocation_log and its trigger). */
 bool store_log_revocation(PGconn *db, const char *payload);

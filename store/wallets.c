@@ -42,22 +42,6 @@ void store_siwe_nonce_issue(PGconn *db, const struct store_request *req, struct 
 
 /* ---- one statement inside a transaction ---- */
 
-/* Runs sql with values; false (and the transaction lost) on failure. The
- * result is left in *out (or cleared when out is NULL). */
-static bool step(PGconn *db, const char *sql, const struct store_value *values, unsigned n, PGresult **out)
-{
-	PGresult *r = store_query_values(db, sql, values, n);
-	if (out)
-		*out = r;
-	else
-		PQclear(r);
-	return r != NULL;
-}
-
-static bool cell_true(PGresult *r, int row, int col)
-{
-	return PQntuples(r) > row && !PQgetisnull(r, row, col) && PQgetvalue(r, row, col)[0] == 't';
-}
 
 /* Commits (or rolls back when ok is false), then answers outcome and user_id
  * as the operation's one row. */
@@ -94,7 +78,7 @@ static const char *consume_nonce(PGconn *db, const struct siwe_attempt *a, bool 
 	PGresult *r;
 	const char *refusal = NULL;
 
-	*ok = step(db,
+	*ok = store_step(db,
 	    "DELETE FROM siwe_nonces WHERE nonce_hash = $1::bytea RETURNING expires_at > now() AS live,"
 	    " (address IS NULL OR address = $2) AND (chain_id IS NULL OR chain_id = $3::bigint) AS bound_ok",
 	    v, 3, &r);
@@ -102,9 +86,9 @@ static const char *consume_nonce(PGconn *db, const struct siwe_attempt *a, bool 
 		return NULL;
 	if (PQntuples(r) != 1)
 		refusal = "nonce_unknown";
-	else if (!cell_true(r, 0, 0))
+	else if (!store_cell_true(r, 0, 0))
 		refusal = "nonce_expired";
-	else if (!cell_true(r, 0, 1))
+	else if (!store_cell_true(r, 0, 1))
 		refusal = "nonce_mismatch";
 	PQclear(r);
 	return refusal;
@@ -117,14 +101,14 @@ static bool find_owner(PGconn *db, struct siwe_attempt *a, bool *disabled)
 	PGresult *r;
 	a->user_id[0] = '\0';
 	*disabled = false;
-	if (!step(db,
+	if (!store_step(db,
 	        "SELECT w.user_id::text, u.disabled FROM wallets w JOIN users u ON u.id = w.user_id"
 	        " WHERE w.address = $1",
 	        &a->address, 1, &r))
 		return false;
 	if (PQntuples(r) == 1) {
 		snprintf(a->user_id, sizeof(a->user_id), "%s", PQgetvalue(r, 0, 0));
-		*disabled = cell_true(r, 0, 1);
+		*disabled = store_cell_true(r, 0, 1);
 	}
 	PQclear(r);
 	return true;
@@ -133,13 +117,13 @@ static bool find_owner(PGconn *db, struct siwe_attempt *a, bool *disabled)
 static bool mark_used(PGconn *db, const struct siwe_attempt *a)
 {
 	const struct store_value v[] = { a->address, a->chain_id };
-	return step(db, "UPDATE wallets SET last_used_at = now(), chain_id = $2::bigint WHERE address = $1", v, 2, NULL);
+	return store_step(db, "UPDATE wallets SET last_used_at = now(), chain_id = $2::bigint WHERE address = $1", v, 2, NULL);
 }
 
 static bool insert_wallet(PGconn *db, const struct siwe_attempt *a, const char *user_id)
 {
 	const struct store_value v[] = { a->address, STORE_V_TEXT(user_id), a->chain_id };
-	return step(db,
+	return store_step(db,
 	    "INSERT INTO wallets (address, user_id, chain_id, last_used_at) VALUES ($1, $2::uuid, $3::bigint, now())", v,
 	    3, NULL);
 }
@@ -160,12 +144,12 @@ static const char *link_wallet(PGconn *db, struct siwe_attempt *a, bool *ok)
 		*ok = mark_used(db, a);
 		return "already_linked";
 	}
-	if (!(*ok = step(db,
+	if (!(*ok = store_step(db,
 	          "SELECT u.disabled, (SELECT count(*) FROM wallets w WHERE w.user_id = u.id) AS wallets"
 	          " FROM users u WHERE u.id = $1::uuid FOR UPDATE",
 	          &a->link_user_id, 1, &r)))
 		return NULL;
-	const char *refusal = PQntuples(r) != 1 || cell_true(r, 0, 0) ? "account_disabled"
+	const char *refusal = PQntuples(r) != 1 || store_cell_true(r, 0, 0) ? "account_disabled"
 	    : atol(PQgetvalue(r, 0, 1)) >= WALLETS_PER_USER_MAX	 ? "too_many_wallets"
 								 : NULL;
 	PQclear(r);
@@ -186,12 +170,12 @@ static const char *create_user(PGconn *db, struct siwe_attempt *a, bool *ok)
 
 	if (given) {
 		const struct store_value v[] = { a->email, a->email_normalized, a->is_admin };
-		*ok = step(db,
+		*ok = store_step(db,
 		    "INSERT INTO users (email, email_normalized, is_admin) VALUES ($1, $2, $3::boolean)"
 		    " ON CONFLICT (email_normalized) DO NOTHING RETURNING id::text",
 		    v, 3, &r);
 	} else {
-		*ok = step(db,
+		*ok = store_step(db,
 		    "INSERT INTO users (email, email_normalized) SELECT e, e FROM"
 		    " (SELECT $1 || '@wallet.invalid' AS e, 0 AS pref UNION ALL"
 		    "  SELECT $1 || '.' || substr(md5(gen_random_uuid()::text), 1, 8) || '@wallet.invalid', 1) c"
@@ -243,7 +227,7 @@ void store_siwe_sign_in(PGconn *db, const struct store_request *req, struct stor
 	const char *outcome = NULL;
 	bool ok = store_begin(db);
 
-	ok = ok && step(db, "SELECT pg_advisory_xact_lock(hashtextextended('dreamauth:wallet:' || $1, 0))",
+	ok = ok && store_step(db, "SELECT pg_advisory_xact_lock(hashtextextended('dreamauth:wallet:' || $1, 0))",
 	               &a.address, 1, NULL);
 	if (ok)
 		outcome = consume_nonce(db, &a, &ok);
@@ -279,7 +263,7 @@ void store_wallet_unlink(PGconn *db, const struct store_request *req, struct sto
 	const char *outcome = NULL;
 	bool ok = store_begin(db);
 
-	ok = ok && step(db,
+	ok = ok && store_step(db,
 	               "SELECT u.password_hash IS NOT NULL"
 	               "   OR EXISTS (SELECT 1 FROM passkeys p WHERE p.user_id = u.id) AS has_password,"
 	               " (SELECT count(*) FROM wallets w WHERE w.user_id = u.id) AS wallets,"
@@ -287,14 +271,14 @@ void store_wallet_unlink(PGconn *db, const struct store_request *req, struct sto
 	               " FROM users u WHERE u.id = $1::uuid FOR UPDATE",
 	               req->args, 2, &r);
 	if (ok) {
-		if (PQntuples(r) != 1 || !cell_true(r, 0, 2))
+		if (PQntuples(r) != 1 || !store_cell_true(r, 0, 2))
 			outcome = "not_found";
-		else if (!cell_true(r, 0, 0) && atol(PQgetvalue(r, 0, 1)) <= 1)
+		else if (!store_cell_true(r, 0, 0) && atol(PQgetvalue(r, 0, 1)) <= 1)
 			outcome = "last_method";
 		PQclear(r);
 	}
 	if (ok && !outcome) {
-		ok = step(db, "DELETE FROM wallets WHERE user_id = $1::uuid AND address = $2", req->args, 2, NULL);
+		ok = store_step(db, "DELETE FROM wallets WHERE user_id = $1::uuid AND address = $2", req->args, 2, NULL);
 		outcome = "unlinked";
 	}
 	finish(db, req, res, ok, ok ? outcome : "", NULL);

@@ -41,6 +41,7 @@
 #include "shm/rate_limit.h"
 #include "workers/csrf.h"
 #include "workers/handlers.h"
+#include "workers/subroutes.h"
 #include "workers/json_util.h"
 #include "workers/pages.h"
 #include "workers/store_client.h"
@@ -631,14 +632,9 @@ static void second_factor_page(struct http_exchange *ex)
 
 /* ---- routing ---- */
 
-#define M(m) (1u << HTTP_METHOD_##m)
+#define M(m) SUBROUTE_METHOD(m)
 
-static const struct {
-	const char *path;
-	unsigned methods;
-	http_handler_fn handler;
-	const char *allow;
-} passkey_routes[] = {
+static const struct subroute passkey_routes[] = {
 	/* No HEAD on the options: a probe must not store a challenge. */
 	{ "/api/auth/passkey/generate-register-options", M(GET) | M(POST), generate_register_options, "GET, POST" },
 	{ "/api/auth/passkey/verify-registration", M(POST), passkey_verify_registration, "POST" },
@@ -653,18 +649,7 @@ static const struct {
 
 void handle_passkey(struct http_exchange *ex)
 {
-	for (size_t i = 0; cfg.enable_passkeys && i < sizeof(passkey_routes) / sizeof(passkey_routes[0]); i++) {
-		if (!http_str_eq(ex->req.path, passkey_routes[i].path))
-			continue;
-		if (!(passkey_routes[i].methods & (1u << ex->req.method))) {
-			http_reply_header(ex, "Allow", passkey_routes[i].allow);
-			http_reply_error(ex, 405, "method_not_allowed", "method not allowed on this path");
-			return;
-		}
-		passkey_routes[i].handler(ex);
-		return;
-	}
-	http_reply_error(ex, 404, "not_found", "no such endpoint");
+	subroute_dispatch(ex, passkey_routes, sizeof(passkey_routes) / sizeof(passkey_routes[0]), cfg.enable_passkeys);
 }
 
 void handle_passkey_second_factor_page(struct http_exchange *ex)

@@ -34,6 +34,7 @@
 #include "shm/rate_limit.h"
 #include "workers/csrf.h"
 #include "workers/handlers.h"
+#include "workers/subroutes.h"
 #include "workers/pages.h"
 #include "workers/session.h"
 #include "workers/store_client.h"
@@ -736,14 +737,9 @@ static void siwe_unlink(struct http_exchange *ex)
 
 /* ---- routing ---- */
 
-#define M(m) (1u << HTTP_METHOD_##m)
+#define M(m) SUBROUTE_METHOD(m)
 
-static const struct {
-	const char *path;
-	unsigned methods;
-	http_handler_fn handler;
-	const char *allow;
-} siwe_routes[] = {
+static const struct subroute siwe_routes[] = {
 	/* No HEAD on the nonce: a probe must not store one. */
 	{ "/api/auth/siwe/nonce", M(GET) | M(POST), siwe_nonce, "GET, POST" },
 	{ "/api/auth/siwe/get-nonce", M(GET) | M(POST), siwe_nonce, "GET, POST" },
@@ -754,18 +750,7 @@ static const struct {
 
 void handle_siwe(struct http_exchange *ex)
 {
-	for (size_t i = 0; cfg.enable_siwe && i < sizeof(siwe_routes) / sizeof(siwe_routes[0]); i++) {
-		if (!http_str_eq(ex->req.path, siwe_routes[i].path))
-			continue;
-		if (!(siwe_routes[i].methods & (1u << ex->req.method))) {
-			http_reply_header(ex, "Allow", siwe_routes[i].allow);
-			http_reply_error(ex, 405, "method_not_allowed", "method not allowed on this path");
-			return;
-		}
-		siwe_routes[i].handler(ex);
-		return;
-	}
-	http_reply_error(ex, 404, "not_found", "no such endpoint");
+	subroute_dispatch(ex, siwe_routes, sizeof(siwe_routes) / sizeof(siwe_routes[0]), cfg.enable_siwe);
 }
 
 void handle_siwe_script(struct http_exchange *ex)

@@ -17,6 +17,7 @@
  * presented by several at once is taken once.
  */
 #include "tests/unit/check.h"
+#include "tests/unit/db_test_util.h"
 #include "common/db.h"
 #include "common/log.h"
 #include "common/migrate.h"
@@ -29,51 +30,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define TEST_DB "store_passkeys_test"
 #define RACERS 6
 
+static struct test_db t;
 static PGconn *db;
 static char *test_url;
 
 /* ---- database helpers ---- */
 
-/* url with its dbname replaced, as a key=value conninfo string. */
-static char *url_for_db(const char *url, const char *dbname)
-{
-	PQconninfoOption *opts = PQconninfoParse(url, NULL);
-	size_t cap = 4096, len = 0;
-	char *out = malloc(cap);
-
-	if (!opts || !out)
-		abort();
-	out[0] = '\0';
-	for (PQconninfoOption *o = opts; o->keyword; o++) {
-		const char *v = strcmp(o->keyword, "dbname") == 0 ? dbname : o->val;
-		if (!v)
-			continue;
-		if (len + strlen(o->keyword) + 2 * strlen(v) + 8 >= cap)
-			abort();
-		len += (size_t)sprintf(out + len, "%s='", o->keyword);
-		for (; *v; v++) {
-			if (*v == '\'' || *v == '\\')
-				out[len++] = '\\';
-			out[len++] = *v;
-		}
-		len += (size_t)sprintf(out + len, "' ");
-	}
-	PQconninfoFree(opts);
-	return out;
-}
-
-static void exec_or_die(PGconn *conn, const char *sql)
-{
-	PGresult *r = PQexec(conn, sql);
-	if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
-		fprintf(stderr, "failed: %s: %s", sql, PQerrorMessage(conn));
-		exit(1);
-	}
-	PQclear(r);
-}
+#define exec_or_die test_db_exec
 
 /* The first cell of sql's first row ("" if none, "<null>"), in a static buffer. */
 static const char *scalar(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -94,36 +59,6 @@ static const char *scalar(const char *fmt, ...)
 }
 
 #define COUNT(...) atoll(scalar(__VA_ARGS__))
-
-static void setup(const char *url)
-{
-	PGconn *admin = db_connect(url, 0);
-	int applied = 0;
-
-	if (!admin) {
-		fprintf(stderr, "cannot connect to DREAMAUTH_TEST_DATABASE_URL\n");
-		exit(1);
-	}
-	exec_or_die(admin, "DROP DATABASE IF EXISTS " TEST_DB " WITH (FORCE)");
-	exec_or_die(admin, "CREATE DATABASE " TEST_DB);
-	PQfinish(admin);
-	test_url = url_for_db(url, TEST_DB);
-	db = db_connect(test_url, 0);
-	if (!db || migrate_run(db, "dreamauth-test-store-passkeys", 10000, &applied) != 0) {
-		fprintf(stderr, "cannot migrate " TEST_DB "\n");
-		exit(1);
-	}
-}
-
-static void teardown(const char *url)
-{
-	PGconn *admin = db_connect(url, 0);
-	PQfinish(db);
-	free(test_url);
-	if (admin)
-		exec_or_die(admin, "DROP DATABASE IF EXISTS " TEST_DB " WITH (FORCE)");
-	PQfinish(admin);
-}
 
 /* ---- values ---- */
 
@@ -729,14 +664,10 @@ static void test_races(void)
 
 int main(void)
 {
-	const char *url = getenv("DREAMAUTH_TEST_DATABASE_URL");
-
-	if (!url || !*url) {
-		fprintf(stderr, "DREAMAUTH_TEST_DATABASE_URL is not set\n");
-		return 1;
-	}
 	log_init("test_store_passkeys", LOG_LEVEL_ERROR);
-	setup(url);
+	test_db_create(&t, "store_passkeys_test");
+	db = t.db;
+	test_url = t.url;
 	exec_or_die(db, "INSERT INTO users (email, email_normalized, password_hash) VALUES"
 	                " ('Pat@Example.com', 'pat@example.com', '$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA'),"
 	                " ('sam@example.com', 'sam@example.com', '$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA')");
@@ -751,6 +682,6 @@ int main(void)
 	test_account_page();
 	test_limits();
 	test_races();
-	teardown(url);
+	test_db_drop(&t);
 	return CHECK_DONE();
 }
