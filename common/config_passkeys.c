@@ -147,9 +147,14 @@ static int parse_rp_and_origins(char *err, size_t errlen)
 	if (!rp_id_covers(cfg.passkey_rp_id, host))
 		return fail(err, errlen, "PASSKEY_RP_ID: AUTH_URL's host %s is not %s or inside it", host,
 		    cfg.passkey_rp_id);
-	/* AUTH_URL's own origin first: scheme://authority, without its path. */
+	/* AUTH_URL's own origin first: scheme://authority, without its path.
+	 * Plain http on another host is no secure context: browsers offer no
+	 * passkeys there, so it is left out rather than refused (the server
+	 * still starts; passkeys need https). */
 	const char *authority = strstr(cfg.issuer, "://") + 3;
-	if (add_origin(cfg.issuer, (size_t)(authority - cfg.issuer) + strcspn(authority, "/"), err, errlen))
+	bool secure_context = strncmp(cfg.issuer, "https://", 8) == 0 || cfg.issuer_is_local_http;
+	if (secure_context &&
+	    add_origin(cfg.issuer, (size_t)(authority - cfg.issuer) + strcspn(authority, "/"), err, errlen))
 		return -1;
 	for (const char *p = env("PASSKEY_ORIGINS"); p && *p;) {
 		size_t n = strcspn(p, ",");
