@@ -10,6 +10,7 @@
  * sends, and rotations racing from several processes.
  */
 #include "tests/unit/check.h"
+#include "tests/unit/db_test_util.h"
 #include "signer/keystore.h"
 #include "common/embedded.h"
 
@@ -611,11 +612,24 @@ int main(void)
 	PGconn *db;
 	const struct embedded_file *ddl;
 
-	database_url = getenv("DREAMAUTH_TEST_DATABASE_URL");
-	if (!database_url || !*database_url) {
-		fprintf(stderr, "DREAMAUTH_TEST_DATABASE_URL not set: this test needs a PostgreSQL database\n");
+	/* A database of its own: NOTIFY is per database, and another run of
+	 * this test (or anything rotating keys) in a shared one would send this
+	 * test's listener notices it did not cause. */
+	const char *base = test_db_base_url("test_keystore_db");
+	char own[64];
+	snprintf(own, sizeof(own), "test_keystore_db_%d", (int)getpid());
+	PGconn *admin = PQconnectdb(base);
+	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", own);
+	if (PQstatus(admin) != CONNECTION_OK || !exec_ok(admin, sql)) {
+		PQfinish(admin);
 		return 1;
 	}
+	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", own);
+	if (!exec_ok(admin, sql)) {
+		PQfinish(admin);
+		return 1;
+	}
+	database_url = test_db_url_for(base, own);
 	snprintf(schema, sizeof(schema), "test_keystore_%d", (int)getpid());
 	db = PQconnectdb(database_url);
 	if (PQstatus(db) != CONNECTION_OK) {
@@ -650,5 +664,9 @@ int main(void)
 	snprintf(sql, sizeof(sql), "DROP SCHEMA %s CASCADE", schema);
 	CHECK(exec_ok(db, sql));
 	PQfinish(db);
+	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", own);
+	CHECK(exec_ok(admin, sql));
+	PQfinish(admin);
+	free((char *)database_url);
 	return CHECK_DONE();
 }
