@@ -52,7 +52,8 @@ int store_exec(PGconn *db, uint32_t op, const struct store_value *args, unsigned
 		out->status = STORE_REFUSED;
 		return out->status;
 	}
-	memcpy(req.args, args, n_args * sizeof(*args));
+	if (n_args)
+		memcpy(req.args, args, n_args * sizeof(*args));	/* args may be NULL with none */
 	/* The same checks a worker's request gets: arity and types. */
 	len = store_request_encode(&req, buf, sizeof(buf));
 	if (len < 0) {
