@@ -28,6 +28,7 @@
 #include "proto/base64url.h"
 #include "proto/json_body.h"
 #include "proto/webauthn.h"
+#include "proto/webauthn_credential_json.h"
 #include "workers/store_client.h"
 #include "workers/worker_ctx.h"
 
@@ -36,76 +37,8 @@
 #include <string.h>
 
 #define CALLBACK_MAX_LEN 2048
-#define TRANSPORTS_MAX 8
-#define USER_HANDLE_MAX 64	/* §5.4.3: at most 64 bytes */
 
 static const int64_t allowed_algs[] = { COSE_ALG_EDDSA, COSE_ALG_ES256, COSE_ALG_RS256 };
-
-/* ---- the browser's credential JSON ---- */
-
-/* A base64url member of obj decoded into a fresh buffer (trailing '='
- * padding tolerated: some clients send it). NULL with *why set when it is
- * missing, not a string, malformed, empty or longer than max. */
-static uint8_t *b64_member(const json_t *obj, const char *key, size_t max, size_t *len, const char **why)
-{
-	const json_t *v = json_object_get(obj, key);
-	const char *text = json_is_string(v) ? json_string_value(v) : NULL;
-	size_t n = text ? json_string_length(v) : 0;
-	uint8_t *out;
-	long got;
-
-	*len = 0;
-	while (n && text[n - 1] == '=')
-		n--;
-	if (!text || n == 0 || n > BASE64URL_ENCODED_LEN(max)) {
-		*why = !text ? "a member is missing or not a string" : "a member is empty or too long";
-		return NULL;
-	}
-	if (!(out = malloc(max ? max : 1))) {
-		*why = "out of memory";
-		return NULL;
-	}
-	if ((got = base64url_decode(text, n, out, max)) <= 0) {
-		free(out);
-		*why = "a member is not base64url";
-		return NULL;
-	}
-	*len = (size_t)got;
-	return out;
-}
-
-/* The common part of both response shapes: {id, rawId, type, response}.
- * The credential ID into id; the response object, borrowed from root. */
-static const json_t *credential_envelope(const json_t *body, uint8_t id[WEBAUTHN_CREDENTIAL_ID_MAX], size_t *id_len,
-    const char **why)
-{
-	const json_t *cred = json_object_get(body, "response");
-	const json_t *type = json_object_get(cred, "type");
-	const json_t *raw = json_object_get(cred, "rawId");
-	const json_t *id_text = json_object_get(cred, "id");
-	const json_t *response = json_object_get(cred, "response");
-	size_t n;
-	uint8_t *bytes;
-
-	if (!json_is_object(cred) || !json_is_object(response)) {
-		*why = "the body must be {\"response\": <the credential's JSON>}";
-		return NULL;
-	}
-	if (!json_is_string(type) || strcmp(json_string_value(type), "public-key") != 0) {
-		*why = "the credential's type must be \"public-key\"";
-		return NULL;
-	}
-	if (!json_is_string(id_text) || (raw && !json_equal(raw, id_text))) {
-		*why = "the credential's id and rawId must be one base64url string";
-		return NULL;
-	}
-	if (!(bytes = b64_member(cred, "id", WEBAUTHN_CREDENTIAL_ID_MAX, &n, why)))
-		return NULL;
-	memcpy(id, bytes, n);
-	*id_len = n;
-	free(bytes);
-	return response;
-}
 
 /* The challenge the browser signed, as bytes, from clientDataJSON: the store
  * will say whether this server issued it, to this browser, and still wants
@@ -246,39 +179,11 @@ struct registration {
 	struct http_exchange *ex;
 	struct webauthn_credential cred;
 	char challenge_hash[PASSKEY_HASH_HEX_LEN], binding_hash[PASSKEY_HASH_HEX_LEN];
-	char transports[128];
+	char transports[WEBAUTHN_TRANSPORTS_TEXT_MAX];
 	char name[PASSKEY_NAME_MAX + 1];
 	char rd[CALLBACK_MAX_LEN + 1];
 	char user_id[40], passkey_id[40];
 };
-
-/* response.transports: the AuthenticatorTransport strings the browser
- * reported, comma-joined; unknown values are dropped (§5.8.4: future ones may
- * appear), a malformed list is refused. */
-static bool take_transports(const json_t *response, char *out, size_t cap)
-{
-	static const char *const known[] = { "usb", "nfc", "ble", "smart-card", "hybrid", "internal", NULL };
-	const json_t *list = json_object_get(response, "transports");
-	size_t i, n = 0;
-	const json_t *t;
-
-	out[0] = '\0';
-	if (!list)
-		return true;
-	if (!json_is_array(list) || json_array_size(list) > 16)
-		return false;
-	json_array_foreach(list, i, t) {
-		if (!json_is_string(t))
-			return false;
-		for (const char *const *k = known; *k; k++)
-			if (!strcmp(json_string_value(t), *k) && !strstr(out, *k) && n < TRANSPORTS_MAX) {
-				size_t len = strlen(out);
-				snprintf(out + len, cap - len, "%s%s", len ? "," : "", *k);
-				n++;
-			}
-	}
-	return true;
-}
 
 static void registration_answer(struct registration *g, int status, const struct session_entry *s)
 {
@@ -404,35 +309,29 @@ static const char *attestation_refusal(const struct webauthn_credential *c)
 static int registration_offline(struct registration *g, const json_t *body, char *why_buf, size_t why_cap,
     const char **code, const char **why)
 {
-	uint8_t id[WEBAUTHN_CREDENTIAL_ID_MAX], challenge[WEBAUTHN_CHALLENGE_MAX];
-	size_t id_len = 0, cd_len = 0, ao_len = 0, challenge_len = 0;
-	uint8_t *cd = NULL, *ao = NULL;
-	const json_t *response = credential_envelope(body, id, &id_len, why);
+	uint8_t challenge[WEBAUTHN_CHALLENGE_MAX];
+	size_t challenge_len = 0;
+	struct webauthn_credential_json c;
 	const char *name = json_body_string(body, "name", PASSKEY_NAME_MAX, NULL);
 	int status = 400;
 
 	*code = "malformed_credential";
-	if (!response)
+	if ((*why = webauthn_credential_json_parse(body, WEBAUTHN_CREDENTIAL_REGISTRATION, &c)))
 		goto out;
-	if (!(cd = b64_member(response, "clientDataJSON", WEBAUTHN_CLIENT_DATA_MAX, &cd_len, why)) ||
-	    !(ao = b64_member(response, "attestationObject", WEBAUTHN_ATTESTATION_OBJECT_MAX, &ao_len, why)))
-		goto out;
-	if (!take_transports(response, g->transports, sizeof(g->transports))) {
-		*why = "response.transports must be an array of strings";
-		goto out;
-	}
+	snprintf(g->transports, sizeof(g->transports), "%s", c.transports);
 	if (json_object_get(body, "name") && (!name || !passkey_name_valid(name))) {
 		*code = "invalid_name";
 		*why = "the name is too long or has characters that are not allowed";
 		goto out;
 	}
 	snprintf(g->name, sizeof(g->name), "%s", name ? name : "");
-	if (!signed_challenge(cd, cd_len, challenge, &challenge_len, why))
+	if (!signed_challenge(c.client_data, c.client_data_len, challenge, &challenge_len, why))
 		goto out;
 	passkey_hash_hex(challenge, challenge_len, g->challenge_hash);
 
-	struct webauthn_registration_input in = { .client_data_json = cd, .client_data_json_len = cd_len,
-		.attestation_object = ao, .attestation_object_len = ao_len, .allowed_algs = allowed_algs,
+	struct webauthn_registration_input in = { .client_data_json = c.client_data,
+		.client_data_json_len = c.client_data_len, .attestation_object = c.attestation_object,
+		.attestation_object_len = c.attestation_object_len, .allowed_algs = allowed_algs,
 		.allowed_alg_count = sizeof(allowed_algs) / sizeof(allowed_algs[0]),
 		.policy = cfg.passkey_attestation_require_trusted ? WEBAUTHN_POLICY_REQUIRE_TRUSTED
 		                                                  : WEBAUTHN_POLICY_ACCEPT_UNVERIFIED,
@@ -444,15 +343,14 @@ static int registration_offline(struct registration *g, const json_t *body, char
 		*why = why_buf;
 	} else if ((*why = attestation_refusal(&g->cred))) {
 		*code = "attestation_refused";
-	} else if (g->cred.id_len != id_len || memcmp(g->cred.id, id, id_len) != 0) {
+	} else if (g->cred.id_len != c.id_len || memcmp(g->cred.id, c.id, c.id_len) != 0) {
 		*code = "malformed_credential";
 		*why = "the credential's id is not the one in its attestation";
 	} else {
 		status = 0;
 	}
 out:
-	free(cd);
-	free(ao);
+	webauthn_credential_json_free(&c);
 	return status;
 }
 
@@ -495,8 +393,7 @@ void passkey_verify_registration(struct http_exchange *ex)
 
 struct authentication {
 	struct http_exchange *ex;
-	uint8_t *client_data, *auth_data, *signature, *user_handle;
-	size_t client_data_len, auth_data_len, signature_len, user_handle_len;
+	struct webauthn_credential_json cred;	/* the decoded assertion */
 	uint8_t challenge[WEBAUTHN_CHALLENGE_MAX];
 	size_t challenge_len;
 	char challenge_hash[PASSKEY_HASH_HEX_LEN], binding_hash[PASSKEY_HASH_HEX_LEN];
@@ -507,10 +404,7 @@ struct authentication {
 
 static void authentication_free(struct authentication *a)
 {
-	free(a->client_data);
-	free(a->auth_data);
-	free(a->signature);
-	free(a->user_handle);
+	webauthn_credential_json_free(&a->cred);
 	free(a);
 }
 
@@ -566,10 +460,10 @@ static void use_recorded(const struct store_reply *r, void *arg)
 static bool user_handle_matches(const struct authentication *a)
 {
 	uint8_t owner[16];
-	if (!a->user_handle)
+	if (!a->cred.user_handle)
 		return true;
-	return passkey_uuid_bytes(a->user_id, owner) && a->user_handle_len == 16 &&
-	       secure_equal(a->user_handle, owner, 16);
+	return passkey_uuid_bytes(a->user_id, owner) && a->cred.user_handle_len == 16 &&
+	       secure_equal(a->cred.user_handle, owner, 16);
 }
 
 static void verify_with_stored_key(struct authentication *a, const struct store_reply *r)
@@ -583,9 +477,10 @@ static void verify_with_stored_key(struct authentication *a, const struct store_
 		authentication_fail(a, 401, "verification_failed", "the stored public key is unreadable");
 		return;
 	}
-	struct webauthn_assertion_input in = { .client_data_json = a->client_data,
-		.client_data_json_len = a->client_data_len, .authenticator_data = a->auth_data,
-		.authenticator_data_len = a->auth_data_len, .signature = a->signature, .signature_len = a->signature_len,
+	struct webauthn_assertion_input in = { .client_data_json = a->cred.client_data,
+		.client_data_json_len = a->cred.client_data_len, .authenticator_data = a->cred.auth_data,
+		.authenticator_data_len = a->cred.auth_data_len, .signature = a->cred.signature,
+		.signature_len = a->cred.signature_len,
 		.stored = { .public_key = key, .public_key_len = (size_t)key_len,
 		    .alg = store_int(r, 0, PASSKEY_ASSERTION_ALG),
 		    .sign_count = (uint32_t)store_int(r, 0, PASSKEY_ASSERTION_SIGN_COUNT),
@@ -654,34 +549,21 @@ static void assertion_begun(const struct store_reply *r, void *arg)
 	verify_with_stored_key(a, r);
 }
 
-/* Decodes the assertion; NULL, or why it is malformed. */
-static const char *assertion_decode(struct authentication *a, const json_t *body, uint8_t *id, size_t *id_len)
+/* Decodes the assertion (into a->cred); NULL, or why it is malformed. */
+static const char *assertion_decode(struct authentication *a, const json_t *body)
 {
-	const char *why = NULL;
-	const json_t *response = credential_envelope(body, id, id_len, &why);
+	const char *why = webauthn_credential_json_parse(body, WEBAUTHN_CREDENTIAL_ASSERTION, &a->cred);
 
-	if (!response)
+	if (why)
 		return why;
-	if (!(a->client_data = b64_member(response, "clientDataJSON", WEBAUTHN_CLIENT_DATA_MAX, &a->client_data_len,
-	          &why)) ||
-	    !(a->auth_data = b64_member(response, "authenticatorData", WEBAUTHN_AUTH_DATA_MAX, &a->auth_data_len, &why)) ||
-	    !(a->signature = b64_member(response, "signature", WEBAUTHN_SIGNATURE_MAX, &a->signature_len, &why)))
-		return why;
-	/* userHandle: absent, null or "" when the authenticator returns none */
-	const json_t *handle = json_object_get(response, "userHandle");
-	if (handle && !json_is_null(handle) && !(json_is_string(handle) && json_string_length(handle) == 0) &&
-	    !(a->user_handle = b64_member(response, "userHandle", USER_HANDLE_MAX, &a->user_handle_len, &why)))
-		return why;
-	if (!signed_challenge(a->client_data, a->client_data_len, a->challenge, &a->challenge_len, &why))
+	if (!signed_challenge(a->cred.client_data, a->cred.client_data_len, a->challenge, &a->challenge_len, &why))
 		return why;
 	return NULL;
 }
 
 void passkey_verify_authentication(struct http_exchange *ex)
 {
-	uint8_t id[WEBAUTHN_CREDENTIAL_ID_MAX];
 	char id_hex[2 * WEBAUTHN_CREDENTIAL_ID_MAX + 3];
-	size_t id_len = 0;
 	struct authentication *a;
 	json_t *body;
 
@@ -694,7 +576,7 @@ void passkey_verify_authentication(struct http_exchange *ex)
 	}
 	a->ex = ex;
 	snprintf(a->rd, sizeof(a->rd), "%s", callback_of(body));
-	const char *why = assertion_decode(a, body, id, &id_len);
+	const char *why = assertion_decode(a, body);
 	json_decref(body);
 	if (why) {
 		authentication_fail(a, 400, "malformed_credential", why);
@@ -706,7 +588,7 @@ void passkey_verify_authentication(struct http_exchange *ex)
 		return;
 	}
 	passkey_hash_hex(a->challenge, a->challenge_len, a->challenge_hash);
-	passkey_hex(id, id_len, id_hex);
+	passkey_hex(a->cred.id, a->cred.id_len, id_hex);
 	STORE_CALL(STORE_OP_PASSKEY_ASSERTION_BEGIN, assertion_begun, a, STORE_V_TEXT(a->challenge_hash),
 	    STORE_V_TEXT(a->binding_hash), STORE_V_TEXT(id_hex));
 }
