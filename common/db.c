@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "common/secure.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -277,6 +278,93 @@ PGresult *db_query(PGconn *db, const char *sql, int nparams, const char *const *
 		PQclear(res);
 		return NULL;
 	}
+}
+
+/*
+ * Prepared statements, per connection and thread: the store's statements are
+ * large CTEs, and parsing and planning them again on every call was most of
+ * PostgreSQL's time on the token endpoint. Keyed by the SQL text (a copy is
+ * kept: callers may build the text in a reused buffer) and by the
+ * connection's backend pid, so a reconnect (a new backend knows none of
+ * them) starts afresh. Past PREPARED_MAX statements, the rest run unprepared.
+ */
+#define PREPARED_MAX 160
+
+struct prepared_cache {
+	PGconn *conn;
+	int backend_pid;
+	unsigned n;
+	uint64_t hash[PREPARED_MAX];
+	char *sql[PREPARED_MAX];
+};
+
+static _Thread_local struct prepared_cache prepared;
+
+static uint64_t sql_hash(const char *sql)
+{
+	uint64_t h = 1469598103934665603ULL;	/* FNV-1a */
+	for (const unsigned char *p = (const unsigned char *)sql; *p; p++)
+		h = (h ^ *p) * 1099511628211ULL;
+	return h;
+}
+
+void db_prepared_forget(void)
+{
+	for (unsigned i = 0; i < prepared.n; i++)
+		free(prepared.sql[i]);
+	memset(&prepared, 0, sizeof(prepared));
+}
+
+/* The statement's name ("s<index>"), preparing it on this connection first
+ * if needed; false: run it unprepared. */
+static bool prepared_name(PGconn *db, const char *sql, int nparams, char name[16])
+{
+	uint64_t h = sql_hash(sql);
+	int pid = PQbackendPID(db);
+
+	if (prepared.conn != db || prepared.backend_pid != pid) {
+		db_prepared_forget();
+		prepared.conn = db;
+		prepared.backend_pid = pid;
+	}
+	for (unsigned i = 0; i < prepared.n; i++) {
+		if (prepared.hash[i] == h && strcmp(prepared.sql[i], sql) == 0) {
+			snprintf(name, 16, "s%u", i);
+			return true;
+		}
+	}
+	if (prepared.n == PREPARED_MAX || PQtransactionStatus(db) == PQTRANS_INERROR)
+		return false;
+	snprintf(name, 16, "s%u", prepared.n);
+	PGresult *r = PQprepare(db, name, sql, nparams, NULL);
+	bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	PQclear(r);
+	if (!ok || !(prepared.sql[prepared.n] = strdup(sql)))
+		return false;	/* the unprepared run reports the error */
+	prepared.hash[prepared.n++] = h;
+	return true;
+}
+
+PGresult *db_query_prepared(PGconn *db, const char *sql, int nparams, const char *const *params)
+{
+	char name[16];
+
+	if (PQstatus(db) != CONNECTION_OK || !prepared_name(db, sql, nparams, name))
+		return db_query(db, sql, nparams, params);
+	PGresult *res = PQexecPrepared(db, name, nparams, params, NULL, NULL, 0);
+	ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+		last_sqlstate[0] = '\0';
+		return res;
+	}
+	if (PQstatus(db) == CONNECTION_BAD) {
+		/* db_query's one reconnect and retry; the cache follows the new backend. */
+		PQclear(res);
+		return db_query(db, sql, nparams, params);
+	}
+	log_failure(db, res, sql, nparams, params);
+	PQclear(res);
+	return NULL;
 }
 
 bool db_exec(PGconn *db, const char *sql, int nparams, const char *const *params)

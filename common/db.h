@@ -11,6 +11,11 @@ PGconn *db_connect(const char *url, int timeout_ms);
  * COMMAND_OK or TUPLES_OK, else logs the server message and returns NULL.
  * If the connection is broken, resets it once and retries. */
 PGresult *db_query(PGconn *db, const char *sql, int nparams, const char *const *params);
+/* Same, through a statement prepared once per connection (and thread): for
+ * the store's frequent, large statements. The reconnect behaves as db_query's. */
+PGresult *db_query_prepared(PGconn *db, const char *sql, int nparams, const char *const *params);
+/* Frees this thread's record of prepared statements (a thread that ends). */
+void db_prepared_forget(void);
 /* Same, returns true on success and discards the result. */
 bool db_exec(PGconn *db, const char *sql, int nparams, const char *const *params);
 bool db_ping(PGconn *db);

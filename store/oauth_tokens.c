@@ -210,28 +210,37 @@ bool store_oauth_families_revoke(PGconn *db, enum store_oauth_owner owner, const
 void store_oauth_code_spend(PGconn *db, const struct store_request *req, struct store_result *res)
 {
 	PGresult *spent, *revoked = NULL;
-	bool ok = store_begin(db);
 
-	spent = ok ? store_query(db,
-	                 "UPDATE oauth_codes c SET used_at = coalesce(c.used_at, now()),"
-	                 " replayed_at = CASE WHEN p.prev IS NULL THEN c.replayed_at ELSE coalesce(c.replayed_at, now()) END"
-	                 " FROM (SELECT code_hash, used_at AS prev FROM oauth_codes WHERE code_hash = $1::bytea FOR UPDATE) p"
-	                 " WHERE c.code_hash = p.code_hash AND c.client_id = $2"
-	                 " RETURNING p.prev IS NOT NULL AS replayed, c.expires_at > now() AS live, c.user_id::text AS user_id,"
-	                 " c.session_id::text AS session_id, c.redirect_uri, c.scope, c.nonce, c.code_challenge,"
-	                 " floor(extract(epoch from c.auth_time))::bigint AS auth_time, c.amr",
-	                 req)
-	           : NULL;
-	ok = spent != NULL;
-	if (ok && PQntuples(spent) == 1 && flag(spent, "replayed"))
-		ok = (revoked = revoke_code_tokens(db, &req->args[0])) != NULL;
-	if (end_transaction(db, ok, res)) {
-		remember_revoked(revoked);
-		store_result_take(res, db, req, spent);
-		spent = NULL;
+	/* One statement, committed on its own: the common case (a first use)
+	 * costs one round trip. A replay's mark is committed with it, so an
+	 * exchange still writing its tokens writes none (OAUTH_CODE_ISSUE waits
+	 * on this row and checks replayed_at); what it already wrote is revoked
+	 * next, in a transaction of its own that takes the families' lock and
+	 * sees every token committed before. */
+	spent = store_query(db,
+	    "UPDATE oauth_codes c SET used_at = coalesce(c.used_at, now()),"
+	    " replayed_at = CASE WHEN p.prev IS NULL THEN c.replayed_at ELSE coalesce(c.replayed_at, now()) END"
+	    " FROM (SELECT code_hash, used_at AS prev FROM oauth_codes WHERE code_hash = $1::bytea FOR UPDATE) p"
+	    " WHERE c.code_hash = p.code_hash AND c.client_id = $2"
+	    " RETURNING p.prev IS NOT NULL AS replayed, c.expires_at > now() AS live, c.user_id::text AS user_id,"
+	    " c.session_id::text AS session_id, c.redirect_uri, c.scope, c.nonce, c.code_challenge,"
+	    " floor(extract(epoch from c.auth_time))::bigint AS auth_time, c.amr",
+	    req);
+	if (!spent) {
+		res->reply.status = store_failure_status(db);
+		return;
 	}
-	PQclear(spent);
-	PQclear(revoked);
+	if (PQntuples(spent) == 1 && flag(spent, "replayed")) {
+		bool ok = store_begin(db) && (revoked = revoke_code_tokens(db, &req->args[0])) != NULL;
+		if (!end_transaction(db, ok, res)) {
+			PQclear(spent);
+			PQclear(revoked);
+			return;
+		}
+		remember_revoked(revoked);
+		PQclear(revoked);
+	}
+	store_result_take(res, db, req, spent);
 }
 
 /* One statement, so the user is read before the code's row is locked (a

@@ -146,6 +146,7 @@ static void *pool_main(void *arg)
 	}
 	if (t->db)
 		PQfinish(t->db);
+	db_prepared_forget();
 	return NULL;
 }
 

@@ -89,7 +89,7 @@ PGresult *store_query_values(PGconn *db, const char *sql, const struct store_val
 			break;
 		}
 	}
-	return db_query(db, sql, (int)n, params);
+	return db_query_prepared(db, sql, (int)n, params);
 }
 
 PGresult *store_query(PGconn *db, const char *sql, const struct store_request *req)
