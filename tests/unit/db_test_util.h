@@ -12,6 +12,7 @@
 #include "common/migrate.h"
 
 #include <stdbool.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +73,26 @@ static inline void test_db_exec(PGconn *conn, const char *sql)
 		exit(1);
 	}
 	PQclear(r);
+}
+
+/* The first cell of a query's first row ("" if none, "<null>" for NULL), in a
+ * static buffer: for a test's checks of what its operations left behind. */
+static inline const char *test_db_scalar(PGconn *conn, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static inline const char *test_db_scalar(PGconn *conn, const char *fmt, ...)
+{
+	static char buf[4096];
+	char sql[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(sql, sizeof(sql), fmt, ap);
+	va_end(ap);
+	PGresult *r = db_query(conn, sql, 0, NULL);
+	buf[0] = '\0';
+	if (r && PQntuples(r) > 0)
+		snprintf(buf, sizeof(buf), "%s", PQgetisnull(r, 0, 0) ? "<null>" : PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return buf;
 }
 
 struct test_db {

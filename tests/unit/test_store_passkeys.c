@@ -40,23 +40,7 @@ static char *test_url;
 
 #define exec_or_die test_db_exec
 
-/* The first cell of sql's first row ("" if none, "<null>"), in a static buffer. */
-static const char *scalar(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static const char *scalar(const char *fmt, ...)
-{
-	static char buf[4096];
-	char sql[2048];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(sql, sizeof(sql), fmt, ap);
-	va_end(ap);
-	PGresult *r = db_query(db, sql, 0, NULL);
-	buf[0] = '\0';
-	if (r && PQntuples(r) > 0)
-		snprintf(buf, sizeof(buf), "%s", PQgetisnull(r, 0, 0) ? "<null>" : PQgetvalue(r, 0, 0));
-	PQclear(r);
-	return buf;
-}
+#define scalar(...) test_db_scalar(db, __VA_ARGS__)
 
 #define COUNT(...) atoll(scalar(__VA_ARGS__))
 
