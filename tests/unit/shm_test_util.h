@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 /* Anonymous shared memory (exit 2 if the system refuses it). */
 static inline void *map_shared(size_t size)
@@ -32,5 +33,19 @@ static inline void wait_children(const pid_t *pids, int n)
 		CHECK(waitpid(pids[i], &status, 0) == pids[i]);
 		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	}
+}
+
+/* n processes at once, each child(i) and then _exit(0); all waited for. */
+static inline void race_processes(int n, void (*child)(int i))
+{
+	pid_t pids[64];
+
+	for (int i = 0; i < n && i < 64; i++) {
+		if ((pids[i] = fork()) == 0) {
+			child(i);
+			_exit(0);
+		}
+	}
+	wait_children(pids, n < 64 ? n : 64);
 }
 #endif

@@ -14,6 +14,7 @@
  */
 #include "tests/unit/check.h"
 #include "tests/unit/db_test_util.h"
+#include "tests/unit/shm_test_util.h"
 #include "common/db.h"
 #include "common/log.h"
 #include "common/migrate.h"
@@ -582,14 +583,6 @@ static bool wait_for_waiters(long n)
 	return false;
 }
 
-static void wait_children(const pid_t *pids, int n)
-{
-	for (int i = 0; i < n; i++) {
-		int status;
-		CHECK(waitpid(pids[i], &status, 0) == pids[i]);
-		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	}
-}
 
 /* A process of its own (another instance, in effect): runs rotate or
  * code-issue on its own connection and writes the outcome to a pipe. */

@@ -18,6 +18,7 @@
  */
 #include "tests/unit/check.h"
 #include "tests/unit/db_test_util.h"
+#include "tests/unit/shm_test_util.h"
 #include "common/db.h"
 #include "common/log.h"
 #include "common/migrate.h"
@@ -574,27 +575,7 @@ static void test_limits(void)
 
 /* ---- races between connections, as between instances ---- */
 
-static void wait_children(pid_t *pids, int n)
-{
-	for (int i = 0; i < n; i++) {
-		int st = 0;
-		waitpid(pids[i], &st, 0);
-		CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	}
-}
 
-static void race(void (*child)(int i))
-{
-	pid_t pids[RACERS];
-	for (int i = 0; i < RACERS; i++) {
-		pids[i] = fork();
-		if (pids[i] == 0) {
-			child(i);
-			_exit(0);
-		}
-	}
-	wait_children(pids, RACERS);
-}
 
 /* everyone the same sign-in challenge: one takes it, the others find none */
 static void take_one_challenge(int i)
@@ -641,7 +622,7 @@ static void test_races(void)
 	CHECK_EQ_INT(winners, 1);
 
 	CHECK_EQ_STR(register_options(0x81, 0xb8, "sign_up", uuid_of(0x300), "race@example.com", 300), "ok");
-	race(register_one_challenge);
+	race_processes(RACERS, register_one_challenge);
 	CHECK_EQ_INT(COUNT("SELECT count(*) FROM users"), users + 1);
 	CHECK_EQ_INT(COUNT("SELECT count(*) FROM passkeys WHERE user_id = '%s'", uuid_of(0x300)), 1);
 }

@@ -369,20 +369,6 @@ static void test_link_list_unlink(void)
 	CHECK_EQ_INT(COUNT("SELECT count(*) FROM wallets WHERE user_id = '%s'", password_user), 20);
 }
 
-/* Several processes (each its own connection, as workers of several
- * instances have) at once. */
-static void race(void (*child)(int i))
-{
-	pid_t pids[RACERS];
-	for (int i = 0; i < RACERS; i++) {
-		pids[i] = fork();
-		if (pids[i] == 0) {
-			child(i);
-			_exit(0);
-		}
-	}
-	wait_children(pids, RACERS);
-}
 
 static void use_one_nonce(int i)
 {
@@ -420,7 +406,7 @@ static void test_races(void)
 	long long users = COUNT("SELECT count(*) FROM users");
 
 	CHECK_EQ_INT(issue(db, 0x70, NULL, 0, 300), STORE_OK);
-	race(use_one_nonce);
+	race_processes(RACERS, use_one_nonce);	/* each racer its own connection, as workers of several instances have */
 	CHECK_EQ_INT(COUNT("SELECT count(*) FROM users"), users + 1);
 	CHECK_EQ_INT(COUNT("SELECT count(*) FROM wallets WHERE address BETWEEN '%s' AND '%s'", address(0x71),
 	                 address(0x71 + RACERS - 1)),
@@ -428,7 +414,7 @@ static void test_races(void)
 
 	for (unsigned i = 0; i < RACERS; i++)
 		CHECK_EQ_INT(issue(db, 0x80 + i, NULL, 0, 300), STORE_OK);
-	race(sign_up_one_wallet);
+	race_processes(RACERS, sign_up_one_wallet);
 	CHECK_EQ_INT(COUNT("SELECT count(*) FROM users"), users + 2);
 	CHECK_EQ_INT(COUNT("SELECT count(*) FROM wallets WHERE address = '%s'", address(0x90)), 1);
 	CHECK_EQ_INT(COUNT("SELECT count(*) FROM siwe_nonces"), 0);
