@@ -5,9 +5,12 @@ set -euo pipefail
 PKGS=(build-essential cmake pkg-config clang libclang-rt-14-dev llvm
   libevent-dev libssl-dev libpq-dev libmsgpack-dev libjansson-dev libcbor-dev
   libsecp256k1-dev libargon2-dev libhttp-parser-dev libbsd-dev libseccomp-dev libutf8proc-dev
+  libcurl4-openssl-dev liboath-dev libqrencode-dev
   postgresql postgresql-contrib)
 if [ "${1:-}" = "--test" ]; then
   PKGS+=(nginx caddy wrk curl procps iproute2 valgrind strace python3)
+  # a real SMTP server, an independent TOTP, deploy-file checks, a container runtime
+  PKGS+=(python3-aiosmtpd oathtool python3-yaml systemd podman)
   # headless Chromium for the browser tests (driven by npm playwright-core)
   PKGS+=(chromium)
   # Node runs the real-client tests; keep an existing install (it ships npm).
