@@ -91,6 +91,10 @@ struct config {
 	char *run_user;			/* RUN_USER: when root, children drop to it (default nobody) */
 	bool seccomp;			/* SECCOMP: syscall allowlists for the signer and kdf (default true) */
 	bool trust_proxy;		/* TRUST_PROXY: take client IP from X-Forwarded-For */
+	/* CORS (common/config_cors.c) */
+	char *issuer_origin;		/* AUTH_URL's origin, canonical (proto/cors_origin.h) */
+	char **cors_origins;		/* CORS_ORIGINS, canonical: first-party web origins */
+	int n_cors_origins;
 	int log_level;			/* LOG_LEVEL debug|info|warn|error */
 };
 
@@ -123,6 +127,12 @@ int config_load_passkeys(char *err, size_t errlen);
 void config_free_passkeys(void);
 /* chain_id is in SIWE_CHAIN_IDS. */
 bool config_siwe_chain_allowed(uint64_t chain_id);
+/* CORS_ORIGINS and AUTH_URL's origin (common/config_cors.c), from
+ * config_load once AUTH_URL is known. */
+int config_load_cors(char *err, size_t errlen);
+void config_free_cors(void);
+/* origin (canonical) is AUTH_URL's or in CORS_ORIGINS. */
+bool config_origin_first_party(const char *origin);
 /* http:// URL whose host is exactly localhost, 127.0.0.1 or [::1]. */
 bool config_is_local_http(const char *url);
 #endif

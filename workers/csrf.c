@@ -1,5 +1,6 @@
 /* CSRF tokens bound to a browser cookie, single use (see csrf.h). */
 #include "workers/csrf.h"
+#include "proto/cors_origin.h"
 #include "common/config.h"
 #include "common/secure.h"
 #include "proto/base64url.h"
@@ -80,14 +81,12 @@ bool csrf_check(struct http_exchange *ex, const char *token)
 bool csrf_origin_ok(struct http_exchange *ex)
 {
 	const struct http_str *origin = http_request_header(&ex->req, "origin");
-	const char *issuer = cfg.issuer;
-	const char *path;
-	size_t origin_len;
+	char canonical[CORS_ORIGIN_MAX];
 
 	if (!origin)
 		return true;	/* non-browser clients; forms carry the token anyway */
-	/* The issuer's origin is scheme://host[:port], i.e. the issuer up to its path. */
-	path = strchr(strstr(issuer, "://") + 3, '/');
-	origin_len = path ? (size_t)(path - issuer) : strlen(issuer);
-	return origin->len == origin_len && memcmp(origin->p, issuer, origin_len) == 0;
+	/* AUTH_URL's origin, or a first-party one the operator listed in
+	 * CORS_ORIGINS (workers/cors.c lets those call the account API). */
+	return cors_origin_parse(origin->p, origin->len, canonical, sizeof(canonical)) &&
+	    config_origin_first_party(canonical);
 }

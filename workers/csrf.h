@@ -21,6 +21,6 @@
 void csrf_issue(struct http_exchange *ex, char out[CSRF_TOKEN_LEN]);
 /* Check (and consume) a token from a submitted form. */
 bool csrf_check(struct http_exchange *ex, const char *token);
-/* Origin header absent, or equal to the issuer's origin. */
+/* Origin header absent, or AUTH_URL's origin, or in CORS_ORIGINS. */
 bool csrf_origin_ok(struct http_exchange *ex);
 #endif

@@ -95,7 +95,6 @@ char *discovery_build_json(void)
 
 void handle_discovery(struct http_exchange *ex)
 {
-	http_reply_header(ex, "Access-Control-Allow-Origin", "*");
 	http_reply_header(ex, "Cache-Control", "public, max-age=300");
 	http_reply(ex, 200, "application/json", worker->discovery_json, strlen(worker->discovery_json));
 }
@@ -116,7 +115,6 @@ void handle_jwks(struct http_exchange *ex)
 		worker_refresh_jwks(jwks_ready, ex);
 		return;
 	}
-	http_reply_header(ex, "Access-Control-Allow-Origin", "*");
 	/* Short: relying parties should notice a revoked key (dreamauth keys revoke) soon. */
 	http_reply_header(ex, "Cache-Control", "public, max-age=60");
 	http_reply(ex, 200, "application/jwk-set+json", worker->jwks_json, strlen(worker->jwks_json));

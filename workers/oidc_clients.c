@@ -5,6 +5,7 @@
 #include "common/log.h"
 #include "common/secure.h"
 #include "workers/worker_ctx.h"
+#include "proto/cors_origin.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -17,9 +18,12 @@
 struct client_set {
 	struct oidc_client **items;
 	size_t n;
+	char **origins;		/* web origins of the redirect URIs of enabled clients (CORS) */
+	size_t n_origins;
 };
 
 static struct client_set current;
+static void load_own_copy(void);
 static struct stat file_seen;	/* identity of the file we last tried */
 static bool file_seen_valid;
 
@@ -30,9 +34,52 @@ static void set_release(struct client_set *s)
 	free(s->items);
 	s->items = NULL;
 	s->n = 0;
+	for (size_t i = 0; i < s->n_origins; i++)
+		free(s->origins[i]);
+	free(s->origins);
+	s->origins = NULL;
+	s->n_origins = 0;
+}
+
+/* The origins a browser app of these clients calls from: scheme://host[:port]
+ * of each http(s) redirect URI, once each, computed once per load rather
+ * than per request. */
+static int set_collect_origins(struct client_set *s)
+{
+	size_t cap = 0;
+	for (size_t i = 0; i < s->n; i++)
+		cap += s->items[i]->n_redirect_uris;
+	s->origins = calloc(cap + 1, sizeof(char *));
+	if (!s->origins)
+		return -1;
+	for (size_t i = 0; i < s->n; i++) {
+		const struct oidc_client *c = s->items[i];
+		for (size_t k = 0; !c->disabled && k < c->n_redirect_uris; k++) {
+			char o[CORS_ORIGIN_MAX];
+			bool dup = false;
+			if (!cors_origin_of_url(c->redirect_uris[k], strlen(c->redirect_uris[k]), o, sizeof(o)))
+				continue;
+			for (size_t j = 0; j < s->n_origins; j++)
+				dup |= !strcmp(s->origins[j], o);
+			if (!dup && !(s->origins[s->n_origins++] = strdup(o)))
+				return -1;
+		}
+	}
+	return 0;
+}
+
+bool oidc_registry_origin_allowed(const char *origin)
+{
+	load_own_copy();
+	for (size_t i = 0; i < current.n_origins; i++)
+		if (!strcmp(current.origins[i], origin))
+			return true;
+	return false;
 }
 
 /* Appends the clients parsed from text to s (taking each into its own allocation). */
+static bool warn_now;	/* this load may log the client list's warnings */
+
 static int set_add_text(struct client_set *s, const char *text, size_t len, const char *origin, char *err,
     size_t errlen)
 {
@@ -40,10 +87,16 @@ static int set_add_text(struct client_set *s, const char *text, size_t len, cons
 	size_t n;
 	char why[400];
 
-	if (oidc_clients_parse(text, len, cfg.oidc_require_pkce, &parsed, &n, why, sizeof(why)) < 0) {
+	char warn[1024];
+	if (oidc_clients_parse_warn(text, len, cfg.oidc_require_pkce, &parsed, &n, why, sizeof(why), warn,
+	        sizeof(warn)) < 0) {
 		snprintf(err, errlen, "%s: %s", origin, why);
 		return -1;
 	}
+	/* Once: by the master at start, by one worker on a reload; not by every
+	 * worker reading its own copy. */
+	if (*warn && warn_now)
+		log_warnx("%s: %s", origin, warn);
 	struct oidc_client **grown = realloc(s->items, (s->n + n + 1) * sizeof(*grown));
 	if (!grown) {
 		oidc_clients_free(parsed, n);
@@ -115,6 +168,10 @@ static int load_all(struct client_set *s, char *err, size_t errlen)
 		if (rc < 0)
 			goto fail;
 	}
+	if (set_collect_origins(s) < 0) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
 	return 0;
 fail:
 	set_release(s);
@@ -130,7 +187,10 @@ int oidc_registry_init(char *err, size_t errlen)
 {
 	struct client_set s;
 	remember_file();
-	if (load_all(&s, err, errlen) < 0)
+	warn_now = true;
+	int rc = load_all(&s, err, errlen);
+	warn_now = false;
+	if (rc < 0)
 		return -1;
 	set_release(&current);
 	current = s;
@@ -172,7 +232,10 @@ void oidc_registry_reload(const char *why)
 	remember_file();
 	if (worker)
 		worker->clients_loaded = true;
-	if (load_all(&s, err, sizeof(err)) < 0) {
+	warn_now = !worker || worker->slot == 0;
+	int rc = load_all(&s, err, sizeof(err));
+	warn_now = false;
+	if (rc < 0) {
 		/* Every worker keeps its clients; one of them says why, once per change. */
 		if (!worker || worker->slot == 0)
 			log_errorx("OIDC clients not reloaded (%s), keeping the previous %zu: %s", why, current.n, err);
@@ -361,6 +424,12 @@ void oidc_client_find(const char *client_id, oidc_client_found_fn done, void *ar
 	load_own_copy();
 	for (size_t i = 0; i < current.n; i++) {
 		if (!strcmp(current.items[i]->client_id, client_id)) {
+			/* "disabled": as if unknown, at authorize, token, logout alike. */
+			if (current.items[i]->disabled) {
+				log_info("OIDC client %s is disabled in the configuration: refused", client_id);
+				done(NULL, 0, arg);
+				return;
+			}
 			current.items[i]->refs++;
 			done(current.items[i], 1, arg);
 			return;

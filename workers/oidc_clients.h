@@ -33,6 +33,10 @@ bool oidc_client_redirect_ok(const struct oidc_client *c, const char *uri);
 bool oidc_client_post_logout_ok(const struct oidc_client *c, const char *uri);
 /* Constant-time check of a presented secret against the stored SHA-256. */
 bool oidc_client_secret_ok(const struct oidc_client *c, const char *secret);
+/* origin (canonical, proto/cors_origin.h) is the web origin of a redirect
+ * URI of an enabled configuration client: a browser app there may call the
+ * token, userinfo and revocation endpoints (workers/cors.c). */
+bool oidc_registry_origin_allowed(const char *origin);
 /* Number of clients from configuration (env + file). */
 size_t oidc_registry_size(void);
 #endif

@@ -79,7 +79,6 @@ static void userinfo_loaded(const struct store_reply *r, void *arg)
 		oidc_user_free(&u);
 		char *text = json_dumps(o, JSON_COMPACT);
 		json_decref(o);
-		http_reply_header(ex, "Access-Control-Allow-Origin", "*");
 		http_reply_json(ex, 200, text ? text : "{}");
 		free(text);
 	}

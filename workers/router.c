@@ -7,6 +7,7 @@
 #include "workers/discovery.h"
 #include "workers/handlers.h"
 #include "workers/pages.h"
+#include "workers/cors.h"
 
 #include <string.h>
 
@@ -59,6 +60,16 @@ static const struct route routes[] = {
 void router_dispatch(struct http_exchange *ex)
 {
 	const struct http_str path = ex->req.path;
+	const struct cors_route *cors = cors_route_of(path);
+
+	/* CORS first (workers/cors.h): OPTIONS there is a preflight, and a
+	 * refused Origin is answered before any handler can change state. */
+	if (cors && ex->req.method == HTTP_METHOD_OPTIONS) {
+		cors_preflight(ex, cors);
+		return;
+	}
+	if (cors && !cors_apply(ex, cors))
+		return;
 
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
 		const struct route *r = &routes[i];
