@@ -208,6 +208,7 @@ void oidc_client_clear(struct oidc_client *c)
 {
 	free(c->client_id);
 	free(c->name);
+	free(c->metadata);
 	for (size_t i = 0; i < c->n_redirect_uris; i++)
 		free(c->redirect_uris[i]);
 	free(c->redirect_uris);
@@ -285,14 +286,52 @@ static int alg_field(json_t *o, const char *key, char out[8], const char *id, ch
 
 static const char *const known_keys[] = { "clientId", "clientSecret", "name", "redirectURLs", "postLogoutRedirectURLs",
 	"skipConsent", "public", "requirePKCE", "idTokenSignedResponseAlg", "accessTokenSignedResponseAlg", "grantTypes",
-	"scopes", NULL };
+	"scopes", "type", "disabled", "metadata", NULL };
+
+/* BetterAuth's oauthApplication fields with no meaning here (a database
+ * row's bookkeeping, a logo): accepted so a Dream Auth client list loads
+ * unchanged, and named once in a warning. Any other key is still refused:
+ * a typo ("skipConsnet") must not silently change a client. */
+static const char *const ignored_keys[] = { "id", "icon", "userId", "createdAt", "updatedAt", NULL };
+
+#define OIDC_METADATA_MAX (16 * 1024)
+
+/* Appends "text" to the warnings (separated by "; "), once. */
+static void note(char *warn, size_t warnlen, const char *text)
+{
+	size_t used;
+	if (!warn || !warnlen || strstr(warn, text))
+		return;
+	used = strlen(warn);
+	snprintf(warn + used, warnlen - used, "%s%s", used ? "; " : "", text);
+}
+
+/* "type" (BetterAuth): web is a confidential client; native,
+ * user-agent-based and public are public clients (PKCE, no secret). Sets
+ * *typed when present. */
+static int type_field(json_t *o, const char *id, bool *typed, bool *is_public, char *err, size_t errlen)
+{
+	json_t *v = json_object_get(o, "type");
+	const char *t = json_string_value(v);
+
+	*typed = v != NULL;
+	if (!v)
+		return 0;
+	if (t && !strcmp(t, "web"))
+		*is_public = false;
+	else if (t && (!strcmp(t, "native") || !strcmp(t, "user-agent-based") || !strcmp(t, "public")))
+		*is_public = true;
+	else
+		return fail(err, errlen, "client \"%s\": type must be web, native, user-agent-based or public", id);
+	return 0;
+}
 
 static int parse_one(json_t *o, size_t index, bool default_require_pkce, struct oidc_client *c, char *err,
-    size_t errlen)
+    size_t errlen, char *warn, size_t warnlen)
 {
 	const char *key, *id;
 	json_t *v;
-	bool is_public = false;
+	bool is_public = false, typed = false, typed_public = false, public_flag = false;
 
 	if (!json_is_object(o))
 		return fail(err, errlen, "client #%zu: expected an object", index);
@@ -302,11 +341,18 @@ static int parse_one(json_t *o, size_t index, bool default_require_pkce, struct 
 		return fail(err, errlen, "client #%zu: clientId must be 1-%d characters of A-Z a-z 0-9 . _ ~ -", index,
 		    OIDC_CLIENT_ID_MAX);
 	json_object_foreach(o, key, v) {
-		bool known = false;
+		bool known = false, ignored = false;
 		for (const char *const *k = known_keys; *k; k++)
 			known |= !strcmp(*k, key);
-		if (!known)
+		for (const char *const *k = ignored_keys; *k; k++)
+			ignored |= !strcmp(*k, key);
+		if (ignored) {
+			char text[64];
+			snprintf(text, sizeof(text), "field \"%s\" ignored (no meaning here)", key);
+			note(warn, warnlen, text);
+		} else if (!known) {
 			return fail(err, errlen, "client \"%s\": unknown field \"%.64s\"", id, key);
+		}
 	}
 	c->client_id = strdup(id);
 	if (!c->client_id)
@@ -319,12 +365,25 @@ static int parse_one(json_t *o, size_t index, bool default_require_pkce, struct 
 	if (!c->name)
 		return fail(err, errlen, "out of memory");
 
-	if (bool_field(o, "public", false, &is_public, id, err, errlen) ||
+	if (bool_field(o, "public", false, &public_flag, id, err, errlen) ||
 	    bool_field(o, "skipConsent", false, &c->skip_consent, id, err, errlen) ||
-	    bool_field(o, "requirePKCE", default_require_pkce, &c->require_pkce, id, err, errlen))
+	    bool_field(o, "requirePKCE", default_require_pkce, &c->require_pkce, id, err, errlen) ||
+	    bool_field(o, "disabled", false, &c->disabled, id, err, errlen) ||
+	    type_field(o, id, &typed, &typed_public, err, errlen))
 		return -1;
+	if (typed && json_object_get(o, "public") && typed_public != public_flag)
+		return fail(err, errlen, "client \"%s\": \"public\": %s contradicts \"type\": \"%s\"", id,
+		    public_flag ? "true" : "false", json_string_value(json_object_get(o, "type")));
+	is_public = typed ? typed_public : public_flag;
 	v = json_object_get(o, "clientSecret");
-	if (v) {
+	if (v && is_public && typed) {
+		/* BetterAuth keeps a secret for any type; a native or browser app
+		 * cannot keep one, so here it proves nothing: PKCE does. */
+		char text[200];
+		snprintf(text, sizeof(text), "client \"%s\" is a public client (type %s): its clientSecret is ignored, PKCE "
+		    "is required", id, json_string_value(json_object_get(o, "type")));
+		note(warn, warnlen, text);
+	} else if (v) {
 		size_t slen = json_string_length(v);
 		if (!json_is_string(v) || slen < OIDC_SECRET_MIN || slen > OIDC_SECRET_MAX)
 			return fail(err, errlen, "client \"%s\": clientSecret must be a string of %d-%d characters", id,
@@ -334,7 +393,18 @@ static int parse_one(json_t *o, size_t index, bool default_require_pkce, struct 
 		SHA256((const unsigned char *)json_string_value(v), slen, c->secret_hash);
 		c->has_secret = true;
 	} else if (!is_public) {
-		return fail(err, errlen, "client \"%s\": clientSecret is required (or set \"public\": true)", id);
+		return fail(err, errlen, typed ? "client \"%s\": type web is a confidential client: clientSecret is required "
+		    "(or use type native, user-agent-based or public for an app that cannot keep a secret)"
+					: "client \"%s\": clientSecret is required (or set \"public\": true)", id);
+	}
+	/* metadata: opaque JSON, kept as compact text (BetterAuth apps read it). */
+	v = json_object_get(o, "metadata");
+	if (v && !json_is_null(v)) {
+		c->metadata = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+		if (!c->metadata)
+			return fail(err, errlen, "out of memory");
+		if (strlen(c->metadata) > OIDC_METADATA_MAX)
+			return fail(err, errlen, "client \"%s\": metadata is larger than %d bytes", id, OIDC_METADATA_MAX);
 	}
 	/* Public clients cannot keep a secret: PKCE is their only proof. */
 	if (!c->has_secret)
@@ -395,6 +465,14 @@ static int parse_one(json_t *o, size_t index, bool default_require_pkce, struct 
 int oidc_clients_parse(const char *text, size_t len, bool default_require_pkce, struct oidc_client **out,
     size_t *n_out, char *err, size_t errlen)
 {
+	return oidc_clients_parse_warn(text, len, default_require_pkce, out, n_out, err, errlen, NULL, 0);
+}
+
+int oidc_clients_parse_warn(const char *text, size_t len, bool default_require_pkce, struct oidc_client **out,
+    size_t *n_out, char *err, size_t errlen, char *warn, size_t warnlen)
+{
+	if (warn && warnlen)
+		warn[0] = '\0';
 	json_error_t jerr;
 	json_t *root;
 	struct oidc_client *clients = NULL;
@@ -418,7 +496,7 @@ int oidc_clients_parse(const char *text, size_t len, bool default_require_pkce, 
 		return fail(err, errlen, "out of memory");
 	}
 	json_array_foreach(root, i, o) {
-		int rc = parse_one(o, i, default_require_pkce, &clients[n], err, errlen);
+		int rc = parse_one(o, i, default_require_pkce, &clients[n], err, errlen, warn, warnlen);
 		n++;
 		if (rc < 0)
 			goto bad;

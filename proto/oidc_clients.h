@@ -4,13 +4,18 @@
  * out; the registry (workers/oidc_clients.c) and the CLI call it, and
  * fuzz/fuzz_oidc_clients.c feeds it hostile text.
  *
- * Accepted per client (unknown keys are refused, so a typo cannot silently
+ * Accepted per client (other keys are refused, so a typo cannot silently
  * weaken a client):
  *   clientId (required, [A-Za-z0-9._~-]{1,128}, unique), clientSecret (absent
  *   → public client), name, redirectURLs (required, 1..16), postLogoutRedirectURLs,
  *   skipConsent, public, requirePKCE, idTokenSignedResponseAlg,
  *   accessTokenSignedResponseAlg (RS256 | ES256 | EdDSA), grantTypes
- *   (authorization_code, refresh_token, client_credentials), scopes.
+ *   (authorization_code, refresh_token, client_credentials), scopes;
+ *   BetterAuth's type (web: confidential, needs clientSecret; native,
+ *   user-agent-based, public: a public client with PKCE, a clientSecret
+ *   ignored with a warning), disabled (refused at authorize and token),
+ *   metadata (any JSON, kept as text). BetterAuth's bookkeeping fields (id,
+ *   icon, userId, createdAt, updatedAt) are accepted and named in a warning.
  * Redirect URIs: absolute https://, or http:// only for localhost, 127.0.0.1
  * or [::1]; no fragment, no userinfo, no spaces or control bytes.
  * Secrets are never kept: only their SHA-256.
@@ -63,6 +68,8 @@ struct oidc_client {
 	unsigned grants;		/* enum oidc_grant bits */
 	unsigned scopes;		/* enum oidc_scope bits the client may ask for */
 	bool from_db;
+	char *metadata;			/* "metadata" as compact JSON text, or NULL */
+	bool disabled;			/* "disabled": true: refused at authorize and token */
 };
 
 /* Parse a JSON array of clients. default_require_pkce: OIDC_REQUIRE_PKCE.
@@ -70,6 +77,10 @@ struct oidc_client {
  * naming the client and field. */
 int oidc_clients_parse(const char *text, size_t len, bool default_require_pkce, struct oidc_client **out,
     size_t *n_out, char *err, size_t errlen);
+/* The same, and warnings (fields ignored, secrets of public clients
+ * ignored) as one "; "-separated line into warn ("" when none). */
+int oidc_clients_parse_warn(const char *text, size_t len, bool default_require_pkce, struct oidc_client **out,
+    size_t *n_out, char *err, size_t errlen, char *warn, size_t warnlen);
 /* Frees the strings inside one client (not the struct itself). */
 void oidc_client_clear(struct oidc_client *c);
 void oidc_clients_free(struct oidc_client *clients, size_t n);
