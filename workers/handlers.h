@@ -25,6 +25,9 @@ void handle_passkey_script(struct http_exchange *ex);
 /* Sign-In With Ethereum (workers/auth_siwe.c): every /api/auth/siwe/ path; the script */
 void handle_siwe(struct http_exchange *ex);
 void handle_siwe_script(struct http_exchange *ex);
+/* The browser SDK (workers/sdk.c): ES module and classic script. */
+void handle_sdk_module(struct http_exchange *ex);
+void handle_sdk_script(struct http_exchange *ex);
 /* OpenID Connect provider (workers/oidc_*.c) */
 void handle_oauth_authorize(struct http_exchange *ex);
 void handle_oauth_consent(struct http_exchange *ex);

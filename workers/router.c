@@ -55,6 +55,8 @@ static const struct route routes[] = {
 	{ "/login/passkey", M(GET) | M(HEAD), handle_passkey_second_factor_page, "GET, HEAD" },
 	{ "/static/passkey.js", M(GET) | M(HEAD), handle_passkey_script, "GET, HEAD" },
 	{ "/static/siwe.js", M(GET) | M(HEAD), handle_siwe_script, "GET, HEAD" },
+	{ "/sdk/dreamauth.js", M(GET) | M(HEAD), handle_sdk_module, "GET, HEAD" },
+	{ "/sdk/dreamauth.iife.js", M(GET) | M(HEAD), handle_sdk_script, "GET, HEAD" },
 };
 
 void router_dispatch(struct http_exchange *ex)
