@@ -22,11 +22,21 @@
 
 struct config cfg;
 
+/* The variable the last env_first value came from (name or its alias), so
+ * an error names what the operator actually set. */
+static const char *env_source;
+
 static const char *env_first(const char *name, const char *alias)
 {
+	config_note_read(name);
+	if (alias)
+		config_note_read(alias);
 	const char *v = getenv(name);
-	if ((!v || !*v) && alias)
+	env_source = name;
+	if ((!v || !*v) && alias) {
 		v = getenv(alias);
+		env_source = alias;
+	}
 	return (v && *v) ? v : NULL;
 }
 
@@ -51,13 +61,14 @@ static int parse_bool(const char *name, const char *alias, bool def, bool *out, 
 	else if (!strcasecmp(v, "false") || !strcmp(v, "0") || !strcasecmp(v, "no") || !strcasecmp(v, "off"))
 		*out = false;
 	else
-		return config_error(err, errlen, "%s: expected true or false, got \"%s\"", name, v);
+		return config_error(err, errlen, "%s: expected true or false, got \"%s\"", env_source, v);
 	return 0;
 }
 
-static int parse_int(const char *name, long def, long min, long max, long *out, char *err, size_t errlen)
+static int parse_int_alias(const char *name, const char *alias, long def, long min, long max, long *out, char *err,
+    size_t errlen)
 {
-	const char *v = env_first(name, NULL);
+	const char *v = env_first(name, alias);
 	char *end;
 	long n;
 
@@ -68,9 +79,14 @@ static int parse_int(const char *name, long def, long min, long max, long *out, 
 	errno = 0;
 	n = strtol(v, &end, 10);
 	if (errno || *end || end == v || n < min || n > max)
-		return config_error(err, errlen, "%s: expected an integer in [%ld, %ld], got \"%s\"", name, min, max, v);
+		return config_error(err, errlen, "%s: expected an integer in [%ld, %ld], got \"%s\"", env_source, min, max, v);
 	*out = n;
 	return 0;
+}
+
+static int parse_int(const char *name, long def, long min, long max, long *out, char *err, size_t errlen)
+{
+	return parse_int_alias(name, NULL, def, min, max, out, err, errlen);
 }
 
 static char *dup_or_null(const char *v)
@@ -84,8 +100,11 @@ static int parse_listen(char *err, size_t errlen)
 	char *copy, *save = NULL, buf[64];
 
 	if (!v) {
-		const char *port = env_first("PORT", NULL);
-		snprintf(buf, sizeof(buf), "0.0.0.0:%s", port ? port : "3000");
+		/* PORT and HOST: the names Dream Auth's and circle-rd's images use. */
+		const char *port = env_first("PORT", NULL), *host = env_first("HOST", NULL);
+		bool v6 = host && strchr(host, ':') && host[0] != '[';
+		snprintf(buf, sizeof(buf), "%s%s%s:%s", v6 ? "[" : "", host ? host : "0.0.0.0", v6 ? "]" : "",
+		    port ? port : "3000");
 		v = buf;
 	}
 	copy = strdup(v);
@@ -139,10 +158,12 @@ static int parse_issuer(char *err, size_t errlen)
 		snprintf(buf, sizeof(buf), "http://localhost:%s", colon + 1);
 		v = buf;
 	}
+	const char *source = env_source;
 	if (strncmp(v, "https://", 8) != 0 && strncmp(v, "http://", 7) != 0)
-		return config_error(err, errlen, "AUTH_URL: must start with https:// (or http:// for localhost), got \"%s\"", v);
+		return config_error(err, errlen, "%s: must start with https:// (or http:// for localhost), got \"%s\"", source,
+		    v);
 	if (strchr(v, '?') || strchr(v, '#') || strchr(v, ' '))
-		return config_error(err, errlen, "AUTH_URL: must not contain a query, fragment or space");
+		return config_error(err, errlen, "%s: must not contain a query, fragment or space", source);
 	cfg.issuer = strdup(v);
 	len = strlen(cfg.issuer);
 	while (len > 8 && cfg.issuer[len - 1] == '/')
@@ -366,13 +387,14 @@ int config_load(char *err, size_t errlen)
 		return -1;
 	v = env_first("MIGRATION_LOCK_KEY", "BETTER_AUTH_MIGRATION_LOCK_KEY");
 	cfg.migration_lock_key = strdup(v ? v : "dreamauth:migrations");
-	if (parse_int("MIGRATION_LOCK_TIMEOUT_MS", 600000, 1000, 3600000, &n, err, errlen))
+	if (parse_int_alias("MIGRATION_LOCK_TIMEOUT_MS", "BETTER_AUTH_MIGRATION_LOCK_TIMEOUT_MS", 600000, 1000, 3600000, &n,
+	        err, errlen))
 		return -1;
 	cfg.migration_lock_timeout_ms = (int)n;
 
 	v = env_first("AUTH_SECRET", "BETTER_AUTH_SECRET");
 	if (v && strlen(v) < 32)
-		return config_error(err, errlen, "AUTH_SECRET: must be at least 32 characters (it is %zu)", strlen(v));
+		return config_error(err, errlen, "%s: must be at least 32 characters (it is %zu)", env_source, strlen(v));
 	cfg.auth_secret = dup_or_null(v);	/* NULL: embedded mode generates one, see master */
 	if (!cfg.auth_secret && !cfg.embedded_pg)
 		return config_error(err, errlen, "AUTH_SECRET: required when DATABASE_URL is set (at least 32 random characters)");
@@ -409,7 +431,16 @@ int config_load(char *err, size_t errlen)
 	cfg.oidc_access_token_ttl = (int)n;
 	cfg.oidc_clients = dup_or_null(env_first("OIDC_CLIENTS", NULL));
 	cfg.oidc_clients_file = dup_or_null(env_first("OIDC_CLIENTS_FILE", NULL));
-	cfg.admin_emails = lowercase_list(env_first("ADMIN_EMAILS", NULL));
+	v = env_first("ADMIN_EMAILS", NULL);
+	{
+		/* circle-rd's ADMIN_EMAIL (one superadmin) joins the list. */
+		const char *one = env_first("ADMIN_EMAIL", NULL);
+		char *both = NULL;
+		if (one && asprintf(&both, "%s%s%s", v ? v : "", v ? "," : "", one) < 0)
+			return config_error(err, errlen, "out of memory");
+		cfg.admin_emails = lowercase_list(both ? both : v);
+		free(both);
+	}
 	/* Addresses are not verified at sign-up: with registration open, the
 	 * first visitor to claim an unused admin address becomes an admin. */
 	if (cfg.enable_registration && cfg.admin_emails && *cfg.admin_emails)
@@ -469,7 +500,7 @@ int config_load(char *err, size_t errlen)
 }
 
 static const char *const secret_variables[] = { "AUTH_SECRET", "BETTER_AUTH_SECRET", "DATABASE_URL", "SMTP_PASS",
-	NULL };
+	"ADMIN_PASSWORD", NULL };
 
 void config_wipe_secret_values(char **env)
 {

@@ -105,7 +105,7 @@ extern struct config cfg;
 int config_load(char *err, size_t errlen);
 /* Secrets leave the processes that do not need them, copies included.
  * config_wipe_secret_values zeroes, in place, the value of every secret
- * variable (AUTH_SECRET, BETTER_AUTH_SECRET, DATABASE_URL, SMTP_PASS) in an
+ * variable (AUTH_SECRET, BETTER_AUTH_SECRET, DATABASE_URL, SMTP_PASS, ADMIN_PASSWORD) in an
  * environment array: the kernel's copy that libbsd's setproctitle_init left
  * behind as title space (proc/privdrop.c). config_scrub_environment does so
  * for the process's environment (libbsd's heap copies) and unsets them:
@@ -127,6 +127,17 @@ int config_load_passkeys(char *err, size_t errlen);
 void config_free_passkeys(void);
 /* chain_id is in SIWE_CHAIN_IDS. */
 bool config_siwe_chain_allowed(uint64_t chain_id);
+/* Setting names (common/config_names.c). config_load records each name it
+ * looks up; config_check_names then reports, one line each, the variables
+ * in env that are ignored: documented by Dream Auth or circle-rd but with no
+ * meaning here, or carrying one of our prefixes without being a setting (a
+ * misspelling: the closest name is suggested). Returns how many. */
+void config_note_read(const char *name);
+extern const char *const config_setting_names[];	/* NULL-terminated */
+/* Every name recorded so far is in config_setting_names (unit test). */
+bool config_name_recorded_known(void);
+typedef void (*config_name_fn)(const char *line, void *arg);
+int config_check_names(char **env, config_name_fn report, void *arg);
 /* CORS_ORIGINS and AUTH_URL's origin (common/config_cors.c), from
  * config_load once AUTH_URL is known. */
 int config_load_cors(char *err, size_t errlen);

@@ -20,6 +20,7 @@ int config_load_cors(char *err, size_t errlen)
 	char why[300], own[CORS_ORIGIN_MAX];
 	size_t n = 0;
 
+	config_note_read("CORS_ORIGINS");
 	if (!cors_origin_of_url(cfg.issuer, strlen(cfg.issuer), own, sizeof(own))) {
 		snprintf(err, errlen, "AUTH_URL: its origin (scheme://host[:port]) is not one a browser sends");
 		return -1;

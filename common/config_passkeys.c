@@ -30,6 +30,7 @@
 
 static const char *env(const char *name)
 {
+	config_note_read(name);
 	const char *v = getenv(name);
 	return v && *v ? v : NULL;
 }

@@ -24,6 +24,9 @@ static void usage(FILE *out)
 	    "usage: dreamauth <command> [args]\n"
 	    "\n"
 	    "  serve                         run the identity provider\n"
+	    "  check-config [--strict]       validate the environment and the OIDC clients without\n"
+	    "                                starting anything; names each problem; exit 0 or 1\n"
+	    "                                (--strict: ignored settings count as problems)\n"
 	    "  migrate                       apply database migrations and exit\n"
 	    "  user add <email> [--admin] [--name NAME] [--groups a,b]\n"
 	    "                                (password: one line on stdin)\n"
@@ -64,6 +67,27 @@ static int cmd_migrate(void)
 	return rc == 0 ? 0 : 1;
 }
 
+/* Commands that take no arguments of their own; the others parse theirs
+ * (master/cli_*.c, check-config below) and answer usage + 2 to a bad one. */
+static bool command_known(const char *cmd, int n_args)
+{
+	static const char *const bare[] = { "serve", "migrate", "version", NULL };
+	static const char *const with_args[] = { "user", "client", "keys", "check-config", NULL };
+	for (const char *const *c = bare; *c; c++)
+		if (!strcmp(*c, cmd))
+			return n_args == 0;
+	for (const char *const *c = with_args; *c; c++)
+		if (!strcmp(*c, cmd))
+			return true;
+	return false;
+}
+
+static void warn_name(const char *line, void *arg)
+{
+	(void)arg;
+	log_warnx("%s", line);
+}
+
 int main(int argc, char **argv)
 {
 	char err[512];
@@ -76,11 +100,30 @@ int main(int argc, char **argv)
 		usage(cmd ? stdout : stderr);
 		return cmd ? 0 : 2;
 	}
-	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+	if (!strcmp(cmd, "--version") && argc == 2)
+		cmd = "version";
+	/* Before the configuration: `serve --bogus` must not start a server,
+	 * and a typo must not be blamed on the environment. */
+	if (!command_known(cmd, argc - 2)) {
+		if (command_known(cmd, 0))
+			fprintf(stderr, "dreamauth: %s takes no arguments (got \"%s\")\n", cmd, argv[2]);
+		else
+			fprintf(stderr, "dreamauth: unknown command \"%s\"\n", cmd);
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(cmd, "version")) {
 		printf("dreamauth %s\n", DREAMAUTH_VERSION);
 		return 0;
 	}
+	if (!strcmp(cmd, "check-config"))
+		return cli_check_config(argc - 2, argv + 2);
 	int loaded = config_load(err, sizeof(err));
+	/* Once, at start: settings that are set but mean nothing here. */
+	if (loaded == 0 && !strcmp(cmd, "serve")) {
+		extern char **environ;
+		config_check_names(environ, warn_name, NULL);
+	}
 	/* From here on cfg holds the secrets; the environment does not. */
 	config_scrub_environment();
 	if (loaded < 0) {
@@ -104,7 +147,6 @@ int main(int argc, char **argv)
 		return cli_client(argc - 2, argv + 2);
 	if (!strcmp(cmd, "keys"))
 		return cli_keys(argc - 2, argv + 2);
-	fprintf(stderr, "dreamauth: unknown command \"%s\"\n", cmd);
-	usage(stderr);
+	usage(stderr);	/* not reached: command_known */
 	return 2;
 }

@@ -23,6 +23,8 @@ struct route {
 static const struct route routes[] = {
 	{ "/api/health", M(GET) | M(HEAD), handle_health, "GET, HEAD" },
 	{ "/api/health/live", M(GET) | M(HEAD), handle_live, "GET, HEAD" },
+	/* circle-rd's auth-service answers its health check at /health. */
+	{ "/health", M(GET) | M(HEAD), handle_health, "GET, HEAD" },
 	{ "/.well-known/openid-configuration", M(GET) | M(HEAD), handle_discovery, "GET, HEAD" },
 	{ "/jwks", M(GET) | M(HEAD), handle_jwks, "GET, HEAD" },
 	{ "/.well-known/jwks.json", M(GET) | M(HEAD), handle_jwks, "GET, HEAD" },
