@@ -48,7 +48,12 @@
 	STORE_SHAPES_OAUTH(S)           \
 	STORE_SHAPES_CLIENTS(S)         \
 	STORE_SHAPES_PASSKEYS(S)        \
-	STORE_SHAPES_WALLETS(S)
+	STORE_SHAPES_WALLETS(S)         \
+	STORE_SHAPES_CORS(S)
+
+/* CORS (workers/oidc_clients.c): the web origins of database clients. */
+#define STORE_SHAPES_CORS(S) S(CLIENT_REDIRECT, STORE_SHAPE_CLIENT_REDIRECT)
+#define STORE_SHAPE_CLIENT_REDIRECT(C) C(CLIENT_REDIRECT_URI, "uri", 't')
 
 #define STORE_SHAPES_ACCOUNTS(S)                        \
 	S(USER_CREDENTIALS, STORE_SHAPE_USER_CREDENTIALS) \
@@ -447,6 +452,11 @@
 	 * none) -> the profile after the change, or no row */                  \
 	X(USER_ADMIN_SET, store_user_admin_set, "tBTT", ADMIN_USER_PROFILE)
 
+#define STORE_OPS_CORS(X)                                                               \
+	/* limit -> the distinct http(s) redirect URIs of the database's clients          \
+	 * (`dreamauth client add`), for the CORS origins a worker allows */             \
+	X(CLIENT_REDIRECT_URIS, store_client_redirect_uris, "i", CLIENT_REDIRECT)
+
 /* What a worker may ask the store. */
 #define STORE_OPS_WORKER(X)     \
 	STORE_OPS_CORE(X)       \
@@ -454,7 +464,8 @@
 	STORE_OPS_OAUTH(X)      \
 	STORE_OPS_CLIENTS(X)    \
 	STORE_OPS_PASSKEYS(X)   \
-	STORE_OPS_WALLETS(X)
+	STORE_OPS_WALLETS(X)    \
+	STORE_OPS_CORS(X)
 
 /* What only the CLI may run (store_exec): the store actor refuses these from
  * a worker, so a compromised worker cannot make itself an admin or register

@@ -68,11 +68,64 @@ static int set_collect_origins(struct client_set *s)
 	return 0;
 }
 
+/* Database clients (`dreamauth client add`) are looked up one by one, on
+ * use; their origins are a list each worker refreshes every few seconds
+ * (a preflight cannot wait for the store, and has no client_id to ask
+ * about). A client added or removed is seen within DB_ORIGINS_EVERY
+ * seconds; a failed refresh keeps the previous list. */
+#define DB_ORIGINS_EVERY 5
+#define DB_ORIGINS_MAX 4096
+static struct {
+	char **items;
+	size_t n;
+	bool in_flight;
+	unsigned ticks;
+} db_origins;
+
+static void db_origins_loaded(const struct store_reply *r, void *arg)
+{
+	(void)arg;
+	db_origins.in_flight = false;
+	if (store_failed(r))
+		return;
+	char **items = calloc(r->n_rows + 1, sizeof(char *));
+	size_t n = 0;
+	if (!items)
+		return;
+	for (unsigned i = 0; i < r->n_rows; i++) {
+		const char *uri = store_text(r, i, CLIENT_REDIRECT_URI);
+		char o[CORS_ORIGIN_MAX];
+		bool dup = false;
+		if (!uri || !cors_origin_of_url(uri, strlen(uri), o, sizeof(o)))
+			continue;
+		for (size_t k = 0; k < n; k++)
+			dup |= !strcmp(items[k], o);
+		if (!dup && (items[n] = strdup(o)))
+			n++;
+	}
+	for (size_t i = 0; i < db_origins.n; i++)
+		free(db_origins.items[i]);
+	free(db_origins.items);
+	db_origins.items = items;
+	db_origins.n = n;
+}
+
+static void db_origins_refresh(void)
+{
+	if (!worker || db_origins.in_flight || db_origins.ticks++ % DB_ORIGINS_EVERY != 0)
+		return;
+	db_origins.in_flight = true;
+	STORE_CALL(STORE_OP_CLIENT_REDIRECT_URIS, db_origins_loaded, NULL, STORE_V_INT(DB_ORIGINS_MAX));
+}
+
 bool oidc_registry_origin_allowed(const char *origin)
 {
 	load_own_copy();
 	for (size_t i = 0; i < current.n_origins; i++)
 		if (!strcmp(current.origins[i], origin))
+			return true;
+	for (size_t i = 0; i < db_origins.n; i++)
+		if (!strcmp(db_origins.items[i], origin))
 			return true;
 	return false;
 }
@@ -250,6 +303,8 @@ void oidc_registry_reload(const char *why)
 void oidc_registry_poll(void)
 {
 	struct stat st;
+	if (cfg.enable_oidc_provider)
+		db_origins_refresh();
 	if (!cfg.enable_oidc_provider || !cfg.oidc_clients_file)
 		return;
 	load_own_copy();

@@ -34,8 +34,9 @@ bool oidc_client_post_logout_ok(const struct oidc_client *c, const char *uri);
 /* Constant-time check of a presented secret against the stored SHA-256. */
 bool oidc_client_secret_ok(const struct oidc_client *c, const char *secret);
 /* origin (canonical, proto/cors_origin.h) is the web origin of a redirect
- * URI of an enabled configuration client: a browser app there may call the
- * token, userinfo and revocation endpoints (workers/cors.c). */
+ * URI of an enabled configuration client, or of a database client (a list
+ * refreshed every 5 s by oidc_registry_poll): a browser app there may call
+ * the token, userinfo and revocation endpoints (workers/cors.c). */
 bool oidc_registry_origin_allowed(const char *origin);
 /* Number of clients from configuration (env + file). */
 size_t oidc_registry_size(void);

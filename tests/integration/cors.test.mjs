@@ -123,3 +123,24 @@ test('CORS_ORIGINS is parsed strictly: the server refuses to start and names the
     assert.match(r.stderr, want, value);
   }
 });
+
+test('a database client (`dreamauth client add`): its origin is allowed within seconds, and no longer once removed', async () => {
+  const { execFileSync } = await import('node:child_process');
+  const cli = (...args) => execFileSync(BIN, args, { encoding: 'utf8',
+    env: { PATH: process.env.PATH, DATABASE_URL: S.env.DATABASE_URL, AUTH_SECRET: TEST_SECRET } });
+  const origin = 'https://db-spa.example.com';
+  const allowed = async () => (await preflight('/oauth2/token', origin)).status === 204;
+  const waitFor = async (want) => {
+    for (let i = 0; i < 60; i++) {
+      if (await allowed() === want) return true;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    return false;
+  };
+  assert.equal(await allowed(), false);
+  cli('client', 'add', 'dbspa', '--public', '--redirect-uri', `${origin}/callback`);
+  assert.ok(await waitFor(true), 'allowed after client add');
+  for (let i = 0; i < 6; i++) assert.ok(await allowed(), 'stays allowed');
+  cli('client', 'remove', 'dbspa');
+  assert.ok(await waitFor(false), 'refused after client remove');
+});
