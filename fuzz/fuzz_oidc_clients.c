@@ -18,11 +18,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct oidc_client *clients;
 	size_t n;
-	char err[256];
+	char err[256], warn[512];
 	unsigned bits;
 
 	err[0] = '\0';
-	if (oidc_clients_parse((const char *)data, size, size % 2 == 0, &clients, &n, err, sizeof(err)) == 0) {
+	if (oidc_clients_parse_warn((const char *)data, size, size % 2 == 0, &clients, &n, err, sizeof(err), warn,
+	        sizeof(warn)) == 0) {
+		/* Warnings go to the log as they are: one line, no control bytes. */
+		for (const char *p = warn; *p; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				abort();
 		if (n > OIDC_MAX_CLIENTS)
 			abort();
 		for (size_t i = 0; i < n; i++) {
@@ -42,6 +47,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				if (!oidc_redirect_uri_valid(c->post_logout_uris[k], strlen(c->post_logout_uris[k])))
 					abort();
 			if (!c->has_secret && (!c->require_pkce || (c->grants & OIDC_GRANT_CLIENT_CREDENTIALS)))
+				abort();
+			if (c->metadata && strlen(c->metadata) > 16 * 1024)
 				abort();
 			if (c->grants == 0 || (c->grants & ~7u) || (c->scopes & ~(unsigned)OIDC_SCOPE_ALL))
 				abort();
