@@ -43,6 +43,9 @@ static void allow_origin(struct http_exchange *ex, enum cors_kind kind, const ch
 		return;
 	}
 	http_reply_header(ex, "Access-Control-Allow-Origin", origin);
+	/* What a page may read besides the safelisted headers: why a Bearer
+	 * token was refused, how long to back off. */
+	http_reply_header(ex, "Access-Control-Expose-Headers", "WWW-Authenticate, Retry-After");
 	if (kind == CORS_FIRST_PARTY)
 		http_reply_header(ex, "Access-Control-Allow-Credentials", "true");
 }

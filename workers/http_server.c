@@ -342,13 +342,16 @@ static int format_head(char *head, size_t cap, int status, const char *content_t
 	p = append(p, text, text_len);
 	p = append(p, "\r\n", 2);
 	p = append(p, date, date_len);
-	p = append(p, "Content-Length: ", 16);
-	do
-		digits[nd++] = (char)('0' + len % 10);
-	while (len /= 10);
-	while (nd)
-		*p++ = digits[--nd];
-	p = append(p, "\r\n", 2);
+	/* RFC 9110 8.6: no Content-Length on a 204 (CORS preflights). */
+	if (status != 204) {
+		p = append(p, "Content-Length: ", 16);
+		do
+			digits[nd++] = (char)('0' + len % 10);
+		while (len /= 10);
+		while (nd)
+			*p++ = digits[--nd];
+		p = append(p, "\r\n", 2);
+	}
 	if (content_type) {
 		p = append(p, "Content-Type: ", 14);
 		p = append(p, content_type, type_len);

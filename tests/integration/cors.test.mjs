@@ -43,6 +43,7 @@ test('preflights: 204 with methods, headers and max-age for allowed origins, 403
     assert.match(h(r, 'access-control-allow-headers'), /Authorization/);
     assert.equal(h(r, 'access-control-max-age'), '600');
     assert.equal(h(r, 'vary'), 'Origin');
+    assert.equal(h(r, 'content-length'), null, 'no Content-Length on a 204 (RFC 9110 8.6)');
   }
   // A client's origin is not first-party: no credentialed account API for it.
   for (const [path, origin] of [['/api/auth/get-session', APP], ['/oauth2/token', EVIL], ['/oauth2/token', 'null'],
@@ -83,6 +84,8 @@ test('actual requests: wildcard only on public documents, echo without credentia
   let r = await fetch(S.url + '/oauth2/userinfo', { headers: { origin: APP, authorization: 'Bearer nope' } });
   assert.equal(r.status, 401);
   assert.equal(h(r, 'access-control-allow-origin'), APP, 'errors are readable by the page too');
+  assert.equal(h(r, 'access-control-expose-headers'), 'WWW-Authenticate, Retry-After');
+  assert.match(h(r, 'www-authenticate'), /invalid_token/);
   assert.equal(h(r, 'access-control-allow-credentials'), null);
   r = await fetch(S.url + '/oauth2/userinfo', { headers: { authorization: 'Bearer nope' } });
   assert.equal(h(r, 'access-control-allow-origin'), null, 'no Origin, no CORS headers');
