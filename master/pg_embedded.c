@@ -210,8 +210,11 @@ static int run_initdb(const char *pg_bin, const char *pg_dir, const struct run_a
 		close_inherited_fds(p[0]);
 		snprintf(pwfile, sizeof(pwfile), "--pwfile=/dev/fd/%d", p[0]);
 		snprintf(dir_arg, sizeof(dir_arg), "%s", pg_dir);
+		/* argv[0] is the full path: initdb finds postgres beside itself
+		 * through it, and PATH need not hold PG_BIN (a container's does
+		 * not: "could not find a "initdb" to execute"). */
 		char *const argv[] = {
-			"initdb", "-D", dir_arg, "-U", "postgres", pwfile,
+			initdb, "-D", dir_arg, "-U", "postgres", pwfile,
 			"--auth-local=scram-sha-256", "--auth-host=scram-sha-256",
 			"-E", "UTF8", "--locale=C", "--no-instructions", NULL
 		};
@@ -411,7 +414,7 @@ pid_t pg_embedded_spawn(const char *data_dir, const char *pg_bin)
 			_exit(0);
 		close_inherited_fds(-1);
 		char *const argv[] = {
-			"postgres", "-D", pg_dir, "-k", run_dir,
+			postgres, "-D", pg_dir, "-k", run_dir,
 			"-c", "listen_addresses=", "-c", "unix_socket_permissions=0777", NULL
 		};
 		execv(postgres, argv);

@@ -276,3 +276,45 @@ test('podman: the root Dockerfile builds, the image starts as non-root and answe
     spawnSync('podman', ['stop', '-t', '10', id]);
   }
 });
+
+// What the image does at `docker run` with no settings, without a
+// container runtime: a non-root user, a PATH without PostgreSQL's bin
+// directory (Debian's image has none), the embedded cluster in a fresh
+// DATA_DIR. (initdb once could not find itself there.)
+test('the image\'s default run, without a container: non-root, minimal PATH, embedded PostgreSQL, /health', async (t) => {
+  const { spawn, execFileSync } = await import('node:child_process');
+  if (process.getuid() !== 0 || spawnSync('id', ['dreamauth']).status !== 0) {
+    t.skip('needs root and the dreamauth user (scripts/install-deps.sh creates it) to run as that user');
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'image-run-'));
+  execFileSync('chmod', ['755', dir]);
+  execFileSync('chown', ['dreamauth', dir]);
+  const port = await freePort();
+  const child = spawn('runuser', ['-u', 'dreamauth', '--', 'env', '-i', 'PATH=/usr/bin:/bin', `DATA_DIR=${dir}/data`,
+    `LISTEN=127.0.0.1:${port}`, BIN, 'serve'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  child.stdout.on('data', (d) => { log += d; });
+  child.stderr.on('data', (d) => { log += d; });
+  const closed = new Promise((r) => child.on('close', r));
+  try {
+    let status = 0;
+    for (let i = 0; i < 120 && status !== 200; i++) {
+      status = (await fetch(`http://127.0.0.1:${port}/health`).catch(() => ({ status: 0 }))).status;
+      if (status !== 200) await sleep(500);
+    }
+    assert.equal(status, 200, log);
+    const owner = spawnSync('stat', ['-c', '%U', join(dir, 'data', 'pg')], { encoding: 'utf8' }).stdout.trim();
+    assert.equal(owner, 'dreamauth', 'the cluster belongs to the non-root user');
+  } finally {
+    // runuser's child is the master: stop it by its pid (the newest
+    // "dreamauth: master" of that user whose DATA_DIR is ours).
+    const pids = spawnSync('pgrep', ['-u', 'dreamauth', '-f', 'dreamauth: master'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+    for (const pid of pids) {
+      let environ = '';
+      try { environ = readFileSync(`/proc/${pid}/environ`, 'latin1'); } catch { /* gone */ }
+      if (environ.includes(`DATA_DIR=${dir}/data`)) process.kill(Number(pid), 'SIGTERM');
+    }
+    await Promise.race([closed, sleep(15000)]);
+  }
+});
