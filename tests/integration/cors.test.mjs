@@ -147,3 +147,19 @@ test('a database client (`dreamauth client add`): its origin is allowed within s
   cli('client', 'remove', 'dbspa');
   assert.ok(await waitFor(false), 'refused after client remove');
 });
+
+test('"disabled": true (BetterAuth): the client is refused at authorize and at the token endpoint', async () => {
+  const authorize = (id, redirect) => fetch(`${S.url}/oauth2/authorize?client_id=${id}&response_type=code&scope=openid`
+    + `&redirect_uri=${encodeURIComponent(redirect)}&state=s&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM`
+    + '&code_challenge_method=S256', { redirect: 'manual' });
+  const on = await authorize('spa', `${APP}/callback`);
+  assert.equal(on.status, 302, 'the enabled client goes on to sign in');
+  const off = await authorize('off', 'https://disabled.example.com/cb');
+  assert.equal(off.status, 400, 'the disabled client is refused, and not redirected anywhere');
+  assert.equal(off.headers.get('location'), null);
+  const token = await fetch(S.url + '/oauth2/token', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'grant_type=authorization_code&code=x&client_id=off&redirect_uri=https%3A%2F%2Fdisabled.example.com%2Fcb&code_verifier='
+      + 'a'.repeat(43) });
+  assert.equal(token.status, 401);
+  assert.equal((await token.json()).error, 'invalid_client');
+});

@@ -210,6 +210,14 @@ test('Dockerfile at the root: multi-stage, non-root, the runtime stage installs 
     assert.ok(pkg, `${so}: no package owns ${path}`);
     assert.ok(installed.has(pkg), `${so} comes from ${pkg}, which the runtime stage does not install`);
   }
+  // Every package named in either stage exists in Debian 12 (this machine's
+  // release, the image's base): a typo would only show in `docker build`.
+  if (spawnSync('sh', ['-c', 'command -v apt-cache']).status === 0) {
+    const all = lines.flatMap((l) => [...l.matchAll(/apt-get install ([^&]*)/g)].map((m) => m[1]))
+      .join(' ').split(/\s+/).filter((w) => w && !w.startsWith('-'));
+    assert.ok(all.includes('libcurl4') && all.includes('cmake'), 'both stages read');
+    for (const pkg of all) assert.equal(spawnSync('apt-cache', ['show', pkg]).status, 0, `no Debian package ${pkg}`);
+  }
   // The HEALTHCHECK asks a path the server answers.
   const hc = lines.find((l) => /^HEALTHCHECK /.test(l));
   assert.match(hc, /\/api\/health\/live/);
