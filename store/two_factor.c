@@ -14,7 +14,8 @@
  * Refusals are outcome words, not statuses (a store status other than
  * STORE_OK means the database failed): pending_unknown (no such pending
  * sign-in), pending_expired, not_enrolled, too_many_attempts (this pending
- * sign-in's, which is then gone, or the user's in the window),
+ * sign-in's: it is gone), user_throttled (the user's wrong codes in the
+ * window: the pending sign-in stays),
  * invalid_code, code_reused (a step at or before the last one accepted).
  * Wrong codes are counted against the pending sign-in and the user in the
  * same transaction that refuses them.
@@ -242,7 +243,7 @@ static const char *lock_credential(PGconn *db, const struct store_value *a, stru
 		if (t->pending && t->unconfirmed)
 			refusal = "not_enrolled";
 		else if (store_cell_true(r, 0, 3))
-			refusal = "too_many_attempts";
+			refusal = "user_throttled";
 	}
 	PQclear(r);
 	return refusal;

@@ -224,9 +224,9 @@ static void code_checked(const struct store_reply *r, void *arg)
 			check_refused(c, 401, "invalid_code", c->kind == TWO_FACTOR_TOTP ?
 			    "the code is wrong or was already used; wait for the next one" :
 			    "the recovery code is wrong or was already used");
-		} else if (!strcmp(outcome, "too_many_attempts")) {
-			log_warnx("second factor: too many wrong codes (from %s)", c->ex->client_ip);
-			if (c->pending)
+		} else if (!strcmp(outcome, "too_many_attempts") || !strcmp(outcome, "user_throttled")) {
+			log_warnx("second factor: too many wrong codes (%s, from %s)", outcome, c->ex->client_ip);
+			if (c->pending && !strcmp(outcome, "too_many_attempts"))	/* the store deleted it */
 				passkey_pending_cookie_clear(c->ex);
 			check_refused(c, 429, "too_many_attempts", "too many wrong codes; sign in again later");
 		} else if (!strcmp(outcome, "not_enrolled")) {
