@@ -133,14 +133,16 @@ function secretOf(uri) {
 }
 
 // Signed up, TOTP enabled and confirmed with the current step's code: the
-// next code to use is totp(secret, 1).
+// next code to use is totp(secret, 1), or nextCode(u).
 async function enrolledUser(s = S) {
   const u = await signUp(s);
   const r = await call(s, '/api/auth/two-factor/enable', { json: { password: PASSWORD }, browser: u.browser });
   assert.equal(r.status, 200, r.text);
   u.secret = secretOf(r.data.totpURI);
   u.backupCodes = r.data.backupCodes;
-  const c = await call(s, '/api/auth/two-factor/verify-totp', { json: { code: totp(u.secret) }, browser: u.browser });
+  u.lastStep = stepNow();
+  const c = await call(s, '/api/auth/two-factor/verify-totp', { json: { code: codeAtStep(u.secret, u.lastStep) },
+    browser: u.browser });
   assert.equal(c.status, 200, c.text);
   return u;
 }
@@ -539,7 +541,7 @@ function pkce() {
 
 // Follows the browser through /oauth2/authorize, signing in (password, then
 // the second factor with next()) whenever asked, until the client's redirect.
-async function authorize(browser, email, params, { secondFactor, seen = [] } = {}) {
+async function authorize(browser, email, params, { secondFactor, seen = [], tokenParams = {} } = {}) {
   const p = pkce();
   const q = new URLSearchParams({ client_id: CLIENT.clientId, redirect_uri: REDIRECT, response_type: 'code',
     scope: 'openid email', state: 'st', nonce: 'n0', code_challenge: p.challenge, code_challenge_method: 'S256', ...params });
@@ -550,7 +552,7 @@ async function authorize(browser, email, params, { secondFactor, seen = [] } = {
       const code = new URL(loc).searchParams.get('code');
       assert.ok(code, loc);
       const t = await call(S, '/oauth2/token', { form: { grant_type: 'authorization_code', code, redirect_uri: REDIRECT,
-        code_verifier: p.verifier, client_id: CLIENT.clientId, client_secret: CLIENT.clientSecret } });
+        code_verifier: p.verifier, client_id: CLIENT.clientId, client_secret: CLIENT.clientSecret, ...tokenParams } });
       assert.equal(t.status, 200, t.text);
       return t.data;
     }
@@ -681,7 +683,7 @@ test('/api/verify: X-Auth-AMR from the session and from Bearer tokens; FORWARD_A
   + 'FORWARD_AUTH_AMR_HEADER=false drops the header', async () => {
   const u = await enrolledUser();
   const s = await signIn(u.email);
-  await call(S, '/api/auth/two-factor/verify-totp', { json: { code: totp(u.secret, 1) }, browser: s.browser });
+  await call(S, '/api/auth/two-factor/verify-totp', { json: { code: await nextCode(u) }, browser: s.browser });
   let v = await call(S, '/api/verify', { browser: s.browser });
   assert.equal(v.status, 200);
   assert.equal(v.headers.get('x-auth-amr'), 'pwd,otp,mfa');
@@ -700,6 +702,21 @@ test('/api/verify: X-Auth-AMR from the session and from Bearer tokens; FORWARD_A
   assert.equal(v.headers.get('x-auth-amr'), null);
   v = await call(strict, '/api/verify', {});
   assert.equal(v.status, 401, 'no session is still 401');
+
+  // Bearer access tokens meant for forward-auth carry amr: the header and the rule read it.
+  const resource = `http://localhost:${S.port}/api/verify`;
+  const mfaToken = (await authorize(new Browser(), u.email, {}, { secondFactor: () => nextCode(u),
+    tokenParams: { resource } })).access_token;
+  const pwdToken = (await authorize(new Browser(), plain.email, {}, { tokenParams: { resource } })).access_token;
+  v = await call(S, '/api/verify', { headers: { authorization: `Bearer ${mfaToken}` } });
+  assert.equal(v.status, 200, v.text);
+  assert.equal(v.headers.get('x-auth-amr'), 'pwd,otp,mfa');
+  v = await call(S, '/api/verify', { headers: { authorization: `Bearer ${pwdToken}` } });
+  assert.equal(v.headers.get('x-auth-amr'), 'pwd');
+  v = await call(strict, '/api/verify', { headers: { authorization: `Bearer ${pwdToken}` } });
+  assert.equal(v.status, 403);
+  v = await call(strict, '/api/verify', { headers: { authorization: `Bearer ${mfaToken}` } });
+  assert.equal(v.status, 200);
   await strict.stop();
 });
 
