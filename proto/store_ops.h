@@ -162,11 +162,13 @@
 	C(PASSKEY_OPTIONS_TRANSPORTS, "transports", 'T')
 
 /* what a registration, a sign-in's last step, a deletion or a setting came
- * to: a word (see store/passkeys.c), and the user and passkey it concerned */
+ * to: a word (see store/passkeys.c), and the user and passkey it concerned;
+ * first_amr: the amr of the first factor a second-factor passkey finished */
 #define STORE_SHAPE_PASSKEY_OUTCOME(C)                                  \
 	C(PASSKEY_OUTCOME_RESULT, "outcome", 't')                       \
 	C(PASSKEY_OUTCOME_USER_ID, "user_id", 'T')                      \
-	C(PASSKEY_OUTCOME_PASSKEY_ID, "passkey_id", 'T')
+	C(PASSKEY_OUTCOME_PASSKEY_ID, "passkey_id", 'T')                \
+	C(PASSKEY_OUTCOME_FIRST_AMR, "first_amr", 'T')	/* a second factor's first one */
 
 /* a sign-in's challenge taken, and the credential it names, to verify the
  * assertion against; pending_hash: the password sign-in a second factor
