@@ -437,6 +437,24 @@ test('hostile codes: oversized, non-digits, wrong types, malformed JSON, forms a
   assert.equal((await fetch(S.url + '/api/health')).status, 200);
 });
 
+test('an account with TOTP and a passkey second factor: both methods offered, the code page links the passkey page',
+  async () => {
+  const u = await enrolledUser();
+  // A passkey and the passkey second factor, straight in the tables (the ceremony is passkeys.test.mjs's).
+  psql(dbUrl, `INSERT INTO passkeys (user_id, credential_id, public_key, alg, aaguid, attestation_fmt, attestation_type,`
+    + ` backup_eligible, backup_state, user_verified) SELECT id, '\\x${randomBytes(16).toString('hex')}', '\\x01', -7,`
+    + ` gen_random_uuid(), 'none', 'none', false, false, true FROM users WHERE email = '${u.email}';`
+    + ` INSERT INTO passkey_second_factor (user_id) SELECT id FROM users WHERE email = '${u.email}'`);
+  const { browser, r } = await signIn(u.email);
+  assert.deepEqual(r.data.twoFactorMethods, ['totp', 'passkey']);
+  const page = await call(S, r.data.redirect, { browser });
+  assert.equal(page.status, 200);
+  assert.match(page.text, /<a href="\/login\/passkey\?rd=%2Faccount" id="use-passkey">/);
+  // The TOTP still finishes it.
+  const v = await call(S, '/api/auth/two-factor/verify-totp', { json: { code: await nextCode(u) }, browser });
+  assert.equal(v.status, 200, v.text);
+});
+
 // ---- the form flow, without JavaScript ----
 
 async function formSignIn(s, email, rd = '') {
