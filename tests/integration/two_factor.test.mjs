@@ -17,7 +17,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as jose from 'jose';
-import { Server, freshDatabase, psql, TEST_SECRET, sleep } from './harness.mjs';
+import { Server, freshDatabase, psql, TEST_SECRET, sleep, BIN } from './harness.mjs';
 
 const PASSWORD = 'correct horse battery';
 const COOKIE = 'dreamauth_session';
@@ -368,6 +368,21 @@ test('disable requires the password; then sign-in needs none; generate-backup-co
   assert.equal(r.data.error, 'totp_not_enabled');
   assert.equal(psql(dbUrl, `SELECT count(*) FROM recovery_codes c JOIN users u ON u.id = c.user_id`
     + ` WHERE u.email = '${u.email}'`).trim(), '0');
+});
+
+test('`dreamauth user two-factor-off <email>`: a user who lost the app and the codes signs in with the password again',
+  async () => {
+  const u = await enrolledUser();
+  assert.equal((await signIn(u.email)).r.data.twoFactorRedirect, true);
+  const env = { PATH: process.env.PATH, DATABASE_URL: dbUrl, AUTH_SECRET: TEST_SECRET, LOG_LEVEL: 'error' };
+  const out = execFileSync(BIN, ['user', 'two-factor-off', u.email.toUpperCase()], { env, encoding: 'utf8' });
+  assert.match(out, /TOTP and recovery codes removed/);
+  const s = await signIn(u.email);
+  assert.equal(s.r.status, 200);
+  assert.ok(s.browser.session);
+  assert.match(execFileSync(BIN, ['user', 'two-factor-off', u.email], { env, encoding: 'utf8' }), /had no TOTP/);
+  assert.throws(() => execFileSync(BIN, ['user', 'two-factor-off', 'nobody@example.com'], { env, stdio: 'pipe' }));
+  assert.throws(() => execFileSync(BIN, ['user', 'two-factor-off', 'not an address'], { env, stdio: 'pipe' }));
 });
 
 test('the pending sign-in expires; a forged, missing or foreign pending cookie finishes nothing', async () => {
