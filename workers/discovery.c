@@ -41,7 +41,7 @@ static void set_endpoint(json_t *o, const char *key, const char *path)
 
 char *discovery_build_json(void)
 {
-	static const char *const scopes[] = { "openid", "profile", "email", "offline_access", "groups", "wallet", NULL };
+	static const char *const scopes[] = { "openid", "profile", "email", "offline_access", "groups", "wallet", "roles", NULL };
 	static const char *const response_types[] = { "code", NULL };
 	static const char *const response_modes[] = { "query", NULL };
 	static const char *const grant_types[] = { "authorization_code", "refresh_token", "client_credentials", NULL };
