@@ -128,7 +128,7 @@ void store_admin_user_disable(PGconn *db, const struct store_request *req, struc
 		    "admin.user.disable", true);
 	else	/* enabling revives no session: nothing to revoke */
 		change_user(db, req, res,
-		    "UPDATE users SET disabled = false, updated_at = now() WHERE id = $1::uuid AND NOT $2"
+		    "UPDATE users SET disabled = false, updated_at = now() WHERE id = $1::uuid AND NOT $2 AND $3::int >= 0"
 		    " RETURNING id::text AS id, disabled, 0::bigint AS sessions, 0::bigint AS refresh_tokens,"
 		    " 0::bigint AS access_tokens",
 		    "admin.user.enable", false);

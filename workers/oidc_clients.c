@@ -403,3 +403,19 @@ bool oidc_client_secret_ok(const struct oidc_client *c, const char *secret)
 	secure_sha256(secret, strlen(secret), h);
 	return secure_equal(h, c->secret_hash, SHA256_LEN);
 }
+
+/* The admin API lists configuration clients read-only (workers/admin_api_apps.c). */
+const struct oidc_client *oidc_registry_config_client(size_t i)
+{
+	load_own_copy();
+	return i < current.n ? current.items[i] : NULL;
+}
+
+bool oidc_registry_is_config_client(const char *client_id)
+{
+	load_own_copy();
+	for (size_t i = 0; client_id && i < current.n; i++)
+		if (!strcmp(current.items[i]->client_id, client_id))
+			return true;
+	return false;
+}
