@@ -498,7 +498,11 @@ static void api_authenticated(struct http_exchange *ex, const struct admin_calle
 	(void)arg;
 	if (!c)
 		return;
-	if (admin_path_split(ex->req.path.p, ex->req.path.len, "/api/admin/", &c->path) < 0 || c->path.n == 0) {
+	if (admin_path_split(ex->req.path.p, ex->req.path.len, "/api/admin/", &c->path) < 0) {
+		bad_request(c, "malformed path: ids are plain A-Z a-z 0-9 . _ ~ : - (proto/admin_path.h)");
+		return;
+	}
+	if (c->path.n == 0) {
 		not_found(c, "no such endpoint");
 		admin_call_free(c);
 		return;

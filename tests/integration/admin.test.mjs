@@ -14,7 +14,7 @@ const CONFIG_CLIENTS = [
   { clientId: 'cfg-app', clientSecret: 'cfg-secret-123', name: 'Configured', redirectURLs: ['http://localhost:9999/cb'],
     grantTypes: ['authorization_code', 'refresh_token', 'client_credentials'] },
 ];
-let S, url, adminCookie, userCookie, adminId, userId, adminToken, plainToken;
+let S, url, adminCookie, userCookie, adminId, userId, adminToken, plainToken, opsSecret;
 
 function cli(args, input, env = {}) {
   return spawnSync(BIN, args, {
@@ -67,7 +67,7 @@ before(async () => {
   userCookie = await signIn('joe@example.com');
   let r = cli(['client', 'add', 'ops-bot', '--redirect-uri', 'http://localhost:9999/cb', '--admin']);
   assert.equal(r.status, 0, r.stderr);
-  const opsSecret = r.stdout.match(/client_secret: (\S+)/)[1];
+  opsSecret = r.stdout.match(/client_secret: (\S+)/)[1];
   r = cli(['client', 'add', 'plain-bot', '--redirect-uri', 'http://localhost:9999/cb', '--grant', 'client_credentials']);
   assert.equal(r.status, 0, r.stderr);
   const plainSecret = r.stdout.match(/client_secret: (\S+)/)[1];
@@ -155,7 +155,8 @@ test('users: create, get, search, page, update, disable/enable, sign out, delete
   assert.deepEqual(got.json.roles, []);
   assert.equal((await call('/api/admin/users/00000000-0000-4000-8000-000000000000', { cookie: adminCookie })).status, 404);
   assert.equal((await call('/api/admin/users/not-a-uuid', { cookie: adminCookie })).status, 404);
-  assert.equal((await call('/api/admin/users/%27%3B--', { cookie: adminCookie })).status, 404);
+  assert.equal((await call('/api/admin/users/%27%3B--', { cookie: adminCookie })).status, 400);
+  assert.equal((await call('/api/admin/users/a/../../x', { cookie: adminCookie })).status, 404);
   assert.equal((await call('/api/admin/nothing', { cookie: adminCookie })).status, 404);
   assert.equal((await call('/api/admin/users', { method: 'PUT', cookie: adminCookie, body: {} })).status, 405);
 
@@ -234,4 +235,228 @@ test('a demoted admin is refused by the store even while the session lives', asy
   assert.equal((await call('/api/admin/users', { token: adminToken })).status, 403);
   psql(url, "UPDATE oauth_clients SET admin = true WHERE client_id = 'ops-bot'");
   assert.equal((await call('/api/admin/users', { token: adminToken })).status, 200);
+});
+
+test('clients: create shows the secret once, rotation ends the old one, update, delete; configured ones read-only', async () => {
+  const bad = [[{}, 400], [{ name: 'x', redirectUris: ['ftp://x'] }, 400], [{ name: 'x', redirectUris: 'http://localhost/cb' }, 400],
+    [{ name: 'x', redirectUris: ['http://localhost/cb'], grantTypes: ['password'] }, 400],
+    [{ name: 'x', redirectUris: ['http://localhost/cb'], scopes: ['admin'] }, 400],
+    [{ name: 'x', redirectUris: ['http://localhost/cb'], public: true, admin: true }, 400],
+    [{ clientId: 'bad id!', name: 'x', redirectUris: ['http://localhost/cb'] }, 400],
+    [{ clientId: 'cfg-app', name: 'x', redirectUris: ['http://localhost/cb'] }, 409],
+    [{ name: 'x', redirectUris: Array(17).fill('http://localhost/cb') }, 400],
+    [{ name: 'x', redirectUris: ['http://localhost/cb'], idTokenAlg: 'none' }, 400]];
+  for (const [body, status] of bad) {
+    const r = await call('/api/admin/clients', { method: 'POST', token: adminToken, body });
+    assert.equal(r.status, status, JSON.stringify(body) + r.text);
+  }
+  const made = await call('/api/admin/clients', { method: 'POST', token: adminToken, body: { clientId: 'grafana',
+    name: 'Grafana', redirectUris: ['http://localhost:3000/cb'], grantTypes: ['authorization_code', 'client_credentials'] } });
+  assert.equal(made.status, 201, made.text);
+  const secret = made.json.clientSecret;
+  assert.ok(secret && secret.length >= 43);
+  assert.equal((await call('/api/admin/clients', { method: 'POST', token: adminToken,
+    body: { clientId: 'grafana', name: 'again', redirectUris: ['http://localhost:3000/cb'] } })).status, 409);
+  const stored = psql(url, "SELECT encode(secret_hash, 'hex') FROM oauth_clients WHERE client_id = 'grafana'");
+  assert.ok(!stored.includes(Buffer.from(secret).toString('hex')));
+  const got = await call('/api/admin/clients/grafana', { token: adminToken });
+  assert.equal(got.status, 200);
+  assert.equal(got.json.clientSecret, undefined, 'never shown again');
+  assert.equal((await clientToken('grafana', secret)).status, 200);
+  // Rotation: the new secret works at once, the old one no more.
+  const rot = await call('/api/admin/clients/grafana/rotate-secret', { method: 'POST', token: adminToken });
+  assert.equal(rot.status, 200, rot.text);
+  assert.notEqual(rot.json.clientSecret, secret);
+  assert.equal((await clientToken('grafana', secret)).status, 401);
+  assert.equal((await clientToken('grafana', rot.json.clientSecret)).status, 200);
+  // Update, list (configured clients apart, read-only).
+  const upd = await call('/api/admin/clients/grafana', { method: 'PATCH', token: adminToken,
+    body: { name: 'Grafana 11', redirectUris: ['http://localhost:3000/login/generic_oauth'], skipConsent: true } });
+  assert.equal(upd.status, 200, upd.text);
+  assert.equal(upd.json.name, 'Grafana 11');
+  assert.deepEqual(upd.json.redirectUris, ['http://localhost:3000/login/generic_oauth']);
+  assert.equal((await call('/api/admin/clients/grafana', { method: 'PATCH', token: adminToken, body: { public: true } })).status, 400);
+  assert.equal((await call('/api/admin/clients/nope', { method: 'PATCH', token: adminToken, body: { name: 'x' } })).status, 404);
+  const list = await call('/api/admin/clients', { cookie: adminCookie });
+  assert.ok(list.json.clients.some((c) => c.clientId === 'grafana'));
+  assert.deepEqual(list.json.configured.map((c) => c.clientId), ['cfg-app']);
+  assert.equal(list.json.configured[0].readOnly, true);
+  for (const [method, path, body] of [['PATCH', '/api/admin/clients/cfg-app', { name: 'x' }],
+    ['DELETE', '/api/admin/clients/cfg-app'], ['POST', '/api/admin/clients/cfg-app/rotate-secret', {}]])
+    assert.equal((await call(path, { method, token: adminToken, body })).status, 409, `${method} ${path}`);
+  // Delete: its tokens stop.
+  const tok = (await clientToken('grafana', rot.json.clientSecret)).json.access_token;
+  assert.equal((await call('/api/admin/clients/grafana', { method: 'DELETE', token: adminToken })).status, 200);
+  assert.equal((await call('/api/admin/clients/grafana', { method: 'DELETE', token: adminToken })).status, 404);
+  assert.equal((await call('/api/admin/clients/grafana', { token: adminToken })).status, 404);
+  const v = await fetch(S.url + '/api/verify', { headers: { authorization: `Bearer ${tok}` } });
+  assert.equal(v.status, 401);
+});
+
+test('signing keys: list, rotate (new kid in /jwks and in new tokens), revoke (out of /jwks)', async () => {
+  const before = await call('/api/admin/keys', { token: adminToken });
+  assert.equal(before.status, 200);
+  const active = before.json.keys.filter((k) => k.state === 'active');
+  assert.equal(active.length, 3);
+  assert.ok(before.json.keys.every((k) => !('sealed_private' in k) && !('d' in k)));
+  assert.equal((await call('/api/admin/keys/rotate', { method: 'POST', token: adminToken, body: { alg: 'HS256' } })).status, 400);
+  const rot = await call('/api/admin/keys/rotate', { method: 'POST', token: adminToken, body: { alg: 'RS256' } });
+  assert.equal(rot.status, 200, rot.text);
+  const newKid = rot.json.rotated[0].kid, oldKid = rot.json.rotated[0].retiring;
+  assert.ok(newKid && oldKid && newKid !== oldKid);
+  let jwks;
+  for (let i = 0; i < 40; i++) {
+    jwks = await (await fetch(S.url + '/jwks')).json();
+    if (jwks.keys.some((k) => k.kid === newKid)) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.ok(jwks.keys.some((k) => k.kid === newKid), 'new key published');
+  assert.ok(jwks.keys.some((k) => k.kid === oldKid), 'retiring key still published');
+  // Revoke the retiring one: gone from /jwks.
+  assert.equal((await call('/api/admin/keys/' + 'A'.repeat(43) + '/revoke', { method: 'POST', token: adminToken })).status, 404);
+  assert.equal((await call('/api/admin/keys/x/revoke', { method: 'POST', token: adminToken })).status, 404);
+  const rev = await call(`/api/admin/keys/${oldKid}/revoke`, { method: 'POST', token: adminToken });
+  assert.equal(rev.status, 200, rev.text);
+  for (let i = 0; i < 40; i++) {
+    jwks = await (await fetch(S.url + '/jwks')).json();
+    if (!jwks.keys.some((k) => k.kid === oldKid)) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.ok(!jwks.keys.some((k) => k.kid === oldKid), 'revoked key left /jwks');
+  const after = await call('/api/admin/keys', { cookie: adminCookie });
+  assert.equal(after.json.keys.find((k) => k.kid === oldKid).state, 'revoked');
+  // The admin token was signed by the revoked key: refused now; a new one works.
+  for (let i = 0; i < 40 && (await call('/api/admin/keys', { token: adminToken })).status !== 401; i++)
+    await new Promise((r) => setTimeout(r, 100));
+  assert.equal((await call('/api/admin/keys', { token: adminToken })).status, 401);
+  adminToken = (await clientToken('ops-bot', opsSecret, 'admin')).json.access_token;
+  assert.equal((await call('/api/admin/keys', { token: adminToken })).status, 200);
+  // A non-admin cannot reach the signer through the API.
+  assert.equal((await call('/api/admin/keys/rotate', { method: 'POST', cookie: userCookie, body: {} })).status, 403);
+});
+
+test('a rotation shows in new tokens: they carry the new kid', async () => {
+  const rot = await call('/api/admin/keys/rotate', { method: 'POST', token: adminToken, body: { alg: 'RS256' } });
+  assert.equal(rot.status, 200, rot.text);
+  const t = await clientToken('cfg-app', 'cfg-secret-123');
+  const kid = rot.json.rotated[0].kid;
+  assert.equal(jose.decodeProtectedHeader(t.json.access_token).kid, kid);
+  let jwks;	// the workers fetch the new JWKS on their next tick
+  for (let i = 0; i < 40; i++) {
+    jwks = await (await fetch(S.url + '/jwks')).json();
+    if (jwks.keys.some((k) => k.kid === kid)) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const JWKS = jose.createLocalJWKSet(jwks);
+  await jose.jwtVerify(t.json.access_token, JWKS);
+});
+
+// The authorization code flow by hand for Joe's session (skipConsent client).
+async function codeFlowTokens(clientId, secret, scope) {
+  const verifier = 'v'.repeat(50);
+  const challenge = Buffer.from(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier))).toString('base64url');
+  const q = new URLSearchParams({ response_type: 'code', client_id: clientId, redirect_uri: 'http://localhost:4000/cb',
+    scope, state: 'st', code_challenge: challenge, code_challenge_method: 'S256' });
+  const a = await fetch(`${S.url}/oauth2/authorize?${q}`, { headers: { cookie: userCookie }, redirect: 'manual' });
+  assert.equal(a.status, 302, await a.text());
+  const code = new URL(a.headers.get('location')).searchParams.get('code');
+  assert.ok(code, a.headers.get('location'));
+  const r = await fetch(S.url + '/oauth2/token', { method: 'POST', body: new URLSearchParams({ grant_type: 'authorization_code',
+    code, redirect_uri: 'http://localhost:4000/cb', code_verifier: verifier }),
+    headers: { authorization: 'Basic ' + Buffer.from(`${clientId}:${secret}`).toString('base64'),
+      'content-type': 'application/x-www-form-urlencoded' } });
+  const json = await r.json();
+  assert.equal(r.status, 200, JSON.stringify(json));
+  return json;
+}
+
+test('roles: defined per application, given to users, in access token, ID token (scope roles), userinfo, introspection; change without re-login', async () => {
+  const app = await call('/api/admin/clients', { method: 'POST', token: adminToken, body: { clientId: 'wiki', name: 'Wiki',
+    redirectUris: ['http://localhost:4000/cb'], skipConsent: true } });
+  assert.equal(app.status, 201, app.text);
+  const secret = app.json.clientSecret;
+  for (const [name, body, status] of [['Editor', {}, 400], ['a,b', {}, 400], ['editor', { permissions: 'x' }, 400],
+    ['editor', { permissions: ['bad perm'] }, 400], ['editor', { permissions: Array(65).fill(0).map((_, i) => `p${i}`) }, 400],
+    ['editor', { description: 'd'.repeat(201) }, 400]]) {
+    const r = await call(`/api/admin/clients/wiki/roles/${encodeURIComponent(name)}`, { method: 'PUT', token: adminToken, body });
+    assert.equal(r.status, status, name + JSON.stringify(body) + r.text);
+  }
+  let r = await call('/api/admin/clients/wiki/roles/editor', { method: 'PUT', token: adminToken,
+    body: { description: 'Edits pages', permissions: ['pages:read', 'pages:write', 'pages:read'] } });
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.json.permissions, ['pages:read', 'pages:write']);
+  r = await call('/api/admin/clients/wiki/roles/viewer', { method: 'PUT', cookie: adminCookie, body: { permissions: ['pages:read'] } });
+  assert.equal(r.status, 200, r.text);
+  // A configured client is an application too.
+  assert.equal((await call('/api/admin/clients/cfg-app/roles/ops', { method: 'PUT', token: adminToken, body: {} })).status, 200);
+  const roles = await call('/api/admin/clients/wiki/roles', { token: adminToken });
+  assert.deepEqual(roles.json.roles.map((x) => x.name), ['editor', 'viewer']);
+  // Give Joe the editor role.
+  assert.equal((await call(`/api/admin/users/${userId}/roles/wiki/editor`, { method: 'PUT', token: adminToken })).status, 200);
+  assert.equal((await call(`/api/admin/users/${userId}/roles/wiki/editor`, { method: 'PUT', token: adminToken })).status, 404);
+  assert.equal((await call(`/api/admin/users/${userId}/roles/wiki/nosuch`, { method: 'PUT', token: adminToken })).status, 404);
+  assert.equal((await call('/api/admin/users/00000000-0000-4000-8000-000000000000/roles/wiki/editor',
+    { method: 'PUT', token: adminToken })).status, 404);
+  assert.deepEqual((await call(`/api/admin/users/${userId}/roles`, { token: adminToken })).json.roles,
+    [{ clientId: 'wiki', role: 'editor' }]);
+
+  const tokens = await codeFlowTokens('wiki', secret, 'openid email roles offline_access');
+  const at = jose.decodeJwt(tokens.access_token), id = jose.decodeJwt(tokens.id_token);
+  assert.deepEqual(at.roles, ['editor']);
+  assert.deepEqual(at.permissions, ['pages:read', 'pages:write']);
+  assert.deepEqual(id.roles, ['editor']);
+  assert.deepEqual(id.permissions, ['pages:read', 'pages:write']);
+  // Without scope roles: the access token still, the ID token not.
+  const plain = await codeFlowTokens('wiki', secret, 'openid email');
+  assert.deepEqual(jose.decodeJwt(plain.access_token).roles, ['editor']);
+  assert.equal(jose.decodeJwt(plain.id_token).roles, undefined);
+  const userinfo = async () => (await fetch(S.url + '/oauth2/userinfo', { headers: { authorization: `Bearer ${tokens.access_token}` } })).json();
+  assert.deepEqual((await userinfo()).roles, ['editor']);
+  const intro = await (await fetch(S.url + '/oauth2/introspect', { method: 'POST',
+    body: new URLSearchParams({ token: tokens.access_token }), headers: { authorization: 'Basic ' + Buffer.from(`wiki:${secret}`).toString('base64'),
+      'content-type': 'application/x-www-form-urlencoded' } })).json();
+  assert.equal(intro.active, true);
+  assert.deepEqual(intro.roles, ['editor']);
+  assert.deepEqual(intro.permissions, ['pages:read', 'pages:write']);
+
+  // Change the role's permissions and Joe's roles: userinfo at once, a refresh at once, no new sign-in.
+  await call('/api/admin/clients/wiki/roles/editor', { method: 'PUT', token: adminToken, body: { permissions: ['pages:*'] } });
+  await call(`/api/admin/users/${userId}/roles/wiki/viewer`, { method: 'PUT', token: adminToken });
+  const now = await userinfo();
+  assert.deepEqual(now.roles, ['editor', 'viewer']);
+  assert.deepEqual(now.permissions, ['pages:*', 'pages:read']);
+  const refreshed = await (await fetch(S.url + '/oauth2/token', { method: 'POST', body: new URLSearchParams({
+    grant_type: 'refresh_token', refresh_token: tokens.refresh_token }), headers: {
+    authorization: 'Basic ' + Buffer.from(`wiki:${secret}`).toString('base64'), 'content-type': 'application/x-www-form-urlencoded' } })).json();
+  assert.deepEqual(jose.decodeJwt(refreshed.access_token).roles, ['editor', 'viewer']);
+  assert.deepEqual(jose.decodeJwt(refreshed.id_token).permissions, ['pages:*', 'pages:read']);
+  // Another application's roles never leak into this one's tokens.
+  assert.equal((await call(`/api/admin/users/${userId}/roles/cfg-app/ops`, { method: 'PUT', token: adminToken })).status, 200);
+  assert.deepEqual((await userinfo()).roles, ['editor', 'viewer']);
+
+  // /api/verify: role required per app, X-Auth-Roles passed.
+  const verify = (q, h = { cookie: userCookie }) => fetch(`${S.url}/api/verify${q}`, { headers: h });
+  let v = await verify('?app=wiki&role=editor');
+  assert.equal(v.status, 200);
+  assert.equal(v.headers.get('x-auth-roles'), 'editor,viewer');
+  assert.equal(v.headers.get('x-auth-permissions'), 'pages:*,pages:read');
+  assert.equal((await verify('?app=wiki&role=owner')).status, 403);
+  assert.equal((await verify('?app=cfg-app&role=ops')).status, 200);
+  assert.equal((await verify('?app=other&role=editor')).status, 403);
+  assert.equal((await verify('?app=wiki')).headers.get('x-auth-roles'), 'editor,viewer');
+  assert.equal((await verify('?app=wiki&role=Bad,Role')).status, 400);
+  assert.equal((await verify('?app=wi%0Dki')).status, 400);
+  assert.equal((await verify('?app=wiki&role=editor', {})).status, 401);
+  assert.equal((await verify('')).headers.get('x-auth-roles'), null);
+  // Taking the role away: the next verify refuses.
+  assert.equal((await call(`/api/admin/users/${userId}/roles/wiki/editor`, { method: 'DELETE', token: adminToken })).status, 200);
+  assert.equal((await call(`/api/admin/users/${userId}/roles/wiki/editor`, { method: 'DELETE', token: adminToken })).status, 404);
+  assert.equal((await verify('?app=wiki&role=editor')).status, 403);
+  // A Bearer access token of Joe's is held to the same role check.
+  const fwd = (q) => verify(q, { authorization: `Bearer ${tokens.access_token}` });
+  assert.ok([401, 403].includes((await fwd('?app=wiki&role=editor')).status));
+  // Deleting a role takes its assignments with it.
+  assert.equal((await call('/api/admin/clients/wiki/roles/viewer', { method: 'DELETE', token: adminToken })).status, 200);
+  assert.deepEqual((await userinfo()).roles, []);
+  assert.equal((await call('/api/admin/clients/wiki/roles/viewer', { method: 'DELETE', token: adminToken })).status, 404);
 });
