@@ -5,6 +5,7 @@
 #include "workers/pages.h"
 #include "workers/store_client.h"
 
+#include <event2/buffer.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,8 @@ void admin_call_free(struct admin_call *c)
 	json_decref(c->body);
 	if (c->has_form)
 		form_free(&c->form);
+	if (c->page)
+		evbuffer_free(c->page);
 	secure_wipe(c, sizeof(*c));
 	free(c);
 }

@@ -18,6 +18,7 @@
 #include "workers/admin_auth.h"
 #include "workers/http_server.h"
 
+struct evbuffer;
 struct admin_call;
 typedef void (*admin_done_fn)(struct admin_call *c, const struct store_reply *r);
 
@@ -34,6 +35,7 @@ struct admin_call {
 	char secret[TOKEN_STR_LEN];	/* a client secret just made, shown once */
 	char text[512];			/* a value a step keeps for the next */
 	int limit;
+	struct evbuffer *page;		/* a console page being built over several calls */
 };
 
 struct admin_call *admin_call_new(struct http_exchange *ex, const struct admin_caller *caller, bool html);
