@@ -606,9 +606,30 @@ static void console_post(struct admin_call *c)
 	}
 }
 
+/* A page holds several forms, each with its own token, all bound to the
+ * browser's CSRF cookie: a browser without one yet (signed in through the
+ * JSON API) gets it first, then comes back. */
+static bool has_csrf_cookie(struct http_exchange *ex)
+{
+	const struct http_str *cookie = http_request_header(&ex->req, "cookie");
+	const char *v;
+	size_t len;
+	return cookie && cookie_find(cookie->p, cookie->len, CSRF_COOKIE, &v, &len) == 1;
+}
+
 static void console_get(struct admin_call *c)
 {
 	const struct admin_path *p = &c->path;
+
+	if (!has_csrf_cookie(c->ex)) {
+		char token[CSRF_TOKEN_LEN], again[600];
+		csrf_issue(c->ex, token);	/* sets the cookie */
+		snprintf(again, sizeof(again), "%.*s", (int)(c->ex->req.target.len < 590 ? c->ex->req.target.len : 590),
+		    c->ex->req.target.p);
+		http_reply_redirect(c->ex, again);
+		admin_call_free(c);
+		return;
+	}
 
 	if (form_parse(c->ex->req.query.p, c->ex->req.query.len, 4096, &c->form) != FORM_OK) {
 		admin_fail(c, 400, "invalid_request", "Malformed query.");
