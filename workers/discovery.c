@@ -53,7 +53,8 @@ char *discovery_build_json(void)
 	static const char *const secret_methods[] = { "client_secret_basic", "client_secret_post", NULL };
 	static const char *const pkce[] = { "S256", NULL };
 	static const char *const claims[] = { "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "amr",
-		"at_hash", "sid", "email", "email_verified", "name", "preferred_username", "groups", "wallet_address", NULL };
+		"at_hash", "sid", "email", "email_verified", "name", "preferred_username", "groups", "wallet_address", "roles",
+		"permissions", NULL };
 	static const char *const prompts[] = { "none", "login", "consent", "select_account", NULL };
 	static const char *const claim_types[] = { "normal", NULL };
 	json_t *o = json_object();
