@@ -460,3 +460,22 @@ test('roles: defined per application, given to users, in access token, ID token 
   assert.deepEqual((await userinfo()).roles, []);
   assert.equal((await call('/api/admin/clients/wiki/roles/viewer', { method: 'DELETE', token: adminToken })).status, 404);
 });
+
+test('passkeys: listed and deleted; the passkey second factor goes with the last one', async () => {
+  psql(url, `INSERT INTO passkeys (user_id, credential_id, public_key, alg, aaguid, attestation_fmt, attestation_type,
+    backup_eligible, backup_state, user_verified, name) VALUES
+    ('${userId}', '\\x0102', '\\x0304', -7, '00000000-0000-0000-0000-000000000000', 'none', 'none', false, false, true, 'Key A'),
+    ('${userId}', '\\x0506', '\\x0708', -7, '00000000-0000-0000-0000-000000000000', 'none', 'none', false, false, true, 'Key B');
+    INSERT INTO passkey_second_factor (user_id) VALUES ('${userId}')`);
+  const list = await call(`/api/admin/users/${userId}/passkeys`, { token: adminToken });
+  assert.deepEqual(list.json.passkeys.map((p) => p.name).sort(), ['Key A', 'Key B']);
+  assert.ok(list.json.passkeys.every((p) => !('publicKey' in p)));
+  const [a, b] = list.json.passkeys;
+  assert.equal((await call(`/api/admin/users/${adminId}/passkeys/${a.id}`, { method: 'DELETE', token: adminToken })).status, 404,
+    "another user's passkey");
+  assert.equal((await call(`/api/admin/users/${userId}/passkeys/${a.id}`, { method: 'DELETE', token: adminToken })).status, 200);
+  assert.equal(psql(url, `SELECT count(*) FROM passkey_second_factor WHERE user_id = '${userId}'`), '1', 'one passkey left');
+  assert.equal((await call(`/api/admin/users/${userId}/passkeys/${b.id}`, { method: 'DELETE', cookie: adminCookie, body: {} })).status, 200);
+  assert.equal(psql(url, `SELECT count(*) FROM passkey_second_factor WHERE user_id = '${userId}'`), '0', 'the last one took the second factor');
+  assert.deepEqual((await call(`/api/admin/users/${userId}/passkeys`, { token: adminToken })).json.passkeys, []);
+});
