@@ -507,11 +507,11 @@ static void api_authenticated(struct http_exchange *ex, const struct admin_calle
 		admin_call_free(c);
 		return;
 	}
-	if (admin_path_is(&c->path, 0, "users"))
+	if (admin_path_is(&c->path, 0, "users")) {
 		users(c);
-	else if (!admin_api_apps(c))
-		;
-	else {
+		return;
+	}
+	if (admin_api_apps(c)) {	/* not one of theirs either */
 		not_found(c, "no such endpoint");
 		admin_call_free(c);
 	}
