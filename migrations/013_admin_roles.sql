@@ -8,6 +8,10 @@
 -- client_credentials, and that token opens /api/admin/ (`dreamauth client
 -- add --admin`, the admin API).
 ALTER TABLE oauth_clients ADD COLUMN IF NOT EXISTS admin boolean NOT NULL DEFAULT false;
+-- Clients added from now on (`dreamauth client add`) may ask for the scope
+-- "roles" (roles and permissions in the ID token); existing rows keep theirs
+-- (the admin API's PATCH scopes changes them).
+ALTER TABLE oauth_clients ALTER COLUMN scopes SET DEFAULT '{openid,profile,email,offline_access,groups,roles}';
 
 -- Each OIDC client is an application that defines roles; a role is a set of
 -- permission strings. client_id is plain text, without a foreign key, like

@@ -81,6 +81,8 @@ before(async () => {
   // ...and its ordinary token does not open the admin API.
   plainToken = (await clientToken('plain-bot', plainSecret)).json.access_token;
   assert.ok(plainToken);
+  // Clients added by the CLI may ask for the scope roles (migration 013's default).
+  assert.equal(psql(url, "SELECT 'roles' = ANY(scopes) FROM oauth_clients WHERE client_id = 'plain-bot'"), 't');
 });
 
 after(async () => { await S.stop(); });
