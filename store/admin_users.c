@@ -229,3 +229,15 @@ void store_admin_passkey_delete(PGconn *db, const struct store_request *req, str
 	    " SELECT count(*)::bigint AS n, $2 AS target FROM d",
 	    "admin.user.passkey.delete", "target", false);
 }
+
+/* An account locked out of its second step (a lost passkey): an admin turns
+ * the passkey second factor off. TODO(twofactor, issue 11): the TOTP
+ * secret and recovery codes too, in this transaction.
+ * audit: admin.user.second_factor.off */
+void store_admin_second_factor_off(PGconn *db, const struct store_request *req, struct store_result *res)
+{
+	admin_run(db, req, res,
+	    "WITH d AS (DELETE FROM passkey_second_factor WHERE user_id::text = $1 RETURNING 1)"
+	    " SELECT count(*)::bigint AS n, $1 AS target FROM d",
+	    "admin.user.second_factor.off", "target", false);
+}

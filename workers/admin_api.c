@@ -445,6 +445,9 @@ static void user_sub(struct admin_call *c)
 		ADMIN_STORE_CALL(c, STORE_OP_ADMIN_USER_ROLES, user_roles_listed, STORE_V_TEXT(id));
 	} else if (p->n == 5 && admin_path_is(p, 2, "roles")) {
 		user_role(c);
+	} else if (p->n == 3 && admin_path_is(p, 2, "second-factor") && M(DELETE)) {
+		snprintf(c->text, sizeof(c->text), "this account has no passkey second factor");
+		ADMIN_STORE_CALL(c, STORE_OP_ADMIN_SECOND_FACTOR_OFF, counted, STORE_V_TEXT(id));
 	} else if (p->n == 3 && admin_path_is(p, 2, "totp") && M(DELETE)) {
 		/* TODO(twofactor, issue 11): remove the user's TOTP secret and
 		 * recovery codes (its tables are on the twofactor branch).

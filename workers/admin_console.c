@@ -340,6 +340,13 @@ static void user_post(struct admin_call *c)
 			return;
 		}
 		ADMIN_STORE_CALL(c, STORE_OP_ADMIN_USER_DELETE, user_deleted, STORE_V_TEXT(id), STORE_V_INT(leeway));
+	} else if (p->n == 3 && admin_path_is(p, 2, "second-factor-off")) {
+		if (!confirmed(c)) {
+			confirm_page(c, "Turn off this account's second factor? Its password alone will sign in.", NULL);
+			return;
+		}
+		snprintf(c->text, sizeof(c->text), "saved");
+		ADMIN_STORE_CALL(c, STORE_OP_ADMIN_SECOND_FACTOR_OFF, user_count_done, STORE_V_TEXT(id));
 	} else if (p->n == 5 && admin_path_is(p, 2, "sessions") && admin_path_is(p, 4, "revoke")) {
 		snprintf(c->text, sizeof(c->text), "revoked");
 		ADMIN_STORE_CALL(c, STORE_OP_ADMIN_SESSION_REVOKE, user_count_done, STORE_V_TEXT(id), STORE_V_TEXT(p->seg[3]));

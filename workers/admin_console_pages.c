@@ -225,6 +225,8 @@ static void user_found(struct admin_call *c, const struct store_reply *r)
 	button(b, c, action, disabled ? "Enable" : "Disable", !disabled);
 	snprintf(action, sizeof(action), "/admin/users/%s/revoke-sessions", id);
 	button(b, c, action, "Sign out everywhere", false);
+	snprintf(action, sizeof(action), "/admin/users/%s/second-factor-off", id);
+	button(b, c, action, "Turn off second factor", false);
 	snprintf(action, sizeof(action), "/admin/users/%s/delete", id);
 	button(b, c, action, "Delete account", true);
 	evbuffer_add_printf(b, "</div>");

@@ -477,6 +477,11 @@ test('passkeys: listed and deleted; the passkey second factor goes with the last
     "another user's passkey");
   assert.equal((await call(`/api/admin/users/${userId}/passkeys/${a.id}`, { method: 'DELETE', token: adminToken })).status, 200);
   assert.equal(psql(url, `SELECT count(*) FROM passkey_second_factor WHERE user_id = '${userId}'`), '1', 'one passkey left');
+  // Turning the second factor off (a lost passkey) without deleting the passkey.
+  assert.equal((await call(`/api/admin/users/${userId}/second-factor`, { method: 'DELETE', token: adminToken })).status, 200);
+  assert.equal(psql(url, `SELECT count(*) FROM passkey_second_factor WHERE user_id = '${userId}'`), '0');
+  assert.equal((await call(`/api/admin/users/${userId}/second-factor`, { method: 'DELETE', token: adminToken })).status, 404);
+  psql(url, `INSERT INTO passkey_second_factor (user_id) VALUES ('${userId}')`);
   assert.equal((await call(`/api/admin/users/${userId}/passkeys/${b.id}`, { method: 'DELETE', cookie: adminCookie, body: {} })).status, 200);
   assert.equal(psql(url, `SELECT count(*) FROM passkey_second_factor WHERE user_id = '${userId}'`), '0', 'the last one took the second factor');
   assert.deepEqual((await call(`/api/admin/users/${userId}/passkeys`, { token: adminToken })).json.passkeys, []);
