@@ -186,12 +186,12 @@ static void users_list(struct admin_call *c)
 /* One user (or 404), then its roles for the detail. */
 static void user_roles_for_detail(struct admin_call *c, const struct store_reply *r)
 {
-	json_t *o = json_loads(c->text, 0, NULL), *roles = json_array();
+	json_t *roles = json_array();
 	for (unsigned i = 0; i < r->n_rows; i++)
 		json_array_append_new(roles, json_pack("{s:s,s:s}", "clientId", store_text(r, i, USER_APP_ROLE_CLIENT_ID),
 		    "role", store_text(r, i, USER_APP_ROLE_ROLE)));
-	json_object_set_new(o, "roles", roles);
-	admin_reply_json(c->ex, 200, o);
+	json_object_set_new(c->kept, "roles", roles);
+	admin_reply_json(c->ex, 200, json_incref(c->kept));
 }
 
 static void user_one(struct admin_call *c, const struct store_reply *r)
@@ -200,16 +200,7 @@ static void user_one(struct admin_call *c, const struct store_reply *r)
 		not_found(c, "no such user");
 		return;
 	}
-	json_t *o = admin_user_json(r, 0);
-	char *text = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	if (!text || strlen(text) >= sizeof(c->text)) {
-		free(text);
-		admin_reply_json(c->ex, 200, admin_user_json(r, 0));
-		return;
-	}
-	snprintf(c->text, sizeof(c->text), "%s", text);
-	free(text);
+	c->kept = admin_user_json(r, 0);
 	ADMIN_STORE_CALL(c, STORE_OP_ADMIN_USER_ROLES, user_roles_for_detail, STORE_V_TEXT(c->path.seg[1]));
 }
 

@@ -29,6 +29,7 @@ void admin_call_free(struct admin_call *c)
 	if (!c)
 		return;
 	json_decref(c->body);
+	json_decref(c->kept);
 	if (c->has_form)
 		form_free(&c->form);
 	if (c->page)

@@ -36,6 +36,7 @@ struct admin_call {
 	char text[512];			/* a value a step keeps for the next */
 	int limit;
 	struct evbuffer *page;		/* a console page being built over several calls */
+	json_t *kept;			/* an API answer being built over several calls, owned */
 };
 
 struct admin_call *admin_call_new(struct http_exchange *ex, const struct admin_caller *caller, bool html);

@@ -155,6 +155,14 @@ test('users: create, get, search, page, update, disable/enable, sign out, delete
   assert.equal(got.status, 200);
   assert.equal(got.json.email, 'Ann@Example.com');
   assert.deepEqual(got.json.roles, []);
+  // A long profile still comes whole (roles included).
+  const long = await call('/api/admin/users', { method: 'POST', token: adminToken, body: { email: `${'l'.repeat(60)}@${'d'.repeat(60)}.example.com`,
+    name: 'N'.repeat(80), groups: Array.from({ length: 14 }, (_, i) => `group-${String(i).padStart(3, '0')}`) } });
+  assert.equal(long.status, 201, long.text);
+  const longGot = await call(`/api/admin/users/${long.json.id}`, { token: adminToken });
+  assert.deepEqual(longGot.json.roles, []);
+  assert.equal(longGot.json.groups.length, 14);
+  assert.equal((await call(`/api/admin/users/${long.json.id}`, { method: 'DELETE', token: adminToken })).status, 200);
   assert.equal((await call('/api/admin/users/00000000-0000-4000-8000-000000000000', { cookie: adminCookie })).status, 404);
   assert.equal((await call('/api/admin/users/not-a-uuid', { cookie: adminCookie })).status, 404);
   assert.equal((await call('/api/admin/users/%27%3B--', { cookie: adminCookie })).status, 400);
