@@ -16,6 +16,12 @@ void html_form(struct evbuffer *b, struct admin_call *c, const char *action, con
 /* Answers the page: title, the body built in b (freed here). */
 void console_page(struct admin_call *c, int status, const char *title, struct evbuffer *b);
 
+/* POST changes (admin_console_actions.c); c->form holds the checked form. */
+void console_user_create(struct admin_call *c);
+void console_user_post(struct admin_call *c);
+void console_client_post(struct admin_call *c);
+void console_keys_post(struct admin_call *c);
+
 /* GET pages (admin_console_pages.c). */
 void console_users(struct admin_call *c);
 void console_user(struct admin_call *c);
