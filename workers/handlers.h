@@ -25,6 +25,10 @@ void handle_passkey_script(struct http_exchange *ex);
 /* Sign-In With Ethereum (workers/auth_siwe.c): every /api/auth/siwe/ path; the script */
 void handle_siwe(struct http_exchange *ex);
 void handle_siwe_script(struct http_exchange *ex);
+/* Administration (workers/admin_api*.c, admin_console*.c): every /api/admin
+ * and /admin path */
+void handle_admin_api(struct http_exchange *ex);
+void handle_admin_console(struct http_exchange *ex);
 /* OpenID Connect provider (workers/oidc_*.c) */
 void handle_oauth_authorize(struct http_exchange *ex);
 void handle_oauth_consent(struct http_exchange *ex);
