@@ -602,8 +602,8 @@
 	/* proof, user_id, passkey_id -> n deleted (the passkey second factor goes with the      \
 	 * last passkey) */                                                                    \
 	X(ADMIN_PASSKEY_DELETE, store_admin_passkey_delete, "ttt", COUNT)                       \
-	/* proof, user_id -> n = 1 the passkey second factor turned off (passwords alone sign    \
-	 * in again); TOTP (twofactor branch) is not here yet */                               \
+	/* proof, user_id -> n second factors removed (passkey step, TOTP, recovery codes):     \
+	 * the first factor alone signs in again */                                            \
 	X(ADMIN_SECOND_FACTOR_OFF, store_admin_second_factor_off, "tt", COUNT)                  \
 	/* proof, after_client_id, limit -> database clients in client_id order */             \
 	X(ADMIN_CLIENTS_LIST, store_admin_clients_list, "tTi", ADMIN_CLIENT)                    \

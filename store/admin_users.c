@@ -230,14 +230,17 @@ void store_admin_passkey_delete(PGconn *db, const struct store_request *req, str
 	    "admin.user.passkey.delete", "target", false);
 }
 
-/* An account locked out of its second step (a lost passkey): an admin turns
- * the passkey second factor off. TODO(twofactor, issue 11): the TOTP
- * secret and recovery codes too, in this transaction.
- * audit: admin.user.second_factor.off */
+/* An account locked out of its second step (a lost passkey, a lost phone and
+ * its recovery codes): an admin turns every second factor off at once, the
+ * passkey step, the TOTP and the recovery codes; the user can enroll again.
+ * n counts the factors removed (0: the account had none). */
 void store_admin_second_factor_off(PGconn *db, const struct store_request *req, struct store_result *res)
 {
 	admin_run(db, req, res,
-	    "WITH d AS (DELETE FROM passkey_second_factor WHERE user_id::text = $1 RETURNING 1)"
-	    " SELECT count(*)::bigint AS n, $1 AS target FROM d",
+	    "WITH p AS (DELETE FROM passkey_second_factor WHERE user_id::text = $1 RETURNING 1),"
+	    " t AS (DELETE FROM totp_credentials WHERE user_id::text = $1 RETURNING 1),"
+	    " r AS (DELETE FROM recovery_codes WHERE user_id::text = $1 RETURNING 1)"
+	    " SELECT ((SELECT count(*) FROM p) + (SELECT count(*) FROM t)"
+	    "   + LEAST((SELECT count(*) FROM r), 1))::bigint AS n, $1 AS target",
 	    "admin.user.second_factor.off", "target", false);
 }

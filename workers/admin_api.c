@@ -437,13 +437,8 @@ static void user_sub(struct admin_call *c)
 	} else if (p->n == 5 && admin_path_is(p, 2, "roles")) {
 		user_role(c);
 	} else if (p->n == 3 && admin_path_is(p, 2, "second-factor") && M(DELETE)) {
-		snprintf(c->text, sizeof(c->text), "this account has no passkey second factor");
+		snprintf(c->text, sizeof(c->text), "this account has no second factor");
 		ADMIN_STORE_CALL(c, STORE_OP_ADMIN_SECOND_FACTOR_OFF, counted, STORE_V_TEXT(id));
-	} else if (p->n == 3 && admin_path_is(p, 2, "totp") && M(DELETE)) {
-		/* TODO(twofactor, issue 11): remove the user's TOTP secret and
-		 * recovery codes (its tables are on the twofactor branch).
-		 * audit: admin.user.totp.remove */
-		not_here(c, "removing TOTP arrives with the twofactor branch");
 	} else if (p->n == 3 && admin_path_is(p, 2, "password-reset") && M(POST)) {
 		/* TODO(mail, issue 11): send the password-reset email through the
 		 * mail branch's outbox. audit: admin.user.password_reset */

@@ -489,6 +489,12 @@ test('passkeys: listed and deleted; the passkey second factor goes with the last
   assert.equal((await call(`/api/admin/users/${userId}/second-factor`, { method: 'DELETE', token: adminToken })).status, 200);
   assert.equal(psql(url, `SELECT count(*) FROM passkey_second_factor WHERE user_id = '${userId}'`), '0');
   assert.equal((await call(`/api/admin/users/${userId}/second-factor`, { method: 'DELETE', token: adminToken })).status, 404);
+  // a TOTP and its recovery codes go too (a user who lost the phone and the codes)
+  psql(url, `INSERT INTO totp_credentials (user_id, secret_sealed, verified_at) VALUES ('${userId}', '\\x${'ab'.repeat(40)}', now());
+    INSERT INTO recovery_codes (user_id, code_hash) VALUES ('${userId}', '\\x${'cd'.repeat(32)}')`);
+  assert.equal((await call(`/api/admin/users/${userId}/second-factor`, { method: 'DELETE', token: adminToken })).status, 200);
+  assert.equal(psql(url, `SELECT (SELECT count(*) FROM totp_credentials WHERE user_id = '${userId}')
+    + (SELECT count(*) FROM recovery_codes WHERE user_id = '${userId}')`), '0', 'TOTP and recovery codes removed');
   psql(url, `INSERT INTO passkey_second_factor (user_id) VALUES ('${userId}')`);
   assert.equal((await call(`/api/admin/users/${userId}/passkeys/${b.id}`, { method: 'DELETE', cookie: adminCookie, body: {} })).status, 200);
   assert.equal(psql(url, `SELECT count(*) FROM passkey_second_factor WHERE user_id = '${userId}'`), '0', 'the last one took the second factor');
