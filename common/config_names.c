@@ -44,12 +44,14 @@ const char *const config_setting_names[] = {
 	"PASSKEY_RP_ID", "PASSKEY_TRUST_ANCHORS_FILE", "PASSKEY_USER_VERIFICATION", "PG_BIN", "PORT",
 	"REVOCATION_LISTENER_GRACE", "REVOKED_TOKEN_ENTRIES", "RUN_USER", "SECCOMP", "SERVICE_USER",
 	"SESSION_ABSOLUTE_TTL", "SESSION_CACHE_ENTRIES", "SESSION_COOKIE_NAME", "SESSION_IDLE_TTL", "SIGNING_ALG",
-	"SIWE_CHAIN_IDS", "SIWE_CLOCK_SKEW", "TRUST_PROXY", "WORKERS", NULL };
+	"SIWE_CHAIN_IDS", "SIWE_CLOCK_SKEW", "TRUST_PROXY", "WORKERS",
+	"TOTP_ISSUER", "APP_NAME", "FORWARD_AUTH_AMR_HEADER", "FORWARD_AUTH_REQUIRE_MFA", NULL };
 
-/* Documented elsewhere, read by a part of dreamauth built beside this
- * file's (mail, two-factor: issue 11), so not "unknown" here. */
+/* Documented by circle-rd, read by the mail part of dreamauth (issue 11,
+ * built beside this file's): not "unknown" here. The lead moves them to
+ * config_setting_names once mail reads them through config_note_read. */
 static const char *const read_elsewhere[] = { "SMTP_HOST", "SMTP_PORT", "SMTP_USER", "SMTP_PASS", "SMTP_FROM",
-	"APP_NAME", NULL };
+	NULL };
 
 /* Documented by Dream Auth or circle-rd's auth-service; no meaning here. */
 static const struct {

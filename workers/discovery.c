@@ -6,6 +6,7 @@
  * answer 404 and the document omits those endpoints, so it stays truthful.
  */
 #include "workers/discovery.h"
+#include "workers/acr.h"
 #include "common/config.h"
 #include "common/log.h"
 #include "workers/jwks_cache.h"
@@ -41,7 +42,7 @@ static void set_endpoint(json_t *o, const char *key, const char *path)
 
 char *discovery_build_json(void)
 {
-	static const char *const scopes[] = { "openid", "profile", "email", "offline_access", "groups", "wallet", NULL };
+	static const char *const scopes[] = { "openid", "profile", "email", "offline_access", "groups", "wallet", "roles", NULL };
 	static const char *const response_types[] = { "code", NULL };
 	static const char *const response_modes[] = { "query", NULL };
 	static const char *const grant_types[] = { "authorization_code", "refresh_token", "client_credentials", NULL };
@@ -52,10 +53,12 @@ char *discovery_build_json(void)
 	static const char *const auth_methods[] = { "client_secret_basic", "client_secret_post", "none", NULL };
 	static const char *const secret_methods[] = { "client_secret_basic", "client_secret_post", NULL };
 	static const char *const pkce[] = { "S256", NULL };
-	static const char *const claims[] = { "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "amr",
-		"at_hash", "sid", "email", "email_verified", "name", "preferred_username", "groups", "wallet_address", NULL };
+	static const char *const claims[] = { "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "amr", "acr",
+		"at_hash", "sid", "email", "email_verified", "name", "preferred_username", "groups", "wallet_address", "roles",
+		"permissions", NULL };
 	static const char *const prompts[] = { "none", "login", "consent", "select_account", NULL };
 	static const char *const claim_types[] = { "normal", NULL };
+	static const char *const acr_values[] = { ACR_SFA, ACR_MFA, NULL };
 	json_t *o = json_object();
 	char *text;
 
@@ -81,6 +84,7 @@ char *discovery_build_json(void)
 	json_object_set_new(o, "code_challenge_methods_supported", str_array(pkce));
 	json_object_set_new(o, "claims_supported", str_array(claims));
 	json_object_set_new(o, "prompt_values_supported", str_array(prompts));
+	json_object_set_new(o, "acr_values_supported", str_array(acr_values));
 	json_object_set_new(o, "claims_parameter_supported", json_false());
 	json_object_set_new(o, "request_parameter_supported", json_false());
 	json_object_set_new(o, "request_uri_parameter_supported", json_false());

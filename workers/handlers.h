@@ -28,6 +28,10 @@ void handle_siwe_script(struct http_exchange *ex);
 /* The browser SDK (workers/sdk.c): ES module and classic script. */
 void handle_sdk_module(struct http_exchange *ex);
 void handle_sdk_script(struct http_exchange *ex);
+/* Administration (workers/admin_api*.c, admin_console*.c): every /api/admin
+ * and /admin path */
+void handle_admin_api(struct http_exchange *ex);
+void handle_admin_console(struct http_exchange *ex);
 /* OpenID Connect provider (workers/oidc_*.c) */
 void handle_oauth_authorize(struct http_exchange *ex);
 void handle_oauth_consent(struct http_exchange *ex);

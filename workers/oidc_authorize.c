@@ -22,6 +22,7 @@
 #include "proto/form.h"
 #include "proto/oidc_clients.h"
 #include "proto/token_request.h"
+#include "workers/acr.h"
 #include "workers/csrf.h"
 #include "workers/oidc.h"
 #include "workers/oidc_clients.h"
@@ -54,6 +55,7 @@ struct authz {
 	unsigned scopes;
 	bool prompt_none, prompt_login, prompt_consent;
 	long max_age;		/* -1: none */
+	bool want_mfa;		/* acr_values asks for two factors (workers/acr.h) */
 	const char *reauth_of;	/* REAUTH_PARAM: the session to leave behind, or NULL */
 	bool consented;		/* came back from the consent form with "allow" */
 	bool denied;		/* ... with "deny" */
@@ -182,10 +184,13 @@ static int authz_validate(struct authz *a)
 		return -1;
 	}
 	v = form_get(&a->q, "scope");
-	if (!v || lenient_scopes(v, &a->scopes) < 0 || a->scopes == 0) {
+	if (!v || lenient_scopes(v, &a->scopes) < 0 || (a->scopes & ~(unsigned)OIDC_SCOPE_ADMIN) == 0) {
 		error_redirect(a, "invalid_scope", "scope must include openid or another supported scope");
 		return -1;
 	}
+	/* Scope admin is a machine's (client_credentials), never a user's
+	 * grant: ignored here like a scope we do not know. */
+	a->scopes &= ~(unsigned)OIDC_SCOPE_ADMIN;
 	if (a->scopes & ~a->client->scopes) {
 		error_redirect(a, "invalid_scope", "a requested scope is not allowed for this client");
 		return -1;
@@ -242,6 +247,12 @@ static int authz_validate(struct authz *a)
 		}
 		a->max_age = n;
 	}
+	v = form_get(&a->q, "acr_values");
+	if (v && strlen(v) > 512) {
+		error_redirect(a, "invalid_request", "acr_values is too long");
+		return -1;
+	}
+	a->want_mfa = v && acr_values_want_mfa(v);
 	a->reauth_of = form_get(&a->q, REAUTH_PARAM);
 	return 0;
 }
@@ -400,11 +411,17 @@ static void reauth_mark(const struct session_entry *s, char out[REAUTH_MARK_LEN]
 }
 
 /* prompt=login, a max_age the session is older than, or the request already
- * sent this very session to sign in again and the user came back without. */
+ * sent this very session to sign in again and the user came back without.
+ * acr_values asking for two factors steps a one-factor session up once: a
+ * user who comes back from that sign-in still without a second factor (none
+ * enrolled) goes on, and the tokens say acr sfa (acr_values is voluntary,
+ * OIDC Core §3.1.2.1). */
 static bool needs_fresh_sign_in(const struct authz *a, const struct session_entry *s)
 {
 	char mark[REAUTH_MARK_LEN];
 	if (a->prompt_login || (a->max_age >= 0 && now_seconds() - s->auth_time > a->max_age))
+		return true;
+	if (a->want_mfa && !a->reauth_of && !amr_is_mfa(s->amr))
 		return true;
 	if (!a->reauth_of)
 		return false;

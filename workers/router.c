@@ -8,6 +8,7 @@
 #include "workers/handlers.h"
 #include "workers/pages.h"
 #include "workers/cors.h"
+#include "workers/two_factor.h"
 
 #include <string.h>
 
@@ -59,6 +60,8 @@ static const struct route routes[] = {
 	{ "/static/siwe.js", M(GET) | M(HEAD), handle_siwe_script, "GET, HEAD" },
 	{ "/sdk/dreamauth.js", M(GET) | M(HEAD), handle_sdk_module, "GET, HEAD" },
 	{ "/sdk/dreamauth.iife.js", M(GET) | M(HEAD), handle_sdk_script, "GET, HEAD" },
+	{ "/login/two-factor", M(GET) | M(HEAD), handle_two_factor_page, "GET, HEAD, POST" },
+	{ "/login/two-factor", M(POST), handle_two_factor_form, "GET, HEAD, POST" },
 };
 
 void router_dispatch(struct http_exchange *ex)
@@ -93,6 +96,23 @@ void router_dispatch(struct http_exchange *ex)
 	}
 	if (path.len > 18 && memcmp(path.p, "/api/auth/passkey/", 18) == 0) {
 		handle_passkey(ex);
+		return;
+	}
+	if (path.len > 21 && memcmp(path.p, "/api/auth/two-factor/", 21) == 0) {
+		handle_two_factor(ex);
+		return;
+	}
+	if (path.len > 20 && memcmp(path.p, "/account/two-factor/", 20) == 0) {
+		handle_account_two_factor(ex);
+		return;
+	}
+	/* Administration (issue 12): the JSON API and the console. */
+	if (path.len >= 10 && memcmp(path.p, "/api/admin", 10) == 0 && (path.len == 10 || path.p[10] == '/')) {
+		handle_admin_api(ex);
+		return;
+	}
+	if (path.len >= 6 && memcmp(path.p, "/admin", 6) == 0 && (path.len == 6 || path.p[6] == '/')) {
+		handle_admin_console(ex);
 		return;
 	}
 	if (path.len > 15 && memcmp(path.p, "/api/auth/siwe/", 15) == 0) {
