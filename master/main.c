@@ -44,6 +44,7 @@ static void usage(FILE *out)
 	    "  keys rotate [--alg RS256|ES256|EdDSA]\n"
 	    "                                new signing key(s); the old ones retire once their tokens expired\n"
 	    "  keys revoke <kid>             unpublish a (leaked) key at once; replaced if it was active\n"
+	    "  smtp test <address>           send one test message now with the SMTP_* settings\n"
 	    "  version\n"
 	    "\n"
 	    "Configuration comes from the environment; see README.md.\n");
@@ -104,6 +105,8 @@ int main(int argc, char **argv)
 		return cli_client(argc - 2, argv + 2);
 	if (!strcmp(cmd, "keys"))
 		return cli_keys(argc - 2, argv + 2);
+	if (!strcmp(cmd, "smtp"))
+		return cli_smtp(argc - 2, argv + 2);
 	fprintf(stderr, "dreamauth: unknown command \"%s\"\n", cmd);
 	usage(stderr);
 	return 2;

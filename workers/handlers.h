@@ -25,6 +25,16 @@ void handle_passkey_script(struct http_exchange *ex);
 /* Sign-In With Ethereum (workers/auth_siwe.c): every /api/auth/siwe/ path; the script */
 void handle_siwe(struct http_exchange *ex);
 void handle_siwe_script(struct http_exchange *ex);
+/* Email flows (workers/auth_email.c, auth_email.h): verification, reset,
+ * emailed codes (every /api/auth/email-otp/ path) */
+void handle_send_verification_email(struct http_exchange *ex);
+void handle_verify_email(struct http_exchange *ex);
+void handle_request_password_reset(struct http_exchange *ex);
+void handle_reset_password(struct http_exchange *ex);
+void handle_forgot_password_page(struct http_exchange *ex);
+void handle_reset_password_page(struct http_exchange *ex);
+void handle_sign_in_email_otp(struct http_exchange *ex);
+void handle_email_otp(struct http_exchange *ex);
 /* OpenID Connect provider (workers/oidc_*.c) */
 void handle_oauth_authorize(struct http_exchange *ex);
 void handle_oauth_consent(struct http_exchange *ex);
