@@ -108,7 +108,8 @@ static int store_call_sync(uint32_t op, const struct store_value *args, unsigned
 
 	memset(out, 0, sizeof(*out));
 	out->status = STORE_UNAVAILABLE;
-	memcpy(req.args, args, n * sizeof(*args));
+	if (n)
+		memcpy(req.args, args, n * sizeof(*args));
 	len = store_request_encode(&req, buf, sizeof(buf));
 	if (len < 0) {
 		out->status = STORE_REFUSED;

@@ -390,7 +390,8 @@ static int actor_store_call(int link, uint32_t op, const struct store_value *arg
 	struct store_request req = { .op = op, .budget_ms = 10000, .n_args = n };
 	struct store_reply reply;
 	struct ipc_msg m = { .type = IPC_STORE_REQ, .rid = rid }, resp;
-	memcpy(req.args, args, n * sizeof(*args));
+	if (n)
+		memcpy(req.args, args, n * sizeof(*args));
 	long len = store_request_encode(&req, buf, sizeof(buf));
 	m.s1 = (char *)buf;
 	m.s1_len = (size_t)len;
