@@ -218,6 +218,36 @@ static void put_part(struct out *o, const char *boundary, const char *type, cons
 	put_base64_lines(o, body, strlen(body));
 }
 
+/* From: as configured when it is plain ASCII; a non-ASCII display name as
+ * RFC 2047 encoded-words before the <address>. */
+static void put_from(struct out *o, const char *from)
+{
+	const char *open = strrchr(from, '<');
+	char name[1024], enc[4096];
+	size_t n;
+
+	if (plain_ascii(from) || !open) {
+		putf(o, "From: %s\r\n", from);
+		return;
+	}
+	n = (size_t)(open - from);
+	while (n && from[n - 1] == ' ')
+		n--;
+	if (n == 0 || n >= sizeof(name)) {
+		putf(o, "From: %s\r\n", open);
+		return;
+	}
+	memcpy(name, from, n);
+	name[n] = '\0';
+	if (mail_header_encode(name, enc, sizeof(enc)) < 0) {
+		o->overflow = true;
+		return;
+	}
+	puts_(o, "From: ");
+	puts_(o, enc);
+	putf(o, " %s\r\n", open);
+}
+
 long mail_message_build(const struct mail_message *m, char *out, size_t cap)
 {
 	struct out o = { out, 0, cap, cap == 0 };
@@ -232,7 +262,7 @@ long mail_message_build(const struct mail_message *m, char *out, size_t cap)
 	domain = strchr(from_addr, '@') + 1;
 	put_date(&o, m->date);
 	putf(&o, "Message-ID: <%s@%s>\r\n", m->message_id, domain);
-	putf(&o, "From: %s\r\n", m->from);
+	put_from(&o, m->from);
 	putf(&o, "To: <%s>\r\n", m->to);
 	puts_(&o, "Subject: ");
 	puts_(&o, subject);

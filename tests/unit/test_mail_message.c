@@ -152,6 +152,12 @@ static void test_message(void)
 		CHECK_EQ_STR(dec, m.text);
 	}
 
+	/* a non-ASCII display name is encoded, the address kept */
+	struct mail_message named = m;
+	named.from = "Société Générale <auth@example.com>";
+	CHECK(build(&named, out, MAIL_MESSAGE_MAX) > 0);
+	CHECK(strstr(out, "\r\nFrom: =?UTF-8?B?U29jacOpdMOpIEfDqW7DqXJhbGU=?= <auth@example.com>\r\n") != NULL);
+
 	/* header injection refused, never cleaned */
 	struct mail_message bad = m;
 	bad.to = "ann@example.com\r\nBcc: all@example.com";
