@@ -403,6 +403,13 @@ test('the mailer restarts after a crash and delivers what was queued meanwhile',
   await mailTo('aftercrash@example.com');
   assert.notEqual(S.childPid('dreamauth: mailer'), pid);
   assert.match(S.logs(), /mailer died from signal 9/);
+  // the store restarting: the mailer gets a new link and goes on
+  const store = S.childPid('dreamauth: store');
+  process.kill(store, 'SIGKILL');
+  await waitFor(async () => S.childPid('dreamauth: store') && S.childPid('dreamauth: store') !== store &&
+    (await call(S, '/api/health')).status === 200, 15000, 'a new store');
+  assert.equal((await signUp(S, 'afterstore@example.com')).status, 201);
+  await mailTo('afterstore@example.com');
 });
 
 test('wrong SMTP password: retried with backoff, never delivered, the password in no log', async () => {
