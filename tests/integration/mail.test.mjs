@@ -164,6 +164,10 @@ test('sign-up queues a verification mail: STARTTLS, AUTH, multipart text+HTML, t
   // only the hash is stored
   const token = new URL(link).searchParams.get('token');
   assert.equal(psql(dbUrl, `select count(*) from email_tokens where token_hash::text like '%${Buffer.from(token).toString('hex')}%'`), '0');
+  // a delivered message keeps no link: its content is erased
+  await waitFor(() => psql(dbUrl, "select delivered_at is not null from outbox where recipient = 'Ann@Example.com'") === 't',
+    5000, 'delivered_at');
+  assert.equal(psql(dbUrl, `select count(*) from outbox where subject || body_text || body_html like '%${token}%'`), '0');
 });
 
 test('verification link: expired refused; a foreign callbackURL is never followed; JSON without one', async () => {
