@@ -6,8 +6,12 @@
  * queues the message in the same transaction (store/mail_flows.c); this
  * file checks input, counts requests per address and per IP, and maps the
  * store's outcome words to answers. Asking for mail answers the same
- * whether or not an account uses the address. With SMTP_HOST unset every
- * path answers 501 email_disabled.
+ * whether or not an account uses the address, and as fast: the answer goes
+ * out before the store's work (which differs: a known address gets a token
+ * and a message queued), so its timing tells nothing either; a store that
+ * cannot take the request then costs a mail that never comes (logged), which
+ * the user asks for again. With SMTP_HOST unset every path answers 501
+ * email_disabled.
  */
 #include "workers/auth_email.h"
 #include "workers/handlers.h"
@@ -221,18 +225,25 @@ static void reply_unavailable(struct mail_req *r)
 	mail_req_free(r);
 }
 
-/* ---- verification links ---- */
-
-static void verification_queued(const struct store_reply *reply, void *arg)
+/* The answer has gone out already (see the top of this file): only a log
+ * line when the store could not take the request. */
+static void mail_queued(const struct store_reply *reply, void *arg)
 {
 	struct mail_req *r = arg;
-	if (store_failed(reply)) {
-		reply_unavailable(r);
-		return;
-	}
-	http_reply_json(r->ex, 200, "{\"status\":true}");
+	if (store_failed(reply))
+		log_warnx("could not queue a mail for %s (store status %d): none will come", r->email, (int)reply->status);
 	mail_req_free(r);
 }
+
+/* Answers, then asks the store: r->ex is gone once the answer is sent. */
+#define ANSWER_THEN_QUEUE(r, answer, ...)       \
+	do {                                    \
+		answer;                         \
+		(r)->ex = NULL;                 \
+		STORE_CALL(__VA_ARGS__);        \
+	} while (0)
+
+/* ---- verification links ---- */
 
 void handle_send_verification_email(struct http_exchange *ex)
 {
@@ -254,8 +265,8 @@ void handle_send_verification_email(struct http_exchange *ex)
 	} else if (!mail_limited(r, "verify")) {
 		snprintf(r->callback, sizeof(r->callback), "%s", cb ? cb : "");
 		json_decref(json);
-		STORE_CALL(STORE_OP_EMAIL_VERIFICATION_SEND, verification_queued, r, STORE_V_TEXT(r->email),
-		    STORE_V_TEXT_OR_NULL(r->callback));
+		ANSWER_THEN_QUEUE(r, http_reply_json(ex, 200, "{\"status\":true}"), STORE_OP_EMAIL_VERIFICATION_SEND,
+		    mail_queued, r, STORE_V_TEXT(r->email), STORE_V_TEXT_OR_NULL(r->callback));
 		return;
 	}
 	json_decref(json);
@@ -369,20 +380,14 @@ static void render_reset(struct http_exchange *ex, int status, const char *error
 	page_reply(ex, status, "Choose a new password", "reset_password.html", vars);
 }
 
-static void reset_requested(const struct store_reply *reply, void *arg)
+/* The same answer whether or not the address has an account. */
+static void reset_answer(struct http_exchange *ex, bool form)
 {
-	struct mail_req *r = arg;
-	if (store_failed(reply)) {
-		reply_unavailable(r);
-		return;
-	}
-	/* The same answer whether or not the address has an account. */
-	if (r->form)
-		page_message(r->ex, 200, "Check your email",
+	if (form)
+		page_message(ex, 200, "Check your email",
 		    "If an account uses this address, we sent it a link to choose a new password.", "/login", "Back to sign in");
 	else
-		http_reply_json(r->ex, 200, "{\"status\":true,\"message\":\"" RESET_ANSWER "\"}");
-	mail_req_free(r);
+		http_reply_json(ex, 200, "{\"status\":true,\"message\":\"" RESET_ANSWER "\"}");
 }
 
 /* Reads a form body checked against its CSRF token, or sends the reply. */
@@ -437,8 +442,8 @@ void handle_request_password_reset(struct http_exchange *ex)
 		http_reply_error(ex, 400, "invalid_redirect", "redirectTo must be on this site");
 	} else if (!mail_limited(r, "reset")) {
 		snprintf(r->callback, sizeof(r->callback), "%s", to ? to : "");
-		STORE_CALL(STORE_OP_PASSWORD_RESET_REQUEST, reset_requested, r, STORE_V_TEXT(r->email),
-		    STORE_V_TEXT_OR_NULL(r->callback));
+		ANSWER_THEN_QUEUE(r, reset_answer(ex, form), STORE_OP_PASSWORD_RESET_REQUEST, mail_queued, r,
+		    STORE_V_TEXT(r->email), STORE_V_TEXT_OR_NULL(r->callback));
 		r = NULL;
 	}
 	if (r)
@@ -599,18 +604,6 @@ static bool otp_code_ok(const char *c)
 	return true;
 }
 
-static void otp_queued(const struct store_reply *reply, void *arg)
-{
-	struct mail_req *r = arg;
-	if (store_failed(reply)) {
-		reply_unavailable(r);
-		return;
-	}
-	/* Sent or not (no account, registration closed): the same answer. */
-	http_reply_json(r->ex, 200, "{\"success\":true}");
-	mail_req_free(r);
-}
-
 static void otp_send(struct http_exchange *ex)
 {
 	json_t *json;
@@ -631,8 +624,9 @@ static void otp_send(struct http_exchange *ex)
 	} else if (!mail_limited(r, "otp")) {
 		snprintf(r->type, sizeof(r->type), "%s", type);
 		json_decref(json);
-		STORE_CALL(STORE_OP_EMAIL_OTP_SEND, otp_queued, r, STORE_V_TEXT(r->email), STORE_V_TEXT(r->type),
-		    STORE_V_BOOL(cfg.enable_registration));
+		/* Sent or not (no account, registration closed): the same answer. */
+		ANSWER_THEN_QUEUE(r, http_reply_json(ex, 200, "{\"success\":true}"), STORE_OP_EMAIL_OTP_SEND, mail_queued, r,
+		    STORE_V_TEXT(r->email), STORE_V_TEXT(r->type), STORE_V_BOOL(cfg.enable_registration));
 		return;
 	}
 	json_decref(json);
