@@ -14,6 +14,7 @@
 #include "store/store_run.h"
 #include "store/oauth_tokens.h"
 #include "common/config.h"
+#include "common/db.h"
 #include "common/log.h"
 #include "common/secure.h"
 #include "mail/mail_compose.h"
@@ -111,6 +112,23 @@ static bool queue_mail(PGconn *db, const char *to, const char *tmpl, const struc
 	    "INSERT INTO outbox (recipient, subject, body_text, body_html) VALUES ($1, $2, $3, $4)", v, 4, NULL);
 	mail_composed_free(&m);
 	return ok;
+}
+
+/* For an address without an account: the same work as a real message
+ * (a token made and hashed, the templates rendered, the outbox insert), then
+ * undone, so the store's load (which the answer's timing could feel on a
+ * busy machine) does not tell known from unknown addresses. A rolled-back
+ * insert NOTIFYs nobody. */
+static bool decoy_mail(PGconn *db, const char *tmpl)
+{
+	char tok[TOKEN_STR_LEN], hex[2 + 64 + 1], link[600];
+	secure_token(tok);
+	hash_hex(tok, strlen(tok), hex);
+	snprintf(link, sizeof(link), "%s/reset-password?token=%s", cfg.issuer, tok);
+	const struct mail_var vars[] = { { "link", link }, { "email", "nobody@invalid" }, { "ttl", "1 hour" },
+		{ "code", "000000" }, { "purpose", "sign in" }, { NULL, NULL } };
+	return db_exec(db, "SAVEPOINT decoy", 0, NULL) && queue_mail(db, "nobody@invalid", tmpl, vars) &&
+	    db_exec(db, "ROLLBACK TO SAVEPOINT decoy", 0, NULL);
 }
 
 /* A new single-use token for user_id, its hash stored; the token into tok. */
@@ -240,6 +258,8 @@ void store_email_verification_send(PGconn *db, const struct store_request *req, 
 		ok = queue_verification(db, PQgetvalue(u, 0, 0), PQgetvalue(u, 0, 1), req->args[0].text,
 		    req->args[1].kind == STORE_TEXT ? req->args[1].text : NULL);
 		n = 1;
+	} else if (ok) {
+		ok = decoy_mail(db, "verify");
 	}
 	PQclear(u);
 	answer_count(res, db, req, ok, n);
@@ -318,6 +338,8 @@ void store_password_reset_request(PGconn *db, const struct store_request *req, s
 		secure_wipe(tok, sizeof(tok));
 		secure_wipe(link, sizeof(link));
 		n = 1;
+	} else if (ok) {
+		ok = decoy_mail(db, "reset");
 	}
 	PQclear(u);
 	answer_count(res, db, req, ok, n);
@@ -427,6 +449,8 @@ void store_email_otp_send(PGconn *db, const struct store_request *req, struct st
 		    queue_mail(db, to, "otp", vars);
 		secure_wipe(code, sizeof(code));
 		n = 1;
+	} else if (ok) {
+		ok = decoy_mail(db, "otp");
 	}
 	PQclear(u);
 	answer_count(res, db, req, ok, n);
