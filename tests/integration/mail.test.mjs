@@ -520,6 +520,16 @@ test('wrong SMTP password: retried with backoff, never delivered, the password i
   assert.ok(!S.logs().includes(SMTP_PASS), 'SMTP_PASS in the log');
 });
 
+test('SMTP_PASS is in the mailer\'s memory and in no other child\'s', async () => {
+  const scan = (pid) => Number(execFileSync('/usr/bin/python3', [join(ROOT, 'tests/integration/scan_memory.py'), String(pid), SMTP_PASS],
+    { encoding: 'utf8' }).trim());
+  const children = S.children().filter((c) => c.title.startsWith('dreamauth: '));
+  const mailer = children.find((c) => c.title === 'dreamauth: mailer');
+  assert.ok(mailer);
+  assert.ok(scan(mailer.pid) >= 1, 'the scanner finds it where it is');
+  for (const c of children.filter((x) => x !== mailer)) assert.equal(scan(c.pid), 0, `${c.title} holds SMTP_PASS`);
+});
+
 // ---- hostile input ----
 
 test('hostile input: CR/LF in addresses and names, oversized and malformed bodies; nothing stored, server up', async () => {
