@@ -285,6 +285,7 @@ void config_free(void)
 		free(cfg.listen[i]);
 	config_free_passkeys();
 	config_free_mail();
+	config_free_two_factor();
 	memset(&cfg, 0, sizeof(cfg));
 }
 
@@ -394,7 +395,7 @@ int config_load(char *err, size_t errlen)
 	    parse_bool("TRUST_PROXY", NULL, false, &cfg.trust_proxy, err, errlen) ||
 	    parse_bool("SECCOMP", NULL, true, &cfg.seccomp, err, errlen))
 		return -1;
-	if (config_load_passkeys(err, errlen))
+	if (config_load_passkeys(err, errlen) || config_load_two_factor(err, errlen))
 		return -1;
 	if (derive_siwe_origin(err, errlen) || parse_siwe_chain_ids(err, errlen))
 		return -1;

@@ -55,6 +55,10 @@ struct config {
 	bool passkey_attestation_require_trusted;	/* PASSKEY_ATTESTATION_REQUIRE_TRUSTED */
 	char *passkey_trust_anchors_pem;	/* PASSKEY_TRUST_ANCHORS_FILE's text, read at start */
 	bool enable_siwe;
+	/* second factors (common/config_two_factor.c) */
+	char *totp_issuer;		/* TOTP_ISSUER: the name authenticator apps show; default AUTH_URL's host */
+	bool forward_auth_amr_header;	/* FORWARD_AUTH_AMR_HEADER: /api/verify sends X-Auth-AMR (default true) */
+	bool forward_auth_require_mfa;	/* FORWARD_AUTH_REQUIRE_MFA: /api/verify refuses sessions without mfa */
 	/* Sign-In With Ethereum: what a message must say to be ours */
 	uint64_t siwe_chain_ids[CONFIG_MAX_SIWE_CHAINS];	/* SIWE_CHAIN_IDS, default "1" */
 	int n_siwe_chain_ids;
@@ -149,6 +153,9 @@ enum { CONFIG_SMTP_STARTTLS, CONFIG_SMTP_TLS, CONFIG_SMTP_NONE };
 int config_load_mail(char *err, size_t errlen);
 void config_free_mail(void);
 void config_forget_smtp_pass(void);
+/* The second-factor settings (common/config_two_factor.c), after AUTH_URL. */
+int config_load_two_factor(char *err, size_t errlen);
+void config_free_two_factor(void);
 /* chain_id is in SIWE_CHAIN_IDS. */
 bool config_siwe_chain_allowed(uint64_t chain_id);
 /* http:// URL whose host is exactly localhost, 127.0.0.1 or [::1]. */

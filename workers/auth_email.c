@@ -30,6 +30,7 @@
 #include "workers/session.h"
 #include "workers/store_client.h"
 #include "workers/subroutes.h"
+#include "workers/two_factor.h"
 #include "workers/worker_ctx.h"
 
 #include <stdio.h>
@@ -661,12 +662,12 @@ static void otp_second_factor_checked(struct http_exchange *ex, int rc, void *ar
 		session_create(ex, r->user_id, "otp", otp_session_opened, r);
 }
 
-/* The code held: a second factor the account has enrolled comes next. The
- * passkey second factor today (workers/passkey_manage.c); TOTP hooks in
- * here too, for every sign-in by code. */
+/* The code held: a second factor the account has enrolled (TOTP, a
+ * passkey: workers/two_factor_gate.c) comes next, as after a password; the
+ * pending sign-in records "otp" as its first factor. */
 void email_otp_second_factor(struct http_exchange *ex, const char *user_id, email_otp_gate_fn done, void *arg)
 {
-	passkey_after_password(ex, user_id, false, "", done, arg);
+	second_factor_gate(ex, user_id, "otp", false, "", done, arg);
 }
 
 static void otp_used(const struct store_reply *reply, void *arg)

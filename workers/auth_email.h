@@ -18,8 +18,7 @@
  * it has one, before any session. done(ex, rc, arg): rc 0 none, open the
  * session (amr "otp"); 1 the second-factor step has answered (pending
  * state, {"twoFactorRedirect": true}); -1 unavailable (nothing sent).
- * Today the passkey second factor (passkey_after_password); the TOTP check
- * goes here. */
+ * The same gate as after a password (second_factor_gate: TOTP, passkey). */
 typedef void (*email_otp_gate_fn)(struct http_exchange *ex, int rc, void *arg);
 void email_otp_second_factor(struct http_exchange *ex, const char *user_id, email_otp_gate_fn done, void *arg);
 #endif

@@ -7,6 +7,7 @@
 #include "workers/discovery.h"
 #include "workers/handlers.h"
 #include "workers/pages.h"
+#include "workers/two_factor.h"
 
 #include <string.h>
 
@@ -65,6 +66,8 @@ static const struct route routes[] = {
 	{ "/forgot-password", M(POST), handle_request_password_reset, "GET, HEAD, POST" },
 	{ "/reset-password", M(GET) | M(HEAD), handle_reset_password_page, "GET, HEAD, POST" },
 	{ "/reset-password", M(POST), handle_reset_password, "GET, HEAD, POST" },
+	{ "/login/two-factor", M(GET) | M(HEAD), handle_two_factor_page, "GET, HEAD, POST" },
+	{ "/login/two-factor", M(POST), handle_two_factor_form, "GET, HEAD, POST" },
 };
 
 void router_dispatch(struct http_exchange *ex)
@@ -93,6 +96,14 @@ void router_dispatch(struct http_exchange *ex)
 	}
 	if (path.len > 20 && memcmp(path.p, "/api/auth/email-otp/", 20) == 0) {
 		handle_email_otp(ex);
+		return;
+	}
+	if (path.len > 21 && memcmp(path.p, "/api/auth/two-factor/", 21) == 0) {
+		handle_two_factor(ex);
+		return;
+	}
+	if (path.len > 20 && memcmp(path.p, "/account/two-factor/", 20) == 0) {
+		handle_account_two_factor(ex);
 		return;
 	}
 	if (path.len > 15 && memcmp(path.p, "/api/auth/siwe/", 15) == 0) {

@@ -387,6 +387,30 @@ test('email code: verify-email and reset-password by code (the reset revokes eve
   assert.equal((await signIn(S, email, 'reset by code 123')).status, 200);
 });
 
+test('email code on an account with TOTP: the second factor comes first (twoFactorRedirect), then amr otp,mfa', async () => {
+  const email = 'totpuser@example.com';
+  const up = await signUp(S, email);
+  const cookie = cookieFrom(up);
+  const en = await call(S, '/api/auth/two-factor/enable', { json: { password: 'correct horse battery' }, cookie });
+  assert.equal(en.status, 200, en.text);
+  const secret = en.json.totpURI.match(/[?&]secret=([A-Z2-7]+)/)[1];
+  const step = Math.floor(Date.now() / 30000);
+  const totp = (st) => execFileSync('oathtool', ['--totp', '-b', secret, '-N', `@${st * 30 + 1}`], { encoding: 'utf8' }).trim();
+  assert.equal((await call(S, '/api/auth/two-factor/verify-totp', { json: { code: totp(step) }, cookie })).status, 200);
+  await mailTo(email);	// the sign-up's verification link
+  assert.equal((await sendOtp(S, email)).status, 200);
+  const r = await otpSignIn(S, email, codeIn(await mailTo(email, 2)));
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.twoFactorRedirect, true);
+  assert.equal(cookieFrom(r), undefined, 'no session before the second factor');
+  const pending = cookieFrom(r, 'dreamauth_2fa');
+  assert.ok(pending);
+  const v = await call(S, '/api/auth/two-factor/verify-totp', { json: { code: totp(step + 1) }, cookie: pending });
+  assert.equal(v.status, 200, v.text);
+  assert.equal(v.json.session.amr, 'otp,mfa');
+  assert.equal((await me(S, cookieFrom(v))).json.session.amr, 'otp,mfa');
+});
+
 test('email code: wrong codes exhaust it (then even the right one fails); expired refused', async () => {
   await sendOtp(S, 'brute@example.com');
   const code = codeIn(await mailTo('brute@example.com'));
