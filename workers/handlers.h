@@ -35,6 +35,10 @@ void handle_forgot_password_page(struct http_exchange *ex);
 void handle_reset_password_page(struct http_exchange *ex);
 void handle_sign_in_email_otp(struct http_exchange *ex);
 void handle_email_otp(struct http_exchange *ex);
+/* Administration (workers/admin_api*.c, admin_console*.c): every /api/admin
+ * and /admin path */
+void handle_admin_api(struct http_exchange *ex);
+void handle_admin_console(struct http_exchange *ex);
 /* OpenID Connect provider (workers/oidc_*.c) */
 void handle_oauth_authorize(struct http_exchange *ex);
 void handle_oauth_consent(struct http_exchange *ex);
