@@ -689,7 +689,10 @@
 	/* email_normalized, email, type, code, allow_sign_up, password_hash (forget-    \
 	 * password), token_leeway_s -> signed_in, signed_up, verified, reset, or        \
 	 * invalid, expired, too_many_attempts, disabled */                             \
-	X(EMAIL_OTP_USE, store_email_otp_use, "ttttbTi", MAIL_OUTCOME)
+	X(EMAIL_OTP_USE, store_email_otp_use, "ttttbTi", MAIL_OUTCOME)                         \
+	/* the admin API's hook (workers/admin_api.c): proof (as STORE_OPS_ADMIN's),     \
+	 * user_id -> n = 1 a reset link queued and audited, 0 no such enabled user */   \
+	X(ADMIN_USER_PASSWORD_RESET_SEND, store_admin_password_reset_send, "tt", COUNT)
 
 /* The mailer's outbox (store/outbox.c): refused from workers, and the
  * mailer may ask nothing else. */

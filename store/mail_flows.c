@@ -13,6 +13,7 @@
 #include "store/mail_flows.h"
 #include "store/store_run.h"
 #include "store/oauth_tokens.h"
+#include "store/admin_actor.h"
 #include "common/config.h"
 #include "common/db.h"
 #include "common/log.h"
@@ -310,6 +311,26 @@ void store_email_verify(PGconn *db, const struct store_request *req, struct stor
 
 /* ---- password reset ---- */
 
+/* A reset link to the user's address, inside the caller's transaction.
+ * redirect_to (may be NULL) was checked by the worker (same site or under
+ * COOKIE_DOMAIN): the page there takes ?token=. */
+static bool queue_reset(PGconn *db, const char *user_id, const char *email, const char *email_normalized,
+    const char *redirect_to)
+{
+	char tok[TOKEN_STR_LEN], link[4400], ttl[32];
+	bool ok = token_insert(db, "reset", user_id, email_normalized, cfg.password_reset_ttl, tok);
+	if (redirect_to && *redirect_to)
+		snprintf(link, sizeof(link), "%s%stoken=%s", redirect_to, strchr(redirect_to, '?') ? "&" : "?", tok);
+	else
+		snprintf(link, sizeof(link), "%s/reset-password?token=%s", cfg.issuer, tok);
+	human_ttl(cfg.password_reset_ttl, ttl, sizeof(ttl));
+	const struct mail_var vars[] = { { "link", link }, { "email", email }, { "ttl", ttl }, { NULL, NULL } };
+	ok = ok && queue_mail(db, email, "reset", vars);
+	secure_wipe(tok, sizeof(tok));
+	secure_wipe(link, sizeof(link));
+	return ok;
+}
+
 void store_password_reset_request(PGconn *db, const struct store_request *req, struct store_result *res)
 {
 	PGresult *u = NULL;
@@ -322,24 +343,35 @@ void store_password_reset_request(PGconn *db, const struct store_request *req, s
 	    store_step(db, "SELECT id::text AS id, email FROM users WHERE email_normalized = $1 AND NOT disabled",
 	        req->args, 1, &u);
 	if (ok && PQntuples(u) == 1) {
-		char tok[TOKEN_STR_LEN], link[4400], ttl[32];
-		const char *to = req->args[1].kind == STORE_TEXT ? req->args[1].text : NULL;
-		ok = token_insert(db, "reset", PQgetvalue(u, 0, 0), req->args[0].text, cfg.password_reset_ttl, tok);
-		/* redirectTo was checked by the worker (same site or a client's
-		 * registered target): the page there takes ?token=. */
-		if (to && *to)
-			snprintf(link, sizeof(link), "%s%stoken=%s", to, strchr(to, '?') ? "&" : "?", tok);
-		else
-			snprintf(link, sizeof(link), "%s/reset-password?token=%s", cfg.issuer, tok);
-		human_ttl(cfg.password_reset_ttl, ttl, sizeof(ttl));
-		const struct mail_var vars[] = { { "link", link }, { "email", PQgetvalue(u, 0, 1) }, { "ttl", ttl },
-			{ NULL, NULL } };
-		ok = ok && queue_mail(db, PQgetvalue(u, 0, 1), "reset", vars);
-		secure_wipe(tok, sizeof(tok));
-		secure_wipe(link, sizeof(link));
+		ok = queue_reset(db, PQgetvalue(u, 0, 0), PQgetvalue(u, 0, 1), req->args[0].text,
+		    req->args[1].kind == STORE_TEXT ? req->args[1].text : NULL);
 		n = 1;
 	} else if (ok) {
 		ok = decoy_mail(db, "reset");
+	}
+	PQclear(u);
+	answer_count(res, db, req, ok, n);
+}
+
+/* An admin sends a user a reset link (the admin API's hook): the admin
+ * proof checked in this transaction (store/admin_actor.h), the link queued,
+ * the action audited, all or nothing. n = 0: no such user, or disabled. */
+void store_admin_password_reset_send(PGconn *db, const struct store_request *req, struct store_result *res)
+{
+	char actor[ADMIN_ACTOR_MAX];
+	PGresult *u = NULL;
+	bool ok;
+	int64_t n = 0;
+
+	if (!mail_enabled(res) || !admin_begin(db, req, res, actor))
+		return;
+	ok = store_step(db,
+	    "SELECT id::text AS id, email, email_normalized FROM users WHERE id::text = $1 AND NOT disabled",
+	    &req->args[1], 1, &u);
+	if (ok && PQntuples(u) == 1) {
+		ok = queue_reset(db, PQgetvalue(u, 0, 0), PQgetvalue(u, 0, 1), PQgetvalue(u, 0, 2), NULL) &&
+		    store_audit(db, actor, "admin.user.password_reset", PQgetvalue(u, 0, 0));
+		n = 1;
 	}
 	PQclear(u);
 	answer_count(res, db, req, ok, n);

@@ -302,6 +302,36 @@ test('reset-password: works once, old password refused, every session and refres
   assert.equal((await signIn(S, email, 'brand new password 9')).status, 200, 'the reused token changed nothing');
 });
 
+test('an admin sends a user a reset link (POST /api/admin/users/<id>/password-reset), audited in its transaction', async () => {
+  const add = spawnSync(BIN, ['user', 'add', 'root@example.com', '--admin'], { input: 'correct horse battery\n',
+    env: { PATH: process.env.PATH, DATABASE_URL: dbUrl, AUTH_SECRET: TEST_SECRET, ARGON2_MEMORY_KIB: '8192', ARGON2_ITERATIONS: '1' },
+    encoding: 'utf8' });
+  assert.equal(add.status, 0, add.stderr);
+  const admin = cookieFrom(await signIn(S, 'root@example.com'));
+  const email = 'helpme@example.com';
+  assert.equal((await signUp(S, email)).status, 201);
+  await mailTo(email);	// its verification mail
+  const id = psql(dbUrl, `select id from users where email_normalized = '${email}'`);
+  const origin = new URL(S.url).origin.replace('127.0.0.1', 'localhost');
+  const r = await call(S, `/api/admin/users/${id}/password-reset`, { method: 'POST', json: {}, cookie: admin, headers: { origin } });
+  assert.equal(r.status, 200, r.text);
+  const m = await mailTo(email, 2);
+  assert.equal(m.subject, 'Reset your password for Example ID');
+  const token = new URL(linkIn(m)).searchParams.get('token');
+  assert.equal((await call(S, '/api/auth/reset-password', { json: { token, newPassword: 'chosen by the user 1' } })).status, 200);
+  assert.equal((await signIn(S, email, 'chosen by the user 1')).status, 200);
+  // not an admin: refused, nothing queued
+  const user = cookieFrom(await signIn(S, email, 'chosen by the user 1'));
+  const before = outboxCount();
+  const no = await call(S, `/api/admin/users/${id}/password-reset`, { method: 'POST', json: {}, cookie: user, headers: { origin } });
+  assert.equal(no.status, 403);
+  const ghost = await call(S, '/api/admin/users/00000000-0000-4000-8000-000000000000/password-reset',
+    { method: 'POST', json: {}, cookie: admin, headers: { origin } });
+  assert.equal(ghost.status, 404);
+  await sleep(300);
+  assert.equal(outboxCount(), before);
+});
+
 test('reset pages: "Forgot password?" on the login page, forms with CSRF, expired link refused', async () => {
   const login = await call(S, '/login');
   assert.match(login.text, /href="\/forgot-password"/);
