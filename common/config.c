@@ -306,6 +306,7 @@ void config_free(void)
 		free(cfg.listen[i]);
 	config_free_passkeys();
 	config_free_cors();
+	config_free_mail();
 	config_free_two_factor();
 	memset(&cfg, 0, sizeof(cfg));
 }
@@ -442,12 +443,13 @@ int config_load(char *err, size_t errlen)
 		cfg.admin_emails = lowercase_list(both ? both : v);
 		free(both);
 	}
-	/* Addresses are not verified at sign-up: with registration open, the
-	 * first visitor to claim an unused admin address becomes an admin. */
-	if (cfg.enable_registration && cfg.admin_emails && *cfg.admin_emails)
-		log_warnx("ADMIN_EMAILS with ENABLE_REGISTRATION=true: whoever signs up first with one of these "
-		    "addresses becomes an admin (addresses are not verified); create admins with "
-		    "`dreamauth user add --admin` before opening registration");
+	if (config_load_mail(err, errlen))
+		return -1;
+	/* ADMIN_EMAILS is granted when an address is verified (by its link or
+	 * an emailed code), never at sign-up: without SMTP nobody verifies. */
+	if (cfg.admin_emails && *cfg.admin_emails && !cfg.smtp_host)
+		log_warnx("ADMIN_EMAILS is set but SMTP_HOST is not: an address becomes admin only once verified, "
+		    "which needs email; create admins with `dreamauth user add --admin`");
 	v = env_first("SIGNING_ALG", NULL);
 	cfg.signing_alg = strdup(v ? v : "RS256");
 	if (strcmp(cfg.signing_alg, "RS256") && strcmp(cfg.signing_alg, "ES256") && strcmp(cfg.signing_alg, "EdDSA"))

@@ -88,6 +88,27 @@ struct config {
 	int client_auth_max_attempts;	/* CLIENT_AUTH_MAX_ATTEMPTS per OAuth client per LOGIN_WINDOW, default 10 */
 	int client_auth_ip_max_attempts;	/* CLIENT_AUTH_IP_MAX_ATTEMPTS per IP per LOGIN_WINDOW, default 50 */
 
+	/* email (common/config_mail.c); smtp_host NULL: no email */
+	char *smtp_host;		/* SMTP_HOST */
+	int smtp_port;			/* SMTP_PORT */
+	char *smtp_user;		/* SMTP_USER */
+	char *smtp_pass;		/* SMTP_PASS: wiped in every child but the mailer */
+	char *smtp_from;		/* SMTP_FROM: "Name <addr>" or "addr" */
+	int smtp_tls;			/* SMTP_TLS: CONFIG_SMTP_* */
+	char *smtp_ca_file;		/* SMTP_CA_FILE */
+	int smtp_timeout;		/* SMTP_TIMEOUT seconds per delivery (30) */
+	int smtp_max_attempts;		/* SMTP_MAX_ATTEMPTS (10) */
+	int smtp_retry_base;		/* SMTP_RETRY_BASE seconds, doubling (30) */
+	int smtp_poll_interval;		/* SMTP_POLL_INTERVAL seconds (5) */
+	char *app_name;			/* APP_NAME, default AUTH_URL's host */
+	bool require_email_verification;	/* REQUIRE_EMAIL_VERIFICATION */
+	int email_verification_ttl;	/* EMAIL_VERIFICATION_TTL seconds (86400) */
+	int password_reset_ttl;		/* PASSWORD_RESET_TTL seconds (3600) */
+	int email_otp_ttl;		/* EMAIL_OTP_TTL seconds (300) */
+	int email_otp_max_attempts;	/* EMAIL_OTP_MAX_ATTEMPTS (3) */
+	int email_max_per_address;	/* EMAIL_MAX_PER_ADDRESS per LOGIN_WINDOW (5) */
+	int email_ip_max;		/* EMAIL_IP_MAX per LOGIN_WINDOW (20) */
+
 	/* runtime */
 	size_t cache_entries;		/* SESSION_CACHE_ENTRIES, default 65536 */
 	size_t revoked_token_entries;	/* REVOKED_TOKEN_ENTRIES, default 16384 */
@@ -129,6 +150,13 @@ bool config_is_admin_email(const char *email);
 enum { CONFIG_UV_DISCOURAGED, CONFIG_UV_PREFERRED, CONFIG_UV_REQUIRED };
 int config_load_passkeys(char *err, size_t errlen);
 void config_free_passkeys(void);
+/* The email settings (common/config_mail.c), from config_load after AUTH_URL;
+ * config_free_mail from config_free. config_forget_smtp_pass zeroes cfg's
+ * SMTP_PASS in every child but the mailer. */
+enum { CONFIG_SMTP_STARTTLS, CONFIG_SMTP_TLS, CONFIG_SMTP_NONE };
+int config_load_mail(char *err, size_t errlen);
+void config_free_mail(void);
+void config_forget_smtp_pass(void);
 /* The second-factor settings (common/config_two_factor.c), after AUTH_URL. */
 int config_load_two_factor(char *err, size_t errlen);
 void config_free_two_factor(void);

@@ -45,12 +45,11 @@ const char *const config_setting_names[] = {
 	"REVOCATION_LISTENER_GRACE", "REVOKED_TOKEN_ENTRIES", "RUN_USER", "SECCOMP", "SERVICE_USER",
 	"SESSION_ABSOLUTE_TTL", "SESSION_CACHE_ENTRIES", "SESSION_COOKIE_NAME", "SESSION_IDLE_TTL", "SIGNING_ALG",
 	"SIWE_CHAIN_IDS", "SIWE_CLOCK_SKEW", "TRUST_PROXY", "WORKERS",
-	"TOTP_ISSUER", "APP_NAME", "FORWARD_AUTH_AMR_HEADER", "FORWARD_AUTH_REQUIRE_MFA", NULL };
-
-/* Documented by circle-rd, read by the mail part of dreamauth (issue 11,
- * built beside this file's): not "unknown" here. The lead moves them to
- * config_setting_names once mail reads them through config_note_read. */
-static const char *const read_elsewhere[] = { "SMTP_HOST", "SMTP_PORT", "SMTP_USER", "SMTP_PASS", "SMTP_FROM",
+	"TOTP_ISSUER", "APP_NAME", "FORWARD_AUTH_AMR_HEADER", "FORWARD_AUTH_REQUIRE_MFA",
+	/* mail (common/config_mail.c) */
+	"SMTP_HOST", "SMTP_PORT", "SMTP_USER", "SMTP_PASS", "SMTP_FROM", "SMTP_TLS", "SMTP_CA_FILE", "SMTP_MAX_ATTEMPTS",
+	"SMTP_POLL_INTERVAL", "SMTP_RETRY_BASE", "SMTP_TIMEOUT", "REQUIRE_EMAIL_VERIFICATION", "EMAIL_IP_MAX",
+	"EMAIL_MAX_PER_ADDRESS", "EMAIL_OTP_MAX_ATTEMPTS", "EMAIL_OTP_TTL", "EMAIL_VERIFICATION_TTL", "PASSWORD_RESET_TTL",
 	NULL };
 
 /* Documented by Dream Auth or circle-rd's auth-service; no meaning here. */
@@ -71,7 +70,7 @@ static const struct {
  * starts with one but is not ours is most likely a misspelling. */
 static const char *const prefixes[] = { "BETTER_AUTH_", "DREAMAUTH_", "AUTH_", "OIDC_", "PASSKEY_", "SIWE_", "ENABLE_",
 	"SESSION_", "LOGIN_", "ARGON2_", "FORWARD_AUTH_", "MIGRATION_", "DB_", "KDF_", "CORS_", "COOKIE_", "CLIENT_AUTH_",
-	"REVOKED_", "REVOCATION_", "SIGNING_", "ADMIN_", "DATABASE_", "AUTO_MIGRATE", NULL };
+	"REVOKED_", "REVOCATION_", "SIGNING_", "ADMIN_", "DATABASE_", "AUTO_MIGRATE", "SMTP_", "EMAIL_", "TOTP_", NULL };
 
 static size_t edit_distance(const char *a, const char *b)
 {
@@ -124,7 +123,7 @@ int config_check_names(char **env, config_name_fn report, void *arg)
 		bool read = false;
 		for (size_t i = 0; i < n_read; i++)
 			read |= !strcmp(read_names[i], name);
-		if (read || listed(config_setting_names, name) || listed(read_elsewhere, name))
+		if (read || listed(config_setting_names, name))
 			continue;
 		for (size_t i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++) {
 			if (!strcmp(ignored[i].name, name)) {

@@ -51,9 +51,15 @@ int config_load_two_factor(char *err, size_t errlen)
 
 	config_note_read("TOTP_ISSUER");
 	config_note_read("APP_NAME");
-	/* circle-rd's APP_NAME is its TOTP issuer (and display name). */
-	if (!v || !*v)
-		v = getenv("APP_NAME");
+	/* circle-rd's APP_NAME is its TOTP issuer (and display name): used
+	 * when it suits an issuer; mail checks it as a name (config_mail.c). */
+	if (!v || !*v) {
+		const char *app = getenv("APP_NAME");
+		bool fits = app && *app && strlen(app) <= ISSUER_MAX;
+		for (const unsigned char *p = (const unsigned char *)app; fits && *p; p++)
+			fits = *p >= 0x20 && *p != 0x7f && *p != ':';
+		v = fits ? app : NULL;
+	}
 	if (!v || !*v) {
 		/* AUTH_URL's host without the port (parse_issuer checked it);
 		 * an IPv6 literal has colons: then the product's name. */

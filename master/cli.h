@@ -7,6 +7,7 @@ int cli_client(int argc, char **argv);
 int cli_keys(int argc, char **argv);
 /* `dreamauth check-config [--strict]` (master/cli_check_config.c). */
 int cli_check_config(int argc, char **argv);
+int cli_smtp(int argc, char **argv);	/* smtp test <address> (master/cli_smtp.c) */
 /* `dreamauth user two-factor-off <email>` (master/cli_two_factor.c) */
 int cli_user_two_factor_off(const char *email);
 /* A database connection for a command, whether or not a server runs (see

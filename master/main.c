@@ -47,6 +47,7 @@ static void usage(FILE *out)
 	    "  keys rotate [--alg RS256|ES256|EdDSA]\n"
 	    "                                new signing key(s); the old ones retire once their tokens expired\n"
 	    "  keys revoke <kid>             unpublish a (leaked) key at once; replaced if it was active\n"
+	    "  smtp test <address>           send one test message now with the SMTP_* settings\n"
 	    "  version\n"
 	    "\n"
 	    "Configuration comes from the environment; see README.md.\n");
@@ -72,7 +73,7 @@ static int cmd_migrate(void)
 static bool command_known(const char *cmd, int n_args)
 {
 	static const char *const bare[] = { "serve", "migrate", "version", NULL };
-	static const char *const with_args[] = { "user", "client", "keys", "check-config", NULL };
+	static const char *const with_args[] = { "user", "client", "keys", "check-config", "smtp", NULL };
 	for (const char *const *c = bare; *c; c++)
 		if (!strcmp(*c, cmd))
 			return n_args == 0;
@@ -147,6 +148,8 @@ int main(int argc, char **argv)
 		return cli_client(argc - 2, argv + 2);
 	if (!strcmp(cmd, "keys"))
 		return cli_keys(argc - 2, argv + 2);
+	if (!strcmp(cmd, "smtp"))
+		return cli_smtp(argc - 2, argv + 2);
 	usage(stderr);	/* not reached: command_known */
 	return 2;
 }

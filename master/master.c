@@ -18,6 +18,8 @@
 #include "proc/privdrop.h"
 #include "common/secure.h"
 #include "kdf/kdf.h"
+#include "mail/mailer.h"
+#include "proc/actor_loop.h"
 #include "master/pg_embedded.h"
 #include "shm/revoked_tokens.h"
 #include "shm/shm.h"
@@ -40,7 +42,7 @@
 #include <unistd.h>
 #include <event2/event.h>
 
-enum child_role { ROLE_WORKER, ROLE_SIGNER, ROLE_KDF, ROLE_STORE, ROLE_POSTGRES, ROLE_COUNT };
+enum child_role { ROLE_WORKER, ROLE_SIGNER, ROLE_KDF, ROLE_STORE, ROLE_POSTGRES, ROLE_MAILER, ROLE_COUNT };
 
 struct child {
 	enum child_role role;
@@ -60,7 +62,7 @@ static struct {
 	int listen_fds[CONFIG_MAX_LISTEN];
 	int n_listen;
 	struct child workers[SHM_MAX_WORKERS];
-	struct child signer, kdf, store, postgres;
+	struct child signer, kdf, store, postgres, mailer;
 	uint8_t csrf_key[32];
 	/* seals TOTP secrets: the store's alone (every other child wipes it) */
 	uint8_t two_factor_key[32];
@@ -74,6 +76,7 @@ static noreturn void run_worker(struct child *ch, int ctrl_fd);
 static noreturn void run_signer(struct child *ch, int ctrl_fd);
 static noreturn void run_kdf(struct child *ch, int ctrl_fd);
 static noreturn void run_store(struct child *ch, int ctrl_fd);
+static noreturn void run_mailer(struct child *ch, int ctrl_fd);
 
 /*
  * The process table: every role the master forks, its entry point, the user
@@ -102,6 +105,10 @@ static struct role_spec roles[ROLE_COUNT] = {
 	[ROLE_STORE] = { "store", run_store, (const char *const *)&cfg.service_user, "SANDBOX_STORE", IPC_PEER_STORE,
 		NULL, "same; workers get a new link, the listener catches up" },
 	[ROLE_POSTGRES] = { "postgres", NULL, NULL, NULL, 0, NULL, "same (embedded cluster only)" },
+	/* Only with SMTP_HOST. Holds SMTP_PASS (every other child wipes it) and a
+	 * link to the store that answers it the outbox operations only. */
+	[ROLE_MAILER] = { "mailer", run_mailer, (const char *const *)&cfg.service_user, "SANDBOX_MAILER", 0, NULL,
+		"same; gets a new store link, and a new one when the store restarts" },
 };
 
 static struct child *actor_of_peer(int kind)
@@ -150,10 +157,33 @@ static void broker(int slot, struct child *actor, enum ipc_peer kind)
 	close(sv[1]);
 }
 
+static void broker_mailer(void);
+
 static void broker_all(struct child *actor, enum ipc_peer kind)
 {
 	for (int i = 0; i < cfg.workers; i++)
 		broker(i, actor, kind);
+	if (actor == &m.store)
+		broker_mailer();
+}
+
+/* The mailer's link to the store: brokered like a worker's, on the store's
+ * extra peer slot (ACTOR_SLOT_MAILER), by which the store tells it apart. */
+static void broker_mailer(void)
+{
+	int sv[2];
+	struct ipc_msg msg = { .type = IPC_PEER_FD, .kind = IPC_PEER_STORE, .slot = ACTOR_SLOT_MAILER };
+
+	if (m.mailer.pid <= 0 || m.store.pid <= 0 || m.stopping)
+		return;
+	if (ipc_socketpair(sv) < 0) {
+		log_warn("socketpair");
+		return;
+	}
+	if (ipc_send(m.store.ctrl_fd, &msg, sv[1]) < 0 || ipc_send(m.mailer.ctrl_fd, &msg, sv[0]) < 0)
+		log_warn("handing the mailer a store link");
+	close(sv[0]);
+	close(sv[1]);
 }
 
 /* A child that sends its master a malformed control frame is broken (or
@@ -196,6 +226,9 @@ static void ctrl_cb(evutil_socket_t fd, short what, void *arg)
 		} else if (ch->role == ROLE_WORKER && msg.type == IPC_PEER_FD && actor_of_peer((int)msg.kind)) {
 			/* The worker dropped a link that sent it garbage: a fresh one. */
 			broker(ch->slot, actor_of_peer((int)msg.kind), (enum ipc_peer)msg.kind);
+		} else if (msg.type == IPC_PEER_FD && msg.slot == ACTOR_SLOT_MAILER &&
+		    (ch->role == ROLE_MAILER || ch->role == ROLE_STORE)) {
+			broker_mailer();	/* the link carried garbage: a fresh one */
 		} else if (ch->role != ROLE_WORKER && roles[ch->role].peer && msg.type == IPC_PEER_FD && msg.slot >= 0 &&
 		    msg.slot < cfg.workers) {
 			broker((int)msg.slot, ch, roles[ch->role].peer);
@@ -258,6 +291,12 @@ static noreturn void run_store(struct child *ch, int ctrl_fd)
 	store_main(ctrl_fd, m.shm, m.two_factor_key);
 }
 
+static noreturn void run_mailer(struct child *ch, int ctrl_fd)
+{
+	(void)ch;
+	mailer_main(ctrl_fd, m.shm);
+}
+
 static void spawn(struct child *ch)
 {
 	char name[32];
@@ -290,6 +329,9 @@ static void spawn(struct child *ch)
 	if (pid == 0) {
 		int keep[CONFIG_MAX_LISTEN + 1], n = 0;
 		child_reset_signals();
+		/* SMTP_PASS is the mailer's alone. */
+		if (ch->role != ROLE_MAILER)
+			config_forget_smtp_pass();
 		keep[n++] = sv[1];
 		if (ch->role == ROLE_WORKER)
 			for (int i = 0; i < m.n_listen; i++)
@@ -314,6 +356,8 @@ static void spawn(struct child *ch)
 		atomic_store(roles[ch->role].pid_slot, pid);
 	if (roles[ch->role].peer)
 		broker_all(ch, roles[ch->role].peer);
+	if (ch->role == ROLE_MAILER)
+		broker_mailer();
 	log_debug("started %s as pid %d", name, (int)pid);
 }
 
@@ -338,6 +382,8 @@ static struct child *child_by_pid(pid_t pid)
 		return &m.store;
 	if (m.postgres.pid == pid)
 		return &m.postgres;
+	if (m.mailer.pid == pid)
+		return &m.mailer;
 	return NULL;
 }
 
@@ -346,7 +392,7 @@ static bool all_exited(bool include_actors)
 	for (int i = 0; i < cfg.workers; i++)
 		if (m.workers[i].pid > 0)
 			return false;
-	if (include_actors && (m.signer.pid > 0 || m.kdf.pid > 0 || m.store.pid > 0))
+	if (include_actors && (m.signer.pid > 0 || m.kdf.pid > 0 || m.store.pid > 0 || m.mailer.pid > 0))
 		return false;
 	return true;
 }
@@ -404,7 +450,7 @@ static void child_died(struct child *ch, int status)
 
 static void signal_actors(int sig)
 {
-	struct child *actors[] = { &m.signer, &m.kdf, &m.store };
+	struct child *actors[] = { &m.signer, &m.kdf, &m.store, &m.mailer };
 	for (size_t i = 0; i < sizeof(actors) / sizeof(actors[0]); i++)
 		if (actors[i]->pid > 0)
 			kill(actors[i]->pid, sig);
@@ -684,21 +730,25 @@ int master_serve(void)
 	roles[ROLE_KDF].pid_slot = &m.shm->status->kdf_pid;
 	roles[ROLE_STORE].pid_slot = &m.shm->status->store_pid;
 	roles[ROLE_POSTGRES].pid_slot = &m.shm->status->db_pid;
+	roles[ROLE_MAILER].pid_slot = &m.shm->status->mailer_pid;
 	m.signer.role = ROLE_SIGNER;
 	m.kdf.role = ROLE_KDF;
 	m.store.role = ROLE_STORE;
 	spawn(&m.store);
 	spawn(&m.signer);
 	spawn(&m.kdf);
+	m.mailer.role = ROLE_MAILER;
+	if (cfg.smtp_host)
+		spawn(&m.mailer);
 	for (int i = 0; i < cfg.workers; i++) {
 		m.workers[i].role = ROLE_WORKER;
 		m.workers[i].slot = i;
 		spawn(&m.workers[i]);
 	}
 	for (int r = 0; r < ROLE_COUNT; r++)
-		if (roles[r].user)
+		if (roles[r].user && (r != ROLE_MAILER || cfg.smtp_host))
 			log_debug("%s runs as %s under %s", roles[r].name, *roles[r].user, roles[r].sandbox);
-	log_info("ready: %d workers, store, signer, kdf", cfg.workers);
+	log_info("ready: %d workers, store, signer, kdf%s", cfg.workers, cfg.smtp_host ? ", mailer" : "");
 	event_base_dispatch(m.base);
 
 	log_info("stopped");
@@ -717,6 +767,8 @@ int master_serve(void)
 		event_free(m.kdf.restart_ev);
 	if (m.store.restart_ev)
 		event_free(m.store.restart_ev);
+	if (m.mailer.restart_ev)
+		event_free(m.mailer.restart_ev);
 	if (m.postgres.restart_ev)
 		event_free(m.postgres.restart_ev);
 	event_base_free(m.base);

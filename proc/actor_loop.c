@@ -42,7 +42,7 @@ static void ctrl_message(int ctrl_fd, int *peer_fd)
 			return;
 		if (rc < 0)
 			fatalx("control channel lost");
-		if (m.type == IPC_PEER_FD && passed >= 0 && m.slot >= 0 && m.slot < SHM_MAX_WORKERS) {
+		if (m.type == IPC_PEER_FD && passed >= 0 && m.slot >= 0 && m.slot < ACTOR_MAX_PEERS) {
 			if (peer_fd[m.slot] >= 0)
 				close(peer_fd[m.slot]);
 			peer_fd[m.slot] = passed;
@@ -78,13 +78,13 @@ static void peer_messages(int ctrl_fd, enum ipc_peer self, int *peer_fd, int slo
 void actor_serve(int ctrl_fd, enum ipc_peer self, volatile sig_atomic_t *stop, actor_request_fn handle,
     const struct actor_hooks *hooks)
 {
-	int peer_fd[SHM_MAX_WORKERS];
-	for (int i = 0; i < SHM_MAX_WORKERS; i++)
+	int peer_fd[ACTOR_MAX_PEERS];
+	for (int i = 0; i < ACTOR_MAX_PEERS; i++)
 		peer_fd[i] = -1;
 
 	while (!*stop) {
-		struct pollfd pfd[SHM_MAX_WORKERS + 2];
-		int slot_of[SHM_MAX_WORKERS + 2];
+		struct pollfd pfd[ACTOR_MAX_PEERS + 2];
+		int slot_of[ACTOR_MAX_PEERS + 2];
 		int n = 0, watched = hooks && hooks->watch_fd && hooks->on_watch ? hooks->watch_fd() : -1;
 		pfd[n].fd = ctrl_fd;
 		pfd[n].events = POLLIN;
@@ -94,7 +94,7 @@ void actor_serve(int ctrl_fd, enum ipc_peer self, volatile sig_atomic_t *stop, a
 			pfd[n].events = POLLIN;
 			slot_of[n++] = -2;
 		}
-		for (int i = 0; i < SHM_MAX_WORKERS; i++) {
+		for (int i = 0; i < ACTOR_MAX_PEERS; i++) {
 			if (peer_fd[i] < 0)
 				continue;
 			pfd[n].fd = peer_fd[i];
@@ -119,7 +119,7 @@ void actor_serve(int ctrl_fd, enum ipc_peer self, volatile sig_atomic_t *stop, a
 		if (hooks && hooks->on_tick)
 			hooks->on_tick();
 	}
-	for (int i = 0; i < SHM_MAX_WORKERS; i++)
+	for (int i = 0; i < ACTOR_MAX_PEERS; i++)
 		if (peer_fd[i] >= 0)
 			close(peer_fd[i]);
 }

@@ -9,10 +9,16 @@
 #define DREAMAUTH_ACTOR_LOOP_H
 #include <signal.h>
 #include "proto/ipc.h"
+#include "shm/shm.h"
 
 /* After an actor has opened what it needs: forget AUTH_SECRET, drop
  * privileges to user, and take SIGTERM as "stop" (SIGPIPE, SIGHUP ignored). */
 void actor_confine(const char *user, void (*on_term)(int));
+
+/* Peer links are indexed by worker slot; one more slot carries the mailer's
+ * link to the store (the master brokers it like a worker's). */
+#define ACTOR_SLOT_MAILER SHM_MAX_WORKERS
+#define ACTOR_MAX_PEERS (SHM_MAX_WORKERS + 1)
 
 typedef void (*actor_request_fn)(int fd, const struct ipc_msg *m, int slot);
 /* For an actor's handle(): what it does not serve itself. A PING is answered

@@ -14,6 +14,7 @@ enum sandbox_role {
 	SANDBOX_SIGNER,		/* IPC, memory, and its PostgreSQL connection */
 	SANDBOX_STORE,		/* the signer's, plus threads: its connection pool */
 	SANDBOX_WORKER,		/* HTTP only: accept, epoll, IPC; no socket, no connect */
+	SANDBOX_MAILER,		/* IPC to the store, and SMTP (TLS) through libcurl */
 };
 
 /* The entry point of the actors and workers: the role's filter, unless SECCOMP=false or this

@@ -15,8 +15,12 @@ STORE_SHAPES(STORE_SHAPE_TABLE_)
 #define STORE_CLI_OP_SPEC_(name_, fn, args_, shape)                                                    \
 	[STORE_OP_##name_] = { .name = #name_, .args = args_, .cols = shape_##shape, .n_cols = shape##_COLUMNS, \
 		.cli_only = true },
+#define STORE_MAILER_OP_SPEC_(name_, fn, args_, shape)                                                 \
+	[STORE_OP_##name_] = { .name = #name_, .args = args_, .cols = shape_##shape, .n_cols = shape##_COLUMNS, \
+		.mailer_only = true },
 static const struct store_op_spec specs[STORE_OP_MAX] = { STORE_OPS_WORKER(STORE_OP_SPEC_)
-		STORE_OPS_CLI(STORE_CLI_OP_SPEC_) };
+		STORE_OPS_CLI(STORE_CLI_OP_SPEC_) STORE_OPS_MAILER(STORE_MAILER_OP_SPEC_) };
+#undef STORE_MAILER_OP_SPEC_
 #undef STORE_CLI_OP_SPEC_
 #undef STORE_OP_SPEC_
 

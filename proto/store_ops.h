@@ -51,6 +51,7 @@
 	STORE_SHAPES_WALLETS(S)         \
 	STORE_SHAPES_TWO_FACTOR(S)      \
 	STORE_SHAPES_ADMIN(S)           \
+	STORE_SHAPES_MAIL(S)         \
 	STORE_SHAPES_CORS(S)
 
 /* CORS (workers/oidc_clients.c): the web origins of database clients. */
@@ -76,7 +77,8 @@
 #define STORE_SHAPE_USER_CREDENTIALS(C)                                 \
 	C(USER_CREDENTIALS_ID, "id", 't')                               \
 	C(USER_CREDENTIALS_PASSWORD_HASH, "password_hash", 't')         \
-	C(USER_CREDENTIALS_DISABLED, "disabled", 'b')
+	C(USER_CREDENTIALS_DISABLED, "disabled", 'b')                   \
+	C(USER_CREDENTIALS_EMAIL_VERIFIED, "email_verified", 'b')
 
 /* the id of an account just created */
 #define STORE_SHAPE_NEW_USER(C) C(NEW_USER_ID, "id", 't')
@@ -297,6 +299,29 @@
 	C(WALLET_CHAIN_ID, "chain_id", 'i')             \
 	C(WALLET_CREATED_AT, "created_at", 'i')         \
 	C(WALLET_LAST_USED_AT, "last_used_at", 'I')
+
+/* Email: the flows that send mail (store/mail_flows.c) and the mailer's
+ * outbox (store/outbox.c) */
+#define STORE_SHAPES_MAIL(S)                            \
+	S(MAIL_OUTCOME, STORE_SHAPE_MAIL_OUTCOME)       \
+	S(OUTBOX_MESSAGE, STORE_SHAPE_OUTBOX_MESSAGE)
+
+/* what a link or a code came to: a word (see store/mail_flows.c) and the
+ * user it concerned */
+#define STORE_SHAPE_MAIL_OUTCOME(C)                     \
+	C(MAIL_OUTCOME_RESULT, "outcome", 't')          \
+	C(MAIL_OUTCOME_USER_ID, "user_id", 'T')         \
+	C(MAIL_OUTCOME_EMAIL, "email", 'T')
+
+/* a message claimed for delivery; created_unix and id make its Message-ID */
+#define STORE_SHAPE_OUTBOX_MESSAGE(C)                   \
+	C(OUTBOX_MESSAGE_ID, "id", 'i')                 \
+	C(OUTBOX_MESSAGE_RECIPIENT, "recipient", 't')   \
+	C(OUTBOX_MESSAGE_SUBJECT, "subject", 't')       \
+	C(OUTBOX_MESSAGE_TEXT, "body_text", 't')        \
+	C(OUTBOX_MESSAGE_HTML, "body_html", 't')        \
+	C(OUTBOX_MESSAGE_CREATED, "created_unix", 'i')  \
+	C(OUTBOX_MESSAGE_ATTEMPTS, "attempts", 'i')
 
 /* Second factors: TOTP, recovery codes, the pending sign-in every second
  * factor finishes (store/two_factor.c, workers/two_factor*.c) */
@@ -642,6 +667,49 @@
  * one row, the user's roles and permissions there (both "" for none). */
 #define STORE_OPS_APP_ROLES(X) X(APP_ACCESS, store_app_access, "tt", APP_ACCESS)
 
+/* Email flows (store/mail_flows.c). Tokens and codes are made in the store
+ * and go only into the outbox: a worker never sees them, and only their
+ * hashes are kept. Every message is queued in the transaction of its cause;
+ * with SMTP_HOST unset these are refused (STORE_REFUSED). */
+#define STORE_OPS_MAIL(X)                                                                       \
+	/* USER_SIGN_UP's arguments (is_admin is ignored: ADMIN_EMAILS waits for the     \
+	 * verification) and callback_url -> its id, the verification link queued in    \
+	 * the same transaction; CONFLICT when the normalized email is taken */         \
+	X(USER_SIGN_UP_VERIFY, store_user_sign_up_verify, "ttttbT", NEW_USER)                   \
+	/* email_normalized, callback_url -> n = 1 a verification link queued, 0 no such \
+	 * unverified account (the worker answers the same) */                          \
+	X(EMAIL_VERIFICATION_SEND, store_email_verification_send, "tT", COUNT)                  \
+	/* token_hash (hex bytea) -> verified (the address, and ADMIN_EMAILS, granted),  \
+	 * invalid, expired or used */                                                  \
+	X(EMAIL_VERIFY, store_email_verify, "t", MAIL_OUTCOME)                                  \
+	/* email_normalized, redirect_to -> n = 1 a reset link queued, 0 no such         \
+	 * account (the worker answers the same) */                                     \
+	X(PASSWORD_RESET_REQUEST, store_password_reset_request, "tT", COUNT)                    \
+	/* token_hash, password_hash, token_leeway_s -> reset (every session and OAuth   \
+	 * token of the user revoked in the same transaction), invalid, expired, used */ \
+	X(PASSWORD_RESET, store_password_reset, "tti", MAIL_OUTCOME)                            \
+	/* email_normalized, type, allow_sign_up -> n = 1 a code queued, 0 none (no      \
+	 * such account, and no sign-up) */                                             \
+	X(EMAIL_OTP_SEND, store_email_otp_send, "ttb", COUNT)                                   \
+	/* email_normalized, email, type, code, allow_sign_up, password_hash (forget-    \
+	 * password), token_leeway_s -> signed_in, signed_up, verified, reset, or        \
+	 * invalid, expired, too_many_attempts, disabled */                             \
+	X(EMAIL_OTP_USE, store_email_otp_use, "ttttbTi", MAIL_OUTCOME)                         \
+	/* the admin API's hook (workers/admin_api.c): proof (as STORE_OPS_ADMIN's),     \
+	 * user_id -> n = 1 a reset link queued and audited, 0 no such enabled user */   \
+	X(ADMIN_USER_PASSWORD_RESET_SEND, store_admin_password_reset_send, "tt", COUNT)
+
+/* The mailer's outbox (store/outbox.c): refused from workers, and the
+ * mailer may ask nothing else. */
+#define STORE_OPS_MAILER(X)                                                             \
+	/* lease_s -> the next due message (attempts counted, leased), or no row */  \
+	X(OUTBOX_CLAIM, store_outbox_claim, "i", OUTBOX_MESSAGE)                        \
+	/* id -> n = 1 marked delivered */                                           \
+	X(OUTBOX_DELIVERED, store_outbox_delivered, "i", COUNT)                         \
+	/* id, error -> n = 1 given up (SMTP_MAX_ATTEMPTS), 0 retried later           \
+	 * (SMTP_RETRY_BASE doubling) */                                             \
+	X(OUTBOX_FAILED, store_outbox_failed, "it", COUNT)
+
 #define STORE_OPS_CORS(X)                                                               \
 	/* limit -> the distinct http(s) redirect URIs of the database's clients          \
 	 * (`dreamauth client add`), for the CORS origins a worker allows */             \
@@ -658,6 +726,7 @@
 	STORE_OPS_TWO_FACTOR(X)  \
 	STORE_OPS_ADMIN(X)      \
 	STORE_OPS_APP_ROLES(X)  \
+	STORE_OPS_MAIL(X)       \
 	STORE_OPS_CORS(X)
 
 /* What only the CLI may run (store_exec): the store actor refuses these from
@@ -674,7 +743,8 @@
 
 #define STORE_OPS(X)            \
 	STORE_OPS_WORKER(X)     \
-	STORE_OPS_CLI(X)
+	STORE_OPS_CLI(X)        \
+	STORE_OPS_MAILER(X)
 
 /* ---- generated ---- */
 
@@ -699,6 +769,7 @@ struct store_op_spec {
 	const struct store_column *cols;
 	unsigned n_cols;
 	bool cli_only;		/* in STORE_OPS_CLI: refused from a worker */
+	bool mailer_only;	/* in STORE_OPS_MAILER: only the mailer's link may ask */
 };
 
 /* NULL for an unknown operation. */

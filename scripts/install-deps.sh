@@ -10,7 +10,7 @@ PKGS=(build-essential cmake pkg-config clang libclang-rt-14-dev llvm
 if [ "${1:-}" = "--test" ]; then
   PKGS+=(nginx caddy wrk curl procps iproute2 valgrind strace python3)
   # a real SMTP server, an independent TOTP, deploy-file checks, a container runtime
-  PKGS+=(python3-aiosmtpd oathtool python3-yaml systemd podman)
+  PKGS+=(python3-aiosmtpd openssl oathtool python3-yaml systemd podman)
   # headless Chromium for the browser tests (driven by npm playwright-core)
   PKGS+=(chromium)
   # Node runs the real-client tests; keep an existing install (it ships npm).

@@ -35,6 +35,11 @@ struct shm_status {
 	_Atomic int64_t listener_down_since;		/* Unix seconds; 0 = never up yet */
 	_Atomic int64_t revocation_seq;			/* last revocation_log seq applied */
 	_Atomic int32_t revocations_synced;		/* revocation_seq is meaningful (a listener caught up once) */
+	/* The mailer (mail/mailer.c): its pid, and a counter the store's
+	 * listener bumps on every NOTIFY dreamauth_outbox (a message queued by
+	 * any instance), which wakes the mailer before its next poll. */
+	_Atomic int32_t mailer_pid;
+	_Atomic uint64_t outbox_wakeups;
 };
 
 /* Are cached sessions and the revoked-token table to be believed now? Yes

@@ -16,6 +16,8 @@
 #include <time.h>
 
 #define NOTIFY_CHANNEL "dreamauth_revoke"
+/* migrations/011: a message was queued; the mailer wakes (mail/mailer.c). */
+#define OUTBOX_CHANNEL "dreamauth_outbox"
 /* A transaction holds its seq from INSERT to COMMIT, so numbers can become
  * visible out of order: a catch-up also re-reads everything logged in this
  * window before the outage (re-applying a revocation is harmless). */
@@ -162,7 +164,8 @@ static bool connect_and_listen(void)
 	conn = db_connect(cfg.database_url, 0);
 	if (!conn)
 		return false;
-	if (!exec_ok(PQexec(conn, "SET application_name = 'dreamauth revocation listener'; LISTEN " NOTIFY_CHANNEL),
+	if (!exec_ok(PQexec(conn, "SET application_name = 'dreamauth revocation listener'; LISTEN " NOTIFY_CHANNEL
+	                                "; LISTEN " OUTBOX_CHANNEL),
 	        PGRES_COMMAND_OK, "LISTEN") ||
 	    !load_revoked_tokens() || !catch_up()) {
 		PQfinish(conn);
@@ -170,6 +173,7 @@ static bool connect_and_listen(void)
 		return false;
 	}
 	atomic_store(&shm->status->revocations_listening, 1);
+	atomic_fetch_add(&shm->status->outbox_wakeups, 1);	/* what was queued while we were away */
 	return true;
 }
 
@@ -188,7 +192,10 @@ static void drain_notifications(void)
 {
 	PGnotify *n;
 	while ((n = PQnotifies(conn)) != NULL) {
-		apply_payload(n->extra);
+		if (!strcmp(n->relname, OUTBOX_CHANNEL))
+			atomic_fetch_add(&shm->status->outbox_wakeups, 1);
+		else
+			apply_payload(n->extra);
 		PQfreemem(n);
 	}
 }

@@ -23,6 +23,7 @@
 #include "proc/sandbox.h"
 #include "common/secure.h"
 #include "store/listener.h"
+#include "store/mail_flows.h"
 #include "store/store_run.h"
 
 #include <errno.h>
@@ -151,7 +152,25 @@ static void *pool_main(void *arg)
 	return NULL;
 }
 
-static void enqueue(int fd, const struct ipc_msg *m)
+/* Who may ask what: the CLI's operations from nobody here; the outbox's
+ * only from the mailer's link, and the mailer nothing else (it holds no
+ * database password, and a compromised mailer must not reach accounts). */
+static bool op_allowed(const struct store_op_spec *spec, uint32_t op, int slot)
+{
+	const char *who = slot == ACTOR_SLOT_MAILER ? "mailer" : "worker";
+	const char *why = NULL;
+	if (spec->cli_only)
+		why = "CLI only";
+	else if (spec->mailer_only && slot != ACTOR_SLOT_MAILER)
+		why = "mailer only";
+	else if (!spec->mailer_only && slot == ACTOR_SLOT_MAILER && op != STORE_OP_PING)
+		why = "not the mailer's";
+	if (why)
+		log_warnx("refused %s from %s: %s", spec->name, who, why);
+	return why == NULL;
+}
+
+static void enqueue(int fd, const struct ipc_msg *m, int slot)
 {
 	struct store_job *j = calloc(1, sizeof(*j));
 	uint32_t op = 0;
@@ -170,8 +189,7 @@ static void enqueue(int fd, const struct ipc_msg *m)
 		return;
 	}
 	op = j->req.op;
-	if (store_op_spec(op)->cli_only) {
-		log_warnx("refused %s from worker: CLI only", store_op_spec(op)->name);
+	if (!op_allowed(store_op_spec(op), op, slot)) {
 		send_status(fd, m->rid, op, STORE_REFUSED);
 		job_free(j);
 		return;
@@ -191,7 +209,7 @@ static void enqueue(int fd, const struct ipc_msg *m)
 static void handle_request(int fd, const struct ipc_msg *m, int slot)
 {
 	if (m->type == IPC_STORE_REQ)
-		enqueue(fd, m);
+		enqueue(fd, m, slot);
 	else
 		actor_answer_other(fd, m, slot);
 }
@@ -204,6 +222,9 @@ void store_main(int ctrl_fd, struct shm_region *shm, uint8_t two_factor_key[32])
 	log_set_role("store");
 	proctitle_set("store");
 	store_shm = shm;
+	/* Before actor_confine forgets AUTH_SECRET. */
+	if (store_mail_keys_init(cfg.auth_secret) < 0)
+		fatalx("cannot derive the email code key");
 	store_two_factor_set_key(two_factor_key);
 	secure_wipe(two_factor_key, 32);
 	actor_confine(cfg.service_user, on_term);

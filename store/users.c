@@ -15,7 +15,7 @@
 
 /* The columns of STORE_SHAPE_USER_CREDENTIALS, by name. */
 #define USER_CREDENTIALS_SELECT                                                  \
-	"SELECT id::text AS id, coalesce(password_hash, '') AS password_hash, disabled" \
+	"SELECT id::text AS id, coalesce(password_hash, '') AS password_hash, disabled, email_verified" \
 	" FROM users"
 
 void store_user_find_by_email(PGconn *db, const struct store_request *req, struct store_result *res)

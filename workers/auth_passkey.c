@@ -424,8 +424,7 @@ static void options_store(struct options_request *o)
 		STORE_CALL(STORE_OP_PASSKEY_REGISTER_OPTIONS, options_stored, o, STORE_V_TEXT(o->challenge_hash),
 		    STORE_V_TEXT(o->binding_hash), STORE_V_TEXT(o->purpose), STORE_V_TEXT(o->user_id),
 		    STORE_V_TEXT_OR_NULL(o->email), STORE_V_TEXT_OR_NULL(o->email_normalized),
-		    STORE_V_TEXT(o->display_name), STORE_V_BOOL(o->email_normalized[0] &&
-		        !strcmp(o->purpose, "sign_up") && config_is_admin_email(o->email_normalized)),
+		    STORE_V_TEXT(o->display_name), STORE_V_BOOL(false) /* ADMIN_EMAILS waits for a verified address */,
 		    STORE_V_INT(PASSKEY_CHALLENGE_TTL));
 	else
 		STORE_CALL(STORE_OP_PASSKEY_AUTH_OPTIONS, options_stored, o, STORE_V_TEXT(o->challenge_hash),

@@ -469,7 +469,7 @@ static void ask_store(struct verify *v, const char *link_user_id)
 	STORE_CALL(STORE_OP_SIWE_SIGN_IN, siwe_done, v, STORE_V_TEXT(v->nonce_hash), STORE_V_TEXT(v->address_lc),
 	    STORE_V_INT(v->msg.chain_id), STORE_V_TEXT_OR_NULL(link_user_id), STORE_V_BOOL(cfg.enable_registration),
 	    text_or_null(v->email), text_or_null(v->email_normalized),
-	    STORE_V_BOOL(v->email[0] && config_is_admin_email(v->email_normalized)));
+	    STORE_V_BOOL(false) /* ADMIN_EMAILS waits for a verified address */);
 }
 
 /* Signed in: link. Not: sign in or up, counted against the IP first. */

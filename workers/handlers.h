@@ -28,6 +28,16 @@ void handle_siwe_script(struct http_exchange *ex);
 /* The browser SDK (workers/sdk.c): ES module and classic script. */
 void handle_sdk_module(struct http_exchange *ex);
 void handle_sdk_script(struct http_exchange *ex);
+/* Email flows (workers/auth_email.c, auth_email.h): verification, reset,
+ * emailed codes (every /api/auth/email-otp/ path) */
+void handle_send_verification_email(struct http_exchange *ex);
+void handle_verify_email(struct http_exchange *ex);
+void handle_request_password_reset(struct http_exchange *ex);
+void handle_reset_password(struct http_exchange *ex);
+void handle_forgot_password_page(struct http_exchange *ex);
+void handle_reset_password_page(struct http_exchange *ex);
+void handle_sign_in_email_otp(struct http_exchange *ex);
+void handle_email_otp(struct http_exchange *ex);
 /* Administration (workers/admin_api*.c, admin_console*.c): every /api/admin
  * and /admin path */
 void handle_admin_api(struct http_exchange *ex);

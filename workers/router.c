@@ -60,6 +60,17 @@ static const struct route routes[] = {
 	{ "/static/siwe.js", M(GET) | M(HEAD), handle_siwe_script, "GET, HEAD" },
 	{ "/sdk/dreamauth.js", M(GET) | M(HEAD), handle_sdk_module, "GET, HEAD" },
 	{ "/sdk/dreamauth.iife.js", M(GET) | M(HEAD), handle_sdk_script, "GET, HEAD" },
+	/* email (workers/auth_email.c) */
+	{ "/api/auth/send-verification-email", M(POST), handle_send_verification_email, "POST" },
+	{ "/api/auth/verify-email", M(GET), handle_verify_email, "GET" },
+	{ "/api/auth/request-password-reset", M(POST), handle_request_password_reset, "POST" },
+	{ "/api/auth/forget-password", M(POST), handle_request_password_reset, "POST" },
+	{ "/api/auth/reset-password", M(POST), handle_reset_password, "POST" },
+	{ "/api/auth/sign-in/email-otp", M(POST), handle_sign_in_email_otp, "POST" },
+	{ "/forgot-password", M(GET) | M(HEAD), handle_forgot_password_page, "GET, HEAD, POST" },
+	{ "/forgot-password", M(POST), handle_request_password_reset, "GET, HEAD, POST" },
+	{ "/reset-password", M(GET) | M(HEAD), handle_reset_password_page, "GET, HEAD, POST" },
+	{ "/reset-password", M(POST), handle_reset_password, "GET, HEAD, POST" },
 	{ "/login/two-factor", M(GET) | M(HEAD), handle_two_factor_page, "GET, HEAD, POST" },
 	{ "/login/two-factor", M(POST), handle_two_factor_form, "GET, HEAD, POST" },
 };
@@ -96,6 +107,10 @@ void router_dispatch(struct http_exchange *ex)
 	}
 	if (path.len > 18 && memcmp(path.p, "/api/auth/passkey/", 18) == 0) {
 		handle_passkey(ex);
+		return;
+	}
+	if (path.len > 20 && memcmp(path.p, "/api/auth/email-otp/", 20) == 0) {
+		handle_email_otp(ex);
 		return;
 	}
 	if (path.len > 21 && memcmp(path.p, "/api/auth/two-factor/", 21) == 0) {

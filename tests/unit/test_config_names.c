@@ -43,6 +43,22 @@ int main(void)
 	CHECK(config_is_admin_email("a@example.com"));
 	CHECK_EQ_STR(cfg.listen[0], "127.0.0.1:3555");
 	config_free();
+	/* circle-rd's APP_NAME names the TOTP issuer unless TOTP_ISSUER does;
+	 * one that cannot be an issuer (a ':') leaves the default. */
+	setenv("APP_NAME", "Circle Auth", 1);
+	CHECK_EQ_INT(config_load(err, sizeof(err)), 0);
+	CHECK_EQ_STR(cfg.totp_issuer, "Circle Auth");
+	config_free();
+	setenv("APP_NAME", "Circle: Auth", 1);
+	CHECK_EQ_INT(config_load(err, sizeof(err)), 0);
+	CHECK_EQ_STR(cfg.totp_issuer, "localhost");
+	config_free();
+	setenv("TOTP_ISSUER", "Issuer", 1);
+	CHECK_EQ_INT(config_load(err, sizeof(err)), 0);
+	CHECK_EQ_STR(cfg.totp_issuer, "Issuer");
+	config_free();
+	unsetenv("TOTP_ISSUER");
+	unsetenv("APP_NAME");
 	setenv("HOST", "::", 1);
 	CHECK_EQ_INT(config_load(err, sizeof(err)), 0);
 	CHECK_EQ_STR(cfg.listen[0], "[::]:3555");

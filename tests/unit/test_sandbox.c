@@ -355,31 +355,31 @@ int main(void)
 	static const struct {
 		const char *what;
 		int (*body)(enum sandbox_role);
-		bool dies[4];	/* kdf, signer, store, worker: the order of roles[] */
+		bool dies[5];	/* kdf, signer, store, worker, mailer: the order of roles[] */
 	} forbidden[] = {
-		{ "execve", do_execve, { true, true, true, true } },
-		{ "fork", do_fork, { true, true, true, true } },
-		{ "open for writing", do_open_for_writing, { true, true, true, true } },
-		{ "open with O_TRUNC", do_open_truncating, { true, true, true, true } },
-		{ "open for reading", do_open_reading, { true, false, false, false } },
-		{ "mmap PROT_EXEC", do_exec_memory, { true, true, true, true } },
-		{ "mprotect PROT_EXEC", do_mprotect_exec, { true, true, true, true } },
-		{ "AF_PACKET socket", do_raw_socket, { true, true, true, true } },
-		{ "AF_NETLINK socket", do_netlink_socket, { true, true, true, true } },
-		{ "AF_INET socket", do_socket_inet, { true, false, false, true } },
-		{ "AF_UNIX socket", do_socket_unix, { true, false, false, true } },
-		{ "connect", do_connect, { true, false, false, true } },
-		{ "socketpair", do_socketpair, { true, true, true, true } },
-		{ "epoll_create1", do_new_epoll, { true, true, true, true } },
-		{ "bind", do_bind, { true, true, true, true } },
-		{ "setresuid", do_setuid, { true, true, true, true } },
-		{ "ptrace", do_ptrace, { true, true, true, true } },
-		{ "ioctl TIOCSTI", do_tiocsti, { true, true, true, true } },
-		{ "getppid", do_getppid, { true, true, true, true } },
-		{ "kill", do_kill_other, { true, true, true, true } },
+		{ "execve", do_execve, { true, true, true, true, true } },
+		{ "fork", do_fork, { true, true, true, true, true } },
+		{ "open for writing", do_open_for_writing, { true, true, true, true, true } },
+		{ "open with O_TRUNC", do_open_truncating, { true, true, true, true, true } },
+		{ "open for reading", do_open_reading, { true, false, false, false, false } },
+		{ "mmap PROT_EXEC", do_exec_memory, { true, true, true, true, true } },
+		{ "mprotect PROT_EXEC", do_mprotect_exec, { true, true, true, true, true } },
+		{ "AF_PACKET socket", do_raw_socket, { true, true, true, true, true } },
+		{ "AF_NETLINK socket", do_netlink_socket, { true, true, true, true, true } },
+		{ "AF_INET socket", do_socket_inet, { true, false, false, true, false } },
+		{ "AF_UNIX socket", do_socket_unix, { true, false, false, true, false } },
+		{ "connect", do_connect, { true, false, false, true, false } },
+		{ "socketpair", do_socketpair, { true, true, true, true, false } },
+		{ "epoll_create1", do_new_epoll, { true, true, true, true, true } },
+		{ "bind", do_bind, { true, true, true, true, true } },
+		{ "setresuid", do_setuid, { true, true, true, true, true } },
+		{ "ptrace", do_ptrace, { true, true, true, true, true } },
+		{ "ioctl TIOCSTI", do_tiocsti, { true, true, true, true, true } },
+		{ "getppid", do_getppid, { true, true, true, true, true } },
+		{ "kill", do_kill_other, { true, true, true, true, true } },
 	};
-	static const enum sandbox_role roles[] = { SANDBOX_KDF, SANDBOX_SIGNER, SANDBOX_STORE, SANDBOX_WORKER };
-	static const char *const role_names[] = { "kdf", "signer", "store", "worker" };
+	static const enum sandbox_role roles[] = { SANDBOX_KDF, SANDBOX_SIGNER, SANDBOX_STORE, SANDBOX_WORKER, SANDBOX_MAILER };
+	static const char *const role_names[] = { "kdf", "signer", "store", "worker", "mailer" };
 
 	log_init("test", LOG_LEVEL_WARN);
 	cfg.argon2_m_kib = 64;
