@@ -315,14 +315,16 @@ test('the image\'s default run, without a container: non-root, minimal PATH, emb
     const owner = spawnSync('stat', ['-c', '%U', join(dir, 'data', 'pg')], { encoding: 'utf8' }).stdout.trim();
     assert.equal(owner, 'dreamauth', 'the cluster belongs to the non-root user');
   } finally {
-    // runuser's child is the master: stop it by its pid (the newest
-    // "dreamauth: master" of that user whose DATA_DIR is ours).
-    const pids = spawnSync('pgrep', ['-u', 'dreamauth', '-f', 'dreamauth: master'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
-    for (const pid of pids) {
-      let environ = '';
-      try { environ = readFileSync(`/proc/${pid}/environ`, 'latin1'); } catch { /* gone */ }
-      if (environ.includes(`DATA_DIR=${dir}/data`)) process.kill(Number(pid), 'SIGTERM');
+    // runuser's child is the master (its title replaced its environment, so
+    // it is found by parent, not by DATA_DIR): stop it, then runuser ends.
+    const masters = spawnSync('pgrep', ['-P', String(child.pid)], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+    for (const pid of masters) process.kill(Number(pid), 'SIGTERM');
+    const done = await Promise.race([closed.then(() => true), sleep(20000).then(() => false)]);
+    if (!done) {
+      for (const pid of masters) try { process.kill(Number(pid), 'SIGKILL'); } catch { /* gone */ }
+      child.kill('SIGKILL');
+      await closed;
     }
-    await Promise.race([closed, sleep(15000)]);
+    assert.ok(done, 'the server stopped on SIGTERM');
   }
 });
