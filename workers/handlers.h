@@ -25,6 +25,9 @@ void handle_passkey_script(struct http_exchange *ex);
 /* Sign-In With Ethereum (workers/auth_siwe.c): every /api/auth/siwe/ path; the script */
 void handle_siwe(struct http_exchange *ex);
 void handle_siwe_script(struct http_exchange *ex);
+/* GET /metrics (workers/metrics_endpoint.c), GET /api/admin/audit (workers/admin_audit.c) */
+void handle_metrics(struct http_exchange *ex);
+void handle_admin_audit(struct http_exchange *ex);
 /* OpenID Connect provider (workers/oidc_*.c) */
 void handle_oauth_authorize(struct http_exchange *ex);
 void handle_oauth_consent(struct http_exchange *ex);

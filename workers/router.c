@@ -7,6 +7,7 @@
 #include "workers/discovery.h"
 #include "workers/handlers.h"
 #include "workers/pages.h"
+#include "shm/metrics.h"
 
 #include <string.h>
 
@@ -54,7 +55,34 @@ static const struct route routes[] = {
 	{ "/login/passkey", M(GET) | M(HEAD), handle_passkey_second_factor_page, "GET, HEAD" },
 	{ "/static/passkey.js", M(GET) | M(HEAD), handle_passkey_script, "GET, HEAD" },
 	{ "/static/siwe.js", M(GET) | M(HEAD), handle_siwe_script, "GET, HEAD" },
+	{ "/metrics", M(GET) | M(HEAD), handle_metrics, "GET, HEAD" },
+	{ "/api/admin/audit", M(GET), handle_admin_audit, "GET" },
 };
+
+#define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
+
+/* Route ids for /metrics: a path's first row in the table, then the path
+ * prefixes, then "other" (METRICS_ROUTE_OTHER). Bounded: the table's size. */
+static const char *const prefix_routes[] = { "/api/auth/passkey/*", "/api/auth/siwe/*", "/static/*" };
+enum { ROUTE_PASSKEY = N_ROUTES, ROUTE_SIWE, ROUTE_STATIC, ROUTE_IDS };
+_Static_assert(ROUTE_IDS <= METRICS_ROUTE_OTHER, "more routes than METRICS_ROUTES holds");
+
+static int first_row_of(size_t i)
+{
+	for (size_t j = 0; j < i; j++)
+		if (strcmp(routes[j].path, routes[i].path) == 0)
+			return (int)j;
+	return (int)i;
+}
+
+const char *router_route_name(int id)
+{
+	if (id >= 0 && (size_t)id < N_ROUTES)
+		return first_row_of((size_t)id) == id ? routes[id].path : NULL;
+	if (id >= ROUTE_PASSKEY && id < ROUTE_IDS)
+		return prefix_routes[id - ROUTE_PASSKEY];
+	return id == METRICS_ROUTE_OTHER ? "other" : NULL;
+}
 
 void router_dispatch(struct http_exchange *ex)
 {
@@ -68,6 +96,7 @@ void router_dispatch(struct http_exchange *ex)
 		if (!(r->methods & (1u << ex->req.method)) && i + 1 < sizeof(routes) / sizeof(routes[0]) &&
 		    http_str_eq(path, routes[i + 1].path))
 			continue;
+		ex->route_id = first_row_of(i);
 		if (!(r->methods & (1u << ex->req.method))) {
 			http_reply_header(ex, "Allow", r->allow);
 			http_reply_error(ex, 405, "method_not_allowed", "method not allowed on this path");
@@ -77,15 +106,18 @@ void router_dispatch(struct http_exchange *ex)
 		return;
 	}
 	if (path.len > 18 && memcmp(path.p, "/api/auth/passkey/", 18) == 0) {
+		ex->route_id = ROUTE_PASSKEY;
 		handle_passkey(ex);
 		return;
 	}
 	if (path.len > 15 && memcmp(path.p, "/api/auth/siwe/", 15) == 0) {
+		ex->route_id = ROUTE_SIWE;
 		handle_siwe(ex);
 		return;
 	}
 	if (path.len > 8 && memcmp(path.p, "/static/", 8) == 0 && (ex->req.method == HTTP_METHOD_GET ||
 	    ex->req.method == HTTP_METHOD_HEAD)) {
+		ex->route_id = ROUTE_STATIC;
 		handle_static(ex);
 		return;
 	}
