@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,6 +148,37 @@ bool store_audit_record(PGconn *db, const struct audit_event *ev)
 		keep_line(PQgetvalue(r, 0, 0), in_transaction);
 	PQclear(r);
 	return true;
+}
+
+bool store_audit(PGconn *db, const struct store_request *req, const char *event, const char *method,
+    const char *actor_user_id, const char *target_type, const char *target_id, const char *detail)
+{
+	struct audit_event ev = audit_event_for(req, event, method, actor_user_id);
+	ev.target_type = target_type;
+	ev.target_id = target_id;
+	ev.detail = detail;
+	return store_audit_record(db, &ev);
+}
+
+const char *audit_detail(char *buf, size_t cap, ...)
+{
+	json_t *o = json_object();
+	va_list ap;
+	const char *name;
+
+	va_start(ap, cap);
+	while ((name = va_arg(ap, const char *))) {
+		const char *value = va_arg(ap, const char *);
+		if (value && o)
+			json_object_set_new(o, name, json_string(value));
+	}
+	va_end(ap);
+	size_t n = o ? json_dumpb(o, buf, cap, JSON_COMPACT | JSON_PRESERVE_ORDER) : 0;
+	json_decref(o);
+	if (n == 0 || n >= cap)
+		return "{}";
+	buf[n] = '\0';
+	return buf;
 }
 
 /* ---- operations ---- */

@@ -37,6 +37,14 @@ struct audit_event audit_event_for(const struct store_request *req, const char *
  * false return then means the transaction is lost: fail it), else on its
  * own. The JSON line (AUDIT_LOG=stdout) waits for the COMMIT. */
 bool store_audit_record(PGconn *db, const struct audit_event *ev);
+/* Shorthand: audit_event_for(req, event, method, actor) with a target and a
+ * detail (NULL: {}), recorded by store_audit_record. */
+bool store_audit(PGconn *db, const struct store_request *req, const char *event, const char *method,
+    const char *actor_user_id, const char *target_type, const char *target_id, const char *detail);
+/* A JSON object of string pairs for detail: audit_detail(buf, cap, "name",
+ * value, ..., NULL); values escaped; NULL values left out. buf on success,
+ * "{}" when it does not fit. */
+const char *audit_detail(char *buf, size_t cap, ...);
 /* Called by store_commit once it knows: writes (committed) or drops the
  * lines of this thread's events. */
 void store_audit_transaction_end(bool committed);
