@@ -5,6 +5,7 @@
 int cli_user(int argc, char **argv);
 int cli_client(int argc, char **argv);
 int cli_keys(int argc, char **argv);
+int cli_audit(int argc, char **argv);
 /* A database connection for a command, whether or not a server runs (see
  * master/cli_db.c); migrates when AUTO_MIGRATE is on. *pg_pid is an
  * embedded cluster started for the command: master_stop_embedded_pg() it

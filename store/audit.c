@@ -37,6 +37,12 @@ struct pending_line {
 };
 static _Thread_local struct pending_line *pending, *pending_last;
 static pthread_mutex_t stdout_lock = PTHREAD_MUTEX_INITIALIZER;
+static FILE *audit_out;	/* NULL: stdout */
+
+void store_audit_lines_to(FILE *out)
+{
+	audit_out = out;
+}
 
 struct audit_event audit_event_for(const struct store_request *req, const char *event, const char *method,
     const char *actor_user_id)
@@ -77,10 +83,11 @@ static char *ascii_line(const char *json_text)
 static void write_line(const char *line)
 {
 	size_t n = strlen(line);
+	FILE *out = audit_out ? audit_out : stdout;
 	pthread_mutex_lock(&stdout_lock);
-	fwrite(line, 1, n, stdout);
-	fputc('\n', stdout);
-	fflush(stdout);
+	fwrite(line, 1, n, out);
+	fputc('\n', out);
+	fflush(out);
 	pthread_mutex_unlock(&stdout_lock);
 }
 

@@ -11,6 +11,7 @@
 #ifndef DREAMAUTH_STORE_AUDIT_H
 #define DREAMAUTH_STORE_AUDIT_H
 #include <stdbool.h>
+#include <stdio.h>
 #include <libpq-fe.h>
 #include "proto/store_wire.h"
 
@@ -48,6 +49,10 @@ const char *audit_detail(char *buf, size_t cap, ...);
 /* Called by store_commit once it knows: writes (committed) or drops the
  * lines of this thread's events. */
 void store_audit_transaction_end(bool committed);
+
+/* Where AUDIT_LOG=stdout lines go: stdout (the default, the server), or
+ * stderr for the CLI, whose stdout is its answer. */
+void store_audit_lines_to(FILE *out);
 
 /* Deletes rows older than days in batches (the trigger lets only this
  * through); the number deleted, or -1 on failure. */
