@@ -667,7 +667,7 @@ static void conn_process(struct http_conn *c)
 		ex->replied = false;
 		ex->handler_state = NULL;
 		ex->route_id = METRICS_ROUTE_OTHER;
-		ex->started_ns = metrics_self ? metrics_now_ns() : 0;
+		ex->started_ns = metrics_self ? metrics_loop_time_ns(c->server->base) : 0;
 		_Static_assert(sizeof(ex->client_ip) == sizeof(c->client_ip), "client_ip sizes");
 		memcpy(ex->client_ip, c->client_ip, sizeof(ex->client_ip));	/* NUL-terminated by accept */
 		if (cfg.trust_proxy) {
