@@ -9,6 +9,7 @@
 #include "workers/pages.h"
 #include "shm/metrics.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 struct route {
@@ -67,12 +68,24 @@ static const char *const prefix_routes[] = { "/api/auth/passkey/*", "/api/auth/s
 enum { ROUTE_PASSKEY = N_ROUTES, ROUTE_SIWE, ROUTE_STATIC, ROUTE_IDS };
 _Static_assert(ROUTE_IDS <= METRICS_ROUTE_OTHER, "more routes than METRICS_ROUTES holds");
 
+/* Worked out once per process: the hot path only indexes. */
+static int first_row[N_ROUTES];
+static bool first_rows_known;
+
 static int first_row_of(size_t i)
 {
-	for (size_t j = 0; j < i; j++)
-		if (strcmp(routes[j].path, routes[i].path) == 0)
-			return (int)j;
-	return (int)i;
+	if (!first_rows_known) {
+		for (size_t k = 0; k < N_ROUTES; k++) {
+			first_row[k] = (int)k;
+			for (size_t j = 0; j < k; j++)
+				if (strcmp(routes[j].path, routes[k].path) == 0) {
+					first_row[k] = (int)j;
+					break;
+				}
+		}
+		first_rows_known = true;
+	}
+	return first_row[i];
 }
 
 const char *router_route_name(int id)
