@@ -49,9 +49,11 @@ struct audit_event audit_event_for(const struct store_request *req, const char *
 {
 	bool from_cli = !req->ctx.client_ip && !req->ctx.user_agent && !req->ctx.actor_user_id;
 
+	if (!method)	/* an operation run by the CLI, or by an admin for someone else */
+		method = from_cli ? "cli" : req->ctx.actor_user_id ? "admin" : NULL;
 	return (struct audit_event){
 		.event = event,
-		.method = from_cli && !method ? "cli" : method,
+		.method = method,
 		.actor_user_id = req->ctx.actor_user_id ? req->ctx.actor_user_id : actor_user_id,
 		.client_ip = req->ctx.client_ip,
 		.user_agent = req->ctx.user_agent,

@@ -30,7 +30,8 @@ struct audit_event {
 
 /* The event as a worker's request describes it: its client IP and user
  * agent, and as actor the admin acting (ctx.actor_user_id) or else
- * actor_user_id. The CLI's requests carry no context: method "cli". */
+ * actor_user_id. With method NULL: "cli" for the CLI's requests (they carry
+ * no context), "admin" when an admin acts (ctx.actor_user_id), else "". */
 struct audit_event audit_event_for(const struct store_request *req, const char *event, const char *method,
     const char *actor_user_id);
 
