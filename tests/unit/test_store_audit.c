@@ -165,6 +165,27 @@ static void query(void)
 	store_reply_free(&r);
 }
 
+/* Who the event names: the CLI (no context), a browser's own act, an admin's. */
+static void actors(void)
+{
+	struct store_request cli = { 0 }, own = { .ctx = { .client_ip = "192.0.2.1", .user_agent = "ua" } },
+			     admin = { .ctx = { .client_ip = "192.0.2.2", .actor_user_id = "admin-id" } };
+	struct audit_event e = audit_event_for(&cli, "x", NULL, "user-id");
+	CHECK_EQ_STR(e.method, "cli");
+	CHECK_EQ_STR(e.actor_user_id, "user-id");
+	CHECK(e.client_ip == NULL);
+	e = audit_event_for(&own, "x", NULL, "user-id");
+	CHECK(e.method == NULL);
+	CHECK_EQ_STR(e.actor_user_id, "user-id");
+	CHECK_EQ_STR(e.client_ip, "192.0.2.1");
+	CHECK_EQ_STR(e.user_agent, "ua");
+	e = audit_event_for(&admin, "x", NULL, "user-id");
+	CHECK_EQ_STR(e.method, "admin");
+	CHECK_EQ_STR(e.actor_user_id, "admin-id");
+	e = audit_event_for(&admin, "x", "password", "user-id");
+	CHECK_EQ_STR(e.method, "password");
+}
+
 static void sweep(void)
 {
 	test_db_exec(db, "INSERT INTO audit_log (event, at) SELECT 'old', now() - interval '10 days'"
@@ -197,6 +218,7 @@ int main(void)
 	event_failure_fails_the_change();
 	worker_failures();
 	query();
+	actors();
 	sweep();
 	test_db_drop(&test_db);
 	fclose(lines);
