@@ -591,6 +591,8 @@ static const char *verify_offline(struct verify *v, const json_t *json, const ch
 		*why = why_buf;
 		return "invalid_message";
 	}
+	/* the address the message claims: what a refusal is about (audit log) */
+	eth_address_encode(v->msg.address_bytes, v->address);
 	if ((code = siwe_message_refusal(&v->msg, now_seconds(), why, why_buf, why_cap)) ||
 	    (code = body_refusal(json, &v->msg, why)) || (code = signature_refusal(v, sig, why)))
 		return code;
@@ -598,7 +600,6 @@ static const char *verify_offline(struct verify *v, const json_t *json, const ch
 		*why = "enter a valid email address";
 		return "invalid_email";
 	}
-	eth_address_encode(v->msg.address_bytes, v->address);
 	address_lower(v->msg.address_bytes, v->address_lc);
 	nonce_hash_hex(v->msg.nonce.ptr, v->msg.nonce.len, v->nonce_hash);
 	return NULL;

@@ -7,6 +7,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { SiweMessage } from 'siwe';
+import { Wallet } from 'ethers';
 import { Server, freshDatabase, psql, sleep, TEST_SECRET, BIN, rawRequest } from './harness.mjs';
 
 const ADMIN = 'admin@example.com';
@@ -150,6 +152,45 @@ test('a user agent beyond printable ASCII is stored escaped, and cut at 256 byte
   assert.ok(last.user_agent.startsWith('evil\\xe2\\x80\\xae\\x9b xxx'), last.user_agent);
   assert.ok(Buffer.byteLength(last.user_agent) <= 256);
   assert.doesNotMatch(last.user_agent, /[\x00-\x1f\x7f]/);
+});
+
+async function siwe(wallet, signer = wallet, cookie) {
+  const nonce = (await (await fetch(server.url + '/api/auth/siwe/nonce')).json()).nonce;
+  const message = new SiweMessage({ domain: `localhost:${server.port}`, address: wallet.address, statement: 'Audit.',
+    uri: `http://localhost:${server.port}`, version: '1', chainId: 1, nonce, issuedAt: new Date().toISOString() })
+    .prepareMessage();
+  return post('/api/auth/siwe/verify', { message, signature: await signer.signMessage(message) }, cookie);
+}
+
+test('Sign-In With Ethereum: sign-up, sign-in, a bad signature, link and unlink', async () => {
+  const wallet = Wallet.createRandom(), other = Wallet.createRandom();
+  let r = await siwe(wallet);
+  assert.equal(r.status, 201, await r.clone().text());
+  bump('sign_up/success'); bump('sign_in/success');
+  r = await siwe(wallet);
+  assert.equal(r.status, 200);
+  bump('sign_in/success');
+  r = await siwe(wallet, other);	// signed by another key
+  assert.equal(r.status, 401);
+  bump('sign_in/failure');
+  await expectCounts(tally, 'after SIWE');
+  const [up] = rows("event = 'sign_up' and method = 'siwe'");
+  assert.equal(up.detail.address, wallet.address.toLowerCase());
+  assert.equal(rows("event = 'sign_in' and method = 'siwe' and result = 'success'").length, 2);
+  const [bad] = rows("event = 'sign_in' and method = 'siwe' and result = 'failure'");
+  assert.equal(bad.detail.name, wallet.address);
+  // a wallet linked to the admin's account, then unlinked
+  const third = Wallet.createRandom();
+  r = await siwe(third, third, adminCookie);
+  assert.equal(r.status, 200, await r.clone().text());
+  bump('wallet_link/success');
+  r = await post('/api/auth/siwe/unlink', { walletAddress: third.address }, adminCookie);
+  assert.equal(r.status, 200, await r.clone().text());
+  bump('wallet_unlink/success');
+  await expectCounts(tally, 'after link and unlink');
+  const [unlink] = rows("event = 'wallet_unlink'");
+  assert.equal(unlink.target_id, third.address.toLowerCase());
+  assert.equal(unlink.actor_user_id, psql(db, `select id from users where email = '${ADMIN}'`));
 });
 
 test('CLI administration is recorded with method cli', async () => {
