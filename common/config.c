@@ -284,6 +284,7 @@ void config_free(void)
 	for (int i = 0; i < cfg.n_listen; i++)
 		free(cfg.listen[i]);
 	config_free_passkeys();
+	config_free_two_factor();
 	config_free_observe();
 	memset(&cfg, 0, sizeof(cfg));
 }
@@ -394,7 +395,7 @@ int config_load(char *err, size_t errlen)
 	    parse_bool("TRUST_PROXY", NULL, false, &cfg.trust_proxy, err, errlen) ||
 	    parse_bool("SECCOMP", NULL, true, &cfg.seccomp, err, errlen))
 		return -1;
-	if (config_load_passkeys(err, errlen) || config_load_observe(err, errlen))
+	if (config_load_passkeys(err, errlen) || config_load_two_factor(err, errlen) || config_load_observe(err, errlen))
 		return -1;
 	if (derive_siwe_origin(err, errlen) || parse_siwe_chain_ids(err, errlen))
 		return -1;

@@ -56,6 +56,10 @@ struct config {
 	bool passkey_attestation_require_trusted;	/* PASSKEY_ATTESTATION_REQUIRE_TRUSTED */
 	char *passkey_trust_anchors_pem;	/* PASSKEY_TRUST_ANCHORS_FILE's text, read at start */
 	bool enable_siwe;
+	/* second factors (common/config_two_factor.c) */
+	char *totp_issuer;		/* TOTP_ISSUER: the name authenticator apps show; default AUTH_URL's host */
+	bool forward_auth_amr_header;	/* FORWARD_AUTH_AMR_HEADER: /api/verify sends X-Auth-AMR (default true) */
+	bool forward_auth_require_mfa;	/* FORWARD_AUTH_REQUIRE_MFA: /api/verify refuses sessions without mfa */
 	/* Sign-In With Ethereum: what a message must say to be ours */
 	uint64_t siwe_chain_ids[CONFIG_MAX_SIWE_CHAINS];	/* SIWE_CHAIN_IDS, default "1" */
 	int n_siwe_chain_ids;
@@ -128,6 +132,9 @@ bool config_is_admin_email(const char *email);
 enum { CONFIG_UV_DISCOURAGED, CONFIG_UV_PREFERRED, CONFIG_UV_REQUIRED };
 int config_load_passkeys(char *err, size_t errlen);
 void config_free_passkeys(void);
+/* The second-factor settings (common/config_two_factor.c), after AUTH_URL. */
+int config_load_two_factor(char *err, size_t errlen);
+void config_free_two_factor(void);
 /* AUDIT_LOG, AUDIT_RETENTION_DAYS, METRICS_ALLOW, METRICS_TOKEN
  * (common/config_observe.c), from config_load; freed by config_free. */
 int config_load_observe(char *err, size_t errlen);

@@ -5,6 +5,8 @@
 int cli_user(int argc, char **argv);
 int cli_client(int argc, char **argv);
 int cli_keys(int argc, char **argv);
+/* `dreamauth user two-factor-off <email>` (master/cli_two_factor.c) */
+int cli_user_two_factor_off(const char *email);
 int cli_audit(int argc, char **argv);
 /* A database connection for a command, whether or not a server runs (see
  * master/cli_db.c); migrates when AUTO_MIGRATE is on. *pg_pid is an

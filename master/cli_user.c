@@ -50,7 +50,8 @@ static void user_usage(void)
 	    "       dreamauth user disable <email>\n"
 	    "       dreamauth user enable <email>\n"
 	    "       dreamauth user passwd <email>   (new password on stdin; revokes sessions and tokens)\n"
-	    "       dreamauth user set <email> [--admin | --no-admin] [--name NAME] [--groups a,b | --no-groups]\n");
+	    "       dreamauth user set <email> [--admin | --no-admin] [--name NAME] [--groups a,b | --no-groups]\n"
+	    "       dreamauth user two-factor-off <email>   (removes TOTP and recovery codes)\n");
 }
 
 /* One line from stdin without its line end, malloc'd; NULL on EOF/error. */
@@ -452,6 +453,8 @@ int cli_user(int argc, char **argv)
 		return user_set_disabled(argv[1], !strcmp(sub, "disable"));
 	if (!strcmp(sub, "passwd") && argc == 2 && argv[1][0] != '-')
 		return user_passwd(argv[1]);
+	if (!strcmp(sub, "two-factor-off") && argc == 2 && argv[1][0] != '-')
+		return cli_user_two_factor_off(argv[1]);
 	if (!strcmp(sub, "set"))
 		return user_set(argc - 1, argv + 1);
 	user_usage();

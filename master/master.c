@@ -63,6 +63,8 @@ static struct {
 	struct child workers[SHM_MAX_WORKERS];
 	struct child signer, kdf, store, postgres;
 	uint8_t csrf_key[32];
+	/* seals TOTP secrets: the store's alone (every other child wipes it) */
+	uint8_t two_factor_key[32];
 	bool stopping;
 	struct event *stop_timer;
 	struct timespec stop_started;
@@ -254,7 +256,7 @@ static noreturn void run_kdf(struct child *ch, int ctrl_fd)
 static noreturn void run_store(struct child *ch, int ctrl_fd)
 {
 	(void)ch;
-	store_main(ctrl_fd, m.shm);
+	store_main(ctrl_fd, m.shm, m.two_factor_key);
 }
 
 static void spawn(struct child *ch)
@@ -294,6 +296,8 @@ static void spawn(struct child *ch)
 			for (int i = 0; i < m.n_listen; i++)
 				keep[n++] = m.listen_fds[i];
 		close_other_fds(keep, n);
+		if (ch->role != ROLE_STORE)
+			secure_wipe(m.two_factor_key, sizeof(m.two_factor_key));
 		if (roles[ch->role].run)
 			roles[ch->role].run(ch, sv[1]);
 		_exit(1);
@@ -660,7 +664,9 @@ int master_serve(void)
 		master_stop_embedded_pg(pg_pid);
 		return 1;
 	}
-	if (secure_hkdf_sha256(cfg.auth_secret, strlen(cfg.auth_secret), "dreamauth/v1", "csrf", m.csrf_key, 32) < 0)
+	if (secure_hkdf_sha256(cfg.auth_secret, strlen(cfg.auth_secret), "dreamauth/v1", "csrf", m.csrf_key, 32) < 0 ||
+	    secure_hkdf_sha256(cfg.auth_secret, strlen(cfg.auth_secret), "dreamauth/v1", "totp-secret-encryption",
+	        m.two_factor_key, 32) < 0)
 		fatalx("HKDF");
 
 	m.base = event_base_new();

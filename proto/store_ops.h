@@ -49,6 +49,7 @@
 	STORE_SHAPES_CLIENTS(S)         \
 	STORE_SHAPES_PASSKEYS(S)        \
 	STORE_SHAPES_WALLETS(S)         \
+	STORE_SHAPES_TWO_FACTOR(S) \
 	STORE_SHAPES_AUDIT(S)
 
 #define STORE_SHAPES_ACCOUNTS(S)                        \
@@ -162,11 +163,13 @@
 	C(PASSKEY_OPTIONS_TRANSPORTS, "transports", 'T')
 
 /* what a registration, a sign-in's last step, a deletion or a setting came
- * to: a word (see store/passkeys.c), and the user and passkey it concerned */
+ * to: a word (see store/passkeys.c), and the user and passkey it concerned;
+ * first_amr: the amr of the first factor a second-factor passkey finished */
 #define STORE_SHAPE_PASSKEY_OUTCOME(C)                                  \
 	C(PASSKEY_OUTCOME_RESULT, "outcome", 't')                       \
 	C(PASSKEY_OUTCOME_USER_ID, "user_id", 'T')                      \
-	C(PASSKEY_OUTCOME_PASSKEY_ID, "passkey_id", 'T')
+	C(PASSKEY_OUTCOME_PASSKEY_ID, "passkey_id", 'T')                \
+	C(PASSKEY_OUTCOME_FIRST_AMR, "first_amr", 'T')	/* a second factor's first one */
 
 /* a sign-in's challenge taken, and the credential it names, to verify the
  * assertion against; pending_hash: the password sign-in a second factor
@@ -286,6 +289,43 @@
 	C(WALLET_CHAIN_ID, "chain_id", 'i')             \
 	C(WALLET_CREATED_AT, "created_at", 'i')         \
 	C(WALLET_LAST_USED_AT, "last_used_at", 'I')
+
+/* Second factors: TOTP, recovery codes, the pending sign-in every second
+ * factor finishes (store/two_factor.c, workers/two_factor*.c) */
+#define STORE_SHAPES_TWO_FACTOR(S)                              \
+	S(TWO_FACTOR_GATE, STORE_SHAPE_TWO_FACTOR_GATE)         \
+	S(TOTP_ENROLLMENT, STORE_SHAPE_TOTP_ENROLLMENT)         \
+	S(TWO_FACTOR_RESULT, STORE_SHAPE_TWO_FACTOR_RESULT)     \
+	S(TWO_FACTOR_STATUS, STORE_SHAPE_TWO_FACTOR_STATUS)
+
+/* a pending sign-in (stored now, or live), and the second factors its
+ * account can finish it with */
+#define STORE_SHAPE_TWO_FACTOR_GATE(C)                                  \
+	C(TWO_FACTOR_GATE_PENDING, "pending", 'b')                      \
+	C(TWO_FACTOR_GATE_TOTP, "totp", 'b')                            \
+	C(TWO_FACTOR_GATE_PASSKEY, "passkey", 'b')
+
+/* an enrollment started: outcome "enrolled" (secret: its base32, the only
+ * time it leaves the store) or "already_enabled" */
+#define STORE_SHAPE_TOTP_ENROLLMENT(C)                                  \
+	C(TOTP_ENROLLMENT_OUTCOME, "outcome", 't')                      \
+	C(TOTP_ENROLLMENT_SECRET, "secret", 'T')
+
+/* a code presented: outcome "ok" (user_id; first_amr of a pending sign-in;
+ * confirmed: this code turned a new enrollment on) or a refusal (see
+ * store/two_factor.c) */
+#define STORE_SHAPE_TWO_FACTOR_RESULT(C)                                \
+	C(TWO_FACTOR_RESULT_OUTCOME, "outcome", 't')                    \
+	C(TWO_FACTOR_RESULT_USER_ID, "user_id", 'T')                    \
+	C(TWO_FACTOR_RESULT_FIRST_AMR, "first_amr", 'T')                \
+	C(TWO_FACTOR_RESULT_CONFIRMED, "confirmed", 'b')
+
+/* the account page's view of a user's second factors */
+#define STORE_SHAPE_TWO_FACTOR_STATUS(C)                                \
+	C(TWO_FACTOR_STATUS_TOTP_ENABLED, "totp_enabled", 'b')          \
+	C(TWO_FACTOR_STATUS_TOTP_UNCONFIRMED, "totp_unconfirmed", 'b')  \
+	C(TWO_FACTOR_STATUS_RECOVERY_LEFT, "recovery_left", 'i')        \
+	C(TWO_FACTOR_STATUS_PASSKEY, "passkey", 'b')
 
 /* ---- operations: X(NAME, store_function, "args", SHAPE) ---- */
 
@@ -409,6 +449,30 @@
 	/* user_id, address -> unlinked, not_found or last_method */                    \
 	X(WALLET_UNLINK, store_wallet_unlink, "tt", SIWE_OUTCOME)
 
+/* Second factors (store/two_factor.c). Hashes as hex; a pending sign-in is
+ * the SHA-256 of its cookie's token (bytea hex, "\x..."), as passkeys use. */
+#define STORE_OPS_TWO_FACTOR(X)                                                                 \
+	/* a first factor held: user_id, token_hash, first_amr, ttl_s, passkeys_enabled ->       \
+	 * pending (stored: the account has an active TOTP or wants its passkey), and which */   \
+	X(TWO_FACTOR_BEGIN, store_two_factor_begin, "tttib", TWO_FACTOR_GATE)                   \
+	/* token_hash -> the live pending sign-in's methods (pending false: none) */            \
+	X(TWO_FACTOR_PENDING, store_two_factor_pending, "t", TWO_FACTOR_GATE)                   \
+	/* user_id, recovery code hashes (10, hex, comma separated) -> a new secret, sealed,    \
+	 * unconfirmed, and the codes replaced; or already_enabled (nothing changed) */         \
+	X(TOTP_ENROLL, store_totp_enroll, "tt", TOTP_ENROLLMENT)                                \
+	/* pending_hash (sign-in) or session user_id (NULL the other), code, pending max        \
+	 * attempts, user max failures, failure window_s -> the outcome; the secret opened and  \
+	 * the code checked here, the step recorded, all in one transaction */                  \
+	X(TOTP_VERIFY, store_totp_verify, "TTtiii", TWO_FACTOR_RESULT)                          \
+	/* as TOTP_VERIFY with a recovery code's hash (hex) instead of a code */                \
+	X(RECOVERY_CODE_VERIFY, store_recovery_code_verify, "TTtiii", TWO_FACTOR_RESULT)        \
+	/* user_id -> n = 1 TOTP and recovery codes removed, 0 there were none */               \
+	X(TWO_FACTOR_DISABLE, store_two_factor_disable, "t", COUNT)                             \
+	/* user_id, hashes -> n = 1 the codes replaced, 0 no active TOTP (nothing changed) */   \
+	X(RECOVERY_CODES_REPLACE, store_recovery_codes_replace, "tt", COUNT)                    \
+	/* user_id -> the account's second factors */                                           \
+	X(TWO_FACTOR_STATUS, store_two_factor_status, "t", TWO_FACTOR_STATUS)
+
 /* Client administration, for the CLI only (master/cli_client.c). */
 #define STORE_OPS_CLIENTS_ADMIN(X)                                                              \
 	/* `dreamauth client add`: client_id, secret_hash (hex bytea; NULL for a public         \
@@ -485,6 +549,7 @@
 	STORE_OPS_CLIENTS(X)    \
 	STORE_OPS_PASSKEYS(X)   \
 	STORE_OPS_WALLETS(X)    \
+	STORE_OPS_TWO_FACTOR(X) \
 	STORE_OPS_AUDIT(X)
 
 /* What only the CLI may run (store_exec): the store actor refuses these from

@@ -54,13 +54,20 @@ static bool finish_transaction(PGconn *db, struct store_result *res, bool ok)
 }
 
 /* The one row of a STORE_SHAPE_PASSKEY_OUTCOME reply. */
+static void outcome_reply_amr(PGconn *db, const struct store_request *req, struct store_result *res,
+    const char *outcome, const char *user_id, const char *passkey_id, const char *first_amr)
+{
+	const struct store_value row[] = { STORE_V_TEXT(outcome), STORE_V_TEXT_OR_NULL(user_id),
+		STORE_V_TEXT_OR_NULL(passkey_id), STORE_V_TEXT_OR_NULL(first_amr) };
+	store_result_take(res, db, req,
+	    store_query_values(db,
+	        "SELECT $1::text AS outcome, $2::text AS user_id, $3::text AS passkey_id, $4::text AS first_amr", row, 4));
+}
+
 static void outcome_reply(PGconn *db, const struct store_request *req, struct store_result *res, const char *outcome,
     const char *user_id, const char *passkey_id)
 {
-	const struct store_value row[] = { STORE_V_TEXT(outcome), STORE_V_TEXT_OR_NULL(user_id),
-		STORE_V_TEXT_OR_NULL(passkey_id) };
-	store_result_take(res, db, req,
-	    store_query_values(db, "SELECT $1::text AS outcome, $2::text AS user_id, $3::text AS passkey_id", row, 3));
+	outcome_reply_amr(db, req, res, outcome, user_id, passkey_id, NULL);
 }
 
 /* Deletes a few expired challenges: the table stays as large as the
@@ -426,17 +433,19 @@ void store_passkey_assertion_begin(PGconn *db, const struct store_request *req, 
 /* args of PASSKEY_ASSERTION_FINISH */
 enum { FIN_PASSKEY, FIN_USER, FIN_SIGN_COUNT, FIN_BACKUP_STATE, FIN_REGRESSED, FIN_PENDING };
 
-/* A second factor ends its password sign-in (single use, live, this user's). */
-static const char *take_pending(PGconn *db, const struct store_value *a, bool *ok)
+/* A second factor ends its first factor's sign-in (single use, live, this
+ * user's); first_amr: what that first factor was. */
+static const char *take_pending(PGconn *db, const struct store_value *a, bool *ok, char first_amr[24])
 {
 	PGresult *r;
 	const struct store_value v[] = { a[FIN_PENDING], a[FIN_USER] };
 	if (!(*ok = store_step(db,
 	          "DELETE FROM passkey_pending_sign_ins WHERE token_hash = $1::bytea AND user_id = $2::uuid"
-	          " RETURNING expires_at > now() AS live",
+	          " RETURNING expires_at > now() AS live, first_amr",
 	          v, 2, &r)))
 		return NULL;
 	const char *refusal = PQntuples(r) != 1 ? "pending_unknown" : !store_cell_true(r, 0, 0) ? "pending_expired" : NULL;
+	cell_copy(r, 0, 1, first_amr, 24);
 	PQclear(r);
 	return refusal;
 }
@@ -466,10 +475,11 @@ void store_passkey_assertion_finish(PGconn *db, const struct store_request *req,
 {
 	const struct store_value *a = req->args;
 	const char *outcome = NULL;
+	char first_amr[24] = "";
 	bool ok = store_begin(db);
 
 	if (ok && a[FIN_PENDING].kind == STORE_TEXT)
-		outcome = take_pending(db, a, &ok);
+		outcome = take_pending(db, a, &ok, first_amr);
 	if (ok && !outcome)
 		outcome = record_use(db, a, &ok);
 	if (!ok) {
@@ -484,7 +494,7 @@ void store_passkey_assertion_finish(PGconn *db, const struct store_request *req,
 		return;
 	}
 	if (finish_transaction(db, res, true))
-		outcome_reply(db, req, res, "signed_in", a[FIN_USER].text, a[FIN_PASSKEY].text);
+		outcome_reply_amr(db, req, res, "signed_in", a[FIN_USER].text, a[FIN_PASSKEY].text, first_amr);
 }
 
 /* ---- the account page ---- */

@@ -12,6 +12,7 @@
  * has given up is answered STORE_TIMEOUT without running.
  */
 #include "store/store.h"
+#include "store/two_factor.h"
 #include "proc/actor_loop.h"
 #include "common/config.h"
 #include "common/db.h"
@@ -196,7 +197,7 @@ static void handle_request(int fd, const struct ipc_msg *m, int slot)
 		actor_answer_other(fd, m, slot);
 }
 
-void store_main(int ctrl_fd, struct shm_region *shm)
+void store_main(int ctrl_fd, struct shm_region *shm, uint8_t two_factor_key[32])
 {
 	static struct pool_thread pool[STORE_MAX_POOL];
 	int n = cfg.db_pool_size;
@@ -204,6 +205,8 @@ void store_main(int ctrl_fd, struct shm_region *shm)
 	log_set_role("store");
 	proctitle_set("store");
 	store_shm = shm;
+	store_two_factor_set_key(two_factor_key);
+	secure_wipe(two_factor_key, 32);
 	actor_confine(cfg.service_user, on_term);
 	/* Before the threads start: they inherit the filter. */
 	if (sandbox_enter(SANDBOX_STORE) < 0)

@@ -11,6 +11,7 @@
 #include "workers/pages.h"
 #include "workers/session.h"
 #include "workers/store_client.h"
+#include "workers/two_factor.h"
 #include "workers/worker_ctx.h"
 
 #include <stdio.h>
@@ -169,33 +170,58 @@ void handle_sessions_revoke(struct http_exchange *ex)
 
 /* ---- the /account page ---- */
 
-static void account_page_reply(struct http_exchange *ex, const struct session_entry *s, const struct store_reply *r)
+/* The page being built: the sessions' list (HTML), then the second factors. */
+struct account_page {
+	struct http_exchange *ex;
+	struct session_entry s;
+	char *sessions;		/* NULL: the store could not list them */
+};
+
+static void account_page_reply(struct account_page *p, const struct store_reply *two_factor)
 {
 	char csrf[CSRF_TOKEN_LEN], name_suffix[128] = "";
-	struct evbuffer *list = evbuffer_new();
+	struct evbuffer *section = evbuffer_new();
 
-	for (unsigned i = 0; r && i < r->n_rows; i++) {
-		char ip[128], ua[600];
-		html_escape(store_text(r, i, OWN_SESSION_IP), ip, sizeof(ip));
-		html_escape(store_text(r, i, OWN_SESSION_USER_AGENT), ua, sizeof(ua));
-		evbuffer_add_printf(list, "<li>%s %s%s</li>", ip, ua, current_session(r, i, s) ? " <em>(this one)</em>" : "");
+	if (p->s.name[0])
+		snprintf(name_suffix, sizeof(name_suffix), " (%s)", p->s.name);
+	csrf_issue(p->ex, csrf);
+	if (section) {
+		two_factor_account_html(two_factor, csrf, section);
+		evbuffer_add(section, "", 1);
 	}
-	evbuffer_add(list, "", 1);
-	if (s->name[0])
-		snprintf(name_suffix, sizeof(name_suffix), " (%s)", s->name);
-	csrf_issue(ex, csrf);
-	struct page_var vars[] = { { "email", s->email }, { "name_suffix", name_suffix },
-		{ "sessions", (const char *)evbuffer_pullup(list, -1) }, { "csrf", csrf }, { NULL, NULL } };
-	page_reply(ex, 200, "Your account", "account.html", vars);
-	evbuffer_free(list);
+	struct page_var vars[] = { { "email", p->s.email }, { "name_suffix", name_suffix },
+		{ "sessions", p->sessions ? p->sessions : "" }, { "csrf", csrf },
+		{ "two_factor_account", section ? (const char *)evbuffer_pullup(section, -1) : "" }, { NULL, NULL } };
+	page_reply(p->ex, 200, "Your account", "account.html", vars);
+	if (section)
+		evbuffer_free(section);
+	free(p->sessions);
+	free(p);
+}
+
+/* Without the second factors (the store failed) the page still shows. */
+static void account_two_factor_status(const struct store_reply *r, void *arg)
+{
+	account_page_reply(arg, store_failed(r) ? NULL : r);
 }
 
 /* Without the list (the store failed) the page still shows, with none. */
 static void account_sessions_listed(const struct store_reply *r, void *arg)
 {
-	struct listing *l = arg;
-	account_page_reply(l->ex, &l->s, store_failed(r) ? NULL : r);
-	free(l);
+	struct account_page *p = arg;
+	struct evbuffer *list = evbuffer_new();
+
+	for (unsigned i = 0; list && !store_failed(r) && i < r->n_rows; i++) {
+		char ip[128], ua[600];
+		html_escape(store_text(r, i, OWN_SESSION_IP), ip, sizeof(ip));
+		html_escape(store_text(r, i, OWN_SESSION_USER_AGENT), ua, sizeof(ua));
+		evbuffer_add_printf(list, "<li>%s %s%s</li>", ip, ua, current_session(r, i, &p->s) ? " <em>(this one)</em>" : "");
+	}
+	if (list && evbuffer_add(list, "", 1) == 0)
+		p->sessions = strdup((const char *)evbuffer_pullup(list, -1));
+	if (list)
+		evbuffer_free(list);
+	STORE_CALL(STORE_OP_TWO_FACTOR_STATUS, account_two_factor_status, p, STORE_V_TEXT(p->s.user_id));
 }
 
 static void account_page_session_found(struct http_exchange *ex, int rc, const struct session_entry *s, void *arg)
@@ -204,12 +230,14 @@ static void account_page_session_found(struct http_exchange *ex, int rc, const s
 		http_reply_redirect(ex, "/login");
 		return;
 	}
-	struct listing *l = listing_new(ex, s);
-	if (!l) {
-		account_page_reply(ex, s, NULL);
+	struct account_page *p = calloc(1, sizeof(*p));
+	if (!p) {
+		page_message(ex, 503, "Your account", "Out of memory.", NULL, NULL);
 		return;
 	}
-	STORE_CALL(STORE_OP_USER_SESSIONS_LIST, account_sessions_listed, l, STORE_V_TEXT(s->user_id));
+	p->ex = ex;
+	p->s = *s;
+	STORE_CALL(STORE_OP_USER_SESSIONS_LIST, account_sessions_listed, p, STORE_V_TEXT(s->user_id));
 }
 
 void handle_account_page(struct http_exchange *ex)

@@ -43,12 +43,9 @@
  * workers/pages.c. */
 const char *passkey_page_fragment(const char *name, size_t len);
 
-/* After a password held for user_id (workers/auth_password.c): does the
- * account want its passkey too? done(ex, rc, arg): rc 0 no, go on and open
- * the session; 1 yes, and the reply is sent (the pending cookie, then a 303
- * to the second-factor page for a form, or {"twoFactorRedirect": true} for
- * JSON); -1 the store could not tell (nothing sent). rd: where to go after.
- * With ENABLE_PASSKEYS=false done is called at once with 0. */
+/* After a password held for user_id: second_factor_gate(ex, user_id, "pwd",
+ * ...) of workers/two_factor.h (a TOTP, or a passkey when the account wants
+ * one after its password), kept under this name for the passkey files. */
 typedef void (*passkey_gate_fn)(struct http_exchange *ex, int rc, void *arg);
 void passkey_after_password(struct http_exchange *ex, const char *user_id, bool form, const char *rd,
     passkey_gate_fn done, void *arg);

@@ -28,6 +28,7 @@
 #include "workers/session.h"
 #include "workers/audit.h"
 #include "workers/store_client.h"
+#include "workers/two_factor.h"
 #include "workers/worker_ctx.h"
 
 #include <stdio.h>
@@ -199,8 +200,9 @@ static void session_opened(struct http_exchange *ex, int rc, const struct sessio
 	auth_request_free(a);
 }
 
-/* The account may want its passkey too (workers/passkey_manage.c): then the
- * passkey step has answered, and the session waits for it. */
+/* The account may want a second factor (a TOTP code, a recovery code or its
+ * passkey: workers/two_factor_gate.c): then the gate has answered, and the
+ * session waits for it. */
 static void second_factor_checked(struct http_exchange *ex, int rc, void *arg)
 {
 	struct auth_request *a = arg;
@@ -215,7 +217,7 @@ static void second_factor_checked(struct http_exchange *ex, int rc, void *arg)
 static void signed_in(struct auth_request *a)
 {
 	if (a->flow == FLOW_SIGN_IN)
-		passkey_after_password(a->ex, a->user_id, a->form, a->rd, second_factor_checked, a);
+		second_factor_gate(a->ex, a->user_id, "pwd", a->form, a->rd, second_factor_checked, a);
 	else
 		session_create(a->ex, a->user_id, "pwd", session_opened, a);
 }

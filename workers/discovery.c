@@ -6,6 +6,7 @@
  * answer 404 and the document omits those endpoints, so it stays truthful.
  */
 #include "workers/discovery.h"
+#include "workers/acr.h"
 #include "common/config.h"
 #include "common/log.h"
 #include "workers/jwks_cache.h"
@@ -52,10 +53,11 @@ char *discovery_build_json(void)
 	static const char *const auth_methods[] = { "client_secret_basic", "client_secret_post", "none", NULL };
 	static const char *const secret_methods[] = { "client_secret_basic", "client_secret_post", NULL };
 	static const char *const pkce[] = { "S256", NULL };
-	static const char *const claims[] = { "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "amr",
+	static const char *const claims[] = { "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "amr", "acr",
 		"at_hash", "sid", "email", "email_verified", "name", "preferred_username", "groups", "wallet_address", NULL };
 	static const char *const prompts[] = { "none", "login", "consent", "select_account", NULL };
 	static const char *const claim_types[] = { "normal", NULL };
+	static const char *const acr_values[] = { ACR_SFA, ACR_MFA, NULL };
 	json_t *o = json_object();
 	char *text;
 
@@ -81,6 +83,7 @@ char *discovery_build_json(void)
 	json_object_set_new(o, "code_challenge_methods_supported", str_array(pkce));
 	json_object_set_new(o, "claims_supported", str_array(claims));
 	json_object_set_new(o, "prompt_values_supported", str_array(prompts));
+	json_object_set_new(o, "acr_values_supported", str_array(acr_values));
 	json_object_set_new(o, "claims_parameter_supported", json_false());
 	json_object_set_new(o, "request_parameter_supported", json_false());
 	json_object_set_new(o, "request_uri_parameter_supported", json_false());

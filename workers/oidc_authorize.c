@@ -22,6 +22,7 @@
 #include "proto/form.h"
 #include "proto/oidc_clients.h"
 #include "proto/token_request.h"
+#include "workers/acr.h"
 #include "workers/csrf.h"
 #include "workers/oidc.h"
 #include "workers/oidc_clients.h"
@@ -54,6 +55,7 @@ struct authz {
 	unsigned scopes;
 	bool prompt_none, prompt_login, prompt_consent;
 	long max_age;		/* -1: none */
+	bool want_mfa;		/* acr_values asks for two factors (workers/acr.h) */
 	const char *reauth_of;	/* REAUTH_PARAM: the session to leave behind, or NULL */
 	bool consented;		/* came back from the consent form with "allow" */
 	bool denied;		/* ... with "deny" */
@@ -242,6 +244,12 @@ static int authz_validate(struct authz *a)
 		}
 		a->max_age = n;
 	}
+	v = form_get(&a->q, "acr_values");
+	if (v && strlen(v) > 512) {
+		error_redirect(a, "invalid_request", "acr_values is too long");
+		return -1;
+	}
+	a->want_mfa = v && acr_values_want_mfa(v);
 	a->reauth_of = form_get(&a->q, REAUTH_PARAM);
 	return 0;
 }
@@ -400,11 +408,17 @@ static void reauth_mark(const struct session_entry *s, char out[REAUTH_MARK_LEN]
 }
 
 /* prompt=login, a max_age the session is older than, or the request already
- * sent this very session to sign in again and the user came back without. */
+ * sent this very session to sign in again and the user came back without.
+ * acr_values asking for two factors steps a one-factor session up once: a
+ * user who comes back from that sign-in still without a second factor (none
+ * enrolled) goes on, and the tokens say acr sfa (acr_values is voluntary,
+ * OIDC Core §3.1.2.1). */
 static bool needs_fresh_sign_in(const struct authz *a, const struct session_entry *s)
 {
 	char mark[REAUTH_MARK_LEN];
 	if (a->prompt_login || (a->max_age >= 0 && now_seconds() - s->auth_time > a->max_age))
+		return true;
+	if (a->want_mfa && !a->reauth_of && !amr_is_mfa(s->amr))
 		return true;
 	if (!a->reauth_of)
 		return false;

@@ -15,6 +15,7 @@
  * (workers/forward_auth.h).
  */
 #include "workers/handlers.h"
+#include "workers/acr.h"
 #include "common/config.h"
 #include "common/log.h"
 #include "proto/base64url.h"
@@ -204,6 +205,7 @@ static void access_token_signed(const struct ipc_msg *reply, void *arg)
 	if (is->nonce)
 		json_writer_string(&w, "nonce", is->nonce);
 	amr_member(&w, is->amr);
+	json_writer_string(&w, "acr", acr_of_amr(is->amr));
 	at_hash(is->id_alg, is->access_token, hash);
 	json_writer_string(&w, "at_hash", hash);
 	if (is->sid[0])
@@ -235,8 +237,13 @@ static void issue_sign(struct issue *is)
 	json_writer_string(&w, "jti", is->jti);
 	json_writer_string(&w, "client_id", is->client_id);
 	json_writer_string(&w, "scope", scope);
-	if (is->user_id[0])
+	if (is->user_id[0]) {
+		/* RFC 9068 §2.2.1: how the user signed in, for resource servers
+		 * (and /api/verify's X-Auth-AMR) */
 		json_writer_int(&w, "auth_time", is->auth_time);
+		amr_member(&w, is->amr);
+		json_writer_string(&w, "acr", acr_of_amr(is->amr));
+	}
 	if (is->user_claims)
 		json_writer_members(&w, is->user_claims);
 	sign_claims(is, TOKEN_ACCESS, is->at_alg, &w, access_token_signed);

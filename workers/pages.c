@@ -90,7 +90,8 @@ static void expand(struct evbuffer *out, const char *tmpl, const struct page_var
  * without it. Everything else (no inline script, no framing) still applies. */
 static bool form_may_reach_client(const char *page)
 {
-	static const char *const pages[] = { "login.html", "signup.html", "consent.html", "logout.html", NULL };
+	static const char *const pages[] = { "login.html", "signup.html", "consent.html", "logout.html",
+		"two_factor.html", NULL };
 	for (const char *const *p = pages; *p; p++)
 		if (!strcmp(page, *p))
 			return true;

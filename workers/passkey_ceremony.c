@@ -22,6 +22,7 @@
  * the challenge's (single) use.
  */
 #include "workers/auth_passkey.h"
+#include "workers/two_factor.h"
 #include "common/config.h"
 #include "common/log.h"
 #include "common/secure.h"
@@ -450,7 +451,12 @@ static void use_recorded(const struct store_reply *r, void *arg)
 	} else if (!strcmp(outcome, "signed_in")) {
 		char amr[24];
 		passkey_refund_options(a->ex);
-		passkey_amr(a->user_verified, a->second_factor, amr, sizeof(amr));
+		/* A second factor: after its first factor's amr ("pwd", ...), with mfa. */
+		if (a->second_factor)
+			two_factor_amr(store_text(r, 0, PASSKEY_OUTCOME_FIRST_AMR)[0] ? store_text(r, 0, PASSKEY_OUTCOME_FIRST_AMR) :
+			    "pwd", a->user_verified ? "hwk,user" : "hwk", amr, sizeof(amr));
+		else
+			passkey_amr(a->user_verified, false, amr, sizeof(amr));
 		session_create(a->ex, a->user_id, amr, authenticated, a);
 	} else if (!strcmp(outcome, "pending_unknown") || !strcmp(outcome, "pending_expired")) {
 		passkey_pending_cookie_clear(a->ex);

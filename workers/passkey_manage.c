@@ -3,8 +3,8 @@
  * Passkey objects), rename, delete (never the account's last way in without
  * an explicit {"confirm": true}: 409 last_sign_in_method), and the second
  * factor: whether the account wants a passkey after its password
- * (/api/auth/passkey/second-factor), and the step right after a password
- * held (passkey_after_password, called by workers/auth_password.c).
+ * (/api/auth/passkey/second-factor). The step right after a password
+ * (passkey_after_password) is workers/two_factor_gate.c's.
  */
 #include "workers/auth_passkey.h"
 #include "common/config.h"
@@ -298,70 +298,5 @@ void passkey_second_factor(struct http_exchange *ex)
 	with_session(ex, ex->req.method == HTTP_METHOD_POST ? &write : &read);
 }
 
-/* ---- after a password ---- */
-
-struct gate {
-	struct http_exchange *ex;
-	passkey_gate_fn done;
-	void *arg;
-	bool form;
-	char token[TOKEN_STR_LEN];
-	char rd[2049];
-};
-
-/* Where the second factor happens, with where to go after. */
-static void second_factor_location(const char *rd, char *out, size_t cap)
-{
-	char encoded[3 * 2048 + 1];
-	const char *target = passkey_after_sign_in_target(rd);
-	if (url_encode(target, strlen(target), encoded, sizeof(encoded)) < 0)
-		snprintf(encoded, sizeof(encoded), "%%2Faccount");
-	snprintf(out, cap, "/login/passkey?rd=%s", encoded);
-}
-
-static void gate_checked(const struct store_reply *r, void *arg)
-{
-	struct gate *g = arg;
-	struct http_exchange *ex = g->ex;
-	int rc = store_failed(r) ? -1 : store_int(r, 0, COUNT_N) == 1 ? 1 : 0;
-
-	if (rc == 1) {
-		char location[3 * 2048 + 64];
-		second_factor_location(g->rd, location, sizeof(location));
-		passkey_pending_cookie_set(ex, g->token);
-		log_info("sign-in: password held, passkey asked (second factor) from %s", ex->client_ip);
-		if (g->form) {
-			http_reply_header(ex, "Location", location);
-			http_reply(ex, 303, NULL, NULL, 0);
-		} else {
-			passkey_reply(ex, 200, json_pack("{s:b,s:[s],s:s}", "twoFactorRedirect", 1, "twoFactorMethods",
-			    "passkey", "redirect", location));
-		}
-	}
-	secure_wipe(g->token, sizeof(g->token));
-	g->done(ex, rc, g->arg);
-	free(g);
-}
-
-void passkey_after_password(struct http_exchange *ex, const char *user_id, bool form, const char *rd,
-    passkey_gate_fn done, void *arg)
-{
-	char hash[PASSKEY_HASH_HEX_LEN];
-	struct gate *g;
-
-	/* Without passkeys there is no second factor to ask for. */
-	if (!cfg.enable_passkeys) {
-		done(ex, 0, arg);
-		return;
-	}
-	if (!(g = calloc(1, sizeof(*g)))) {
-		done(ex, -1, arg);
-		return;
-	}
-	*g = (struct gate){ .ex = ex, .done = done, .arg = arg, .form = form };
-	snprintf(g->rd, sizeof(g->rd), "%s", rd ? rd : "");
-	secure_token(g->token);
-	passkey_hash_hex(g->token, strlen(g->token), hash);
-	STORE_CALL(STORE_OP_PASSKEY_SECOND_FACTOR_BEGIN, gate_checked, g, STORE_V_TEXT(user_id), STORE_V_TEXT(hash),
-	    STORE_V_INT(PASSKEY_PENDING_TTL));
-}
+/* The step right after a password (passkey_after_password) is the
+ * second-factor gate's now: workers/two_factor_gate.c. */

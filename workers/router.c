@@ -7,6 +7,7 @@
 #include "workers/discovery.h"
 #include "workers/handlers.h"
 #include "workers/pages.h"
+#include "workers/two_factor.h"
 #include "shm/metrics.h"
 
 #include <stdbool.h>
@@ -56,6 +57,8 @@ static const struct route routes[] = {
 	{ "/login/passkey", M(GET) | M(HEAD), handle_passkey_second_factor_page, "GET, HEAD" },
 	{ "/static/passkey.js", M(GET) | M(HEAD), handle_passkey_script, "GET, HEAD" },
 	{ "/static/siwe.js", M(GET) | M(HEAD), handle_siwe_script, "GET, HEAD" },
+	{ "/login/two-factor", M(GET) | M(HEAD), handle_two_factor_page, "GET, HEAD, POST" },
+	{ "/login/two-factor", M(POST), handle_two_factor_form, "GET, HEAD, POST" },
 	{ "/metrics", M(GET) | M(HEAD), handle_metrics, "GET, HEAD" },
 	{ "/api/admin/audit", M(GET), handle_admin_audit, "GET" },
 };
@@ -121,6 +124,14 @@ void router_dispatch(struct http_exchange *ex)
 	if (path.len > 18 && memcmp(path.p, "/api/auth/passkey/", 18) == 0) {
 		ex->route_id = ROUTE_PASSKEY;
 		handle_passkey(ex);
+		return;
+	}
+	if (path.len > 21 && memcmp(path.p, "/api/auth/two-factor/", 21) == 0) {
+		handle_two_factor(ex);
+		return;
+	}
+	if (path.len > 20 && memcmp(path.p, "/account/two-factor/", 20) == 0) {
+		handle_account_two_factor(ex);
 		return;
 	}
 	if (path.len > 15 && memcmp(path.p, "/api/auth/siwe/", 15) == 0) {

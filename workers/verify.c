@@ -13,6 +13,7 @@
 #include "proto/display_name.h"
 #include "proto/form.h"
 #include "proto/redirect.h"
+#include "workers/acr.h"
 #include "workers/forward_auth.h"
 #include "workers/jwt_local.h"
 #include "workers/session.h"
@@ -25,8 +26,11 @@
 #include <strings.h>
 
 static void identity_headers(struct http_exchange *ex, const char *id, const char *email, const char *name,
-    const char *groups)
+    const char *groups, const char *amr)
 {
+	/* FORWARD_AUTH_AMR_HEADER: how the user signed in (RFC 8176 values). */
+	if (cfg.forward_auth_amr_header)
+		http_reply_header(ex, "X-Auth-AMR", amr ? amr : "");
 	http_reply_header(ex, "X-Auth-User", email && *email ? email : id);
 	http_reply_header(ex, "X-Auth-Id", id);
 	http_reply_header(ex, "X-Auth-Email", email ? email : "");
@@ -69,6 +73,15 @@ static void unauthenticated(struct http_exchange *ex)
 	http_reply_error(ex, 401, "unauthorized", "no valid session");
 }
 
+/* FORWARD_AUTH_REQUIRE_MFA: signed in, but with one factor. 403 (nginx
+ * passes it on; a 401 would send the user to a sign-in that waves the live
+ * session through). */
+static void mfa_required(struct http_exchange *ex)
+{
+	http_reply_header(ex, "Cache-Control", "no-store");
+	http_reply_error(ex, 403, "mfa_required", "this application needs a sign-in with two factors");
+}
+
 static void bearer_refused(struct http_exchange *ex)
 {
 	http_reply_header(ex, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
@@ -100,7 +113,18 @@ static void bearer_accepted(struct http_exchange *ex, json_t *claims)
 		bearer_refused(ex);
 		return;
 	}
-	identity_headers(ex, sub, email, name, group_list);
+	char amr[64] = "";
+	o = 0;
+	json_array_foreach(json_object_get(claims, "amr"), i, g) {
+		const char *s = json_string_value(g);
+		if (s && strspn(s, "abcdefghijklmnopqrstuvwxyz") == strlen(s) && o + strlen(s) + 2 < sizeof(amr))
+			o += (size_t)snprintf(amr + o, sizeof(amr) - o, "%s%s", o ? "," : "", s);
+	}
+	if (cfg.forward_auth_require_mfa && !amr_is_mfa(amr)) {
+		mfa_required(ex);
+		return;
+	}
+	identity_headers(ex, sub, email, name, group_list, amr);
 	http_reply(ex, 200, NULL, NULL, 0);
 }
 
@@ -168,8 +192,10 @@ static void session_found(struct http_exchange *ex, int rc, const struct session
 		unavailable(ex, "session store unavailable");
 	else if (rc == 0)
 		unauthenticated(ex);
+	else if (cfg.forward_auth_require_mfa && !amr_is_mfa(s->amr))
+		mfa_required(ex);
 	else {
-		identity_headers(ex, s->user_id, s->email, s->name, s->groups);
+		identity_headers(ex, s->user_id, s->email, s->name, s->groups, s->amr);
 		http_reply(ex, 200, NULL, NULL, 0);
 	}
 }

@@ -184,7 +184,7 @@ test('discovery is complete and truthful', async () => {
   assert.deepEqual(d.introspection_endpoint_auth_methods_supported.sort(), ['client_secret_basic', 'client_secret_post'],
     'public clients may not introspect');
   assert.deepEqual(d.revocation_endpoint_auth_methods_supported.sort(), ['client_secret_basic', 'client_secret_post', 'none']);
-  assert.deepEqual(d.claims_supported.sort(), ['amr', 'at_hash', 'aud', 'auth_time', 'email', 'email_verified', 'exp',
+  assert.deepEqual(d.claims_supported.sort(), ['acr', 'amr', 'at_hash', 'aud', 'auth_time', 'email', 'email_verified', 'exp',
     'groups', 'iat', 'iss', 'name', 'nonce', 'preferred_username', 'sid', 'sub', 'wallet_address']);
   assert.deepEqual(d.prompt_values_supported.sort(), ['consent', 'login', 'none', 'select_account']);
   assert.deepEqual(d.scopes_supported.sort(), ['email', 'groups', 'offline_access', 'openid', 'profile', 'wallet']);

@@ -22,7 +22,8 @@ static void clear_env(void)
 		"COOKIE_DOMAIN", "ADMIN_EMAILS", "SIGNING_ALG", "LOG_LEVEL", "CLIENT_AUTH_MAX_ATTEMPTS",
 		"CLIENT_AUTH_IP_MAX_ATTEMPTS", "REVOKED_TOKEN_ENTRIES", "KDF_PRIORITY", "DB_STATEMENT_TIMEOUT_MS", "SECCOMP", "RUN_USER", "PG_BIN", "HTTP_REQUEST_TIMEOUT",
 		"FORWARD_AUTH_AUDIENCE", "FORWARD_AUTH_ALLOW_MACHINE_TOKENS",
-		"ENABLE_SIWE", "SIWE_CHAIN_IDS", "SIWE_CLOCK_SKEW", NULL };
+		"ENABLE_SIWE", "SIWE_CHAIN_IDS", "SIWE_CLOCK_SKEW", "TOTP_ISSUER", "FORWARD_AUTH_AMR_HEADER",
+		"FORWARD_AUTH_REQUIRE_MFA", NULL };
 	for (int i = 0; vars[i]; i++)
 		unsetenv(vars[i]);
 }
@@ -106,6 +107,28 @@ int main(void)
 	CHECK_EQ_INT(load(err, sizeof(err)), -1);
 	CHECK(strncmp(err, "FORWARD_AUTH_ALLOW_MACHINE_TOKENS", 33) == 0);
 	unsetenv("FORWARD_AUTH_ALLOW_MACHINE_TOKENS");
+	/* second factors: the issuer apps show defaults to AUTH_URL's host */
+	CHECK_EQ_INT(load(err, sizeof(err)), 0);
+	CHECK_EQ_STR(cfg.totp_issuer, "localhost");
+	CHECK(cfg.forward_auth_amr_header);
+	CHECK(!cfg.forward_auth_require_mfa);
+	setenv("TOTP_ISSUER", "Example Corp", 1);
+	setenv("FORWARD_AUTH_AMR_HEADER", "false", 1);
+	setenv("FORWARD_AUTH_REQUIRE_MFA", "true", 1);
+	CHECK_EQ_INT(load(err, sizeof(err)), 0);
+	CHECK_EQ_STR(cfg.totp_issuer, "Example Corp");
+	CHECK(!cfg.forward_auth_amr_header);
+	CHECK(cfg.forward_auth_require_mfa);
+	setenv("TOTP_ISSUER", "Example:Corp", 1);
+	CHECK_EQ_INT(load(err, sizeof(err)), -1);
+	CHECK(strncmp(err, "TOTP_ISSUER", 11) == 0);
+	setenv("TOTP_ISSUER", "Example", 1);
+	setenv("FORWARD_AUTH_REQUIRE_MFA", "sometimes", 1);
+	CHECK_EQ_INT(load(err, sizeof(err)), -1);
+	CHECK(strncmp(err, "FORWARD_AUTH_REQUIRE_MFA", 24) == 0);
+	unsetenv("TOTP_ISSUER");
+	unsetenv("FORWARD_AUTH_AMR_HEADER");
+	unsetenv("FORWARD_AUTH_REQUIRE_MFA");
 	setenv("HTTP_REQUEST_TIMEOUT", "0", 1);
 	CHECK_EQ_INT(load(err, sizeof(err)), -1);
 	CHECK(strncmp(err, "HTTP_REQUEST_TIMEOUT", 20) == 0);
