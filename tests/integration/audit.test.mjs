@@ -6,7 +6,7 @@
 // TRUNCATE; the retention sweep removes old rows and only those.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawnSync, execFileSync } from 'node:child_process';
 import { SiweMessage } from 'siwe';
 import { Wallet } from 'ethers';
 import { Server, freshDatabase, psql, sleep, TEST_SECRET, BIN, rawRequest } from './harness.mjs';
@@ -191,6 +191,50 @@ test('Sign-In With Ethereum: sign-up, sign-in, a bad signature, link and unlink'
   const [unlink] = rows("event = 'wallet_unlink'");
   assert.equal(unlink.target_id, third.address.toLowerCase());
   assert.equal(unlink.actor_user_id, psql(db, `select id from users where email = '${ADMIN}'`));
+});
+
+// TOTP codes from oathtool (independent of the server's liboath)
+const codeAtStep = (secret, step) => execFileSync('oathtool', ['--totp', '-b', secret, '-N', `@${step * 30 + 1}`],
+  { encoding: 'utf8' }).trim();
+const cookiesOf = (r) => r.headers.getSetCookie().map((c) => c.split(';')[0]).filter((c) => !/=$/.test(c)).join('; ');
+
+test('two-factor: enabling, new recovery codes, a refused code at sign-in, disabling', async () => {
+  let r = await post('/api/auth/sign-up/email', { email: 'tf@example.com', password: PASSWORD, name: 'TF' });
+  assert.equal(r.status, 201);
+  const cookie = cookieOf(r);
+  bump('sign_up/success'); bump('sign_in/success');
+  r = await post('/api/auth/two-factor/enable', { password: PASSWORD }, cookie);
+  assert.equal(r.status, 200, await r.clone().text());
+  const data = await r.json();
+  const secret = data.totpURI.match(/[?&]secret=([A-Z2-7]+)/)[1];
+  secrets.add(secret);
+  for (const c of data.backupCodes) secrets.add(c);
+  const step = Math.floor(Date.now() / 30000);
+  r = await post('/api/auth/two-factor/verify-totp', { code: codeAtStep(secret, step) }, cookie);
+  assert.equal(r.status, 200, await r.clone().text());
+  bump('second_factor_change/success');
+  r = await post('/api/auth/two-factor/generate-backup-codes', { password: PASSWORD }, cookie);
+  assert.equal(r.status, 200, await r.clone().text());
+  for (const c of (await r.json()).backupCodes) secrets.add(c);
+  bump('recovery_codes_replace/success');
+  // a sign-in waits for its code; a wrong one is refused and recorded
+  r = await post('/api/auth/sign-in/email', { email: 'tf@example.com', password: PASSWORD });
+  assert.equal(r.status, 200);
+  assert.equal((await r.json()).twoFactorRedirect, true);
+  const pending = cookiesOf(r);
+  r = await post('/api/auth/two-factor/verify-totp', { code: codeAtStep(secret, step + 1000) }, pending);
+  assert.equal(r.status, 401, await r.clone().text());
+  bump('second_factor/failure');
+  r = await post('/api/auth/two-factor/disable', { password: PASSWORD }, cookie);
+  assert.equal(r.status, 200, await r.clone().text());
+  bump('second_factor_change/success');
+  await expectCounts(tally, 'after two-factor');
+  const user = psql(db, "select id from users where email = 'tf@example.com'");
+  const changes = rows("event = 'second_factor_change' and method = 'totp'");
+  assert.deepEqual(changes.map((c) => [c.detail.enabled, c.actor_user_id, c.user_agent]), [[true, user, UA], [false, user, UA]]);
+  const [refused] = rows("event = 'second_factor'");
+  assert.deepEqual([refused.result, refused.method, refused.detail.reason, refused.actor_user_id],
+    ['failure', 'totp', 'invalid_code', user]);
 });
 
 test('CLI administration is recorded with method cli', async () => {
