@@ -44,10 +44,15 @@ void store_audit_lines_to(FILE *out)
 	audit_out = out;
 }
 
+bool audit_request_from_cli(const struct store_request *req)
+{
+	return !req->ctx.client_ip && !req->ctx.user_agent && !req->ctx.actor_user_id;
+}
+
 struct audit_event audit_event_for(const struct store_request *req, const char *event, const char *method,
     const char *actor_user_id)
 {
-	bool from_cli = !req->ctx.client_ip && !req->ctx.user_agent && !req->ctx.actor_user_id;
+	bool from_cli = audit_request_from_cli(req);
 
 	if (!method)	/* an operation run by the CLI, or by an admin for someone else */
 		method = from_cli ? "cli" : req->ctx.actor_user_id ? "admin" : NULL;

@@ -35,6 +35,9 @@ struct audit_event {
 struct audit_event audit_event_for(const struct store_request *req, const char *event, const char *method,
     const char *actor_user_id);
 
+/* A request from the CLI (store_exec: no context), as opposed to a worker's. */
+bool audit_request_from_cli(const struct store_request *req);
+
 /* Records ev on db. Inside the caller's transaction when one is open (a
  * false return then means the transaction is lost: fail it), else on its
  * own. The JSON line (AUDIT_LOG=stdout) waits for the COMMIT. */

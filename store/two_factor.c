@@ -414,9 +414,11 @@ void store_two_factor_disable(PGconn *db, const struct store_request *req, struc
 	        req);
 
 	ok = r != NULL;
+	/* the user's own act, or an operator's (`dreamauth user two-factor-off`) */
+	bool cli = audit_request_from_cli(req);
 	if (ok && strcmp(PQgetvalue(r, 0, 0), "1") == 0)
-		ok = store_audit(db, req, "second_factor_change", "totp", req->args[0].text, "user", req->args[0].text,
-		    "{\"enabled\":false}");
+		ok = store_audit(db, req, "second_factor_change", cli ? "cli" : "totp", cli ? NULL : req->args[0].text,
+		    "user", req->args[0].text, "{\"enabled\":false,\"factor\":\"totp\"}");
 	store_commit_take(res, db, req, ok, r, false);
 }
 

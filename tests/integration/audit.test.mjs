@@ -228,10 +228,24 @@ test('two-factor: enabling, new recovery codes, a refused code at sign-in, disab
   r = await post('/api/auth/two-factor/disable', { password: PASSWORD }, cookie);
   assert.equal(r.status, 200, await r.clone().text());
   bump('second_factor_change/success');
+  // on again, and off by the operator
+  r = await post('/api/auth/two-factor/enable', { password: PASSWORD }, cookie);
+  assert.equal(r.status, 200, await r.clone().text());
+  const again = await r.json();
+  const secret2 = again.totpURI.match(/[?&]secret=([A-Z2-7]+)/)[1];
+  secrets.add(secret2);
+  for (const c of again.backupCodes) secrets.add(c);
+  r = await post('/api/auth/two-factor/verify-totp', { code: codeAtStep(secret2, Math.floor(Date.now() / 30000)) }, cookie);
+  assert.equal(r.status, 200, await r.clone().text());
+  bump('second_factor_change/success');
+  cli(['user', 'two-factor-off', 'tf@example.com']);
+  bump('second_factor_change/success');
   await expectCounts(tally, 'after two-factor');
   const user = psql(db, "select id from users where email = 'tf@example.com'");
-  const changes = rows("event = 'second_factor_change' and method = 'totp'");
-  assert.deepEqual(changes.map((c) => [c.detail.enabled, c.actor_user_id, c.user_agent]), [[true, user, UA], [false, user, UA]]);
+  const changes = rows("event = 'second_factor_change'");
+  assert.deepEqual(changes.map((c) => [c.method, c.detail.enabled, c.actor_user_id, c.target_id]), [
+    ['totp', true, user, user], ['totp', false, user, user], ['totp', true, user, user], ['cli', false, null, user]]);
+  assert.equal(changes[1].user_agent, UA);
   const [refused] = rows("event = 'second_factor'");
   assert.deepEqual([refused.result, refused.method, refused.detail.reason, refused.actor_user_id],
     ['failure', 'totp', 'invalid_code', user]);
