@@ -41,7 +41,7 @@ static bool join_uris(char *const *items, int n, char *out, size_t cap)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: dreamauth client add <client_id> --redirect-uri URL [...] | client list | client remove <client_id>\n");
+	fprintf(stderr, "usage: dreamauth client add <client_id> --redirect-uri URL [...] [--admin] | client list | client remove <client_id>\n");
 	return 2;
 }
 
@@ -52,11 +52,23 @@ static void report_failure(int status)
 		fprintf(stderr, "dreamauth: %s\n", store_status_text(status));
 }
 
+/* `client add --admin`: the flag (migrations/013), after the add. */
+static bool flag_admin(PGconn *db, const char *id)
+{
+	struct store_reply reply;
+	const struct store_value args[] = { STORE_V_TEXT(id), STORE_V_BOOL(true) };
+	bool ok = store_exec(db, STORE_OP_CLIENT_ADMIN_FLAG, args, 2, &reply) == STORE_OK &&
+	    store_int(&reply, 0, COUNT_N) == 1;
+	store_reply_free(&reply);
+	return ok;
+}
+
 struct client_options {
 	const char *id, *name, *alg;
 	char *redirects[MAX_URIS], *logouts[MAX_URIS];
 	int n_redirect, n_logout;
 	bool is_public, skip_consent, client_credentials;
+	bool admin;	/* may get scope admin by client_credentials (the admin API) */
 };
 
 /* 0, or the exit code after saying what is wrong. */
@@ -103,6 +115,8 @@ static int parse_add_options(int argc, char **argv, struct client_options *o)
 			o->is_public = true;
 		} else if (!strcmp(a, "--skip-consent")) {
 			o->skip_consent = true;
+		} else if (!strcmp(a, "--admin")) {
+			o->admin = o->client_credentials = true;	/* admin tokens come by client_credentials */
 		} else {
 			fprintf(stderr, "dreamauth: unknown or incomplete option \"%s\"\n", a);
 			return usage();
@@ -113,7 +127,7 @@ static int parse_add_options(int argc, char **argv, struct client_options *o)
 		return 2;
 	}
 	if (o->is_public && o->client_credentials) {
-		fprintf(stderr, "dreamauth: a public client cannot use client_credentials\n");
+		fprintf(stderr, "dreamauth: a public client cannot use client_credentials (nor be --admin)\n");
 		return 2;
 	}
 	return 0;
@@ -156,6 +170,9 @@ static int client_add(int argc, char **argv)
 		report_failure(reply.status);
 	} else if (store_int(&reply, 0, COUNT_N) != 1) {
 		fprintf(stderr, "dreamauth: client \"%s\" already exists\n", o.id);
+	} else if (o.admin && !flag_admin(db, o.id)) {
+		fprintf(stderr, "dreamauth: client \"%s\" added, but not flagged admin; run the command again after "
+				"dreamauth client remove %s\n", o.id, o.id);
 	} else {
 		printf("client_id: %s\n", o.id);
 		if (!o.is_public)

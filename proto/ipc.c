@@ -37,6 +37,8 @@ static const enum field layouts[IPC_TYPE_MAX][MAX_FIELDS] = {
 	[IPC_PEER_FD] = { FIELD_KIND, FIELD_SLOT },
 	[IPC_STORE_REQ] = { FIELD_BIN1 },
 	[IPC_STORE_RESP] = { FIELD_BIN1 },
+	[IPC_KEYS_REQ] = { FIELD_KIND, FIELD_STR1, FIELD_STR2 },
+	[IPC_KEYS_RESP] = { FIELD_STATUS, FIELD_STR1 },
 };
 
 static const char *const type_names[IPC_TYPE_MAX] = {
@@ -54,6 +56,8 @@ static const char *const type_names[IPC_TYPE_MAX] = {
 	[IPC_READY] = "READY",
 	[IPC_STORE_REQ] = "STORE_REQ",
 	[IPC_STORE_RESP] = "STORE_RESP",
+	[IPC_KEYS_REQ] = "KEYS_REQ",
+	[IPC_KEYS_RESP] = "KEYS_RESP",
 };
 
 static bool type_valid(uint64_t type)

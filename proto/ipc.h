@@ -20,6 +20,8 @@
  *   IPC_READY          -
  *   IPC_STORE_REQ      request:bin (proto/store_wire.h: operation and typed arguments)
  *   IPC_STORE_RESP     reply:bin (proto/store_wire.h: status and typed cells)
+ *   IPC_KEYS_REQ       kind:int (IPC_KEYS_*), arg:str (alg or kid), proof:str (admin caller)
+ *   IPC_KEYS_RESP      status:int (0 or a keystore_result), result:str (JSON)
  */
 #ifndef DREAMAUTH_IPC_H
 #define DREAMAUTH_IPC_H
@@ -44,6 +46,8 @@ enum ipc_type {
 	IPC_READY,
 	IPC_STORE_REQ,
 	IPC_STORE_RESP,
+	IPC_KEYS_REQ,		/* the admin API's key changes, run by the signer (signer/signer_admin.c) */
+	IPC_KEYS_RESP,
 	IPC_TYPE_MAX
 };
 
@@ -51,6 +55,10 @@ enum ipc_peer { IPC_PEER_SIGNER = 1, IPC_PEER_KDF = 2, IPC_PEER_STORE = 3 };
 
 /* token kinds the signer accepts (it checks claims per kind) */
 enum ipc_token_kind { TOKEN_ID = 1, TOKEN_ACCESS = 2, TOKEN_LOGOUT = 3 };
+
+/* KEYS_REQ kinds: rotate (arg: "RS256", "ES256", "EdDSA" or "" for all),
+ * revoke (arg: the kid) */
+enum ipc_keys_kind { IPC_KEYS_ROTATE = 1, IPC_KEYS_REVOKE = 2 };
 
 struct ipc_msg {
 	enum ipc_type type;

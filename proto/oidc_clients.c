@@ -17,7 +17,7 @@ static const struct {
 } scope_names[] = {
 	{ "openid", OIDC_SCOPE_OPENID }, { "profile", OIDC_SCOPE_PROFILE }, { "email", OIDC_SCOPE_EMAIL },
 	{ "offline_access", OIDC_SCOPE_OFFLINE }, { "groups", OIDC_SCOPE_GROUPS },
-	{ "wallet", OIDC_SCOPE_WALLET },
+	{ "wallet", OIDC_SCOPE_WALLET }, { "roles", OIDC_SCOPE_ROLES }, { "admin", OIDC_SCOPE_ADMIN },
 };
 
 static const struct {
@@ -383,9 +383,11 @@ static int parse_one(json_t *o, size_t index, bool default_require_pkce, struct 
 		json_array_foreach(v, i, s) {
 			unsigned bits;
 			const char *name = json_string_value(s);
-			if (!name || !*name || strchr(name, ' ') || oidc_scope_parse(name, strlen(name), &bits) < 0)
+			if (!name || !*name || strchr(name, ' ') || oidc_scope_parse(name, strlen(name), &bits) < 0 ||
+			    (bits & ~OIDC_SCOPE_ALL))
 				return fail(err, errlen,
-				    "client \"%s\": scopes[%zu] must be openid, profile, email, offline_access or groups", id, i);
+				    "client \"%s\": scopes[%zu] must be openid, profile, email, offline_access, groups, "
+				    "wallet or roles (admin clients are made with dreamauth client add --admin)", id, i);
 			c->scopes |= bits;
 		}
 	}

@@ -37,8 +37,13 @@ enum oidc_scope {
 	OIDC_SCOPE_OFFLINE = 1u << 3,
 	OIDC_SCOPE_GROUPS = 1u << 4,
 	OIDC_SCOPE_WALLET = 1u << 5,	/* wallet_address: the account's Ethereum wallet (SIWE) */
+	OIDC_SCOPE_ROLES = 1u << 6,	/* roles, permissions in the ID token (migrations/013) */
+	/* the admin API (workers/admin_auth.c): only a database client flagged
+	 * admin may ask for it, by client_credentials; never in OIDC_SCOPE_ALL */
+	OIDC_SCOPE_ADMIN = 1u << 7,
 };
-#define OIDC_SCOPE_ALL 0x3fu
+/* What a client may ask for unless its configuration narrows it. */
+#define OIDC_SCOPE_ALL 0x7fu
 
 enum oidc_grant {
 	OIDC_GRANT_CODE = 1u << 0,

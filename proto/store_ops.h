@@ -49,7 +49,8 @@
 	STORE_SHAPES_CLIENTS(S)         \
 	STORE_SHAPES_PASSKEYS(S)        \
 	STORE_SHAPES_WALLETS(S)         \
-	STORE_SHAPES_TWO_FACTOR(S) \
+	STORE_SHAPES_TWO_FACTOR(S)      \
+	STORE_SHAPES_ADMIN(S)           \
 	STORE_SHAPES_AUDIT(S)
 
 #define STORE_SHAPES_ACCOUNTS(S)                        \
@@ -96,7 +97,8 @@
 	C(CLIENT_PUBLIC, "public", 'b')                         \
 	C(CLIENT_SKIP_CONSENT, "skip_consent", 'b')             \
 	C(CLIENT_REQUIRE_PKCE, "require_pkce", 'b')             \
-	C(CLIENT_ID_TOKEN_ALG, "id_token_alg", 't')
+	C(CLIENT_ID_TOKEN_ALG, "id_token_alg", 't')            \
+	C(CLIENT_ADMIN, "admin", 'b')	/* may get scope admin (client_credentials) */
 
 /* a line of `dreamauth client list`; lists joined as the command prints them */
 #define STORE_SHAPE_CLIENT_SUMMARY(C)                                   \
@@ -224,7 +226,9 @@
 	C(P##_USER_EMAIL_VERIFIED, "email_verified", 'B')       \
 	C(P##_USER_DISABLED, "disabled", 'B')                   \
 	C(P##_USER_GROUPS, "groups", 'T')                         \
-	C(P##_USER_WALLET, "wallet_address", 'T')
+	C(P##_USER_WALLET, "wallet_address", 'T')               \
+	C(P##_USER_APP_ROLES, "app_roles", 'T')                 \
+	C(P##_USER_APP_PERMISSIONS, "app_permissions", 'T')
 
 /* an authorization code just spent; replayed: it had been spent before */
 #define STORE_SHAPE_OAUTH_CODE(C)                               \
@@ -326,6 +330,59 @@
 	C(TWO_FACTOR_STATUS_TOTP_UNCONFIRMED, "totp_unconfirmed", 'b')  \
 	C(TWO_FACTOR_STATUS_RECOVERY_LEFT, "recovery_left", 'i')        \
 	C(TWO_FACTOR_STATUS_PASSKEY, "passkey", 'b')
+
+/* ---- administration (issue 12): store/admin_*.c, store/app_roles.c ---- */
+#define STORE_SHAPES_ADMIN(S)                           \
+	S(ADMIN_CLIENT, STORE_SHAPE_ADMIN_CLIENT)       \
+	S(ADMIN_KEY, STORE_SHAPE_ADMIN_KEY)             \
+	S(APP_ROLE, STORE_SHAPE_APP_ROLE)               \
+	S(USER_APP_ROLE, STORE_SHAPE_USER_APP_ROLE)     \
+	S(APP_ACCESS, STORE_SHAPE_APP_ACCESS)
+
+/* a database client as the admin API shows it: URIs space separated, grant
+ * types and scopes comma separated; never its secret */
+#define STORE_SHAPE_ADMIN_CLIENT(C)                                     \
+	C(ADMIN_CLIENT_ID, "client_id", 't')                            \
+	C(ADMIN_CLIENT_NAME, "name", 't')                               \
+	C(ADMIN_CLIENT_REDIRECT_URIS, "redirect_uris", 't')             \
+	C(ADMIN_CLIENT_POST_LOGOUT_URIS, "post_logout_redirect_uris", 't') \
+	C(ADMIN_CLIENT_GRANT_TYPES, "grant_types", 't')                 \
+	C(ADMIN_CLIENT_SCOPES, "scopes", 't')                           \
+	C(ADMIN_CLIENT_PUBLIC, "public", 'b')                           \
+	C(ADMIN_CLIENT_SKIP_CONSENT, "skip_consent", 'b')               \
+	C(ADMIN_CLIENT_REQUIRE_PKCE, "require_pkce", 'b')               \
+	C(ADMIN_CLIENT_ID_TOKEN_ALG, "id_token_alg", 't')               \
+	C(ADMIN_CLIENT_ADMIN, "admin", 'b')                             \
+	C(ADMIN_CLIENT_CREATED_UNIX, "created_unix", 'i')
+
+/* a signing key without its material; state as `dreamauth keys list` says
+ * it: active, retiring, retired, revoked */
+#define STORE_SHAPE_ADMIN_KEY(C)                                        \
+	C(ADMIN_KEY_KID, "kid", 't')                                    \
+	C(ADMIN_KEY_ALG, "alg", 't')                                    \
+	C(ADMIN_KEY_STATE, "state", 't')                                \
+	C(ADMIN_KEY_CREATED_UNIX, "created_unix", 'i')                  \
+	C(ADMIN_KEY_PUBLISH_UNTIL, "publish_until", 'I')                \
+	C(ADMIN_KEY_REVOKED_UNIX, "revoked_unix", 'I')
+
+/* a role of an application; permissions comma separated; members: users
+ * given it */
+#define STORE_SHAPE_APP_ROLE(C)                                         \
+	C(APP_ROLE_CLIENT_ID, "client_id", 't')                         \
+	C(APP_ROLE_NAME, "name", 't')                                   \
+	C(APP_ROLE_DESCRIPTION, "description", 't')                     \
+	C(APP_ROLE_PERMISSIONS, "permissions", 't')                     \
+	C(APP_ROLE_MEMBERS, "members", 'i')
+
+/* a role a user has in an application */
+#define STORE_SHAPE_USER_APP_ROLE(C)                                    \
+	C(USER_APP_ROLE_CLIENT_ID, "client_id", 't')                    \
+	C(USER_APP_ROLE_ROLE, "role", 't')
+
+/* a user's roles and their permissions in one application, comma separated */
+#define STORE_SHAPE_APP_ACCESS(C)                                       \
+	C(APP_ACCESS_ROLES, "roles", 't')                               \
+	C(APP_ACCESS_PERMISSIONS, "permissions", 't')
 
 /* ---- operations: X(NAME, store_function, "args", SHAPE) ---- */
 
@@ -512,6 +569,75 @@
 	 * none) -> the profile after the change, or no row */                  \
 	X(USER_ADMIN_SET, store_user_admin_set, "tBTT", ADMIN_USER_PROFILE)
 
+/* Administration from a worker (the admin API and console, workers/admin_*.c).
+ * The worker checks that the caller is an admin; the store does not take its
+ * word for it: the FIRST argument of each is the caller's proof (the SHA-256
+ * of an admin's session cookie, "session:<hex>", or an admin token's jti,
+ * "token:<jti>"), and each operation starts its transaction with
+ * dreamauth_admin_actor (migrations/013), answering STORE_REFUSED when the
+ * proof names no live admin (store/admin_actor.c). Users and sessions are
+ * named by id (uuid text). */
+#define STORE_OPS_ADMIN(X)                                                                      \
+	/* proof, search (in email and name; NULL: all), after_page_key, after_email_normalized,   \
+	 * limit (1..100) -> a page of users by created_at, email */                              \
+	X(ADMIN_USERS_LIST, store_admin_users_list, "tTTTi", ADMIN_USER_ROW)                    \
+	/* proof, user_id -> the user, or no row */                                             \
+	X(ADMIN_USER_GET, store_admin_user_get, "tt", ADMIN_USER_ROW)                           \
+	/* proof, email, email_normalized, name, password_hash (NULL: none), is_admin, groups     \
+	 * (comma separated) -> the new user, or no row when the email is taken */               \
+	X(ADMIN_USER_CREATE, store_admin_user_create, "ttttTbT", ADMIN_USER_ROW)                \
+	/* proof, user_id, is_admin, name, groups (NULL: keep) -> the user after, or no row */  \
+	X(ADMIN_USER_UPDATE, store_admin_user_update, "ttBTT", ADMIN_USER_ROW)                  \
+	/* proof, user_id, disabled, token_leeway_s -> the user and what a disable revoked */   \
+	X(ADMIN_USER_DISABLE, store_admin_user_disable, "ttbi", ADMIN_USER_REVOKED)             \
+	/* proof, user_id, token_leeway_s -> everything revoked, then the user deleted */      \
+	X(ADMIN_USER_DELETE, store_admin_user_delete, "tti", ADMIN_USER_REVOKED)                \
+	/* proof, user_id, token_leeway_s -> sessions, refresh and access tokens revoked */     \
+	X(ADMIN_USER_SIGN_OUT, store_admin_user_sign_out, "tti", ADMIN_USER_REVOKED)            \
+	/* proof, user_id -> the user's live sessions, newest first */                          \
+	X(ADMIN_USER_SESSIONS, store_admin_user_sessions, "tt", OWN_SESSION)                    \
+	/* proof, user_id, session_id -> n revoked */                                           \
+	X(ADMIN_SESSION_REVOKE, store_admin_session_revoke, "ttt", COUNT)                       \
+	/* proof, user_id -> the user's passkeys */                                             \
+	X(ADMIN_USER_PASSKEYS, store_admin_user_passkeys, "tt", PASSKEY)                        \
+	/* proof, user_id, passkey_id -> n deleted (the passkey second factor goes with the      \
+	 * last passkey) */                                                                    \
+	X(ADMIN_PASSKEY_DELETE, store_admin_passkey_delete, "ttt", COUNT)                       \
+	/* proof, user_id -> n second factors removed (passkey step, TOTP, recovery codes):     \
+	 * the first factor alone signs in again */                                            \
+	X(ADMIN_SECOND_FACTOR_OFF, store_admin_second_factor_off, "tt", COUNT)                  \
+	/* proof, after_client_id, limit -> database clients in client_id order */             \
+	X(ADMIN_CLIENTS_LIST, store_admin_clients_list, "tTi", ADMIN_CLIENT)                    \
+	X(ADMIN_CLIENT_GET, store_admin_client_get, "tt", ADMIN_CLIENT)                         \
+	/* proof, client_id, secret_hash (hex bytea; NULL public), name, redirect_uris,           \
+	 * post_logout_uris (space separated), grant_types, scopes (comma separated), public,    \
+	 * skip_consent, require_pkce, id_token_alg, admin -> the client, or no row: id taken */ \
+	X(ADMIN_CLIENT_CREATE, store_admin_client_create, "ttTtttttbbbtb", ADMIN_CLIENT)        \
+	/* proof, client_id, then as CREATE without secret and public, each NULL: keep */       \
+	X(ADMIN_CLIENT_UPDATE, store_admin_client_update, "ttTTTTTBBTB", ADMIN_CLIENT)          \
+	/* proof, client_id, new secret_hash -> the client (its old secret stops at once) */    \
+	X(ADMIN_CLIENT_SECRET, store_admin_client_secret, "ttt", ADMIN_CLIENT)                  \
+	/* proof, client_id -> n = 1 deleted with its tokens revoked and its roles */           \
+	X(ADMIN_CLIENT_DELETE, store_admin_client_delete, "tt", COUNT)                          \
+	/* proof -> every signing key, newest first */                                          \
+	X(ADMIN_KEYS_LIST, store_admin_keys_list, "t", ADMIN_KEY)                               \
+	/* proof, client_id (NULL: every application) -> roles */                              \
+	X(ADMIN_ROLES_LIST, store_admin_roles_list, "tT", APP_ROLE)                             \
+	/* proof, client_id, name, description, permissions (comma separated) -> the role,     \
+	 * created or replaced */                                                              \
+	X(ADMIN_ROLE_PUT, store_admin_role_put, "ttttt", APP_ROLE)                              \
+	/* proof, client_id, name -> n deleted (its assignments with it) */                     \
+	X(ADMIN_ROLE_DELETE, store_admin_role_delete, "ttt", COUNT)                             \
+	/* proof, user_id -> the user's roles in every application */                           \
+	X(ADMIN_USER_ROLES, store_admin_user_roles, "tt", USER_APP_ROLE)                        \
+	/* proof, user_id, client_id, role, granted -> n changed (0: no such user or role, or   \
+	 * nothing to change) */                                                               \
+	X(ADMIN_USER_ROLE_SET, store_admin_user_role_set, "ttttb", COUNT)
+
+/* Roles at request time (workers/verify.c ?app=&role=): user_id, client_id ->
+ * one row, the user's roles and permissions there (both "" for none). */
+#define STORE_OPS_APP_ROLES(X) X(APP_ACCESS, store_app_access, "tt", APP_ACCESS)
+
 /* The audit log (store/audit.c, migrations/014). */
 #define STORE_SHAPES_AUDIT(S) S(AUDIT_ENTRY, STORE_SHAPE_AUDIT_ENTRY)
 
@@ -536,10 +662,14 @@
 	 * method, actor_user_id, target_type, target_id, detail (a JSON object, no secret) ->   \
 	 * n = 1; the client IP and user agent come from the request's context */               \
 	X(AUDIT_FAILURE, store_audit_failure, "tttTTTT", COUNT)                                 \
-	/* GET /api/admin/audit, `dreamauth audit`: since, until (Unix seconds), actor (user or  \
-	 * client id), target_id, event, limit (1..100), cursor (the last id seen) -> entries,   \
-	 * newest first */                                                                      \
-	X(AUDIT_QUERY, store_audit_query, "IITTTiI", AUDIT_ENTRY)
+	/* GET /api/admin/audit: the caller's admin proof (as STORE_OPS_ADMIN), then as         \
+	 * AUDIT_QUERY */                                                                       \
+	X(ADMIN_AUDIT_QUERY, store_admin_audit_query, "tIITTTiI", AUDIT_ENTRY)
+
+/* `dreamauth audit` (CLI only): since, until (Unix seconds), actor (user or client
+ * id), target_id, event, limit (1..100), cursor (the last id seen) -> entries,
+ * newest first */
+#define STORE_OPS_AUDIT_CLI(X) X(AUDIT_QUERY, store_audit_query, "IITTTiI", AUDIT_ENTRY)
 
 /* What a worker may ask the store. */
 #define STORE_OPS_WORKER(X)     \
@@ -549,7 +679,9 @@
 	STORE_OPS_CLIENTS(X)    \
 	STORE_OPS_PASSKEYS(X)   \
 	STORE_OPS_WALLETS(X)    \
-	STORE_OPS_TWO_FACTOR(X) \
+	STORE_OPS_TWO_FACTOR(X)  \
+	STORE_OPS_ADMIN(X)      \
+	STORE_OPS_APP_ROLES(X)  \
 	STORE_OPS_AUDIT(X)
 
 /* What only the CLI may run (store_exec): the store actor refuses these from
@@ -557,7 +689,13 @@
  * a client. */
 #define STORE_OPS_CLI(X)                \
 	STORE_OPS_USERS_ADMIN(X)        \
-	STORE_OPS_CLIENTS_ADMIN(X)
+	STORE_OPS_CLIENTS_ADMIN(X)      \
+	STORE_OPS_AUDIT_CLI(X)      \
+	STORE_OPS_ADMIN_CLI(X)
+
+/* `dreamauth client add --admin` (master/cli_client.c): client_id, admin ->
+ * n = 1 flagged (store/admin_clients.c). */
+#define STORE_OPS_ADMIN_CLI(X) X(CLIENT_ADMIN_FLAG, store_client_admin_flag, "tb", COUNT)
 
 #define STORE_OPS(X)            \
 	STORE_OPS_WORKER(X)     \

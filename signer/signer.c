@@ -28,6 +28,7 @@
 #include "proc/sandbox.h"
 #include "common/secure.h"
 #include "signer/keystore.h"
+#include "signer/signer_admin.h"
 #include "signer/token_policy.h"
 
 #include <signal.h>
@@ -118,6 +119,28 @@ static void handle_sign(int fd, const struct ipc_msg *m, int slot)
 	free(jwt);
 }
 
+static void reload_until_quiet(const char *why);
+
+/* The admin API's rotate or revoke (signer/signer_admin.c): blocks this
+ * loop while a key is made (tens of milliseconds; an RSA key more), which an
+ * operator's rare act may cost. The keys are reloaded before the answer, so
+ * the next token this signer signs uses the new key. */
+static void handle_keys(int fd, const struct ipc_msg *m, int slot)
+{
+	char *json = NULL;
+	int rc = key_db_lost ? KEYSTORE_ERROR : signer_admin_keys(key_db, keys.kek, m, &json);
+	struct ipc_msg r = { .type = IPC_KEYS_RESP, .rid = m->rid, .status = rc, .s1 = json ? json : "{}",
+		.s1_len = json ? strlen(json) : 2 };
+
+	if (rc == 0)
+		reload_until_quiet("admin API");
+	else
+		log_info("key change from worker %d not done (%d)", slot + 1, rc);
+	if (ipc_send(fd, &r, -1) < 0)
+		log_warn("reply to worker");
+	free(json);
+}
+
 static void handle_request(int fd, const struct ipc_msg *m, int slot)
 {
 	switch (m->type) {
@@ -129,6 +152,9 @@ static void handle_request(int fd, const struct ipc_msg *m, int slot)
 		break;
 	case IPC_SIGN_REQ:
 		handle_sign(fd, m, slot);
+		break;
+	case IPC_KEYS_REQ:
+		handle_keys(fd, m, slot);
 		break;
 	default:
 		log_warnx("unexpected %s from worker %d", ipc_type_name(m->type), slot + 1);

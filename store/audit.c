@@ -8,6 +8,7 @@
  */
 #include "store/audit.h"
 #include "store/store_run.h"
+#include "store/admin_actor.h"
 #include "common/config.h"
 #include "common/log.h"
 
@@ -174,6 +175,27 @@ bool store_audit(PGconn *db, const struct store_request *req, const char *event,
 	return store_audit_record(db, &ev);
 }
 
+bool store_audit_admin(PGconn *db, const struct store_request *req, const char *actor, const char *event,
+    const char *target)
+{
+	struct audit_event ev = { .event = event, .method = "admin", .target_id = target && *target ? target : NULL,
+		.client_ip = req ? req->ctx.client_ip : NULL, .user_agent = req ? req->ctx.user_agent : NULL };
+	char type[33] = "";
+	const char *dot = strncmp(event, "admin.", 6) == 0 ? strchr(event + 6, '.') : NULL;
+
+	if (actor && strncmp(actor, "user:", 5) == 0)
+		ev.actor_user_id = actor + 5;
+	else if (actor && strncmp(actor, "client:", 7) == 0)
+		ev.actor_client_id = actor + 7;
+	/* admin.<type>.<verb>: the target's type */
+	if (dot && (size_t)(dot - event - 6) < sizeof(type)) {
+		memcpy(type, event + 6, (size_t)(dot - event - 6));
+		type[dot - event - 6] = '\0';
+		ev.target_type = type;
+	}
+	return store_audit_record(db, &ev);
+}
+
 const char *audit_detail(char *buf, size_t cap, ...)
 {
 	json_t *o = json_object();
@@ -234,19 +256,31 @@ void store_audit_failure(PGconn *db, const struct store_request *req, struct sto
 /* since, until (Unix seconds), actor (a user id or a client id), target_id,
  * event, limit, cursor (the last id of the page before) -> the entries,
  * newest first. */
+#define AUDIT_QUERY_SQL \
+	"SELECT id, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS at, event, result," \
+	" method, actor_user_id::text AS actor_user_id, actor_client_id, target_type, target_id, client_ip," \
+	" user_agent, detail::text AS detail FROM audit_log" \
+	" WHERE ($1::bigint IS NULL OR at >= to_timestamp($1::bigint))" \
+	" AND ($2::bigint IS NULL OR at < to_timestamp($2::bigint))" \
+	" AND ($3::text IS NULL OR actor_client_id = $3 OR actor_user_id =" \
+	"  CASE WHEN $3 ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN $3::uuid END)" \
+	" AND ($4::text IS NULL OR target_id = $4) AND ($5::text IS NULL OR event = $5)" \
+	" AND ($7::bigint IS NULL OR id < $7::bigint)" \
+	" ORDER BY id DESC LIMIT least(greatest($6::int, 1), 100)"
+
 void store_audit_query(PGconn *db, const struct store_request *req, struct store_result *res)
 {
-	store_result_take(res, db, req,
-	    store_query(db,
-	        "SELECT id, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS at, event, result,"
-	        " method, actor_user_id::text AS actor_user_id, actor_client_id, target_type, target_id, client_ip,"
-	        " user_agent, detail::text AS detail FROM audit_log"
-	        " WHERE ($1::bigint IS NULL OR at >= to_timestamp($1::bigint))"
-	        " AND ($2::bigint IS NULL OR at < to_timestamp($2::bigint))"
-	        " AND ($3::text IS NULL OR actor_client_id = $3 OR actor_user_id ="
-	        "  CASE WHEN $3 ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN $3::uuid END)"
-	        " AND ($4::text IS NULL OR target_id = $4) AND ($5::text IS NULL OR event = $5)"
-	        " AND ($7::bigint IS NULL OR id < $7::bigint)"
-	        " ORDER BY id DESC LIMIT least(greatest($6::int, 1), 100)",
-	        req));
+	store_result_take(res, db, req, store_query(db, AUDIT_QUERY_SQL, req));
+}
+
+/* The same for an admin: the proof checked in the query's transaction. */
+void store_admin_audit_query(PGconn *db, const struct store_request *req, struct store_result *res)
+{
+	char actor[ADMIN_ACTOR_MAX];
+	PGresult *r;
+
+	if (!admin_begin(db, req, res, actor))
+		return;
+	r = admin_query(db, AUDIT_QUERY_SQL, req);
+	store_commit_take(res, db, req, r != NULL, r, false);
 }

@@ -46,6 +46,14 @@ bool store_audit_record(PGconn *db, const struct audit_event *ev);
  * detail (NULL: {}), recorded by store_audit_record. */
 bool store_audit(PGconn *db, const struct store_request *req, const char *event, const char *method,
     const char *actor_user_id, const char *target_type, const char *target_id, const char *detail);
+/* An admin action (the admin API and console, store/admin_*.c; the signer's
+ * key changes with req NULL): actor "user:<uuid>" or "client:<client_id>"
+ * (dreamauth_admin_actor's answer, checked in the same transaction), event
+ * "admin.<target type>.<verb>" (admin.user.update, admin.client.delete,
+ * admin.key.rotate, ...), target its id. Method "admin"; client IP and user
+ * agent from req's context. */
+bool store_audit_admin(PGconn *db, const struct store_request *req, const char *actor, const char *event,
+    const char *target);
 /* A JSON object of string pairs for detail: audit_detail(buf, cap, "name",
  * value, ..., NULL); values escaped; NULL values left out. buf on success,
  * "{}" when it does not fit. */

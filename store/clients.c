@@ -15,7 +15,7 @@ void store_client_find(PGconn *db, const struct store_request *req, struct store
 	    store_query(db,
 	        "SELECT name, encode(secret_hash, 'hex') AS secret_hex, redirect_uris::text AS redirect_uris,"
 	        " post_logout_redirect_uris::text AS post_logout_redirect_uris, grant_types::text AS grant_types,"
-	        " scopes::text AS scopes, public, skip_consent, require_pkce, id_token_alg"
+	        " scopes::text AS scopes, public, skip_consent, require_pkce, id_token_alg, admin"
 	        " FROM oauth_clients WHERE client_id = $1",
 	        req));
 }
@@ -66,6 +66,7 @@ void store_client_remove(PGconn *db, const struct store_request *req, struct sto
 		"UPDATE oauth_refresh_tokens SET revoked_at = now() WHERE client_id = $1 AND revoked_at IS NULL",
 		"UPDATE oauth_access_tokens SET revoked_at = now() WHERE client_id = $1 AND revoked_at IS NULL",
 		"DELETE FROM oauth_codes WHERE client_id = $1",
+		"DELETE FROM app_roles WHERE client_id = $1",	/* migrations/013: its roles go with it */
 	};
 	PGresult *r = NULL;
 	bool ok = store_begin(db) &&

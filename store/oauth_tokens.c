@@ -47,6 +47,16 @@
 	" (SELECT w.address FROM wallets w WHERE w.user_id = u.id"                                             \
 	"   ORDER BY w.last_used_at DESC NULLS LAST, w.created_at DESC LIMIT 1) AS wallet_address"
 
+/* The user's roles and their permissions in the application (client) the
+ * tokens are for, as JSON arrays (NULL: none), read at issue time
+ * (migrations/013, store/app_roles.c). client: an SQL expression. */
+#define APP_ACCESS_COLUMNS(client)                                                                             \
+	", (SELECT json_agg(x.role ORDER BY x.role)::text FROM app_user_roles x"                               \
+	"   WHERE x.user_id = u.id AND x.client_id = " client ") AS app_roles"                                 \
+	", (SELECT json_agg(DISTINCT p ORDER BY p)::text FROM app_user_roles x"                                \
+	"   JOIN app_roles r ON r.client_id = x.client_id AND r.name = x.role, unnest(r.permissions) p"        \
+	"   WHERE x.user_id = u.id AND x.client_id = " client ") AS app_permissions"
+
 /* ---- helpers ---- */
 
 /* After COMMIT: the access tokens a statement revoked, as rows with columns
@@ -262,6 +272,7 @@ void store_oauth_code_issue(PGconn *db, const struct store_request *req, struct 
 	        "   SELECT $4, $2, $3::uuid, $5::uuid, code_hash, $6, to_timestamp($7::bigint) FROM code RETURNING jti)"
 	        " SELECT CASE WHEN u.id IS NULL OR u.disabled THEN 'inactive'"
 	        "   WHEN EXISTS (SELECT 1 FROM issued) THEN 'issued' ELSE 'replayed' END AS outcome," USER_COLUMNS
+	        APP_ACCESS_COLUMNS("$2")
 	        " FROM (SELECT 1) one LEFT JOIN u ON true",
 	        req));
 }
@@ -286,7 +297,7 @@ enum rotate_arg { ROT_HASH, ROT_CLIENT, ROT_SCOPE, ROT_JTI, ROT_NEW_HASH, ROT_EX
 	" WHERE t.token_hash = p.token_hash AND t.client_id = $2"                                              \
 	" RETURNING p.prev IS NOT NULL AS reused, t.revoked_at IS NOT NULL AS revoked, t.expires_at > now() AS live," \
 	" t.scope AS granted, floor(extract(epoch from t.auth_time))::bigint AS auth_time, t.amr,"             \
-	" t.session_id::text AS session_id," USER_COLUMNS
+	" t.session_id::text AS session_id," USER_COLUMNS APP_ACCESS_COLUMNS("t.client_id")
 
 /* The new pair, copying the presented token's grant. */
 #define ROTATED_WRITTEN                                                                                        \
@@ -343,7 +354,7 @@ static void reply_rotation(struct store_result *res, PGconn *db, const struct st
 	v[OAUTH_REFRESHED_OUTCOME] = STORE_V_TEXT(outcome);
 	if (issued) {
 		static const char *const user[] = { "user_id", "email", "name", "email_verified", "disabled", "groups",
-			"wallet_address" };
+			"wallet_address", "app_roles", "app_permissions" };
 		for (unsigned c = 0; c < sizeof(user) / sizeof(user[0]); c++)
 			v[OAUTH_REFRESHED_USER_ID + c] = cell(token, user[c]);
 		v[OAUTH_REFRESHED_FAMILY_ID] = cell(family, "family_id");
@@ -457,7 +468,7 @@ void store_oauth_userinfo(PGconn *db, const struct store_request *req, struct st
 	const struct store_value v[] = { req->args[0], uuid_text(&req->args[1]) ? req->args[1] : STORE_V_NULL };
 	PGresult *r = store_query_values(db,
 	    "SELECT a.jti IS NOT NULL AS revoked, a.jti, floor(extract(epoch FROM a.expires_at))::bigint AS exp,"
-	    USER_COLUMNS
+	    USER_COLUMNS APP_ACCESS_COLUMNS("(SELECT c.client_id FROM oauth_access_tokens c WHERE c.jti = $1)")
 	    " FROM (SELECT 1) one LEFT JOIN oauth_access_tokens a ON a.jti = $1 AND a.revoked_at IS NOT NULL"
 	    " LEFT JOIN users u ON u.id = $2::uuid",
 	    v, 2);

@@ -1,12 +1,14 @@
 /*
  * GET /api/admin/audit?since=&until=&actor=&target=&event=&limit=&cursor=
- * The audit log, newest first, a page at a time, for an admin's session
- * (the session's is_admin). since/until are Unix seconds; actor a user id
- * or a client id; target a target id; cursor the next_cursor of the page
- * before. Answer: {"entries":[...], "next_cursor": "..." | null}.
+ * The audit log, newest first, a page at a time, for an admin (an admin's
+ * session or an admin Bearer token: workers/admin_auth.h; the store checks
+ * the caller's proof again, STORE_OP_ADMIN_AUDIT_QUERY). since/until are
+ * Unix seconds; actor a user id or a client id; target a target id; cursor
+ * the next_cursor of the page before. Answer: {"entries":[...],
+ * "next_cursor": "..." | null}.
  */
 #include "workers/handlers.h"
-#include "workers/session.h"
+#include "workers/admin_auth.h"
 #include "workers/store_client.h"
 #include "proto/form.h"
 
@@ -20,6 +22,7 @@
 
 struct audit_query {
 	struct http_exchange *ex;
+	char proof[sizeof(((struct admin_caller *)0)->proof)];
 	struct store_value since, until, actor, target, event, cursor;
 	int limit;
 	char text[4][256];	/* actor, target, event, (spare) */
@@ -58,6 +61,11 @@ static void answered(const struct store_reply *r, void *arg)
 		ask(q);
 		return;
 	}
+	if (r->status == STORE_REFUSED) {	/* the store found no live admin behind the proof */
+		http_reply_error(q->ex, 403, "forbidden", "the caller is not an admin (any more)");
+		free(q);
+		return;
+	}
 	if (store_failed(r)) {
 		store_reply_unavailable(q->ex);
 		free(q);
@@ -93,8 +101,8 @@ static void answered(const struct store_reply *r, void *arg)
 
 static void ask(struct audit_query *q)
 {
-	STORE_CALL(STORE_OP_AUDIT_QUERY, answered, q, q->since, q->until, q->actor, q->target, q->event,
-	    STORE_V_INT(q->limit), q->cursor);
+	STORE_CALL(STORE_OP_ADMIN_AUDIT_QUERY, answered, q, STORE_V_TEXT(q->proof), q->since, q->until, q->actor,
+	    q->target, q->event, STORE_V_INT(q->limit), q->cursor);
 }
 
 /* One query parameter into a text value (NULL when absent): false when it
@@ -125,7 +133,7 @@ static bool count_param(const struct form *f, const char *name, struct store_val
 	return true;
 }
 
-static void admin_checked(struct http_exchange *ex, int rc, const struct session_entry *s, void *arg)
+static void admin_known(struct http_exchange *ex, const struct admin_caller *caller, void *arg)
 {
 	struct form f = { 0 };
 	struct audit_query *q;
@@ -133,23 +141,12 @@ static void admin_checked(struct http_exchange *ex, int rc, const struct session
 	int64_t limit = AUDIT_PAGE_DEFAULT;
 	(void)arg;
 
-	if (rc < 0) {
-		store_reply_unavailable(ex);
-		return;
-	}
-	if (rc == 0) {
-		http_reply_error(ex, 401, "unauthorized", "sign in as an admin first");
-		return;
-	}
-	if (!(s->flags & SESSION_FLAG_ADMIN)) {
-		http_reply_error(ex, 403, "forbidden", "admins only");
-		return;
-	}
 	if (!(q = calloc(1, sizeof(*q)))) {
 		http_reply_error(ex, 503, "temporarily_unavailable", "out of memory");
 		return;
 	}
 	q->ex = ex;
+	snprintf(q->proof, sizeof(q->proof), "%s", caller->proof);
 	if (form_parse(ex->req.query.p, ex->req.query.len, 4096, &f) != FORM_OK)
 		bad = "the query string is malformed";
 	else if (!count_param(&f, "since", &q->since) || !count_param(&f, "until", &q->until))
@@ -177,5 +174,5 @@ static void admin_checked(struct http_exchange *ex, int rc, const struct session
 
 void handle_admin_audit(struct http_exchange *ex)
 {
-	session_from_request(ex, admin_checked, NULL);
+	admin_authenticate(ex, false, admin_known, NULL);
 }

@@ -42,7 +42,7 @@ static void set_endpoint(json_t *o, const char *key, const char *path)
 
 char *discovery_build_json(void)
 {
-	static const char *const scopes[] = { "openid", "profile", "email", "offline_access", "groups", "wallet", NULL };
+	static const char *const scopes[] = { "openid", "profile", "email", "offline_access", "groups", "wallet", "roles", NULL };
 	static const char *const response_types[] = { "code", NULL };
 	static const char *const response_modes[] = { "query", NULL };
 	static const char *const grant_types[] = { "authorization_code", "refresh_token", "client_credentials", NULL };
@@ -54,7 +54,8 @@ char *discovery_build_json(void)
 	static const char *const secret_methods[] = { "client_secret_basic", "client_secret_post", NULL };
 	static const char *const pkce[] = { "S256", NULL };
 	static const char *const claims[] = { "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "amr", "acr",
-		"at_hash", "sid", "email", "email_verified", "name", "preferred_username", "groups", "wallet_address", NULL };
+		"at_hash", "sid", "email", "email_verified", "name", "preferred_username", "groups", "wallet_address", "roles",
+		"permissions", NULL };
 	static const char *const prompts[] = { "none", "login", "consent", "select_account", NULL };
 	static const char *const claim_types[] = { "normal", NULL };
 	static const char *const acr_values[] = { ACR_SFA, ACR_MFA, NULL };

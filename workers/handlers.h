@@ -25,6 +25,10 @@ void handle_passkey_script(struct http_exchange *ex);
 /* Sign-In With Ethereum (workers/auth_siwe.c): every /api/auth/siwe/ path; the script */
 void handle_siwe(struct http_exchange *ex);
 void handle_siwe_script(struct http_exchange *ex);
+/* Administration (workers/admin_api*.c, admin_console*.c): every /api/admin
+ * and /admin path */
+void handle_admin_api(struct http_exchange *ex);
+void handle_admin_console(struct http_exchange *ex);
 /* GET /metrics (workers/metrics_endpoint.c), GET /api/admin/audit (workers/admin_audit.c) */
 void handle_metrics(struct http_exchange *ex);
 void handle_admin_audit(struct http_exchange *ex);

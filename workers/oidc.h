@@ -27,14 +27,19 @@ struct oidc_user {
 	bool email_verified;
 	json_t *groups;		/* owned JSON array of strings */
 	char wallet[43];	/* EIP-55 address of the most recently used wallet, or "" */
+	json_t *roles;		/* owned JSON arrays of strings: the user's roles in the */
+	json_t *permissions;	/* application the reply was read for (migrations/013) */
 };
 /* The user in columns 0..5 of a store reply's first row (the shapes built
  * with STORE_COLS_OAUTH_USER, proto/store_ops.h). 1 loaded (free with
  * oidc_user_free), 0 no such user or disabled (nothing to free). */
 int oidc_user_from_reply(const struct store_reply *r, struct oidc_user *u);
 void oidc_user_free(struct oidc_user *u);
-/* Adds profile/email/groups claims as the scope bits allow. */
+/* Adds profile/email/groups claims as the scope bits allow (roles and
+ * permissions with the scope roles). */
 void oidc_user_claims(json_t *claims, const struct oidc_user *u, unsigned scopes);
+/* roles and permissions, whatever the scope: the access token and userinfo. */
+void oidc_user_app_claims(json_t *claims, const struct oidc_user *u);
 
 /* "\\x<64 hex>" (a bytea text parameter) of SHA-256(token). */
 #define OIDC_HASH_PARAM_LEN (2 + 64 + 1)

@@ -184,10 +184,13 @@ static int authz_validate(struct authz *a)
 		return -1;
 	}
 	v = form_get(&a->q, "scope");
-	if (!v || lenient_scopes(v, &a->scopes) < 0 || a->scopes == 0) {
+	if (!v || lenient_scopes(v, &a->scopes) < 0 || (a->scopes & ~(unsigned)OIDC_SCOPE_ADMIN) == 0) {
 		error_redirect(a, "invalid_scope", "scope must include openid or another supported scope");
 		return -1;
 	}
+	/* Scope admin is a machine's (client_credentials), never a user's
+	 * grant: ignored here like a scope we do not know. */
+	a->scopes &= ~(unsigned)OIDC_SCOPE_ADMIN;
 	if (a->scopes & ~a->client->scopes) {
 		error_redirect(a, "invalid_scope", "a requested scope is not allowed for this client");
 		return -1;

@@ -316,7 +316,10 @@ static struct oidc_client *client_from_row(const char *client_id, const struct s
 	c->redirect_uris = pg_text_array(store_text(r, 0, CLIENT_REDIRECT_URIS), &c->n_redirect_uris);
 	c->post_logout_uris = pg_text_array(store_text(r, 0, CLIENT_POST_LOGOUT_URIS), &c->n_post_logout_uris);
 	c->grants = bits_from_array(store_text(r, 0, CLIENT_GRANT_TYPES), true);
-	c->scopes = bits_from_array(store_text(r, 0, CLIENT_SCOPES), false);
+	c->scopes = bits_from_array(store_text(r, 0, CLIENT_SCOPES), false) & OIDC_SCOPE_ALL;
+	/* Scope admin (the admin API) only for a client flagged admin (migrations/013). */
+	if (store_bool(r, 0, CLIENT_ADMIN))
+		c->scopes |= OIDC_SCOPE_ADMIN;
 	c->skip_consent = store_bool(r, 0, CLIENT_SKIP_CONSENT);
 	c->require_pkce = (store_bool(r, 0, CLIENT_REQUIRE_PKCE) && cfg.oidc_require_pkce) || !c->has_secret;
 	const char *alg = store_text(r, 0, CLIENT_ID_TOKEN_ALG);
@@ -399,4 +402,20 @@ bool oidc_client_secret_ok(const struct oidc_client *c, const char *secret)
 		return false;
 	secure_sha256(secret, strlen(secret), h);
 	return secure_equal(h, c->secret_hash, SHA256_LEN);
+}
+
+/* The admin API lists configuration clients read-only (workers/admin_api_apps.c). */
+const struct oidc_client *oidc_registry_config_client(size_t i)
+{
+	load_own_copy();
+	return i < current.n ? current.items[i] : NULL;
+}
+
+bool oidc_registry_is_config_client(const char *client_id)
+{
+	load_own_copy();
+	for (size_t i = 0; client_id && i < current.n; i++)
+		if (!strcmp(current.items[i]->client_id, client_id))
+			return true;
+	return false;
 }

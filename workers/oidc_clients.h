@@ -35,4 +35,7 @@ bool oidc_client_post_logout_ok(const struct oidc_client *c, const char *uri);
 bool oidc_client_secret_ok(const struct oidc_client *c, const char *secret);
 /* Number of clients from configuration (env + file). */
 size_t oidc_registry_size(void);
+/* The i-th configuration client (no reference taken: use it at once), or NULL. */
+const struct oidc_client *oidc_registry_config_client(size_t i);
+bool oidc_registry_is_config_client(const char *client_id);
 #endif

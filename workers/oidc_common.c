@@ -20,6 +20,19 @@ bool oidc_enabled(struct http_exchange *ex)
  * (proto/store_ops.h): they are read here by the OAUTH_USERINFO names. */
 _Static_assert(OAUTH_ISSUED_USER_ID == 0 && OAUTH_REFRESHED_USER_ID == 0 && OAUTH_USERINFO_USER_ID == 0,
     "the user columns come first");
+_Static_assert((int)OAUTH_ISSUED_USER_APP_PERMISSIONS == (int)OAUTH_USERINFO_USER_APP_PERMISSIONS &&
+    (int)OAUTH_REFRESHED_USER_APP_PERMISSIONS == (int)OAUTH_USERINFO_USER_APP_PERMISSIONS, "the same user columns");
+
+/* A JSON array of strings in a cell (NULL: none) as an owned array. */
+static json_t *string_array_cell(const struct store_reply *r, unsigned col)
+{
+	json_t *a = store_is_null(r, 0, col) ? NULL : json_loads(store_text(r, 0, col), 0, NULL);
+	if (!json_is_array(a)) {
+		json_decref(a);
+		a = json_array();
+	}
+	return a;
+}
 
 int oidc_user_from_reply(const struct store_reply *r, struct oidc_user *u)
 {
@@ -41,13 +54,23 @@ int oidc_user_from_reply(const struct store_reply *r, struct oidc_user *u)
 		json_decref(u->groups);
 		u->groups = json_array();
 	}
+	u->roles = string_array_cell(r, OAUTH_USERINFO_USER_APP_ROLES);
+	u->permissions = string_array_cell(r, OAUTH_USERINFO_USER_APP_PERMISSIONS);
 	return 1;
 }
 
 void oidc_user_free(struct oidc_user *u)
 {
 	json_decref(u->groups);
-	u->groups = NULL;
+	json_decref(u->roles);
+	json_decref(u->permissions);
+	u->groups = u->roles = u->permissions = NULL;
+}
+
+void oidc_user_app_claims(json_t *claims, const struct oidc_user *u)
+{
+	json_object_set_new(claims, "roles", u->roles ? json_incref(u->roles) : json_array());
+	json_object_set_new(claims, "permissions", u->permissions ? json_incref(u->permissions) : json_array());
 }
 
 void oidc_user_claims(json_t *claims, const struct oidc_user *u, unsigned scopes)
@@ -64,6 +87,8 @@ void oidc_user_claims(json_t *claims, const struct oidc_user *u, unsigned scopes
 		json_object_set_new(claims, "groups", u->groups ? json_incref(u->groups) : json_array());
 	if ((scopes & OIDC_SCOPE_WALLET) && u->wallet[0])
 		json_object_set_new(claims, "wallet_address", json_string(u->wallet));
+	if (scopes & OIDC_SCOPE_ROLES)
+		oidc_user_app_claims(claims, u);
 }
 
 void oidc_token_hash_param(const char *token, char out[OIDC_HASH_PARAM_LEN])

@@ -53,6 +53,8 @@ struct issue {
 	char refresh_hash[OIDC_HASH_PARAM_LEN];	/* empty: no refresh token */
 	bool for_forward_auth;		/* RFC 8707 resource: aud names FORWARD_AUTH_AUDIENCE too */
 	json_t *user_claims;		/* owned: profile/email/groups by scope */
+	json_t *app_claims;		/* owned: roles, permissions in this client (access token
+					 * always, ID token with scope roles) */
 	char *access_token;		/* owned, once signed */
 	int64_t iat, exp;
 };
@@ -61,6 +63,7 @@ static void issue_free(struct issue *is)
 {
 	free(is->nonce);
 	json_decref(is->user_claims);
+	json_decref(is->app_claims);
 	free(is->access_token);
 	secure_wipe(is->refresh_token, sizeof(is->refresh_token));
 	free(is);
@@ -211,6 +214,8 @@ static void access_token_signed(const struct ipc_msg *reply, void *arg)
 	if (is->sid[0])
 		json_writer_string(&w, "sid", is->sid);
 	json_writer_members(&w, is->user_claims);
+	if ((is->scopes & OIDC_SCOPE_ROLES) && is->app_claims)
+		json_writer_members(&w, is->app_claims);
 	sign_claims(is, TOKEN_ID, is->id_alg, &w, id_token_signed);
 }
 
@@ -246,6 +251,8 @@ static void issue_sign(struct issue *is)
 	}
 	if (is->user_claims)
 		json_writer_members(&w, is->user_claims);
+	if (is->app_claims)
+		json_writer_members(&w, is->app_claims);
 	sign_claims(is, TOKEN_ACCESS, is->at_alg, &w, access_token_signed);
 }
 
@@ -289,7 +296,9 @@ static bool issue_for_user(struct issue *is, const struct store_reply *r)
 	snprintf(is->user_id, sizeof(is->user_id), "%s", u.id);
 	snprintf(is->sub, sizeof(is->sub), "%s", u.id);
 	is->user_claims = json_object();
-	oidc_user_claims(is->user_claims, &u, is->scopes);
+	oidc_user_claims(is->user_claims, &u, is->scopes & ~(unsigned)OIDC_SCOPE_ROLES);
+	is->app_claims = json_object();
+	oidc_user_app_claims(is->app_claims, &u);
 	oidc_user_free(&u);
 	return true;
 }

@@ -76,6 +76,7 @@ static void userinfo_loaded(const struct store_reply *r, void *arg)
 		json_t *o = json_object();
 		json_object_set_new(o, "sub", json_string(u.id));
 		oidc_user_claims(o, &u, scopes);
+		oidc_user_app_claims(o, &u);	/* read now: a role change shows at once */
 		oidc_user_free(&u);
 		char *text = json_dumps(o, JSON_COMPACT);
 		json_decref(o);
@@ -154,7 +155,7 @@ static void reply_inactive(struct http_exchange *ex)
 static void introspected_access_token(const struct store_reply *r, void *arg)
 {
 	static const char *const copy[] = { "scope", "client_id", "sub", "exp", "iat", "iss", "aud", "jti", "auth_time",
-		NULL };
+		"roles", "permissions", NULL };	/* roles: as the token was issued with them */
 	struct oidc_token_call *call = arg;
 	json_t *claims = call->claims;
 	int revoked = access_token_revoked_reply(r);

@@ -134,6 +134,15 @@ void router_dispatch(struct http_exchange *ex)
 		handle_account_two_factor(ex);
 		return;
 	}
+	/* Administration (issue 12): the JSON API and the console. */
+	if (path.len >= 10 && memcmp(path.p, "/api/admin", 10) == 0 && (path.len == 10 || path.p[10] == '/')) {
+		handle_admin_api(ex);
+		return;
+	}
+	if (path.len >= 6 && memcmp(path.p, "/admin", 6) == 0 && (path.len == 6 || path.p[6] == '/')) {
+		handle_admin_console(ex);
+		return;
+	}
 	if (path.len > 15 && memcmp(path.p, "/api/auth/siwe/", 15) == 0) {
 		ex->route_id = ROUTE_SIWE;
 		handle_siwe(ex);

@@ -18,6 +18,7 @@
 #include "workers/jwt_local.h"
 #include "workers/session.h"
 #include "workers/token_revocation.h"
+#include "workers/verify_roles.h"
 #include "workers/worker_ctx.h"
 
 #include <stdio.h>
@@ -125,7 +126,10 @@ static void bearer_accepted(struct http_exchange *ex, json_t *claims)
 		return;
 	}
 	identity_headers(ex, sub, email, name, group_list, amr);
-	http_reply(ex, 200, NULL, NULL, 0);
+	if (verify_roles_requested(ex))
+		verify_roles_answer(ex, sub);
+	else
+		http_reply(ex, 200, NULL, NULL, 0);
 }
 
 /* A token the revoked-token table could not vouch for, while the store looks. */
@@ -196,7 +200,10 @@ static void session_found(struct http_exchange *ex, int rc, const struct session
 		mfa_required(ex);
 	else {
 		identity_headers(ex, s->user_id, s->email, s->name, s->groups, s->amr);
-		http_reply(ex, 200, NULL, NULL, 0);
+		if (verify_roles_requested(ex))
+			verify_roles_answer(ex, s->user_id);
+		else
+			http_reply(ex, 200, NULL, NULL, 0);
 	}
 }
 

@@ -346,6 +346,26 @@ test('GET /api/admin/audit: admins only, newest first, pages, filters', async ()
   assert.deepEqual(out.map((e) => e.id), failures.entries.map((e) => e.id));
 });
 
+test('admin API actions are recorded with the admin as actor, method admin, IP and user agent', async () => {
+  const user = psql(db, `select id from users where email = '${USER}'`);
+  const adminId = psql(db, `select id from users where email = '${ADMIN}'`);
+  const r = await fetch(server.url + `/api/admin/users/${user}`, { method: 'PATCH', body: JSON.stringify({ name: 'Renamed' }),
+    headers: { cookie: adminCookie, 'content-type': 'application/json', 'user-agent': UA } });
+  assert.equal(r.status, 200, await r.clone().text());
+  bump('admin.user.update/success');
+  // a refused admin call changes nothing and records nothing
+  const plainCookie = (await post('/api/auth/sign-in/email', { email: USER, password: NEW_PASSWORD })).headers.getSetCookie()[0].split(';')[0];
+  secrets.add(plainCookie.split('=')[1]);
+  bump('sign_in/success');
+  const refused = await fetch(server.url + `/api/admin/users/${adminId}`, { method: 'PATCH', body: JSON.stringify({ name: 'x' }),
+    headers: { cookie: plainCookie, 'content-type': 'application/json' } });
+  assert.equal(refused.status, 403);
+  await expectCounts(tally, 'after admin actions');
+  const [row] = rows("event = 'admin.user.update'");
+  assert.deepEqual([row.method, row.actor_user_id, row.target_type, row.target_id, row.client_ip, row.user_agent],
+    ['admin', adminId, 'user', user, '127.0.0.1', UA]);
+});
+
 test('the table is append-only: UPDATE, DELETE and TRUNCATE are refused', () => {
   for (const sql of ["update audit_log set event = 'x'", 'delete from audit_log', 'truncate audit_log',
     // the sweep's setting does not open recent rows

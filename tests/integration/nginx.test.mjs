@@ -13,14 +13,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import http from 'node:http';
 import net from 'node:net';
-import { Server, freshDatabase, freePort, sleep, TEST_SECRET, ROOT } from './harness.mjs';
+import { Server, freshDatabase, freePort, sleep, psql, TEST_SECRET, ROOT } from './harness.mjs';
 import { proxiedRequest, hiddenField, stopProxy } from './browser.mjs';
 
 const NGINX = process.env.NGINX_BIN || 'nginx';
 const EMAIL = 'ada@example.com';
 const PASSWORD = 'correct horse battery';
 
-let dreamauth, app, nginx, dir, port, origin;
+let dreamauth, app, nginx, dir, port, origin, dbUrl;
 const appSeen = [];	// what the protected app received, one entry per request
 
 // deploy/nginx/dreamauth.conf's single-host variant, built from the very
@@ -58,6 +58,31 @@ http {
       proxy_http_version 1.1;
       proxy_set_header Connection "";
       proxy_set_header Host $host;
+    }
+
+    # A path that needs a role of an application (README "Administration"),
+    # as deploy/nginx/dreamauth.conf shows it.
+    location = /_auth_wiki_editor {
+      internal;
+      proxy_pass http://dreamauth_verify/api/verify?app=wiki&role=editor;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_pass_request_body off;
+      proxy_set_header Content-Length "";
+      proxy_set_header X-Original-URI $request_uri;
+      proxy_set_header X-Forwarded-Proto "";
+      proxy_set_header X-Forwarded-Host "";
+    }
+    location /wiki/ {
+      auth_request /_auth_wiki_editor;
+      auth_request_set $auth_roles $upstream_http_x_auth_roles;
+      auth_request_set $auth_user $upstream_http_x_auth_user;
+      proxy_set_header X-Auth-Roles $auth_roles;
+      proxy_set_header X-Auth-User $auth_user;
+      error_page 401 = @login;
+      proxy_pass http://protected_app;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
     }
 
     location @login {
@@ -109,7 +134,7 @@ before(async () => {
   // (b) dreamauth, whose issuer is the nginx origin.
   await startNginx();
   dreamauth = new Server({
-    DATABASE_URL: freshDatabase('nginx'), AUTH_SECRET: TEST_SECRET, AUTO_MIGRATE: 'true',
+    DATABASE_URL: (dbUrl = freshDatabase('nginx')), AUTH_SECRET: TEST_SECRET, AUTO_MIGRATE: 'true',
     ENABLE_REGISTRATION: 'true', AUTH_URL: origin,
   });
   await dreamauth.start();
@@ -235,6 +260,27 @@ test('client-sent X-Forwarded-Host/Proto cannot turn the 401 into a 500', async 
   const r = await request('GET', '/app/', { headers: { 'x-forwarded-proto': 'http', 'x-forwarded-host': `localhost:${port}` } });
   assert.equal(r.status, 302);
   assert.match(r.headers.location, /^http:\/\/localhost:\d+\/login\?rd=http%3A%2F%2Flocalhost:\d+\/app\/$/);
+});
+
+test('a path that needs an application role: 403 without it, X-Auth-Roles with it, at once both ways', async () => {
+  const signIn = await request('POST', '/api/auth/sign-in/email', { json: { email: EMAIL, password: PASSWORD } });
+  assert.equal(signIn.status, 200, signIn.body);
+  const cookie = (signIn.headers['set-cookie'] || []).map((c) => c.split(';')[0]).find((c) => c.startsWith('dreamauth_session='));
+  const hits = appSeen.length;
+  assert.equal((await request('GET', '/wiki/page')).status, 302, 'anonymous: to the login page');
+  assert.equal((await request('GET', '/wiki/page', { headers: { cookie } })).status, 403, 'no role');
+  assert.equal(appSeen.length, hits);
+  psql(dbUrl, "INSERT INTO app_roles (client_id, name, permissions) VALUES ('wiki', 'editor', '{pages:write}'),"
+    + " ('wiki', 'viewer', '{}')");
+  psql(dbUrl, `INSERT INTO app_user_roles (user_id, client_id, role) SELECT id, 'wiki', r FROM users,
+    unnest(ARRAY['viewer', 'editor']) r WHERE email = '${EMAIL}'`);
+  const ok = await request('GET', '/wiki/page', { headers: { cookie, 'x-auth-roles': 'forged' } });
+  assert.equal(ok.status, 200, ok.body);
+  const seen = JSON.parse(ok.body);
+  assert.equal(seen['x-auth-roles'], 'editor,viewer');
+  assert.equal(seen['x-auth-user'], EMAIL);
+  psql(dbUrl, "DELETE FROM app_user_roles WHERE role = 'editor'");
+  assert.equal((await request('GET', '/wiki/page', { headers: { cookie } })).status, 403, 'role taken away');
 });
 
 test('the auth subrequest location is internal', async () => {

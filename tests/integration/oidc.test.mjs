@@ -185,9 +185,9 @@ test('discovery is complete and truthful', async () => {
     'public clients may not introspect');
   assert.deepEqual(d.revocation_endpoint_auth_methods_supported.sort(), ['client_secret_basic', 'client_secret_post', 'none']);
   assert.deepEqual(d.claims_supported.sort(), ['acr', 'amr', 'at_hash', 'aud', 'auth_time', 'email', 'email_verified', 'exp',
-    'groups', 'iat', 'iss', 'name', 'nonce', 'preferred_username', 'sid', 'sub', 'wallet_address']);
+    'groups', 'iat', 'iss', 'name', 'nonce', 'permissions', 'preferred_username', 'roles', 'sid', 'sub', 'wallet_address']);
   assert.deepEqual(d.prompt_values_supported.sort(), ['consent', 'login', 'none', 'select_account']);
-  assert.deepEqual(d.scopes_supported.sort(), ['email', 'groups', 'offline_access', 'openid', 'profile', 'wallet']);
+  assert.deepEqual(d.scopes_supported.sort(), ['email', 'groups', 'offline_access', 'openid', 'profile', 'roles', 'wallet']);
   assert.deepEqual(d.id_token_signing_alg_values_supported.sort(), ['ES256', 'EdDSA', 'RS256']);
   // every advertised endpoint answers (not 404)
   for (const k of ['token_endpoint', 'userinfo_endpoint', 'introspection_endpoint', 'revocation_endpoint', 'end_session_endpoint']) {

@@ -86,7 +86,7 @@ int main(void)
 	CHECK_EQ_INT(oidc_scope_parse("openid  email groups", 20, &bits), 0);
 	CHECK_EQ_INT(bits, OIDC_SCOPE_OPENID | OIDC_SCOPE_EMAIL | OIDC_SCOPE_GROUPS);
 	CHECK_EQ_STR(oidc_scope_string(bits, text, sizeof(text)), "openid email groups");
-	CHECK_EQ_INT(oidc_scope_parse("openid admin", 12, &bits), -1);
+	CHECK_EQ_INT(oidc_scope_parse("openid sudo", 11, &bits), -1);
 	CHECK(oidc_redirect_uri_valid("https://a.example:8443/cb?x=1", 29));
 	CHECK(!oidc_redirect_uri_valid("https://a.example:99999x/cb", 27));
 	CHECK(!oidc_redirect_uri_valid("http://localhost.evil.com/cb", 28));

@@ -283,7 +283,7 @@ static void test_codes(void)
 	CHECK_EQ_INT(number("SELECT count(*) FROM oauth_consents WHERE client_id = 'third'"), 0);
 
 	/* A stored scope the parser does not know spoils that grant (as before the store). */
-	sql("INSERT INTO oauth_consents (user_id, client_id, scope) VALUES ('" USER_ID "', 'odd', 'openid admin')");
+	sql("INSERT INTO oauth_consents (user_id, client_id, scope) VALUES ('" USER_ID "', 'odd', 'openid sudo')");
 	CHECK_EQ_INT(issue(HASH("28"), "odd", "openid", "n", "require", &n), STORE_OK);
 	CHECK_EQ_INT(n, 0);
 
