@@ -67,8 +67,10 @@ static const struct route routes[] = {
 
 /* Route ids for /metrics: a path's first row in the table, then the path
  * prefixes, then "other" (METRICS_ROUTE_OTHER). Bounded: the table's size. */
-static const char *const prefix_routes[] = { "/api/auth/passkey/*", "/api/auth/siwe/*", "/static/*" };
-enum { ROUTE_PASSKEY = N_ROUTES, ROUTE_SIWE, ROUTE_STATIC, ROUTE_IDS };
+static const char *const prefix_routes[] = { "/api/auth/passkey/*", "/api/auth/siwe/*", "/static/*",
+	"/api/auth/two-factor/*", "/account/two-factor/*", "/api/admin/*", "/admin/*" };
+enum { ROUTE_PASSKEY = N_ROUTES, ROUTE_SIWE, ROUTE_STATIC, ROUTE_TWO_FACTOR, ROUTE_ACCOUNT_TWO_FACTOR, ROUTE_ADMIN_API,
+	ROUTE_ADMIN_CONSOLE, ROUTE_IDS };
 _Static_assert(ROUTE_IDS <= METRICS_ROUTE_OTHER, "more routes than METRICS_ROUTES holds");
 
 /* Worked out once per process: the hot path only indexes. */
@@ -127,19 +129,23 @@ void router_dispatch(struct http_exchange *ex)
 		return;
 	}
 	if (path.len > 21 && memcmp(path.p, "/api/auth/two-factor/", 21) == 0) {
+		ex->route_id = ROUTE_TWO_FACTOR;
 		handle_two_factor(ex);
 		return;
 	}
 	if (path.len > 20 && memcmp(path.p, "/account/two-factor/", 20) == 0) {
+		ex->route_id = ROUTE_ACCOUNT_TWO_FACTOR;
 		handle_account_two_factor(ex);
 		return;
 	}
 	/* Administration (issue 12): the JSON API and the console. */
 	if (path.len >= 10 && memcmp(path.p, "/api/admin", 10) == 0 && (path.len == 10 || path.p[10] == '/')) {
+		ex->route_id = ROUTE_ADMIN_API;
 		handle_admin_api(ex);
 		return;
 	}
 	if (path.len >= 6 && memcmp(path.p, "/admin", 6) == 0 && (path.len == 6 || path.p[6] == '/')) {
+		ex->route_id = ROUTE_ADMIN_CONSOLE;
 		handle_admin_console(ex);
 		return;
 	}

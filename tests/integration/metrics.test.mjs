@@ -72,12 +72,14 @@ test('counters grow by exactly the requests made, across both workers', async ()
   await hit('/api/health', 11);			// 200
   await hit('/no/such/path', 5);		// 404, route "other"
   await hit('/api/auth/sign-in/email', 3);	// GET: 405 on a known route
+  await hit('/api/admin/users', 2);		// a prefix route: 401 without credentials
   const b = await scrape();
   const d = (labels) => value(b, 'dreamauth_http_requests_total', labels) - value(a, 'dreamauth_http_requests_total', labels);
   assert.equal(d({ route: '/api/verify', status: '401' }), 37);
   assert.equal(d({ route: '/api/health', status: '200' }), 11);
   assert.equal(d({ route: 'other', status: '404' }), 5);
   assert.equal(d({ route: '/api/auth/sign-in/email', status: '405' }), 3);
+  assert.equal(d({ route: '/api/admin/*', status: '401' }), 2);
   assert.equal(d({ route: '/metrics', status: '200' }), 1, 'the first scrape, counted once it was answered');
   // route labels are the table's patterns, never raw paths
   for (const s of b.filter((x) => x.name === 'dreamauth_http_requests_total'))
