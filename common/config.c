@@ -308,6 +308,7 @@ void config_free(void)
 	config_free_cors();
 	config_free_mail();
 	config_free_two_factor();
+	config_free_observe();
 	memset(&cfg, 0, sizeof(cfg));
 }
 
@@ -418,7 +419,8 @@ int config_load(char *err, size_t errlen)
 	    parse_bool("TRUST_PROXY", NULL, false, &cfg.trust_proxy, err, errlen) ||
 	    parse_bool("SECCOMP", NULL, true, &cfg.seccomp, err, errlen))
 		return -1;
-	if (config_load_passkeys(err, errlen) || config_load_cors(err, errlen) || config_load_two_factor(err, errlen))
+	if (config_load_passkeys(err, errlen) || config_load_cors(err, errlen) || config_load_two_factor(err, errlen) ||
+	    config_load_observe(err, errlen))
 		return -1;
 	if (derive_siwe_origin(err, errlen) || parse_siwe_chain_ids(err, errlen))
 		return -1;
@@ -503,7 +505,7 @@ int config_load(char *err, size_t errlen)
 }
 
 static const char *const secret_variables[] = { "AUTH_SECRET", "BETTER_AUTH_SECRET", "DATABASE_URL", "SMTP_PASS",
-	"ADMIN_PASSWORD", NULL };
+	"ADMIN_PASSWORD", "METRICS_TOKEN", NULL };
 
 void config_wipe_secret_values(char **env)
 {

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "proto/cidr.h"
 
 #define CONFIG_MAX_LISTEN 4
 #define CONFIG_MAX_PASSKEY_ORIGINS 16
@@ -121,6 +122,12 @@ struct config {
 	char **cors_origins;		/* CORS_ORIGINS, canonical: first-party web origins */
 	int n_cors_origins;
 	int log_level;			/* LOG_LEVEL debug|info|warn|error */
+
+	/* audit log and metrics (common/config_observe.c) */
+	bool audit_log_stdout;		/* AUDIT_LOG=stdout: each audit event as a JSON line on stdout */
+	int audit_retention_days;	/* AUDIT_RETENTION_DAYS, default 90; 0 = keep forever */
+	struct cidr_list metrics_allow;	/* METRICS_ALLOW, default 127.0.0.1/32,::1/128 */
+	char *metrics_token;		/* METRICS_TOKEN (a secret), may be NULL */
 };
 
 extern struct config cfg;
@@ -160,6 +167,10 @@ void config_forget_smtp_pass(void);
 /* The second-factor settings (common/config_two_factor.c), after AUTH_URL. */
 int config_load_two_factor(char *err, size_t errlen);
 void config_free_two_factor(void);
+/* AUDIT_LOG, AUDIT_RETENTION_DAYS, METRICS_ALLOW, METRICS_TOKEN
+ * (common/config_observe.c), from config_load; freed by config_free. */
+int config_load_observe(char *err, size_t errlen);
+void config_free_observe(void);
 /* chain_id is in SIWE_CHAIN_IDS. */
 bool config_siwe_chain_allowed(uint64_t chain_id);
 /* Setting names (common/config_names.c). config_load records each name it

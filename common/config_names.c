@@ -50,7 +50,8 @@ const char *const config_setting_names[] = {
 	"SMTP_HOST", "SMTP_PORT", "SMTP_USER", "SMTP_PASS", "SMTP_FROM", "SMTP_TLS", "SMTP_CA_FILE", "SMTP_MAX_ATTEMPTS",
 	"SMTP_POLL_INTERVAL", "SMTP_RETRY_BASE", "SMTP_TIMEOUT", "REQUIRE_EMAIL_VERIFICATION", "EMAIL_IP_MAX",
 	"EMAIL_MAX_PER_ADDRESS", "EMAIL_OTP_MAX_ATTEMPTS", "EMAIL_OTP_TTL", "EMAIL_VERIFICATION_TTL", "PASSWORD_RESET_TTL",
-	NULL };
+	/* audit and metrics (common/config_observe.c) */
+	"AUDIT_LOG", "AUDIT_RETENTION_DAYS", "METRICS_ALLOW", "METRICS_TOKEN", NULL };
 
 /* Documented by Dream Auth or circle-rd's auth-service; no meaning here. */
 static const struct {
@@ -70,7 +71,8 @@ static const struct {
  * starts with one but is not ours is most likely a misspelling. */
 static const char *const prefixes[] = { "BETTER_AUTH_", "DREAMAUTH_", "AUTH_", "OIDC_", "PASSKEY_", "SIWE_", "ENABLE_",
 	"SESSION_", "LOGIN_", "ARGON2_", "FORWARD_AUTH_", "MIGRATION_", "DB_", "KDF_", "CORS_", "COOKIE_", "CLIENT_AUTH_",
-	"REVOKED_", "REVOCATION_", "SIGNING_", "ADMIN_", "DATABASE_", "AUTO_MIGRATE", "SMTP_", "EMAIL_", "TOTP_", NULL };
+	"REVOKED_", "REVOCATION_", "SIGNING_", "ADMIN_", "DATABASE_", "AUTO_MIGRATE", "SMTP_", "EMAIL_", "TOTP_", "AUDIT_",
+	"METRICS_", NULL };
 
 static size_t edit_distance(const char *a, const char *b)
 {

@@ -77,8 +77,9 @@ static bool word_is(const char *word, const char *keyword)
 	return strcasecmp(word, keyword) == 0;
 }
 
-/* DELETE and UPDATE also name events, not statements: ON DELETE/UPDATE of a
- * foreign key, BEFORE/AFTER/INSTEAD OF [... OR] UPDATE of a trigger, FOR
+/* DELETE, UPDATE and TRUNCATE also name events, not statements: ON
+ * DELETE/UPDATE of a foreign key, BEFORE/AFTER/INSTEAD OF [... OR]
+ * UPDATE/TRUNCATE of a trigger (migrations/014 guards a table with one), FOR
  * [NO KEY] UPDATE of a row lock. Anything else (a DELETE or UPDATE statement,
  * a GRANT of them) is refused: a backfill would need an explicit exception. */
 static bool names_an_event(const char *prev)
@@ -105,7 +106,7 @@ const char *migrate_destructive_statement(const char *sql)
 	size_t pos = 0;
 
 	while (next_word(sql, &pos, word, sizeof(word))) {
-		if (word_is(word, "TRUNCATE"))
+		if (word_is(word, "TRUNCATE") && !names_an_event(prev[0]))
 			return "TRUNCATE";
 		if (word_is(word, "RENAME"))
 			return "RENAME";

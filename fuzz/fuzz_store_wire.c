@@ -19,6 +19,11 @@ static int values_equal(const struct store_value *a, const struct store_value *b
 	return a->kind == STORE_NULL || a->i == b->i;
 }
 
+static int texts_equal(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
 static void check_request(const uint8_t *data, size_t size)
 {
 	static uint8_t buf[64 * 1024];
@@ -34,6 +39,9 @@ static void check_request(const uint8_t *data, size_t size)
 	for (unsigned i = 0; i < req.n_args; i++)
 		if (!values_equal(&req.args[i], &again.args[i]))
 			abort();
+	if (!texts_equal(req.ctx.client_ip, again.ctx.client_ip) || !texts_equal(req.ctx.user_agent, again.ctx.user_agent) ||
+	    !texts_equal(req.ctx.actor_user_id, again.ctx.actor_user_id))
+		abort();
 	store_request_free(&again);
 	store_request_free(&req);
 }

@@ -13,6 +13,7 @@
  *            if it was signing, a fresh key takes over.
  */
 #include "master/cli.h"
+#include "store/audit.h"
 #include "common/config.h"
 #include "common/db.h"
 #include "common/secure.h"
@@ -174,7 +175,13 @@ static int keys_rotate(int argc, char **argv)
 		goto out;
 	}
 	for (int i = 0; i < n; i++) {
-		char until[32];
+		char until[32], detail[200];
+		/* after the keystore's own transaction: the change stands, say so */
+		struct audit_event ev = { .event = "key_rotate", .method = "cli", .target_type = "key",
+			.target_id = rot[i].new_kid,
+			.detail = audit_detail(detail, sizeof(detail), "alg", jws_alg_name(rot[i].alg), "retiring",
+			    rot[i].old_kid[0] ? rot[i].old_kid : NULL, NULL) };
+		store_audit_record(db, &ev);
 		format_time(rot[i].old_until, until, sizeof(until));
 		printf("%-5s  active    %s\n", jws_alg_name(rot[i].alg), rot[i].new_kid);
 		if (rot[i].old_kid[0])
@@ -210,6 +217,11 @@ static int keys_revoke(const char *kid)
 	} else if (r != 0) {
 		fprintf(stderr, "dreamauth: %s not revoked: the database refused the change (see the log line above)\n", kid);
 	} else {
+		char detail[200];
+		struct audit_event ev = { .event = "key_revoke", .method = "cli", .target_type = "key", .target_id = kid,
+			.detail = audit_detail(detail, sizeof(detail), "alg", jws_alg_name(alg), "replaced_by",
+			    new_kid[0] ? new_kid : NULL, NULL) };
+		store_audit_record(db, &ev);
 		printf("%-5s  revoked   %s  (removed from /jwks; tokens it signed no longer verify)\n",
 		    jws_alg_name(alg) ? jws_alg_name(alg) : "?", kid);
 		if (new_kid[0])

@@ -9,6 +9,7 @@
 #include "proc/privdrop.h"
 #include "common/secure.h"
 #include "master/cli.h"
+#include "store/audit.h"
 #include "master/master.h"
 #include "workers/oidc_clients.h"
 
@@ -48,6 +49,8 @@ static void usage(FILE *out)
 	    "                                new signing key(s); the old ones retire once their tokens expired\n"
 	    "  keys revoke <kid>             unpublish a (leaked) key at once; replaced if it was active\n"
 	    "  smtp test <address>           send one test message now with the SMTP_* settings\n"
+	    "  audit [--since UNIX] [--until UNIX] [--actor ID] [--target ID] [--event NAME] [--limit N]\n"
+	    "                                the audit log, newest first, one JSON object a line\n"
 	    "  version\n"
 	    "\n"
 	    "Configuration comes from the environment; see README.md.\n");
@@ -140,8 +143,13 @@ int main(int argc, char **argv)
 		}
 		return master_serve();
 	}
+	/* A command's stdout is its answer: its audit lines (AUDIT_LOG=stdout)
+	 * go with its log, on stderr. */
+	store_audit_lines_to(stderr);
 	if (!strcmp(cmd, "migrate"))
 		return cmd_migrate();
+	if (!strcmp(cmd, "audit"))
+		return cli_audit(argc - 2, argv + 2);
 	if (!strcmp(cmd, "user"))
 		return cli_user(argc - 2, argv + 2);
 	if (!strcmp(cmd, "client"))

@@ -10,6 +10,7 @@
  * when either side restarts.
  */
 #include "master/master.h"
+#include "shm/metrics.h"
 #include "common/config.h"
 #include "common/db.h"
 #include "proc/ipc_channel.h"
@@ -442,6 +443,8 @@ static void child_died(struct child *ch, int status)
 	if (ch->backoff_ms > 10000)
 		ch->backoff_ms = 10000;
 	atomic_fetch_add(&m.shm->status->restarts, 1);
+	_Static_assert(ROLE_COUNT == METRICS_ROLES, "a restart counter per role (shm/metrics.h)");
+	atomic_fetch_add(&m.shm->metrics->restarts[ch->role], 1);
 	if (!ch->restart_ev)
 		ch->restart_ev = evtimer_new(m.base, restart_cb, ch);
 	struct timeval tv = { ch->backoff_ms / 1000, (ch->backoff_ms % 1000) * 1000 };

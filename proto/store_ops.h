@@ -51,7 +51,8 @@
 	STORE_SHAPES_WALLETS(S)         \
 	STORE_SHAPES_TWO_FACTOR(S)      \
 	STORE_SHAPES_ADMIN(S)           \
-	STORE_SHAPES_MAIL(S)         \
+	STORE_SHAPES_MAIL(S)            \
+	STORE_SHAPES_AUDIT(S)           \
 	STORE_SHAPES_CORS(S)
 
 /* CORS (workers/oidc_clients.c): the web origins of database clients. */
@@ -710,6 +711,39 @@
 	 * (SMTP_RETRY_BASE doubling) */                                             \
 	X(OUTBOX_FAILED, store_outbox_failed, "it", COUNT)
 
+/* The audit log (store/audit.c, migrations/014). */
+#define STORE_SHAPES_AUDIT(S) S(AUDIT_ENTRY, STORE_SHAPE_AUDIT_ENTRY)
+
+/* one row of audit_log; at in ISO 8601 UTC, detail a JSON object as text */
+#define STORE_SHAPE_AUDIT_ENTRY(C)                                      \
+	C(AUDIT_ENTRY_ID, "id", 'i')                                    \
+	C(AUDIT_ENTRY_AT, "at", 't')                                    \
+	C(AUDIT_ENTRY_EVENT, "event", 't')                              \
+	C(AUDIT_ENTRY_RESULT, "result", 't')                            \
+	C(AUDIT_ENTRY_METHOD, "method", 't')                            \
+	C(AUDIT_ENTRY_ACTOR_USER_ID, "actor_user_id", 'T')              \
+	C(AUDIT_ENTRY_ACTOR_CLIENT_ID, "actor_client_id", 'T')          \
+	C(AUDIT_ENTRY_TARGET_TYPE, "target_type", 'T')                  \
+	C(AUDIT_ENTRY_TARGET_ID, "target_id", 'T')                      \
+	C(AUDIT_ENTRY_CLIENT_IP, "client_ip", 'T')                      \
+	C(AUDIT_ENTRY_USER_AGENT, "user_agent", 'T')                    \
+	C(AUDIT_ENTRY_DETAIL, "detail", 't')
+
+#define STORE_OPS_AUDIT(X)                                                                      \
+	/* a failure only a worker knows (a wrong password, a refused code): event, result      \
+	 * (must be "failure": successes are recorded by the operations that make them),         \
+	 * method, actor_user_id, target_type, target_id, detail (a JSON object, no secret) ->   \
+	 * n = 1; the client IP and user agent come from the request's context */               \
+	X(AUDIT_FAILURE, store_audit_failure, "tttTTTT", COUNT)                                 \
+	/* GET /api/admin/audit: the caller's admin proof (as STORE_OPS_ADMIN), then as         \
+	 * AUDIT_QUERY */                                                                       \
+	X(ADMIN_AUDIT_QUERY, store_admin_audit_query, "tIITTTiI", AUDIT_ENTRY)
+
+/* `dreamauth audit` (CLI only): since, until (Unix seconds), actor (user or client
+ * id), target_id, event, limit (1..100), cursor (the last id seen) -> entries,
+ * newest first */
+#define STORE_OPS_AUDIT_CLI(X) X(AUDIT_QUERY, store_audit_query, "IITTTiI", AUDIT_ENTRY)
+
 #define STORE_OPS_CORS(X)                                                               \
 	/* limit -> the distinct http(s) redirect URIs of the database's clients          \
 	 * (`dreamauth client add`), for the CORS origins a worker allows */             \
@@ -727,6 +761,7 @@
 	STORE_OPS_ADMIN(X)      \
 	STORE_OPS_APP_ROLES(X)  \
 	STORE_OPS_MAIL(X)       \
+	STORE_OPS_AUDIT(X)      \
 	STORE_OPS_CORS(X)
 
 /* What only the CLI may run (store_exec): the store actor refuses these from
@@ -735,6 +770,7 @@
 #define STORE_OPS_CLI(X)                \
 	STORE_OPS_USERS_ADMIN(X)        \
 	STORE_OPS_CLIENTS_ADMIN(X)      \
+	STORE_OPS_AUDIT_CLI(X)      \
 	STORE_OPS_ADMIN_CLI(X)
 
 /* `dreamauth client add --admin` (master/cli_client.c): client_id, admin ->

@@ -58,21 +58,46 @@ static int pack_value(msgpack_packer *pk, const struct store_value *v)
 	return -1;
 }
 
+static const size_t context_max[3] = { STORE_CONTEXT_IP_MAX, STORE_CONTEXT_USER_AGENT_MAX,
+	STORE_CONTEXT_ACTOR_MAX };
+
+static bool has_context(const struct store_context *c)
+{
+	return c->client_ip || c->user_agent || c->actor_user_id;
+}
+
+static int pack_context(msgpack_packer *pk, const struct store_context *c)
+{
+	const char *parts[3] = { c->client_ip, c->user_agent, c->actor_user_id };
+
+	if (msgpack_pack_array(pk, 3))
+		return -1;
+	for (int i = 0; i < 3; i++) {
+		struct store_value v = parts[i] ? STORE_V_TEXT(parts[i]) : STORE_V_NULL;
+		if ((parts[i] && v.len > context_max[i]) || pack_value(pk, &v))
+			return -1;
+	}
+	return 0;
+}
+
 long store_request_encode(const struct store_request *req, uint8_t *out, size_t cap)
 {
 	const struct store_op_spec *spec = store_op_spec(req->op);
 	struct buf_writer w = { .buf = out, .cap = cap };
+	bool with_context = has_context(&req->ctx);
 	msgpack_packer pk;
 
 	if (!spec || req->n_args != strlen(spec->args))
 		return -1;
 	msgpack_packer_init(&pk, &w, buf_write);
-	if (msgpack_pack_array(&pk, 3) || msgpack_pack_uint32(&pk, req->op) || msgpack_pack_uint32(&pk, req->budget_ms) ||
-	    msgpack_pack_array(&pk, req->n_args))
+	if (msgpack_pack_array(&pk, with_context ? 4 : 3) || msgpack_pack_uint32(&pk, req->op) ||
+	    msgpack_pack_uint32(&pk, req->budget_ms) || msgpack_pack_array(&pk, req->n_args))
 		return -1;
 	for (unsigned i = 0; i < req->n_args; i++)
 		if (!store_value_fits(&req->args[i], spec->args[i]) || pack_value(&pk, &req->args[i]))
 			return -1;
+	if (with_context && pack_context(&pk, &req->ctx))
+		return -1;
 	return (long)w.used;
 }
 
@@ -135,11 +160,17 @@ static bool read_value(const uint8_t *in, size_t len, size_t *offset, msgpack_un
 }
 
 /* [head..., [values...]]: reads the outer header (3 elements), then lets the
- * caller read its scalars, then the inner array's header. */
+ * caller read its scalars, then the inner array's header. A request may have
+ * a 4th element (its context): *count says how many there are. */
+static bool read_outer_count(const uint8_t *in, size_t len, size_t *offset, uint32_t *count)
+{
+	return msgpack_read_array_header(in, len, offset, count);
+}
+
 static bool read_outer(const uint8_t *in, size_t len, size_t *offset)
 {
 	uint32_t count;
-	return msgpack_read_array_header(in, len, offset, &count) && count == 3;
+	return read_outer_count(in, len, offset, &count) && count == 3;
 }
 
 static bool read_u32(const uint8_t *in, size_t len, size_t *offset, msgpack_unpacked *item, uint32_t *out)
@@ -173,17 +204,38 @@ static bool read_typed_values(const uint8_t *in, size_t len, size_t *offset, msg
 	return *offset == len;
 }
 
+/* [client_ip, user_agent, actor_user_id]: each nil or a short string, and
+ * nothing after them. */
+static bool read_context(const uint8_t *in, size_t len, size_t *offset, msgpack_unpacked *item, struct arena *a,
+    struct store_context *ctx)
+{
+	const char **parts[3] = { &ctx->client_ip, &ctx->user_agent, &ctx->actor_user_id };
+	uint32_t count;
+
+	if (!msgpack_read_array_header(in, len, offset, &count) || count != 3)
+		return false;
+	for (int i = 0; i < 3; i++) {
+		struct store_value v;
+		if (!read_value(in, len, offset, item, a, &v) || !(v.kind == STORE_NULL || v.kind == STORE_TEXT) ||
+		    (v.kind == STORE_TEXT && v.len > context_max[i]))
+			return false;
+		*parts[i] = v.kind == STORE_TEXT ? v.text : NULL;
+	}
+	return *offset == len;
+}
+
 int store_request_decode(const uint8_t *in, size_t len, struct store_request *out)
 {
 	msgpack_unpacked item;
 	size_t offset = 0;
-	uint32_t count;
+	uint32_t count, outer;
 	const struct store_op_spec *spec;
 	struct arena a = { 0 };
 
 	memset(out, 0, sizeof(*out));
 	msgpack_unpacked_init(&item);
-	if (!read_outer(in, len, &offset) || !read_u32(in, len, &offset, &item, &out->op) ||
+	if (!read_outer_count(in, len, &offset, &outer) || (outer != 3 && outer != 4) ||
+	    !read_u32(in, len, &offset, &item, &out->op) ||
 	    !(spec = store_op_spec(out->op)) || !read_u32(in, len, &offset, &item, &out->budget_ms) ||
 	    !msgpack_read_array_header(in, len, &offset, &count) || count != strlen(spec->args))
 		goto fail;
@@ -193,8 +245,17 @@ int store_request_decode(const uint8_t *in, size_t len, struct store_request *ou
 		goto fail;
 	out->arena = a.base;
 	out->n_args = count;
-	if (!read_typed_values(in, len, &offset, &item, &a, out->args, count, spec, arg_type))
+	/* With a context, the arguments are followed by it, not by the end. */
+	if (outer == 4) {
+		for (unsigned i = 0; i < count; i++)
+			if (!read_value(in, len, &offset, &item, &a, &out->args[i]) ||
+			    !store_value_fits(&out->args[i], arg_type(spec, i)))
+				goto fail;
+		if (!read_context(in, len, &offset, &item, &a, &out->ctx))
+			goto fail;
+	} else if (!read_typed_values(in, len, &offset, &item, &a, out->args, count, spec, arg_type)) {
 		goto fail;
+	}
 	msgpack_unpacked_destroy(&item);
 	return 0;
 fail:

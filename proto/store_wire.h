@@ -9,6 +9,7 @@
  * the wrong type.
  *
  *   request  msgpack [op:uint, budget_ms:uint, [arg, ...]]
+ *            or       [op, budget_ms, [arg, ...], [client_ip, user_agent, actor_user_id]]
  *   reply    msgpack [status:int, n_cols:uint, [cell, ...]]   (row-major)
  *   arg/cell nil | int | str | bool
  */
@@ -52,11 +53,25 @@ struct store_value {
 /* NULL for a NULL or empty string: optional text arguments */
 #define STORE_V_TEXT_OR_NULL(s) ((s) && *(s) ? STORE_V_TEXT(s) : STORE_V_NULL)
 
+/* Who asked, for the audit log (store/audit.c): a worker sends it with the
+ * requests that change something for a browser (workers/store_client.h
+ * store_call_from). Each part may be NULL; the decoder bounds their sizes. */
+#define STORE_CONTEXT_IP_MAX 64
+#define STORE_CONTEXT_USER_AGENT_MAX 256
+#define STORE_CONTEXT_ACTOR_MAX 64
+struct store_context {
+	const char *client_ip;
+	const char *user_agent;		/* printable ASCII (the worker escapes the rest) */
+	const char *actor_user_id;	/* someone acting on another's account (an admin); NULL: the user named
+					 * by the operation's own arguments */
+};
+
 struct store_request {
 	uint32_t op;
 	uint32_t budget_ms;	/* the asker gives up after this long; 0 = no deadline */
 	unsigned n_args;
 	struct store_value args[STORE_MAX_ARGS];
+	struct store_context ctx;	/* pointers into arena when decoded */
 	char *arena;		/* decoded text lives here (owned) */
 };
 

@@ -11,6 +11,8 @@ if [ "${1:-}" = "--test" ]; then
   PKGS+=(nginx caddy wrk curl procps iproute2 valgrind strace python3)
   # a real SMTP server, an independent TOTP, deploy-file checks, a container runtime
   PKGS+=(python3-aiosmtpd openssl oathtool python3-yaml systemd podman)
+  # a real Prometheus text-format parser for the /metrics tests
+  PKGS+=(python3-prometheus-client)
   # headless Chromium for the browser tests (driven by npm playwright-core)
   PKGS+=(chromium)
   # Node runs the real-client tests; keep an existing install (it ships npm).

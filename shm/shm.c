@@ -2,13 +2,14 @@
  * The shared region: one anonymous shared mapping made by master before
  * fork, so every child inherits it at the same address. Layout, each part
  * cache-line aligned: struct shm_status, session cache (negative cache
- * included), rate limits, nonces, revoked access tokens.
+ * included), rate limits, nonces, revoked access tokens, metrics (shm/metrics.h).
  *
  * A page of the mapping costs memory only once touched, and each table keeps
  * its locks in a dense array apart from its slots (shm/set_lock.h), so an
  * idle region is about 2 MiB resident of its 52 MiB (default sizes).
  */
 #include "shm/shm.h"
+#include "shm/metrics.h"
 #include "shm/rate_limit.h"
 #include "shm/revoked_tokens.h"
 #include "shm/session_cache.h"
@@ -32,7 +33,7 @@ static bool layout_add(size_t *offset, size_t size, size_t *part_offset)
 struct shm_region *shm_region_create(size_t session_entries, size_t rate_entries, size_t nonce_entries,
     size_t revoked_entries)
 {
-	size_t offset = 0, status_at, sessions_at, limits_at, nonces_at, revoked_at, page, size;
+	size_t offset = 0, status_at, sessions_at, limits_at, nonces_at, revoked_at, metrics_at, page, size;
 	struct shm_region *r;
 	void *base;
 
@@ -42,6 +43,7 @@ struct shm_region *shm_region_create(size_t session_entries, size_t rate_entries
 	    !layout_add(&offset, rate_limit_size(rate_entries), &limits_at) ||
 	    !layout_add(&offset, nonce_table_size(nonce_entries), &nonces_at) ||
 	    !layout_add(&offset, revoked_tokens_size(revoked_entries), &revoked_at) ||
+	    !layout_add(&offset, sizeof(struct metrics), &metrics_at) ||
 	    offset > SIZE_MAX - page) {
 		errno = EINVAL;
 		return NULL;
@@ -66,6 +68,7 @@ struct shm_region *shm_region_create(size_t session_entries, size_t rate_entries
 	r->limits = rate_limit_init((char *)base + limits_at, rate_entries);
 	r->nonces = nonce_table_init((char *)base + nonces_at, nonce_entries);
 	r->revoked = revoked_tokens_init((char *)base + revoked_at, revoked_entries);
+	r->metrics = (struct metrics *)((char *)base + metrics_at);	/* zero pages: all counters 0 */
 	if (!r->sessions || !r->limits || !r->nonces || !r->revoked) {
 		shm_region_destroy(r);
 		errno = ENOMEM;

@@ -63,6 +63,7 @@ struct session_cache;
 struct rate_limit;
 struct nonce_table;
 struct revoked_tokens;
+struct metrics;
 
 struct shm_region {
 	void *base;
@@ -72,6 +73,7 @@ struct shm_region {
 	struct rate_limit *limits;
 	struct nonce_table *nonces;
 	struct revoked_tokens *revoked;
+	struct metrics *metrics;	/* GET /metrics (shm/metrics.h) */
 };
 
 /* NULL on failure (errno). Entry counts are rounded up to powers of two. */

@@ -3,6 +3,7 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "signer/keystore.h"
+#include "store/audit.h"
 #include "signer/token_policy.h"
 
 #include <stdio.h>
@@ -10,12 +11,11 @@
 #include <string.h>
 #include <jansson.h>
 
-/* Audit hook (observe branch): one call per key change, after it committed. */
-static void signer_audit(const char *actor, const char *event, const char *target)
+/* The audit record of a key change, after the keystore's transaction
+ * committed (store/audit.h); a failure to record is logged there. */
+static void signer_audit(PGconn *db, const char *actor, const char *event, const char *target)
 {
-	(void)actor;
-	(void)event;
-	(void)target;	/* audit: admin.key.rotate / admin.key.revoke */
+	store_audit_admin(db, NULL, actor, event, target);
 }
 
 /* As master/cli_keys.c: a retiring key stays published until every token it
@@ -61,7 +61,7 @@ static int rotate(PGconn *db, const uint8_t kek[32], const char *only, const cha
 		json_array_append_new(list, json_pack("{s:s,s:s,s:s?,s:I}", "alg", jws_alg_name(rot[i].alg), "kid",
 		    rot[i].new_kid, "retiring", rot[i].old_kid[0] ? rot[i].old_kid : NULL, "retiringUntil",
 		    (json_int_t)rot[i].old_until));
-		signer_audit(actor, "admin.key.rotate", rot[i].new_kid);
+		signer_audit(db, actor, "admin.key.rotate", rot[i].new_kid);
 	}
 	json_t *o = json_pack("{s:o}", "rotated", list);
 	*json = json_dumps(o, JSON_COMPACT);
@@ -80,7 +80,7 @@ static int revoke(PGconn *db, const uint8_t kek[32], const char *kid, const char
 	rc = keystore_revoke(db, kek, kid, new_kid, &alg);
 	if (rc != 0)
 		return rc;
-	signer_audit(actor, "admin.key.revoke", kid);
+	signer_audit(db, actor, "admin.key.revoke", kid);
 	json_t *o = json_pack("{s:s,s:s?,s:s?}", "revoked", kid, "alg", jws_alg_name(alg),
 	    "active", new_kid[0] ? new_kid : NULL);
 	*json = json_dumps(o, JSON_COMPACT);

@@ -1,5 +1,6 @@
 /* Admin operations' transaction and actor check (see admin_actor.h). */
 #include "store/admin_actor.h"
+#include "store/audit.h"
 #include "common/log.h"
 
 #include <stdio.h>
@@ -55,7 +56,7 @@ void admin_run(PGconn *db, const struct store_request *req, struct store_result 
 	int n = ok ? PQfnumber(r, "n") : -1;
 	if (ok && event && PQntuples(r) > 0 && !(n >= 0 && strcmp(PQgetvalue(r, 0, n), "0") == 0)) {
 		int c = target_col ? PQfnumber(r, target_col) : -1;
-		ok = store_audit(db, actor, event, c >= 0 ? PQgetvalue(r, 0, c) : "");
+		ok = store_audit_admin(db, req, actor, event, c >= 0 ? PQgetvalue(r, 0, c) : "");
 	}
 	store_commit_take(res, db, req, ok, r, conflict_is_callers);
 }

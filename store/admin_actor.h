@@ -25,12 +25,12 @@ bool admin_begin(PGconn *db, const struct store_request *req, struct store_resul
 PGresult *admin_query(PGconn *db, const char *sql, const struct store_request *req);
 
 /* One statement as a whole admin operation: admin_begin, sql, then when it
- * returned a row and event is not NULL, the audit hook (event, on the target
+ * returned a row and event is not NULL, its audit record (event, on the target
  * in column target_col of its first row), then COMMIT and the answer. */
 void admin_run(PGconn *db, const struct store_request *req, struct store_result *res, const char *sql,
     const char *event, const char *target_col, bool conflict_is_callers);
 
-/* Audit hook for the observe branch (store/audit_hook.c): one call per admin
- * action, inside its transaction; false rolls the action back. */
-bool store_audit(PGconn *db, const char *actor, const char *event, const char *target);
+/* The audit record of every admin action is store_audit_admin
+ * (store/audit.h): one call per action, inside its transaction; false rolls
+ * the action back. */
 #endif

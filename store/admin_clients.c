@@ -9,6 +9,7 @@
  * again.
  */
 #include "store/admin_actor.h"
+#include "store/audit.h"
 #include "store/oauth_tokens.h"
 
 #include <string.h>
@@ -92,7 +93,7 @@ void store_admin_client_delete(PGconn *db, const struct store_request *req, stru
 	for (size_t i = 0; ok && removed && i < sizeof(then) / sizeof(then[0]); i++)
 		ok = store_step(db, then[i], &req->args[1], 1, NULL);
 	if (ok && removed)
-		ok = store_audit(db, actor, "admin.client.delete", req->args[1].text);
+		ok = store_audit_admin(db, req, actor, "admin.client.delete", req->args[1].text);
 	store_commit_take(res, db, req, ok, r, false);
 }
 

@@ -16,6 +16,7 @@
  * "inactive". The audit log (observe branch) keeps the id.
  */
 #include "store/admin_actor.h"
+#include "store/audit.h"
 #include "store/oauth_tokens.h"
 #include "shm/session_cache.h"
 #include "shm/shm.h"
@@ -87,7 +88,7 @@ static void change_user(PGconn *db, const struct store_request *req, struct stor
 	if (ok)
 		ok = (r = admin_query(db, valid ? sql : "SELECT NULL::text AS id WHERE false", req)) != NULL;
 	if (ok && PQntuples(r) == 1)
-		ok = log_user_changed(db, id) && store_audit(db, actor, event, id);
+		ok = log_user_changed(db, id) && store_audit_admin(db, req, actor, event, id);
 	store_commit_take(res, db, req, ok, r, false);
 	/* This instance's cache at once; the others at the NOTIFY. */
 	if (res->reply.status == STORE_OK && res->reply.n_rows == 1 && store_shm)
@@ -167,7 +168,7 @@ void store_admin_user_delete(PGconn *db, const struct store_request *req, struct
 	if (ok && PQntuples(r) == 1) {
 		const struct store_value v[] = { req->args[1] };
 		ok = store_step(db, "DELETE FROM users WHERE id = $1::uuid", v, 1, &gone) &&
-		    log_user_changed(db, id) && store_audit(db, actor, "admin.user.delete", id);
+		    log_user_changed(db, id) && store_audit_admin(db, req, actor, "admin.user.delete", id);
 		PQclear(gone);
 	}
 	store_commit_take(res, db, req, ok, r, false);
@@ -200,7 +201,7 @@ void store_admin_session_revoke(PGconn *db, const struct store_request *req, str
 	ok = r != NULL;
 	if (ok && strcmp(PQgetvalue(r, 0, 0), "0") != 0) {
 		snprintf(payload, sizeof(payload), "session:%s", req->args[2].text);
-		ok = store_log_revocation(db, payload) && store_audit(db, actor, "admin.session.revoke", req->args[2].text);
+		ok = store_log_revocation(db, payload) && store_audit_admin(db, req, actor, "admin.session.revoke", req->args[2].text);
 	}
 	store_commit_take(res, db, req, ok, r, false);
 	if (res->reply.status == STORE_OK && store_shm)

@@ -4,6 +4,7 @@
  * runs these through store_exec).
  */
 #include "store/store_run.h"
+#include "store/audit.h"
 #include "store/oauth_tokens.h"
 
 #include <string.h>
@@ -23,7 +24,8 @@ void store_client_find(PGconn *db, const struct store_request *req, struct store
  * an empty list is an empty array. */
 void store_client_add(PGconn *db, const struct store_request *req, struct store_result *res)
 {
-	store_result_take(res, db, req,
+	bool ok = store_begin(db);
+	PGresult *r = !ok ? NULL :
 	    store_query(db,
 	        "WITH added AS (INSERT INTO oauth_clients (client_id, secret_hash, name, redirect_uris,"
 	        " post_logout_redirect_uris, grant_types, public, skip_consent, id_token_alg)"
@@ -32,7 +34,16 @@ void store_client_add(PGconn *db, const struct store_request *req, struct store_
 	        " ELSE '{authorization_code,refresh_token}'::text[] END, $7::boolean, $8::boolean, $9)"
 	        " ON CONFLICT (client_id) DO NOTHING RETURNING 1)"
 	        " SELECT count(*)::bigint AS n FROM added",
-	        req));
+	        req);
+	char detail[600];
+
+	ok = r != NULL;
+	/* never the secret (args[1] is its hash; not even that) */
+	if (ok && strcmp(PQgetvalue(r, 0, 0), "0") != 0)
+		ok = store_audit(db, req, "client_add", NULL, NULL, "client", req->args[0].text,
+		    audit_detail(detail, sizeof(detail), "name", req->args[2].text, "redirect_uris", req->args[3].text,
+		        "public", req->args[6].i ? "true" : "false", NULL));
+	store_commit_take(res, db, req, ok, r, true);
 }
 
 void store_client_list(PGconn *db, const struct store_request *req, struct store_result *res)
@@ -75,5 +86,7 @@ void store_client_remove(PGconn *db, const struct store_request *req, struct sto
 		ok = step != NULL;
 		PQclear(step);
 	}
+	if (ok && removed)
+		ok = store_audit(db, req, "client_remove", NULL, NULL, "client", req->args[0].text, NULL);
 	store_commit_take(res, db, req, ok, r, true);
 }

@@ -14,6 +14,7 @@
 #include "store/store_run.h"
 #include "store/oauth_tokens.h"
 #include "store/admin_actor.h"
+#include "store/audit.h"
 #include "common/config.h"
 #include "common/db.h"
 #include "common/log.h"
@@ -370,7 +371,7 @@ void store_admin_password_reset_send(PGconn *db, const struct store_request *req
 	    &req->args[1], 1, &u);
 	if (ok && PQntuples(u) == 1) {
 		ok = queue_reset(db, PQgetvalue(u, 0, 0), PQgetvalue(u, 0, 1), PQgetvalue(u, 0, 2), NULL) &&
-		    store_audit(db, actor, "admin.user.password_reset", PQgetvalue(u, 0, 0));
+		    store_audit_admin(db, req, actor, "admin.user.password_reset", PQgetvalue(u, 0, 0));
 		n = 1;
 	}
 	PQclear(u);

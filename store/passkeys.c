@@ -16,6 +16,7 @@
  * the database failed, and then nothing was committed.
  */
 #include "store/store_run.h"
+#include "store/audit.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -346,8 +347,16 @@ void store_passkey_register(PGconn *db, const struct store_request *req, struct 
 	ok = ok && store_step(db, "SAVEPOINT taken", NULL, 0, NULL);
 	if (ok && !outcome) {
 		outcome = register_taken(db, req->args, &c, passkey_id, sizeof(passkey_id), &ok);
-		if (ok && strcmp(outcome, "registered") != 0 && strcmp(outcome, "signed_up") != 0)
+		if (ok && strcmp(outcome, "registered") != 0 && strcmp(outcome, "signed_up") != 0) {
 			ok = store_step(db, "ROLLBACK TO SAVEPOINT taken", NULL, 0, NULL);
+		} else if (ok) {
+			char detail[400];
+			bool up = !strcmp(outcome, "signed_up");
+			ok = store_audit(db, req, up ? "sign_up" : "passkey_add", "passkey", c.user_id, up ? "user" : "passkey",
+			    up ? c.user_id : passkey_id,
+			    audit_detail(detail, sizeof(detail), "passkey_id", passkey_id, "name", req->args[12].text, "aaguid",
+			        req->args[8].text, "attestation", req->args[10].text, NULL));
+		}
 	}
 	PQclear(c.row);
 	if (!finish_transaction(db, res, ok))
@@ -507,10 +516,18 @@ void store_passkey_list(PGconn *db, const struct store_request *req, struct stor
 
 void store_passkey_rename(PGconn *db, const struct store_request *req, struct store_result *res)
 {
-	store_result_take(res, db, req,
+	char detail[300];
+	bool ok = store_begin(db);
+	PGresult *r = !ok ? NULL :
 	    store_query(db,
 	        "UPDATE passkeys SET name = $3 WHERE id = $2::uuid AND user_id = $1::uuid RETURNING " PASSKEY_COLUMNS,
-	        req));
+	        req);
+
+	ok = r != NULL;
+	if (ok && PQntuples(r) == 1)
+		ok = store_audit(db, req, "passkey_rename", "passkey", req->args[0].text, "passkey", req->args[1].text,
+		    audit_detail(detail, sizeof(detail), "name", req->args[2].text, NULL));
+	store_commit_take(res, db, req, ok, r, false);
 }
 
 /* Ways into the account besides this passkey: its password, its other
@@ -580,6 +597,8 @@ void store_passkey_delete(PGconn *db, const struct store_request *req, struct st
 			ok = store_step(db, "DELETE FROM passkey_second_factor WHERE user_id = $1::uuid", a, 1, NULL);
 			outcome = "deleted_second_factor_off";
 		}
+		ok = ok && store_audit(db, req, "passkey_delete", "passkey", a[0].text, "passkey", a[1].text,
+		    strcmp(outcome, "deleted") ? "{\"second_factor_off\":true}" : NULL);
 	}
 	if (finish_transaction(db, res, ok))
 		outcome_reply(db, req, res, outcome, a[0].text, a[1].text);
@@ -625,6 +644,9 @@ void store_passkey_second_factor_set(PGconn *db, const struct store_request *req
 		    NULL);
 	else if (ok && !strcmp(outcome, "disabled"))
 		ok = store_step(db, "DELETE FROM passkey_second_factor WHERE user_id = $1::uuid", a, 1, NULL);
+	if (ok && (!strcmp(outcome, "enabled") || !strcmp(outcome, "disabled")))
+		ok = store_audit(db, req, "second_factor_change", "passkey", a[0].text, "user", a[0].text,
+		    a[1].i ? "{\"enabled\":true}" : "{\"enabled\":false}");
 	if (finish_transaction(db, res, ok))
 		outcome_reply(db, req, res, outcome, a[0].text, NULL);
 }

@@ -22,6 +22,7 @@
 #include "proc/privdrop.h"
 #include "proc/sandbox.h"
 #include "common/secure.h"
+#include "store/audit.h"
 #include "store/listener.h"
 #include "store/mail_flows.h"
 #include "store/store_run.h"
@@ -233,6 +234,8 @@ void store_main(int ctrl_fd, struct shm_region *shm, uint8_t two_factor_key[32])
 		fatalx("cannot install the seccomp filter (SECCOMP=false runs without it)");
 	if (store_listener_start(shm) < 0)
 		fatalx("cannot start the revocation listener");
+	if (store_audit_sweeper_start() < 0)
+		fatalx("cannot start the audit retention sweep");
 	for (int i = 0; i < n; i++)
 		if (pthread_create(&pool[i].thread, NULL, pool_main, &pool[i]) != 0)
 			fatalx("pthread_create");
@@ -242,6 +245,7 @@ void store_main(int ctrl_fd, struct shm_region *shm, uint8_t two_factor_key[32])
 	for (int i = 0; i < n; i++)
 		pthread_join(pool[i].thread, NULL);
 	store_listener_stop();
+	store_audit_sweeper_stop();
 	log_info("exiting");
 	exit(0);
 }

@@ -1,5 +1,6 @@
 /* One store operation on one connection (see store_run.h). */
 #include "store/store_run.h"
+#include "store/audit.h"
 #include "common/db.h"
 #include "common/log.h"
 
@@ -182,15 +183,20 @@ void store_result_take(struct store_result *res, PGconn *db, const struct store_
 
 bool store_begin(PGconn *db)
 {
+	store_audit_transaction_end(false);	/* nothing of an earlier transaction is left to say */
 	return db_exec(db, "BEGIN", 0, NULL);
 }
 
+/* The audit log's JSON lines (AUDIT_LOG=stdout) go out only for what committed. */
 bool store_commit(PGconn *db, bool ok)
 {
-	if (ok && PQtransactionStatus(db) == PQTRANS_INTRANS && db_exec(db, "COMMIT", 0, NULL))
+	if (ok && PQtransactionStatus(db) == PQTRANS_INTRANS && db_exec(db, "COMMIT", 0, NULL)) {
+		store_audit_transaction_end(true);
 		return true;
+	}
 	if (PQtransactionStatus(db) != PQTRANS_IDLE)
 		db_exec(db, "ROLLBACK", 0, NULL);
+	store_audit_transaction_end(false);
 	return false;
 }
 

@@ -21,6 +21,7 @@
  * same transaction that refuses them.
  */
 #include "store/store_run.h"
+#include "store/audit.h"
 #include "store/two_factor.h"
 #include "common/log.h"
 #include "common/seal.h"
@@ -358,6 +359,10 @@ void store_totp_verify(PGconn *db, const struct store_request *req, struct store
 			         v, 2, NULL) &&
 			    finish_pending(db, a, &t);
 			outcome = "ok";
+			/* the first code confirms the enrollment: two-factor is on from now */
+			if (ok && t.unconfirmed)
+				ok = store_audit(db, req, "second_factor_change", "totp", t.user_id, "user", t.user_id,
+				    "{\"enabled\":true}");
 		}
 	}
 	secure_wipe(t.sealed_hex, sizeof(t.sealed_hex));
@@ -400,12 +405,21 @@ void store_recovery_code_verify(PGconn *db, const struct store_request *req, str
 
 void store_two_factor_disable(PGconn *db, const struct store_request *req, struct store_result *res)
 {
-	store_result_take(res, db, req,
+	bool ok = store_begin(db);
+	PGresult *r = !ok ? NULL :
 	    store_query(db,
 	        "WITH codes AS (DELETE FROM recovery_codes WHERE user_id = $1::uuid RETURNING 1),"
 	        " totp AS (DELETE FROM totp_credentials WHERE user_id = $1::uuid RETURNING 1)"
 	        " SELECT (EXISTS (SELECT 1 FROM totp) OR EXISTS (SELECT 1 FROM codes))::int::bigint AS n",
-	        req));
+	        req);
+
+	ok = r != NULL;
+	/* the user's own act, or an operator's (`dreamauth user two-factor-off`) */
+	bool cli = audit_request_from_cli(req);
+	if (ok && strcmp(PQgetvalue(r, 0, 0), "1") == 0)
+		ok = store_audit(db, req, "second_factor_change", cli ? "cli" : "totp", cli ? NULL : req->args[0].text,
+		    "user", req->args[0].text, "{\"enabled\":false,\"factor\":\"totp\"}");
+	store_commit_take(res, db, req, ok, r, false);
 }
 
 void store_recovery_codes_replace(PGconn *db, const struct store_request *req, struct store_result *res)
@@ -418,7 +432,8 @@ void store_recovery_codes_replace(PGconn *db, const struct store_request *req, s
 	bool active = ok && PQntuples(r) == 1;
 	PQclear(r);
 	if (ok && active)
-		ok = replace_recovery_codes(db, &a[0], &a[1]);
+		ok = replace_recovery_codes(db, &a[0], &a[1]) &&
+		    store_audit(db, req, "recovery_codes_replace", "totp", a[0].text, "user", a[0].text, NULL);
 	if (!commit_or_fail(db, res, ok))
 		return;
 	const struct store_value v[] = { STORE_V_INT(active ? 1 : 0) };

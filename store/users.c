@@ -6,11 +6,14 @@
  * cache before the worker hears back (as store/sessions.c's revocations do).
  */
 #include "store/store_run.h"
+#include "store/audit.h"
 #include "proto/revoke_notice.h"
 #include "shm/shm.h"
 #include "shm/session_cache.h"
 
+#include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* The columns of STORE_SHAPE_USER_CREDENTIALS, by name. */
@@ -34,12 +37,28 @@ void store_user_find_by_id(PGconn *db, const struct store_request *req, struct s
  * returns no row instead of raising the unique violation. */
 void store_user_sign_up(PGconn *db, const struct store_request *req, struct store_result *res)
 {
-	store_result_take(res, db, req,
+	bool ok = store_begin(db);
+	PGresult *r = !ok ? NULL :
 	    store_query(db,
 	        "INSERT INTO users (email, email_normalized, name, password_hash, is_admin)"
 	        " VALUES ($1, $2, $3, $4, $5::boolean)"
 	        " ON CONFLICT (email_normalized) DO NOTHING RETURNING id::text AS id",
-	        req));
+	        req);
+
+	ok = r != NULL;
+	if (ok && PQntuples(r) == 1) {
+		const char *id = PQgetvalue(r, 0, 0);
+		struct audit_event ev = audit_event_for(req, "sign_up", "password", id);
+		json_t *d = json_pack("{s:s,s:b}", "email", req->args[0].text, "admin", req->args[4].i != 0);
+		char *detail = d ? json_dumps(d, JSON_COMPACT) : NULL;
+		ev.target_type = "user";
+		ev.target_id = id;
+		ev.detail = detail;
+		ok = store_audit_record(db, &ev);
+		free(detail);
+		json_decref(d);
+	}
+	store_commit_take(res, db, req, ok, r, false);
 	if (res->reply.status == STORE_OK && res->reply.n_rows == 0)
 		res->reply.status = STORE_CONFLICT;
 }
@@ -65,6 +84,18 @@ static PGresult *set_password_revoke_others(PGconn *db, const struct store_reque
 	if (r && strcmp(PQgetvalue(r, 0, 0), "0") != 0 && !store_log_revocation(db, payload)) {
 		PQclear(r);
 		return NULL;
+	}
+	if (r) {
+		char detail[64];
+		struct audit_event ev = audit_event_for(req, "password_change", "password", req->args[0].text);
+		snprintf(detail, sizeof(detail), "{\"sessions_revoked\":%s}", PQgetvalue(r, 0, 0));
+		ev.target_type = "user";
+		ev.target_id = req->args[0].text;
+		ev.detail = detail;
+		if (!store_audit_record(db, &ev)) {
+			PQclear(r);
+			return NULL;
+		}
 	}
 	return r;
 }

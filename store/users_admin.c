@@ -19,6 +19,10 @@
  */
 #include "store/store_run.h"
 #include "store/oauth_tokens.h"
+#include "store/audit.h"
+
+#include <jansson.h>
+#include <stdlib.h>
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -37,8 +41,34 @@ static bool log_user_changed(PGconn *db, const char *user_id)
 /* One transaction: sql changes at most one user and returns its row (with an
  * "id" column), then the change is logged. No row: no such user, nothing
  * changed, nothing logged. */
+/* The audit row of a change to the user in r's "id" column: detail from
+ * the columns named (text as text, counts as numbers), NULL-terminated. */
+static bool audit_user_change(PGconn *db, const struct store_request *req, const char *event, PGresult *r,
+    const char *const *columns)
+{
+	const char *id = PQgetvalue(r, 0, PQfnumber(r, "id"));
+	char detail[600];
+	json_t *d = json_object();
+
+	for (int i = 0; columns && columns[i] && d; i++) {
+		int c = PQfnumber(r, columns[i]);
+		if (c < 0 || PQgetisnull(r, 0, c))
+			continue;
+		const char *v = PQgetvalue(r, 0, c);
+		Oid type = PQftype(r, c);
+		json_object_set_new(d, columns[i], type == 16 ? json_boolean(v[0] == 't') :
+		        type == 20 ? json_integer(atoll(v)) : json_string(v));	/* bool, int8, else text */
+	}
+	size_t n = d ? json_dumpb(d, detail, sizeof(detail), JSON_COMPACT | JSON_PRESERVE_ORDER) : 0;
+	json_decref(d);
+	if (n == 0 || n >= sizeof(detail))
+		n = (size_t)snprintf(detail, sizeof(detail), "{}");
+	detail[n] = '\0';
+	return store_audit(db, req, event, NULL, NULL, "user", id, detail);
+}
+
 static void change_user_and_log(PGconn *db, const struct store_request *req, struct store_result *res,
-    const char *sql, bool ends_tokens)
+    const char *sql, bool ends_tokens, const char *event, const char *const *audit_columns)
 {
 	PGresult *r = NULL;
 	bool ok = store_begin(db);
@@ -58,8 +88,25 @@ static void change_user_and_log(PGconn *db, const struct store_request *req, str
 		ok = r != NULL;
 	}
 	if (ok && PQntuples(r) == 1)
-		ok = log_user_changed(db, PQgetvalue(r, 0, PQfnumber(r, "id")));
+		ok = log_user_changed(db, PQgetvalue(r, 0, PQfnumber(r, "id"))) &&
+		    audit_user_change(db, req, event, r, audit_columns);
 	store_commit_take(res, db, req, ok, r, false);	/* no unique constraint here: not the caller's doing */
+}
+
+static const char *const revoked_columns[] = { "sessions", "refresh_tokens", "access_tokens", NULL };
+static const char *const profile_columns[] = { "is_admin", "name", "groups", NULL };
+
+/* One statement's change and its audit row, in one transaction. */
+static void change_user_audited(PGconn *db, const struct store_request *req, struct store_result *res,
+    const char *sql, const char *event, const char *const *audit_columns)
+{
+	bool ok = store_begin(db);
+	PGresult *r = ok ? store_query(db, sql, req) : NULL;
+
+	ok = r != NULL;
+	if (ok && PQntuples(r) == 1)
+		ok = audit_user_change(db, req, event, r, audit_columns);
+	store_commit_take(res, db, req, ok, r, false);
 }
 
 /* Follows a CTE "u" (the changed user: id, disabled) and ends the statement
@@ -78,12 +125,13 @@ static void change_user_and_log(PGconn *db, const struct store_request *req, str
 
 void store_user_admin_add(PGconn *db, const struct store_request *req, struct store_result *res)
 {
-	store_result_take(res, db, req,
-	    store_query(db,
-	        "INSERT INTO users (email, email_normalized, name, password_hash, is_admin, groups)"
-	        " VALUES ($1, $2, $3, $4, $5, coalesce(string_to_array(nullif($6, ''), ','), '{}'))"
-	        " ON CONFLICT (email_normalized) DO NOTHING RETURNING id::text AS id",
-	        req));
+	static const char *const columns[] = { "email", "is_admin", "groups", NULL };
+	change_user_audited(db, req, res,
+	    "INSERT INTO users (email, email_normalized, name, password_hash, is_admin, groups)"
+	    " VALUES ($1, $2, $3, $4, $5, coalesce(string_to_array(nullif($6, ''), ','), '{}'))"
+	    " ON CONFLICT (email_normalized) DO NOTHING"
+	    " RETURNING id::text AS id, email, is_admin, array_to_string(groups, ',') AS groups",
+	    "user_add", columns);
 }
 
 /* Keyset pages in the order of the listing: a user added meanwhile is never
@@ -110,18 +158,17 @@ void store_user_admin_disable(PGconn *db, const struct store_request *req, struc
 {
 	change_user_and_log(db, req, res,
 	    "WITH u AS (UPDATE users SET disabled = true, updated_at = now() WHERE email_normalized = $1"
-	    " RETURNING id, disabled)" REVOKE_CREDENTIALS_OF_U("$2"), true);
+	    " RETURNING id, disabled)" REVOKE_CREDENTIALS_OF_U("$2"), true, "user_disable", revoked_columns);
 }
 
 /* Nothing to announce: a disabled user has no session left to refresh, and
  * enabling revives none. */
 void store_user_admin_enable(PGconn *db, const struct store_request *req, struct store_result *res)
 {
-	store_result_take(res, db, req,
-	    store_query(db,
-	        "UPDATE users SET disabled = false, updated_at = now() WHERE email_normalized = $1"
-	        " RETURNING id::text AS id",
-	        req));
+	change_user_audited(db, req, res,
+	    "UPDATE users SET disabled = false, updated_at = now() WHERE email_normalized = $1"
+	    " RETURNING id::text AS id",
+	    "user_enable", NULL);
 }
 
 /* A password reset is what follows a compromise: everything the old password
@@ -130,7 +177,7 @@ void store_user_admin_passwd(PGconn *db, const struct store_request *req, struct
 {
 	change_user_and_log(db, req, res,
 	    "WITH u AS (UPDATE users SET password_hash = $2, updated_at = now() WHERE email_normalized = $1"
-	    " RETURNING id, disabled)" REVOKE_CREDENTIALS_OF_U("$3"), true);
+	    " RETURNING id, disabled)" REVOKE_CREDENTIALS_OF_U("$3"), true, "password_reset", revoked_columns);
 }
 
 /* Sessions stay valid; the log makes every instance re-read them, so
@@ -143,5 +190,6 @@ void store_user_admin_set(PGconn *db, const struct store_request *req, struct st
 	    " groups = CASE WHEN $4::text IS NULL THEN groups"
 	    "   ELSE coalesce(string_to_array(nullif($4::text, ''), ','), '{}') END,"
 	    " updated_at = now() WHERE email_normalized = $1"
-	    " RETURNING id::text AS id, is_admin, name, array_to_string(groups, ',') AS groups", false);
+	    " RETURNING id::text AS id, is_admin, name, array_to_string(groups, ',') AS groups", false, "user_update",
+	    profile_columns);
 }

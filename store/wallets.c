@@ -15,6 +15,7 @@
  * (not even the nonce's deletion) was committed.
  */
 #include "store/store_run.h"
+#include "store/audit.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -235,6 +236,16 @@ void store_siwe_sign_in(PGconn *db, const struct store_request *req, struct stor
 		outcome = a.link_user_id.kind == STORE_TEXT ? link_wallet(db, &a, &ok) : sign_in_or_up(db, &a, &ok);
 	bool accepted = outcome && (!strcmp(outcome, "signed_in") || !strcmp(outcome, "signed_up") ||
 	                              !strcmp(outcome, "linked") || !strcmp(outcome, "already_linked"));
+	/* The sign-in itself is audited with its session (store_session_create). */
+	if (ok && outcome && (!strcmp(outcome, "signed_up") || !strcmp(outcome, "linked"))) {
+		char detail[200], chain[24];
+		bool up = !strcmp(outcome, "signed_up");
+		snprintf(chain, sizeof(chain), "%lld", (long long)a.chain_id.i);
+		ok = store_audit(db, req, up ? "sign_up" : "wallet_link", "siwe", a.user_id, up ? "user" : "wallet",
+		    up ? a.user_id : a.address.text,
+		    audit_detail(detail, sizeof(detail), "address", a.address.text, "chain_id", chain, "email",
+		        up && a.email.kind == STORE_TEXT ? a.email.text : NULL, NULL));
+	}
 	finish(db, req, res, ok, ok ? outcome : "", accepted ? a.user_id : NULL);
 }
 
@@ -278,7 +289,8 @@ void store_wallet_unlink(PGconn *db, const struct store_request *req, struct sto
 		PQclear(r);
 	}
 	if (ok && !outcome) {
-		ok = store_step(db, "DELETE FROM wallets WHERE user_id = $1::uuid AND address = $2", req->args, 2, NULL);
+		ok = store_step(db, "DELETE FROM wallets WHERE user_id = $1::uuid AND address = $2", req->args, 2, NULL) &&
+		    store_audit(db, req, "wallet_unlink", "siwe", req->args[0].text, "wallet", req->args[1].text, NULL);
 		outcome = "unlinked";
 	}
 	finish(db, req, res, ok, ok ? outcome : "", NULL);

@@ -71,5 +71,6 @@ DREAMAUTH_BIN="$ROOT/build-asan/dreamauth" ASAN_OPTIONS=detect_leaks=1 node --te
   tests/integration/caddy.test.mjs tests/integration/hostile.test.mjs \
   tests/integration/siwe.test.mjs tests/integration/passkeys.test.mjs tests/integration/two_factor.test.mjs \
   tests/integration/admin.test.mjs tests/integration/admin_console.test.mjs tests/integration/mail.test.mjs \
+  tests/integration/audit.test.mjs tests/integration/metrics.test.mjs \
   tests/integration/cors.test.mjs tests/integration/config.test.mjs tests/integration/spa.test.mjs \
   tests/integration/sdk.test.mjs

@@ -84,7 +84,9 @@ void admin_store_call(struct admin_call *c, uint32_t op, admin_done_fn done, con
 	all[0] = STORE_V_TEXT(c->caller.proof);
 	for (unsigned i = 0; i < n_args && i + 1 < STORE_MAX_ARGS; i++)
 		all[i + 1] = args[i];
-	store_call(op, all, n_args + 1, admin_stored, c);
+	/* with the request's client IP and user agent for the audit log (the
+	 * store names the actor itself, from the proof) */
+	store_call_from(c->ex, NULL, op, all, n_args + 1, admin_stored, c);
 }
 
 bool admin_groups_from_json(const json_t *a, char *out, size_t cap)

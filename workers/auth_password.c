@@ -26,6 +26,7 @@
 #include "workers/csrf.h"
 #include "workers/pages.h"
 #include "workers/session.h"
+#include "workers/audit.h"
 #include "workers/store_client.h"
 #include "workers/two_factor.h"
 #include "workers/worker_ctx.h"
@@ -253,6 +254,8 @@ static bool attempt_refused(struct auth_request *a, bool count_account)
 	snprintf(retry, sizeof(retry), "%d", retry_ip > retry_acct ? retry_ip : retry_acct);
 	http_reply_header(a->ex, "Retry-After", retry);
 	log_warnx("sign-in throttled for %s from %s", a->email, a->ex->client_ip);
+	if (a->flow == FLOW_SIGN_IN)
+		audit_sign_in_failed(a->ex, "password", NULL, a->email_raw, "throttled");
 	auth_fail(a, 429, "too_many_requests", "too many attempts; try again later");
 	return true;
 }
@@ -291,7 +294,7 @@ static void new_hash_done(const struct ipc_msg *reply, void *arg)
 		auth_fail(a, 503, "temporarily_unavailable", "password hashing is unavailable; try again");
 		return;
 	}
-	STORE_CALL(STORE_OP_USER_PASSWORD_CHANGE, password_stored, a, STORE_V_TEXT(a->user_id), STORE_V_TEXT(reply->s1),
+	STORE_CALL_FROM(a->ex, NULL, STORE_OP_USER_PASSWORD_CHANGE, password_stored, a, STORE_V_TEXT(a->user_id), STORE_V_TEXT(reply->s1),
 	    STORE_V_TEXT_OR_NULL(a->session_id));
 }
 
@@ -341,11 +344,11 @@ static void signup_hash_done(const struct ipc_msg *reply, void *arg)
 	 * never at sign-up: an address nobody proved is not an admin's. With
 	 * SMTP_HOST the verification link is queued with the account. */
 	if (cfg.smtp_host)
-		STORE_CALL(STORE_OP_USER_SIGN_UP_VERIFY, account_created, a, STORE_V_TEXT(a->email_raw),
+		STORE_CALL_FROM(a->ex, NULL, STORE_OP_USER_SIGN_UP_VERIFY, account_created, a, STORE_V_TEXT(a->email_raw),
 		    STORE_V_TEXT(a->email), STORE_V_TEXT(a->name), STORE_V_TEXT(reply->s1), STORE_V_BOOL(false),
 		    STORE_V_TEXT_OR_NULL(a->rd));
 	else
-		STORE_CALL(STORE_OP_USER_SIGN_UP, account_created, a, STORE_V_TEXT(a->email_raw), STORE_V_TEXT(a->email),
+		STORE_CALL_FROM(a->ex, NULL, STORE_OP_USER_SIGN_UP, account_created, a, STORE_V_TEXT(a->email_raw), STORE_V_TEXT(a->email),
 		    STORE_V_TEXT(a->name), STORE_V_TEXT(reply->s1), STORE_V_BOOL(false));
 }
 
@@ -362,6 +365,12 @@ static void verify_done(const struct ipc_msg *reply, void *arg)
 	if (reply->status != 0 || !a->user_ok) {
 		keep_reserved_attempts(a);
 		log_info("sign-in failed for %s from %s", a->email, a->ex->client_ip);
+		const char *reason = !a->user_id[0] ? "unknown_account" : !a->user_ok ? "disabled_or_no_password" :
+		    "wrong_password";
+		if (a->flow == FLOW_CHANGE_PASSWORD)
+			audit_failure(a->ex, "password_change", "password", a->user_id, "wrong_password", NULL);
+		else
+			audit_sign_in_failed(a->ex, "password", a->user_id[0] ? a->user_id : NULL, a->email_raw, reason);
 		if (a->flow == FLOW_CHANGE_PASSWORD)
 			auth_fail(a, 403, "invalid_password", "the current password is wrong");
 		else

@@ -38,6 +38,7 @@
 #include "workers/pages.h"
 #include "workers/session.h"
 #include "workers/store_client.h"
+#include "workers/audit.h"
 #include "workers/worker_ctx.h"
 
 #include <inttypes.h>
@@ -367,6 +368,10 @@ static void verify_free(struct verify *v)
 
 static void verify_fail(struct verify *v, int status, const char *code, const char *why)
 {
+	/* A refused signature, nonce or account is a failed sign-in (the
+	 * audit log and /metrics); a malformed request or an outage is not. */
+	if (status == 401 || status == 403)
+		audit_sign_in_failed(v->ex, "siwe", NULL, v->address[0] ? v->address : NULL, code);
 	http_reply_error(v->ex, status, code, why);
 	verify_free(v);
 }
@@ -466,7 +471,7 @@ static void siwe_done(const struct store_reply *r, void *arg)
 
 static void ask_store(struct verify *v, const char *link_user_id)
 {
-	STORE_CALL(STORE_OP_SIWE_SIGN_IN, siwe_done, v, STORE_V_TEXT(v->nonce_hash), STORE_V_TEXT(v->address_lc),
+	STORE_CALL_FROM(v->ex, NULL, STORE_OP_SIWE_SIGN_IN, siwe_done, v, STORE_V_TEXT(v->nonce_hash), STORE_V_TEXT(v->address_lc),
 	    STORE_V_INT(v->msg.chain_id), STORE_V_TEXT_OR_NULL(link_user_id), STORE_V_BOOL(cfg.enable_registration),
 	    text_or_null(v->email), text_or_null(v->email_normalized),
 	    STORE_V_BOOL(false) /* ADMIN_EMAILS waits for a verified address */);
@@ -586,6 +591,8 @@ static const char *verify_offline(struct verify *v, const json_t *json, const ch
 		*why = why_buf;
 		return "invalid_message";
 	}
+	/* the address the message claims: what a refusal is about (audit log) */
+	eth_address_encode(v->msg.address_bytes, v->address);
 	if ((code = siwe_message_refusal(&v->msg, now_seconds(), why, why_buf, why_cap)) ||
 	    (code = body_refusal(json, &v->msg, why)) || (code = signature_refusal(v, sig, why)))
 		return code;
@@ -593,7 +600,6 @@ static const char *verify_offline(struct verify *v, const json_t *json, const ch
 		*why = "enter a valid email address";
 		return "invalid_email";
 	}
-	eth_address_encode(v->msg.address_bytes, v->address);
 	address_lower(v->msg.address_bytes, v->address_lc);
 	nonce_hash_hex(v->msg.nonce.ptr, v->msg.nonce.len, v->nonce_hash);
 	return NULL;
@@ -719,7 +725,7 @@ static void wallet_unlink(struct http_exchange *ex, const struct session_entry *
 	json_decref(json);
 	address_lower(addr, lower);
 	log_info("siwe unlink: user %s wallet %s", s->user_id, lower);
-	STORE_CALL(STORE_OP_WALLET_UNLINK, wallet_unlinked, ex, STORE_V_TEXT(s->user_id), STORE_V_TEXT(lower));
+	STORE_CALL_FROM(ex, NULL, STORE_OP_WALLET_UNLINK, wallet_unlinked, ex, STORE_V_TEXT(s->user_id), STORE_V_TEXT(lower));
 }
 
 static void siwe_wallets(struct http_exchange *ex)

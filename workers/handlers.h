@@ -42,6 +42,9 @@ void handle_email_otp(struct http_exchange *ex);
  * and /admin path */
 void handle_admin_api(struct http_exchange *ex);
 void handle_admin_console(struct http_exchange *ex);
+/* GET /metrics (workers/metrics_endpoint.c), GET /api/admin/audit (workers/admin_audit.c) */
+void handle_metrics(struct http_exchange *ex);
+void handle_admin_audit(struct http_exchange *ex);
 /* OpenID Connect provider (workers/oidc_*.c) */
 void handle_oauth_authorize(struct http_exchange *ex);
 void handle_oauth_consent(struct http_exchange *ex);

@@ -5,6 +5,7 @@
  * per-connection buffer, parse it in one pass, reply with one evbuffer_add.
  */
 #include "workers/http_server.h"
+#include "workers/metrics_hooks.h"
 #include "common/config.h"
 #include "common/log.h"
 #include "common/secure.h"
@@ -289,6 +290,7 @@ static void write_simple_error(struct http_conn *c, int status)
 	bufferevent_write(c->bev, buf, (size_t)n);
 	c->closing = true;
 	bufferevent_disable(c->bev, EV_READ);
+	metrics_http(METRICS_ROUTE_OTHER, status, 0);	/* never reached a route */
 }
 
 /* Write the answer straight to the socket when nothing is queued before it
@@ -371,6 +373,7 @@ void http_reply(struct http_exchange *ex, int status, const char *content_type, 
 	if (ex->replied)
 		return;
 	ex->replied = true;
+	metrics_http(ex->route_id, status, ex->started_ns);
 	if (c->dead) {
 		c->in_flight = false;
 		conn_free(c);
@@ -666,6 +669,8 @@ static void conn_process(struct http_conn *c)
 		ex->head_only = ex->req.method == HTTP_METHOD_HEAD;
 		ex->replied = false;
 		ex->handler_state = NULL;
+		ex->route_id = METRICS_ROUTE_OTHER;
+		ex->started_ns = metrics_self ? metrics_loop_time_ns(c->server->base) : 0;
 		_Static_assert(sizeof(ex->client_ip) == sizeof(c->client_ip), "client_ip sizes");
 		memcpy(ex->client_ip, c->client_ip, sizeof(ex->client_ip));	/* NUL-terminated by accept */
 		if (cfg.trust_proxy) {

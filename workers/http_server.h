@@ -27,6 +27,8 @@ struct http_exchange {
 	bool head_only;			/* HEAD request: no body on the wire */
 	bool replied;
 	void *handler_state;		/* free for the handler */
+	int route_id;			/* for /metrics: set by the router (workers/router.c), else "other" */
+	uint64_t started_ns;		/* monotonic, when the request was complete */
 };
 
 typedef void (*http_handler_fn)(struct http_exchange *ex);

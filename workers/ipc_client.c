@@ -1,5 +1,6 @@
 /* Asynchronous request/reply over an IPC socket for one worker (see header). */
 #include "workers/ipc_client.h"
+#include "workers/metrics_hooks.h"
 #include "proc/ipc_channel.h"
 #include "common/log.h"
 
@@ -14,6 +15,7 @@ struct ipc_call {
 	ipc_reply_fn cb;
 	void *arg;
 	struct event *timer;
+	uint64_t started_ns;		/* for the latency histogram */
 	struct ipc_call *prev, *next;
 };
 
@@ -25,6 +27,7 @@ struct ipc_client {
 	uint64_t next_rid;
 	struct ipc_call *calls;
 	int n_calls;
+	int metrics_actor;		/* enum metrics_actor, or -1 */
 	ipc_relink_fn relink;		/* asks the master for a fresh link */
 	void *relink_arg;
 	struct event *relink_ev;
@@ -50,6 +53,7 @@ static void call_unlink(struct ipc_call *call)
 static void call_finish(struct ipc_call *call, const struct ipc_msg *reply)
 {
 	call_unlink(call);
+	metrics_ipc_done(call->client->metrics_actor, call->started_ns, call->client->n_calls);
 	call->cb(reply, call->arg);
 	free(call);
 }
@@ -145,6 +149,7 @@ struct ipc_client *ipc_client_new(struct event_base *base, const char *peer_name
 	c->peer_name = peer_name;
 	c->fd = -1;
 	c->next_rid = 1;
+	c->metrics_actor = -1;
 	return c;
 }
 
@@ -193,6 +198,7 @@ int ipc_client_call(struct ipc_client *c, struct ipc_msg *req, int timeout_ms, i
 	call->cb = cb;
 	call->arg = arg;
 	call->timer = evtimer_new(c->base, call_timeout_cb, call);
+	call->started_ns = metrics_now_ns();
 	struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
 	evtimer_add(call->timer, &tv);
 	call->next = c->calls;
@@ -200,7 +206,13 @@ int ipc_client_call(struct ipc_client *c, struct ipc_msg *req, int timeout_ms, i
 		c->calls->prev = call;
 	c->calls = call;
 	c->n_calls++;
+	metrics_ipc_started(c->metrics_actor, c->n_calls);
 	return 0;
+}
+
+void ipc_client_count_as(struct ipc_client *c, int metrics_actor)
+{
+	c->metrics_actor = metrics_actor;
 }
 
 void ipc_client_free(struct ipc_client *c)

@@ -29,5 +29,8 @@ bool ipc_client_connected(const struct ipc_client *c);
  * (cb is not called then). */
 int ipc_client_call(struct ipc_client *c, struct ipc_msg *req, int timeout_ms, ipc_reply_fn cb, void *arg);
 int ipc_client_pending(const struct ipc_client *c);
+/* Observe this client's calls in /metrics as actor (enum metrics_actor):
+ * latency, and calls in flight. */
+void ipc_client_count_as(struct ipc_client *c, int metrics_actor);
 void ipc_client_free(struct ipc_client *c);
 #endif

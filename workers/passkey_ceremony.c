@@ -31,6 +31,7 @@
 #include "proto/webauthn.h"
 #include "proto/webauthn_credential_json.h"
 #include "workers/store_client.h"
+#include "workers/audit.h"
 #include "workers/worker_ctx.h"
 
 #include <stdio.h>
@@ -284,7 +285,7 @@ static void registration_session_known(struct http_exchange *ex, int rc, const s
 	snprintf(aaguid, sizeof(aaguid), "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
 	int flags = 0x01 | (g->cred.user_verified ? 0x04 : 0) | (g->cred.backup_eligible ? 0x08 : 0) |
 	    (g->cred.backup_state ? 0x10 : 0);
-	STORE_CALL(STORE_OP_PASSKEY_REGISTER, registered, g, STORE_V_TEXT(g->challenge_hash), STORE_V_TEXT(g->binding_hash),
+	STORE_CALL_FROM(g->ex, NULL, STORE_OP_PASSKEY_REGISTER, registered, g, STORE_V_TEXT(g->challenge_hash), STORE_V_TEXT(g->binding_hash),
 	    rc == 1 ? STORE_V_TEXT(s->user_id) : STORE_V_NULL, STORE_V_TEXT(id_hex), STORE_V_TEXT(key_hex),
 	    STORE_V_INT(g->cred.alg), STORE_V_INT(g->cred.sign_count), STORE_V_TEXT(g->transports), STORE_V_TEXT(aaguid),
 	    STORE_V_TEXT(g->cred.fmt), STORE_V_TEXT(webauthn_attestation_type_name(g->cred.attestation_type)),
@@ -411,6 +412,10 @@ static void authentication_free(struct authentication *a)
 
 static void authentication_fail(struct authentication *a, int status, const char *code, const char *why)
 {
+	/* a passkey that did not prove itself, or a refused account: a failed
+	 * sign-in (audit log, /metrics); a malformed request is not */
+	if (status == 401 || status == 403)
+		audit_sign_in_failed(a->ex, "passkey", NULL, NULL, code);
 	refuse(a->ex, status, code, why);
 	authentication_free(a);
 }

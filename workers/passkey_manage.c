@@ -185,7 +185,7 @@ static void update_signed_in(struct http_exchange *ex, const struct session_entr
 	if (id && !passkey_name_valid(name))
 		http_reply_error(ex, 400, "invalid_name", "name: up to 80 bytes, no control characters or angle brackets");
 	else if (id && (o = owned_new(ex, s)))
-		STORE_CALL(STORE_OP_PASSKEY_RENAME, renamed, o, STORE_V_TEXT(s->user_id), STORE_V_TEXT(id), STORE_V_TEXT(name));
+		STORE_CALL_FROM(ex, NULL, STORE_OP_PASSKEY_RENAME, renamed, o, STORE_V_TEXT(s->user_id), STORE_V_TEXT(id), STORE_V_TEXT(name));
 	json_decref(json);
 }
 
@@ -229,7 +229,7 @@ static void delete_signed_in(struct http_exchange *ex, const struct session_entr
 	if (id && json_body_bool(json, "confirm", false, &confirm) < 0)
 		http_reply_error(ex, 400, "invalid_request", "confirm is a boolean");
 	else if (id && (o = owned_new(ex, s)))
-		STORE_CALL(STORE_OP_PASSKEY_DELETE, deleted, o, STORE_V_TEXT(s->user_id), STORE_V_TEXT(id),
+		STORE_CALL_FROM(ex, NULL, STORE_OP_PASSKEY_DELETE, deleted, o, STORE_V_TEXT(s->user_id), STORE_V_TEXT(id),
 		    STORE_V_BOOL(confirm));
 	json_decref(json);
 }
@@ -286,7 +286,7 @@ static void second_factor_signed_in(struct http_exchange *ex, const struct sessi
 	if (json && !json_is_boolean(enabled))
 		http_reply_error(ex, 400, "invalid_request", "send {\"enabled\": true} or {\"enabled\": false}");
 	else if (json && (o = owned_new(ex, s)))
-		STORE_CALL(STORE_OP_PASSKEY_SECOND_FACTOR_SET, setting_changed, o, STORE_V_TEXT(s->user_id),
+		STORE_CALL_FROM(ex, NULL, STORE_OP_PASSKEY_SECOND_FACTOR_SET, setting_changed, o, STORE_V_TEXT(s->user_id),
 		    STORE_V_BOOL(json_is_true(enabled)));
 	json_decref(json);
 }

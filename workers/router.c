@@ -9,7 +9,9 @@
 #include "workers/pages.h"
 #include "workers/cors.h"
 #include "workers/two_factor.h"
+#include "shm/metrics.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 struct route {
@@ -73,7 +75,48 @@ static const struct route routes[] = {
 	{ "/reset-password", M(POST), handle_reset_password, "GET, HEAD, POST" },
 	{ "/login/two-factor", M(GET) | M(HEAD), handle_two_factor_page, "GET, HEAD, POST" },
 	{ "/login/two-factor", M(POST), handle_two_factor_form, "GET, HEAD, POST" },
+	{ "/metrics", M(GET) | M(HEAD), handle_metrics, "GET, HEAD" },
+	{ "/api/admin/audit", M(GET), handle_admin_audit, "GET" },
 };
+
+#define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
+
+/* Route ids for /metrics: a path's first row in the table, then the path
+ * prefixes, then "other" (METRICS_ROUTE_OTHER). Bounded: the table's size. */
+static const char *const prefix_routes[] = { "/api/auth/passkey/*", "/api/auth/siwe/*", "/static/*",
+	"/api/auth/two-factor/*", "/account/two-factor/*", "/api/admin/*", "/admin/*" };
+enum { ROUTE_PASSKEY = N_ROUTES, ROUTE_SIWE, ROUTE_STATIC, ROUTE_TWO_FACTOR, ROUTE_ACCOUNT_TWO_FACTOR, ROUTE_ADMIN_API,
+	ROUTE_ADMIN_CONSOLE, ROUTE_IDS };
+_Static_assert(ROUTE_IDS <= METRICS_ROUTE_OTHER, "more routes than METRICS_ROUTES holds");
+
+/* Worked out once per process: the hot path only indexes. */
+static int first_row[N_ROUTES];
+static bool first_rows_known;
+
+static int first_row_of(size_t i)
+{
+	if (!first_rows_known) {
+		for (size_t k = 0; k < N_ROUTES; k++) {
+			first_row[k] = (int)k;
+			for (size_t j = 0; j < k; j++)
+				if (strcmp(routes[j].path, routes[k].path) == 0) {
+					first_row[k] = (int)j;
+					break;
+				}
+		}
+		first_rows_known = true;
+	}
+	return first_row[i];
+}
+
+const char *router_route_name(int id)
+{
+	if (id >= 0 && (size_t)id < N_ROUTES)
+		return first_row_of((size_t)id) == id ? routes[id].path : NULL;
+	if (id >= ROUTE_PASSKEY && id < ROUTE_IDS)
+		return prefix_routes[id - ROUTE_PASSKEY];
+	return id == METRICS_ROUTE_OTHER ? "other" : NULL;
+}
 
 void router_dispatch(struct http_exchange *ex)
 {
@@ -97,6 +140,7 @@ void router_dispatch(struct http_exchange *ex)
 		if (!(r->methods & (1u << ex->req.method)) && i + 1 < sizeof(routes) / sizeof(routes[0]) &&
 		    http_str_eq(path, routes[i + 1].path))
 			continue;
+		ex->route_id = first_row_of(i);
 		if (!(r->methods & (1u << ex->req.method))) {
 			http_reply_header(ex, "Allow", r->allow);
 			http_reply_error(ex, 405, "method_not_allowed", "method not allowed on this path");
@@ -106,6 +150,7 @@ void router_dispatch(struct http_exchange *ex)
 		return;
 	}
 	if (path.len > 18 && memcmp(path.p, "/api/auth/passkey/", 18) == 0) {
+		ex->route_id = ROUTE_PASSKEY;
 		handle_passkey(ex);
 		return;
 	}
@@ -114,28 +159,34 @@ void router_dispatch(struct http_exchange *ex)
 		return;
 	}
 	if (path.len > 21 && memcmp(path.p, "/api/auth/two-factor/", 21) == 0) {
+		ex->route_id = ROUTE_TWO_FACTOR;
 		handle_two_factor(ex);
 		return;
 	}
 	if (path.len > 20 && memcmp(path.p, "/account/two-factor/", 20) == 0) {
+		ex->route_id = ROUTE_ACCOUNT_TWO_FACTOR;
 		handle_account_two_factor(ex);
 		return;
 	}
 	/* Administration (issue 12): the JSON API and the console. */
 	if (path.len >= 10 && memcmp(path.p, "/api/admin", 10) == 0 && (path.len == 10 || path.p[10] == '/')) {
+		ex->route_id = ROUTE_ADMIN_API;
 		handle_admin_api(ex);
 		return;
 	}
 	if (path.len >= 6 && memcmp(path.p, "/admin", 6) == 0 && (path.len == 6 || path.p[6] == '/')) {
+		ex->route_id = ROUTE_ADMIN_CONSOLE;
 		handle_admin_console(ex);
 		return;
 	}
 	if (path.len > 15 && memcmp(path.p, "/api/auth/siwe/", 15) == 0) {
+		ex->route_id = ROUTE_SIWE;
 		handle_siwe(ex);
 		return;
 	}
 	if (path.len > 8 && memcmp(path.p, "/static/", 8) == 0 && (ex->req.method == HTTP_METHOD_GET ||
 	    ex->req.method == HTTP_METHOD_HEAD)) {
+		ex->route_id = ROUTE_STATIC;
 		handle_static(ex);
 		return;
 	}

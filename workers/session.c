@@ -1,5 +1,6 @@
 /* Sessions: the store actor + the shared-memory cache (see session.h). */
 #include "workers/session.h"
+#include "workers/metrics_hooks.h"
 #include "common/config.h"
 #include "common/log.h"
 #include "proto/form.h"
@@ -194,14 +195,17 @@ void session_lookup_token(struct http_exchange *ex, const char *token, size_t le
 	}
 	secure_sha256(token, len, key);
 	if (session_cache_trusted() && session_cache_lookup(worker->shm->sessions, key, now_seconds(), &e) == 1) {
+		metrics_session_cache(true);
 		session_touch(&e);
 		done(ex, 1, &e, arg);
 		return;
 	}
 	if (session_cache_known_unknown(worker->shm->sessions, key, now_seconds())) {
+		metrics_session_cache(true);	/* answered without the store: a hit of the negative cache */
 		done(ex, 0, NULL, arg);
 		return;
 	}
+	metrics_session_cache(false);
 	struct lookup *l = calloc(1, sizeof(*l));
 	if (!l) {
 		done(ex, -1, NULL, arg);
@@ -249,6 +253,7 @@ static void created(const struct store_reply *r, void *arg)
 		e.db_touched_at = now_seconds();
 		session_cache_insert_if_unchanged(worker->shm->sessions, &e, c->l.removals);
 		session_cookie_set(c->l.ex, c->token);
+		metrics_sign_in(metrics_sign_in_method_of_amr(e.amr), true);
 		c->l.done(c->l.ex, 1, &e, c->l.arg);
 	}
 	secure_wipe(c->token, sizeof(c->token));
@@ -314,7 +319,7 @@ void session_revoke_key(struct http_exchange *ex, const uint8_t key[32], session
 	if (!v)
 		return;
 	session_key_hex(key, hex);
-	STORE_CALL(STORE_OP_SESSION_REVOKE_KEY, revoked, v, STORE_V_TEXT(hex));
+	STORE_CALL_FROM(ex, NULL, STORE_OP_SESSION_REVOKE_KEY, revoked, v, STORE_V_TEXT(hex));
 }
 
 void session_revoke_id(struct http_exchange *ex, const char *user_id, const char *session_id, session_revoked_fn done,
@@ -322,7 +327,7 @@ void session_revoke_id(struct http_exchange *ex, const char *user_id, const char
 {
 	struct revocation *v = revocation_new(ex, done, arg);
 	if (v)
-		STORE_CALL(STORE_OP_SESSION_REVOKE_ID, revoked, v, STORE_V_TEXT(user_id), STORE_V_TEXT(session_id));
+		STORE_CALL_FROM(ex, NULL, STORE_OP_SESSION_REVOKE_ID, revoked, v, STORE_V_TEXT(user_id), STORE_V_TEXT(session_id));
 }
 
 void session_revoke_user(struct http_exchange *ex, const char *user_id, const char *except_session_id,
@@ -330,6 +335,6 @@ void session_revoke_user(struct http_exchange *ex, const char *user_id, const ch
 {
 	struct revocation *v = revocation_new(ex, done, arg);
 	if (v)
-		STORE_CALL(STORE_OP_SESSION_REVOKE_USER, revoked, v, STORE_V_TEXT(user_id),
+		STORE_CALL_FROM(ex, NULL, STORE_OP_SESSION_REVOKE_USER, revoked, v, STORE_V_TEXT(user_id),
 		    STORE_V_TEXT_OR_NULL(except_session_id));
 }

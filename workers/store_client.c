@@ -3,7 +3,9 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "workers/worker_ctx.h"
+#include "workers/metrics_hooks.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 struct store_call_state {
@@ -34,6 +36,7 @@ static void on_reply(const struct ipc_msg *msg, void *arg)
 	}
 	if (reply.status == STORE_TIMEOUT)
 		log_debug("store did not answer %s in time", store_op_spec(call->op)->name);
+	metrics_store_reply(reply.status);
 	call->done(&reply, call->arg);
 	store_reply_free(&reply);
 	free(call);
@@ -45,11 +48,54 @@ static void failed_before_sending(evutil_socket_t fd, short what, void *arg)
 	struct store_reply reply = { .status = call->status };
 	(void)fd;
 	(void)what;
+	metrics_store_reply(reply.status);
 	call->done(&reply, call->arg);
 	free(call);
 }
 
+void store_context_from(const struct http_exchange *ex, const char *acting_user_id, struct store_context *ctx,
+    char ua[STORE_CONTEXT_USER_AGENT_MAX + 1])
+{
+	const struct http_str *h = http_request_header(&ex->req, "user-agent");
+	size_t o = 0;
+
+	/* Printable ASCII; anything else as \xNN, cut at a whole character. */
+	for (size_t i = 0; h && i < h->len; i++) {
+		unsigned char c = (unsigned char)h->p[i];
+		size_t need = c >= 0x20 && c < 0x7f ? 1 : 4;
+		if (o + need > STORE_CONTEXT_USER_AGENT_MAX)
+			break;
+		if (need == 1)
+			ua[o] = (char)c;
+		else
+			snprintf(ua + o, 5, "\\x%02x", c);
+		o += need;
+	}
+	ua[o] = '\0';
+	*ctx = (struct store_context){
+		.client_ip = ex->client_ip[0] ? ex->client_ip : NULL,
+		.user_agent = h ? ua : NULL,
+		.actor_user_id = acting_user_id,
+	};
+}
+
+void store_call_from(const struct http_exchange *ex, const char *acting_user_id, uint32_t op,
+    const struct store_value *args, unsigned n_args, store_done_fn done, void *arg)
+{
+	char ua[STORE_CONTEXT_USER_AGENT_MAX + 1];
+	struct store_context ctx;
+
+	store_context_from(ex, acting_user_id, &ctx, ua);
+	store_call_context(&ctx, op, args, n_args, done, arg);
+}
+
 void store_call(uint32_t op, const struct store_value *args, unsigned n_args, store_done_fn done, void *arg)
+{
+	store_call_context(NULL, op, args, n_args, done, arg);
+}
+
+void store_call_context(const struct store_context *ctx, uint32_t op, const struct store_value *args, unsigned n_args,
+    store_done_fn done, void *arg)
 {
 	static uint8_t buf[IPC_MAX_STR];
 	struct store_request req = { .op = op, .budget_ms = (uint32_t)deadline_ms(), .n_args = n_args };
@@ -63,6 +109,8 @@ void store_call(uint32_t op, const struct store_value *args, unsigned n_args, st
 		return;
 	}
 	*call = (struct store_call_state){ .op = op, .done = done, .arg = arg, .status = STORE_REFUSED };
+	if (ctx)
+		req.ctx = *ctx;
 	if (n_args <= STORE_MAX_ARGS) {
 		for (unsigned i = 0; i < n_args; i++)
 			req.args[i] = args[i];

@@ -22,6 +22,26 @@ void store_call(uint32_t op, const struct store_value *args, unsigned n_args, st
 		store_call((op), store_args_, sizeof(store_args_) / sizeof(store_args_[0]), (done), (arg)); \
 	} while (0)
 
+/* The same, with who asked for the audit log (store/audit.h): the
+ * exchange's client IP and User-Agent (printable ASCII, at most 256 bytes,
+ * other bytes as \xNN) and, when an admin acts on someone else's account,
+ * acting_user_id (else NULL: the operation's own user is the actor). Use it
+ * for every operation that records an audit event. */
+void store_call_from(const struct http_exchange *ex, const char *acting_user_id, uint32_t op,
+    const struct store_value *args, unsigned n_args, store_done_fn done, void *arg);
+#define STORE_CALL_FROM(ex, acting_user_id, op, done, arg, ...)                                   \
+	do {                                                                                        \
+		const struct store_value store_args_[] = { __VA_ARGS__ };                           \
+		store_call_from((ex), (acting_user_id), (op), store_args_,                          \
+		    sizeof(store_args_) / sizeof(store_args_[0]), (done), (arg));                   \
+	} while (0)
+/* The parts: the context of ex (ua is its buffer for the User-Agent), and
+ * a call with a context (NULL: none). */
+void store_context_from(const struct http_exchange *ex, const char *acting_user_id, struct store_context *ctx,
+    char ua[STORE_CONTEXT_USER_AGENT_MAX + 1]);
+void store_call_context(const struct store_context *ctx, uint32_t op, const struct store_value *args, unsigned n_args,
+    store_done_fn done, void *arg);
+
 /* Did the call fail for want of a store or a database (anything but OK and
  * CONFLICT)? Then answer 503 with Retry-After, e.g. store_reply_unavailable. */
 bool store_failed(const struct store_reply *reply);

@@ -121,11 +121,11 @@ static void password_rechecked(struct http_exchange *ex, int rc, void *arg)
 		STORE_CALL(STORE_OP_TOTP_ENROLL, enrolled, c, STORE_V_TEXT(c->user_id), STORE_V_TEXT(c->codes.hashes));
 		break;
 	case DISABLE:
-		STORE_CALL(STORE_OP_TWO_FACTOR_DISABLE, disabled, c, STORE_V_TEXT(c->user_id));
+		STORE_CALL_FROM(c->ex, NULL, STORE_OP_TWO_FACTOR_DISABLE, disabled, c, STORE_V_TEXT(c->user_id));
 		break;
 	case GENERATE_CODES:
 		recovery_codes_new(&c->codes);
-		STORE_CALL(STORE_OP_RECOVERY_CODES_REPLACE, codes_replaced, c, STORE_V_TEXT(c->user_id),
+		STORE_CALL_FROM(c->ex, NULL, STORE_OP_RECOVERY_CODES_REPLACE, codes_replaced, c, STORE_V_TEXT(c->user_id),
 		    STORE_V_TEXT(c->codes.hashes));
 		break;
 	}

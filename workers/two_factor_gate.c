@@ -28,6 +28,7 @@
 #include "shm/rate_limit.h"
 #include "workers/auth_passkey.h"
 #include "workers/store_client.h"
+#include "workers/audit.h"
 #include "workers/worker_ctx.h"
 
 #include <stdio.h>
@@ -218,6 +219,11 @@ static void code_checked(const struct store_reply *r, void *arg)
 	} else {
 		/* A wrong guess stays counted against the IP. */
 		c->reserved = false;
+		if (strcmp(outcome, "not_enrolled") != 0) {	/* a refused code: the audit log's */
+			const char *uid = store_text(r, 0, TWO_FACTOR_RESULT_USER_ID);
+			audit_failure(c->ex, "second_factor", c->kind == TWO_FACTOR_TOTP ? "totp" : "recovery_code",
+			    *uid ? uid : c->user_id[0] ? c->user_id : NULL, outcome, NULL);
+		}
 		if (!strcmp(outcome, "invalid_code") || !strcmp(outcome, "code_reused")) {
 			log_info("second factor: wrong %s code (%s) from %s", c->kind == TWO_FACTOR_TOTP ? "TOTP" : "recovery",
 			    outcome, c->ex->client_ip);
@@ -286,7 +292,8 @@ void two_factor_check(struct http_exchange *ex, enum two_factor_kind kind, const
 		return;
 	}
 	c->reserved = true;
-	STORE_CALL(kind == TWO_FACTOR_TOTP ? STORE_OP_TOTP_VERIFY : STORE_OP_RECOVERY_CODE_VERIFY, code_checked, c,
+	STORE_CALL_FROM(ex, NULL, kind == TWO_FACTOR_TOTP ? STORE_OP_TOTP_VERIFY : STORE_OP_RECOVERY_CODE_VERIFY,
+	    code_checked, c,
 	    c->pending ? STORE_V_TEXT(c->pending_hash) : STORE_V_NULL, c->pending ? STORE_V_NULL : STORE_V_TEXT(c->user_id),
 	    STORE_V_TEXT(c->code), STORE_V_INT(TWO_FACTOR_PENDING_MAX_ATTEMPTS), STORE_V_INT(cfg.login_max_attempts),
 	    STORE_V_INT(cfg.login_window));

@@ -367,11 +367,11 @@ static void account_password_rechecked(struct http_exchange *ex, int rc, void *a
 		STORE_CALL(STORE_OP_TOTP_ENROLL, account_enrolled, a, STORE_V_TEXT(a->user_id), STORE_V_TEXT(a->codes.hashes));
 		break;
 	case ACCOUNT_DISABLE:
-		STORE_CALL(STORE_OP_TWO_FACTOR_DISABLE, account_disabled, a, STORE_V_TEXT(a->user_id));
+		STORE_CALL_FROM(a->ex, NULL, STORE_OP_TWO_FACTOR_DISABLE, account_disabled, a, STORE_V_TEXT(a->user_id));
 		break;
 	case ACCOUNT_CODES:
 		recovery_codes_new(&a->codes);
-		STORE_CALL(STORE_OP_RECOVERY_CODES_REPLACE, account_codes_replaced, a, STORE_V_TEXT(a->user_id),
+		STORE_CALL_FROM(a->ex, NULL, STORE_OP_RECOVERY_CODES_REPLACE, account_codes_replaced, a, STORE_V_TEXT(a->user_id),
 		    STORE_V_TEXT(a->codes.hashes));
 		break;
 	case ACCOUNT_CONFIRM:

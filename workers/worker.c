@@ -10,6 +10,7 @@
 #include "workers/jwks_cache.h"
 #include "workers/router.h"
 #include "workers/worker_ctx.h"
+#include "workers/metrics_hooks.h"
 #include "common/config.h"
 #include "proc/ipc_channel.h"
 #include "common/log.h"
@@ -161,6 +162,13 @@ void worker_main(int slot, int ctrl_fd, const int *listen_fds, int n_listen, str
 	ipc_client_on_bad_link(ctx.signer, ask_for_link, (void *)&signer_kind);
 	ipc_client_on_bad_link(ctx.kdf, ask_for_link, (void *)&kdf_kind);
 	ipc_client_on_bad_link(ctx.store, ask_for_link, (void *)&store_kind);
+	/* /metrics: this worker's slot; calls in flight of a previous worker in it are gone. */
+	metrics_self = &shm->metrics->workers[slot];
+	for (int a = 0; a < METRICS_ACTORS; a++)
+		atomic_store(&metrics_self->ipc_in_flight[a], 0);
+	ipc_client_count_as(ctx.signer, METRICS_SIGNER);
+	ipc_client_count_as(ctx.kdf, METRICS_KDF);
+	ipc_client_count_as(ctx.store, METRICS_STORE);
 	ctx.discovery_json = discovery_build_json();
 	ctx.http = http_server_new(ctx.base, listen_fds, n_listen, &limits, router_dispatch);
 	if (!ctx.http)

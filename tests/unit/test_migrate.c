@@ -59,6 +59,10 @@ static void test_checker(void)
 	CHECK_EQ_STR(migrate_destructive_statement("alter table users drop column if exists name"), "DROP COLUMN");
 	CHECK_EQ_STR(migrate_destructive_statement("TRUNCATE sessions;"), "TRUNCATE");
 	CHECK_EQ_STR(migrate_destructive_statement("truncate table sessions"), "TRUNCATE");
+	/* A trigger on the event is no truncation (migrations/014). */
+	CHECK(migrate_destructive_statement("CREATE TRIGGER t BEFORE TRUNCATE ON a FOR EACH STATEMENT") == NULL);
+	CHECK(migrate_destructive_statement("CREATE TRIGGER t BEFORE UPDATE OR DELETE OR TRUNCATE ON a") == NULL);
+	CHECK_EQ_STR(migrate_destructive_statement("GRANT TRUNCATE ON a TO b"), "TRUNCATE");
 	/* Dynamic SQL in a string or dollar-quoted body still counts. */
 	CHECK_EQ_STR(migrate_destructive_statement("DO $$ BEGIN EXECUTE 'drop table x'; END $$;"), "DROP TABLE");
 	/* Any DROP, RENAME, data change or column type change. */

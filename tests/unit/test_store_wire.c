@@ -29,6 +29,53 @@ static void request_round_trip(void)
 	store_request_free(&out);
 }
 
+/* The audit context (client IP, user agent, acting admin) travels as a 4th
+ * element, bounded in size; a request without one has 3. */
+static void request_context(void)
+{
+	struct store_request req = { .op = STORE_OP_SESSION_REVOKE_USER, .budget_ms = 9, .n_args = 2 }, out;
+	char big_ua[STORE_CONTEXT_USER_AGENT_MAX + 2];
+	long len;
+
+	req.args[0] = STORE_V_TEXT("u-1");
+	req.args[1] = STORE_V_NULL;
+	req.ctx = (struct store_context){ .client_ip = "192.0.2.1", .user_agent = "curl/8" };
+	len = store_request_encode(&req, buf, sizeof(buf));
+	CHECK(len > 0);
+	CHECK_EQ_INT(buf[0], 0x94);	/* fixarray of 4 */
+	CHECK_EQ_INT(store_request_decode(buf, (size_t)len, &out), 0);
+	CHECK_EQ_STR(out.ctx.client_ip, "192.0.2.1");
+	CHECK_EQ_STR(out.ctx.user_agent, "curl/8");
+	CHECK(out.ctx.actor_user_id == NULL);
+	CHECK_EQ_STR(out.args[0].text, "u-1");
+	store_request_free(&out);
+	/* a context part too long is refused by both sides */
+	memset(big_ua, 'a', sizeof(big_ua) - 1);
+	big_ua[sizeof(big_ua) - 1] = '\0';
+	req.ctx.user_agent = big_ua;
+	CHECK_EQ_INT(store_request_encode(&req, buf, sizeof(buf)), -1);
+	/* hand-made: [op, 0, ["u", nil], [1, nil, nil]] (an int where text goes) */
+	const uint8_t wrong_type[] = { 0x94, (uint8_t)STORE_OP_SESSION_REVOKE_USER, 0x00, 0x92, 0xa1, 'u', 0xc0, 0x93,
+		0x01, 0xc0, 0xc0 };
+	CHECK_EQ_INT(store_request_decode(wrong_type, sizeof(wrong_type), &out), -1);
+	/* two parts instead of three, and trailing bytes after the context */
+	const uint8_t short_ctx[] = { 0x94, (uint8_t)STORE_OP_SESSION_REVOKE_USER, 0x00, 0x92, 0xa1, 'u', 0xc0, 0x92,
+		0xc0, 0xc0 };
+	CHECK_EQ_INT(store_request_decode(short_ctx, sizeof(short_ctx), &out), -1);
+	const uint8_t trailing[] = { 0x94, (uint8_t)STORE_OP_SESSION_REVOKE_USER, 0x00, 0x92, 0xa1, 'u', 0xc0, 0x93,
+		0xc0, 0xc0, 0xc0, 0xc0 };
+	CHECK_EQ_INT(store_request_decode(trailing, sizeof(trailing), &out), -1);
+	const uint8_t ok[] = { 0x94, (uint8_t)STORE_OP_SESSION_REVOKE_USER, 0x00, 0x92, 0xa1, 'u', 0xc0, 0x93, 0xc0,
+		0xc0, 0xa1, 'x' };
+	CHECK_EQ_INT(store_request_decode(ok, sizeof(ok), &out), 0);
+	CHECK_EQ_STR(out.ctx.actor_user_id, "x");
+	store_request_free(&out);
+	/* five elements: no */
+	const uint8_t five[] = { 0x95, (uint8_t)STORE_OP_SESSION_REVOKE_USER, 0x00, 0x92, 0xa1, 'u', 0xc0, 0x93, 0xc0,
+		0xc0, 0xc0, 0xc0 };
+	CHECK_EQ_INT(store_request_decode(five, sizeof(five), &out), -1);
+}
+
 static void request_refusals(void)
 {
 	struct store_request req = { .op = STORE_OP_SESSION_REVOKE_USER, .n_args = 2 }, out;
@@ -127,6 +174,7 @@ static void every_operation_is_well_formed(void)
 int main(void)
 {
 	request_round_trip();
+	request_context();
 	request_refusals();
 	reply_round_trip();
 	every_operation_is_well_formed();
