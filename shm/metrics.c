@@ -20,7 +20,7 @@ int metrics_status_index(int status)
 	return METRICS_STATUSES - 1;
 }
 
-const char *const metrics_method_names[METRICS_METHODS] = { "password", "passkey", "siwe", "other" };
+const char *const metrics_method_names[METRICS_METHODS] = { "password", "passkey", "siwe", "email_otp", "other" };
 
 enum metrics_method metrics_method_of(const char *name)
 {
@@ -36,6 +36,10 @@ const char *metrics_sign_in_method_of_amr(const char *amr)
 		return "siwe";
 	if (strstr(amr, "pwd"))
 		return "password";	/* maybe with a passkey as second factor (the amr says) */
+	/* An emailed code as the first factor (workers/auth_email.c): "otp"
+	 * first; a TOTP second factor comes after the first factor's word. */
+	if (!strncmp(amr, "otp", 3) && (amr[3] == '\0' || amr[3] == ','))
+		return "email_otp";
 	if (strstr(amr, "hwk") || strstr(amr, "swk"))
 		return "passkey";
 	return "other";

@@ -27,7 +27,8 @@ extern const char *const metrics_bucket_text[METRICS_BUCKETS];
 extern const int metrics_status_codes[METRICS_STATUSES - 1];
 int metrics_status_index(int status);
 
-enum metrics_method { METRICS_METHOD_PASSWORD, METRICS_METHOD_PASSKEY, METRICS_METHOD_SIWE, METRICS_METHOD_OTHER,
+enum metrics_method { METRICS_METHOD_PASSWORD, METRICS_METHOD_PASSKEY, METRICS_METHOD_SIWE, METRICS_METHOD_EMAIL_OTP,
+	METRICS_METHOD_OTHER,
 	METRICS_METHODS };
 extern const char *const metrics_method_names[METRICS_METHODS];
 enum metrics_method metrics_method_of(const char *name);

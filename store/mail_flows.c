@@ -23,6 +23,8 @@
 #include "shm/shm.h"
 #include "shm/session_cache.h"
 
+#include <jansson.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -176,6 +178,40 @@ static bool log_user_changed(PGconn *db, const char *user_id)
 	return store_log_revocation(db, payload);
 }
 
+/* ---- audit (store/audit.h): methods "email_link" and "email_otp" ---- */
+
+#define EMAIL_DETAIL_MAX 700
+
+/* A detail object (json_pack's format) as text in buf; "{}" if it does not fit. */
+static const char *json_detail(char *buf, size_t cap, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	json_t *d = json_vpack_ex(NULL, 0, fmt, ap);
+	va_end(ap);
+	size_t n = d ? json_dumpb(d, buf, cap, JSON_COMPACT | JSON_PRESERVE_ORDER) : 0;
+	json_decref(d);
+	if (n == 0 || n >= cap)
+		n = (size_t)snprintf(buf, cap, "{}");
+	buf[n] = '\0';
+	return buf;
+}
+
+/* A refused link or code, in the transaction that decided it (an attempt
+ * counted, a code killed): reason the outcome word, never the token. */
+static bool audit_refused(PGconn *db, const struct store_request *req, const char *event, const char *method,
+    const char *user_id, const char *reason, const char *name)
+{
+	char detail[EMAIL_DETAIL_MAX];
+	struct audit_event ev = audit_event_for(req, event, method, user_id);
+	ev.result = "failure";
+	ev.target_type = user_id ? "user" : NULL;
+	ev.target_id = user_id;
+	ev.detail = name ? json_detail(detail, sizeof(detail), "{s:s,s:s}", "name", name, "reason", reason) :
+	                   json_detail(detail, sizeof(detail), "{s:s}", "reason", reason);
+	return store_audit_record(db, &ev);
+}
+
 /* The verification link to user's address, inside the caller's transaction. */
 static bool queue_verification(PGconn *db, const char *user_id, const char *email, const char *email_normalized,
     const char *callback)
@@ -233,9 +269,15 @@ void store_user_sign_up_verify(PGconn *db, const struct store_request *req, stru
 	        "INSERT INTO users (email, email_normalized, name, password_hash) VALUES ($1, $2, $3, $4)"
 	        " ON CONFLICT (email_normalized) DO NOTHING RETURNING id::text AS id",
 	        v, 4, &r);
-	if (ok && PQntuples(r) == 1)
-		ok = queue_verification(db, PQgetvalue(r, 0, 0), req->args[0].text, req->args[1].text,
-		    req->args[5].kind == STORE_TEXT ? req->args[5].text : NULL);
+	if (ok && PQntuples(r) == 1) {
+		const char *id = PQgetvalue(r, 0, 0);
+		char detail[EMAIL_DETAIL_MAX];
+		/* As USER_SIGN_UP's (store/users.c): the address, never an admin yet. */
+		ok = queue_verification(db, id, req->args[0].text, req->args[1].text,
+		         req->args[5].kind == STORE_TEXT ? req->args[5].text : NULL) &&
+		    store_audit(db, req, "sign_up", "password", id, "user", id,
+		        json_detail(detail, sizeof(detail), "{s:s,s:b}", "email", req->args[0].text, "admin", 0));
+	}
 	store_commit_take(res, db, req, ok, r, false);
 	if (res->reply.status == STORE_OK && res->reply.n_rows == 0)
 		res->reply.status = STORE_CONFLICT;
@@ -258,7 +300,9 @@ void store_email_verification_send(PGconn *db, const struct store_request *req, 
 	        req->args, 1, &u);
 	if (ok && PQntuples(u) == 1) {
 		ok = queue_verification(db, PQgetvalue(u, 0, 0), PQgetvalue(u, 0, 1), req->args[0].text,
-		    req->args[1].kind == STORE_TEXT ? req->args[1].text : NULL);
+		         req->args[1].kind == STORE_TEXT ? req->args[1].text : NULL) &&
+		    store_audit(db, req, "email_verification_request", "email_link", PQgetvalue(u, 0, 0), "user",
+		        PQgetvalue(u, 0, 0), NULL);
 		n = 1;
 	} else if (ok) {
 		ok = decoy_mail(db, "verify");
@@ -300,9 +344,13 @@ void store_email_verify(PGconn *db, const struct store_request *req, struct stor
 		if (!outcome && ok) {
 			user = PQgetvalue(t, 0, 0);
 			email = PQgetvalue(t, 0, 2);
-			ok = mark_verified(db, user, email);
+			ok = mark_verified(db, user, email) &&
+			    store_audit(db, req, "email_verify", "email_link", user, "user", user, NULL);
 			outcome = "verified";
 		}
+		if (outcome && strcmp(outcome, "verified") && ok)
+			ok = audit_refused(db, req, "email_verify", "email_link",
+			    PQntuples(t) == 1 ? PQgetvalue(t, 0, 0) : NULL, outcome, NULL);
 	}
 	answer_outcome(res, db, req, ok, outcome ? outcome : "invalid", user, email);
 	PQclear(t);
@@ -345,10 +393,16 @@ void store_password_reset_request(PGconn *db, const struct store_request *req, s
 	        req->args, 1, &u);
 	if (ok && PQntuples(u) == 1) {
 		ok = queue_reset(db, PQgetvalue(u, 0, 0), PQgetvalue(u, 0, 1), req->args[0].text,
-		    req->args[1].kind == STORE_TEXT ? req->args[1].text : NULL);
+		         req->args[1].kind == STORE_TEXT ? req->args[1].text : NULL) &&
+		    store_audit(db, req, "password_reset_request", "email_link", PQgetvalue(u, 0, 0), "user",
+		        PQgetvalue(u, 0, 0), NULL);
 		n = 1;
 	} else if (ok) {
-		ok = decoy_mail(db, "reset");
+		/* No account (or a disabled one): a failure with the address asked
+		 * for. The answer went out before this (workers/auth_email.c), so
+		 * the row costs the caller no time either way. */
+		ok = decoy_mail(db, "reset") &&
+		    audit_refused(db, req, "password_reset_request", "email_link", NULL, "unknown_account", req->args[0].text);
 	}
 	PQclear(u);
 	answer_count(res, db, req, ok, n);
@@ -381,31 +435,40 @@ void store_admin_password_reset_send(PGconn *db, const struct store_request *req
 /* Inside the caller's transaction: the new hash, and the end of everything
  * the old password let anyone obtain (as `dreamauth user passwd`,
  * store/users_admin.c): sessions, refresh families, access tokens that
- * still verify. Other reset links of the user die too. */
-static bool reset_password(PGconn *db, const char *user_id, const struct store_value *hash,
-    const struct store_value *leeway)
+ * still verify. Other reset links of the user die too. The audit row
+ * (event password_reset, method: how the reset was proven) counts what was
+ * revoked. */
+static bool reset_password(PGconn *db, const struct store_request *req, const char *method, const char *user_id,
+    const struct store_value *hash, const struct store_value *leeway)
 {
 	const struct store_value v[] = { STORE_V_TEXT(user_id), *hash };
 	const struct store_value u[] = { STORE_V_TEXT(user_id) };
 	const struct store_value l[] = { STORE_V_TEXT(user_id), *leeway };
-	return store_oauth_families_revoke(db, STORE_OAUTH_USER, user_id) &&
+	PGresult *c = NULL;
+	char detail[EMAIL_DETAIL_MAX];
+	bool ok = store_oauth_families_revoke(db, STORE_OAUTH_USER, user_id) &&
 	    store_step(db, "UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1::uuid", v, 2, NULL) &&
 	    store_step(db,
 	        "UPDATE email_tokens SET used_at = now() WHERE user_id = $1::uuid AND purpose = 'reset' AND used_at IS NULL",
 	        u, 1, NULL) &&
 	    store_step(db,
-	        "UPDATE sessions SET revoked_at = now() WHERE user_id = $1::uuid AND revoked_at IS NULL"
-	        " AND expires_at > now()",
-	        u, 1, NULL) &&
-	    store_step(db,
-	        "UPDATE oauth_refresh_tokens SET revoked_at = now() WHERE user_id = $1::uuid AND revoked_at IS NULL"
-	        " AND used_at IS NULL AND expires_at > now()",
-	        u, 1, NULL) &&
-	    store_step(db,
-	        "UPDATE oauth_access_tokens SET revoked_at = now() WHERE user_id = $1::uuid AND revoked_at IS NULL"
-	        " AND expires_at > now() - make_interval(secs => $2::int)",
-	        l, 2, NULL) &&
+	        "WITH s AS (UPDATE sessions SET revoked_at = now() WHERE user_id = $1::uuid AND revoked_at IS NULL"
+	        "   AND expires_at > now() RETURNING 1),"
+	        " r AS (UPDATE oauth_refresh_tokens SET revoked_at = now() WHERE user_id = $1::uuid AND revoked_at IS NULL"
+	        "   AND used_at IS NULL AND expires_at > now() RETURNING 1),"
+	        " a AS (UPDATE oauth_access_tokens SET revoked_at = now() WHERE user_id = $1::uuid AND revoked_at IS NULL"
+	        "   AND expires_at > now() - make_interval(secs => $2::int) RETURNING 1)"
+	        " SELECT (SELECT count(*) FROM s) AS sessions, (SELECT count(*) FROM r) AS refresh_tokens,"
+	        " (SELECT count(*) FROM a) AS access_tokens",
+	        l, 2, &c) &&
 	    log_user_changed(db, user_id);
+	if (ok)
+		ok = store_audit(db, req, "password_reset", method, user_id, "user", user_id,
+		    json_detail(detail, sizeof(detail), "{s:I,s:I,s:I}", "sessions", (json_int_t)atoll(PQgetvalue(c, 0, 0)),
+		        "refresh_tokens", (json_int_t)atoll(PQgetvalue(c, 0, 1)), "access_tokens",
+		        (json_int_t)atoll(PQgetvalue(c, 0, 2))));
+	PQclear(c);
+	return ok;
 }
 
 void store_password_reset(PGconn *db, const struct store_request *req, struct store_result *res)
@@ -420,9 +483,12 @@ void store_password_reset(PGconn *db, const struct store_request *req, struct st
 			outcome = "invalid";	/* disabled meanwhile */
 		if (!outcome && ok) {
 			user = PQgetvalue(t, 0, 0);
-			ok = reset_password(db, user, &req->args[1], &req->args[2]);
+			ok = reset_password(db, req, "email_link", user, &req->args[1], &req->args[2]);
 			outcome = "reset";
 		}
+		if (outcome && strcmp(outcome, "reset") && ok)
+			ok = audit_refused(db, req, "password_reset", "email_link",
+			    PQntuples(t) == 1 ? PQgetvalue(t, 0, 0) : NULL, outcome, NULL);
 	}
 	answer_outcome(res, db, req, ok, outcome ? outcome : "invalid", user, NULL);
 	PQclear(t);
@@ -456,7 +522,8 @@ void store_email_otp_send(PGconn *db, const struct store_request *req, struct st
 		return;
 	}
 	ok = store_begin(db) &&
-	    store_step(db, "SELECT email, disabled FROM users WHERE email_normalized = $1", req->args, 1, &u);
+	    store_step(db, "SELECT email, disabled, id::text AS id FROM users WHERE email_normalized = $1", req->args, 1,
+	        &u);
 	if (ok)
 		send = PQntuples(u) == 1 ? !store_cell_true(u, 0, 1) : !strcmp(type, "sign-in") && req->args[2].i;
 	if (ok && send) {
@@ -481,6 +548,13 @@ void store_email_otp_send(PGconn *db, const struct store_request *req, struct st
 		        ins, 4, NULL) &&
 		    queue_mail(db, to, "otp", vars);
 		secure_wipe(code, sizeof(code));
+		/* Who the code is for: the account, or the address a sign-up by code would take. */
+		const char *user = PQntuples(u) == 1 ? PQgetvalue(u, 0, 2) : NULL;
+		char detail[EMAIL_DETAIL_MAX];
+		ok = ok &&
+		    store_audit(db, req, "email_otp_request", "email_otp", user, user ? "user" : NULL, user,
+		        user ? json_detail(detail, sizeof(detail), "{s:s}", "type", type) :
+		               json_detail(detail, sizeof(detail), "{s:s,s:s}", "type", type, "name", email));
 		n = 1;
 	} else if (ok) {
 		ok = decoy_mail(db, "otp");
@@ -511,8 +585,13 @@ static const char *otp_act(PGconn *db, const struct store_request *req, bool *ok
 		    "INSERT INTO users (email, email_normalized, email_verified, is_admin) VALUES ($1, $2, true, $3::boolean)"
 		    " RETURNING id::text AS id",
 		    v, 3, &u);
-		if (*ok)
+		if (*ok) {
+			char detail[EMAIL_DETAIL_MAX];
 			snprintf(user_id, 40, "%s", PQgetvalue(u, 0, 0));
+			*ok = store_audit(db, req, "sign_up", "email_otp", user_id, "user", user_id,
+			    json_detail(detail, sizeof(detail), "{s:s,s:b}", "email", req->args[1].text, "admin",
+			        config_is_admin_email(email_normalized)));
+		}
 		PQclear(u);
 		return "signed_up";
 	}
@@ -524,10 +603,14 @@ static const char *otp_act(PGconn *db, const struct store_request *req, bool *ok
 	if (!strcmp(type, "forget-password")) {
 		if (req->args[5].kind != STORE_TEXT)
 			return "invalid";
-		*ok = reset_password(db, user_id, &req->args[5], &req->args[6]) && mark_verified(db, user_id, email_normalized);
+		*ok = reset_password(db, req, "email_otp", user_id, &req->args[5], &req->args[6]) &&
+		    mark_verified(db, user_id, email_normalized);
 		outcome = "reset";
 	} else {
-		*ok = mark_verified(db, user_id, email_normalized);
+		/* A sign-in is recorded with its session (store/sessions.c), after
+		 * any second factor. */
+		*ok = mark_verified(db, user_id, email_normalized) &&
+		    (!strcmp(type, "sign-in") || store_audit(db, req, "email_verify", "email_otp", user_id, "user", user_id, NULL));
 		outcome = strcmp(type, "sign-in") ? "verified" : "signed_in";
 	}
 	return outcome;

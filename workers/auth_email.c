@@ -24,6 +24,7 @@
 #include "proto/json_body.h"
 #include "proto/redirect.h"
 #include "shm/rate_limit.h"
+#include "workers/audit.h"
 #include "workers/auth_passkey.h"
 #include "workers/csrf.h"
 #include "workers/pages.h"
@@ -62,6 +63,11 @@ struct mail_req {
 	char ip_key[96], acct_key[320];
 	int64_t counted_at;
 	bool ip_reserved, acct_reserved;
+	/* the request's client IP and User-Agent for the audit log, kept
+	 * for calls made after the answer (ANSWER_THEN_QUEUE) */
+	struct store_context ctx;
+	char ctx_ip[sizeof(((struct http_exchange *)0)->client_ip)];
+	char ctx_ua[STORE_CONTEXT_USER_AGENT_MAX + 1];
 };
 
 static struct mail_req *mail_req_new(struct http_exchange *ex)
@@ -236,12 +242,27 @@ static void mail_queued(const struct store_reply *reply, void *arg)
 	mail_req_free(r);
 }
 
-/* Answers, then asks the store: r->ex is gone once the answer is sent. */
-#define ANSWER_THEN_QUEUE(r, answer, ...)       \
-	do {                                    \
-		answer;                         \
-		(r)->ex = NULL;                 \
-		STORE_CALL(__VA_ARGS__);        \
+/* Copies r->ex's audit context (store/audit.h) into r, to outlive the exchange. */
+static const struct store_context *keep_context(struct mail_req *r)
+{
+	store_context_from(r->ex, NULL, &r->ctx, r->ctx_ua);
+	if (r->ctx.client_ip) {
+		snprintf(r->ctx_ip, sizeof(r->ctx_ip), "%s", r->ctx.client_ip);
+		r->ctx.client_ip = r->ctx_ip;
+	}
+	return &r->ctx;
+}
+
+/* Answers, then asks the store with the request's audit context: r->ex is
+ * gone once the answer is sent. */
+#define ANSWER_THEN_QUEUE(r, answer, op, done, arg, ...)                                                \
+	do {                                                                                            \
+		const struct store_value queue_args_[] = { __VA_ARGS__ };                               \
+		const struct store_context *queue_ctx_ = keep_context(r);                               \
+		answer;                                                                                 \
+		(r)->ex = NULL;                                                                         \
+		store_call_context(queue_ctx_, (op), queue_args_, sizeof(queue_args_) / sizeof(queue_args_[0]), \
+		    (done), (arg));                                                                     \
 	} while (0)
 
 /* ---- verification links ---- */
@@ -343,6 +364,7 @@ void handle_verify_email(struct http_exchange *ex)
 		snprintf(r->callback, sizeof(r->callback), "%s", cb);
 	if (!token || !*token || strlen(token) > TOKEN_MAX_LEN) {
 		form_free(&q);
+		audit_failure(ex, "email_verify", "email_link", NULL, "invalid", NULL);
 		verify_answer(r, false, "INVALID_TOKEN", "This link is not valid.");
 		return;
 	}
@@ -352,7 +374,7 @@ void handle_verify_email(struct http_exchange *ex)
 		mail_req_free(r);
 		return;
 	}
-	STORE_CALL(STORE_OP_EMAIL_VERIFY, email_verified, r, STORE_V_TEXT(r->token_hash));
+	STORE_CALL_FROM(r->ex, NULL, STORE_OP_EMAIL_VERIFY, email_verified, r, STORE_V_TEXT(r->token_hash));
 }
 
 /* ---- password reset ---- */
@@ -490,7 +512,7 @@ static void reset_hashed(const struct ipc_msg *reply, void *arg)
 		mail_req_free(r);
 		return;
 	}
-	STORE_CALL(STORE_OP_PASSWORD_RESET, reset_done, r, STORE_V_TEXT(r->token_hash), STORE_V_TEXT(reply->s1),
+	STORE_CALL_FROM(r->ex, NULL, STORE_OP_PASSWORD_RESET, reset_done, r, STORE_V_TEXT(r->token_hash), STORE_V_TEXT(reply->s1),
 	    STORE_V_INT(TOKEN_LEEWAY_S));
 }
 
@@ -533,6 +555,7 @@ void handle_reset_password(struct http_exchange *ex)
 		password = json_body_string(json, "newPassword", KDF_MAX_PASSWORD, NULL);
 	}
 	if (!token || !*token || strlen(token) > TOKEN_MAX_LEN) {
+		audit_failure(ex, "password_reset", "email_link", NULL, "invalid", NULL);
 		if (form)
 			page_message(ex, 400, "Reset failed", "This link is not valid.", "/forgot-password", "Ask for a new link");
 		else
@@ -670,6 +693,22 @@ void email_otp_second_factor(struct http_exchange *ex, const char *user_id, emai
 	second_factor_gate(ex, user_id, "otp", false, "", done, arg);
 }
 
+/* A refused code (the store's outcome word as the reason; never the
+ * code): a failed sign-in (also counted in /metrics), or a failed address
+ * verification or password reset. Before the answer: it needs r->ex. */
+static void otp_refused(struct mail_req *r, const char *user_id, const char *reason)
+{
+	if (!strcmp(r->type, "sign-in")) {
+		audit_sign_in_failed(r->ex, "email_otp", user_id, r->email_raw, reason);
+		return;
+	}
+	json_t *detail = json_object();
+	if (detail)
+		json_object_set_new(detail, "name", json_string(r->email_raw));
+	audit_failure(r->ex, !strcmp(r->type, "forget-password") ? "password_reset" : "email_verify", "email_otp", user_id,
+	    reason, detail);
+}
+
 static void otp_used(const struct store_reply *reply, void *arg)
 {
 	struct mail_req *r = arg;
@@ -692,10 +731,12 @@ static void otp_used(const struct store_reply *reply, void *arg)
 		r->acct_reserved = false;
 		http_reply_json(r->ex, 200, !strcmp(outcome, "reset") ? "{\"success\":true}" : "{\"status\":true}");
 	} else if (!strcmp(outcome, "disabled")) {
+		otp_refused(r, store_text(reply, 0, MAIL_OUTCOME_USER_ID), "account_disabled");
 		http_reply_error(r->ex, 403, "account_disabled", "this account is disabled");
 	} else {
 		keep_attempts(r);
 		log_info("wrong or dead email code for %s from %s (%s)", r->email, r->ex->client_ip, outcome);
+		otp_refused(r, NULL, outcome);
 		if (!strcmp(outcome, "expired"))
 			http_reply_error(r->ex, 400, "OTP_EXPIRED", "the code has expired; ask for a new one");
 		else if (!strcmp(outcome, "too_many_attempts"))
@@ -708,7 +749,7 @@ static void otp_used(const struct store_reply *reply, void *arg)
 
 static void otp_use_call(struct mail_req *r, const char *phc)
 {
-	STORE_CALL(STORE_OP_EMAIL_OTP_USE, otp_used, r, STORE_V_TEXT(r->email), STORE_V_TEXT(r->email_raw),
+	STORE_CALL_FROM(r->ex, NULL, STORE_OP_EMAIL_OTP_USE, otp_used, r, STORE_V_TEXT(r->email), STORE_V_TEXT(r->email_raw),
 	    STORE_V_TEXT(r->type), STORE_V_TEXT(r->code), STORE_V_BOOL(cfg.enable_registration),
 	    phc ? STORE_V_TEXT(phc) : STORE_V_NULL, STORE_V_INT(TOKEN_LEEWAY_S));
 }

@@ -383,6 +383,7 @@ static void verify_done(const struct ipc_msg *reply, void *arg)
 	a->account_reserved = false;
 	/* Only after the password held: the answer tells nothing to a guesser. */
 	if (a->flow == FLOW_SIGN_IN && cfg.require_email_verification && !a->email_verified) {
+		audit_sign_in_failed(a->ex, "password", a->user_id, a->email_raw, "email_not_verified");
 		auth_fail(a, 403, "EMAIL_NOT_VERIFIED", "verify your email address first: follow the link we sent you");
 		return;
 	}

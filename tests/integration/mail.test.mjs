@@ -660,3 +660,132 @@ test('dreamauth smtp test: sends one message now; a dead port or wrong password 
   assert.equal(bad.status, 2);
   assert.equal(messagesTo('ops@example.com').length, 1);
 });
+
+// ---- the audit log (store/audit.h) of every email flow ----
+
+test('audit: each email flow recorded once with client IP and user agent; no token, code or password anywhere', async () => {
+  const adb = freshDatabase('mailaudit');
+  const A = await startServer({ DATABASE_URL: adb, ENABLE_REGISTRATION: 'true', REQUIRE_EMAIL_VERIFICATION: 'true',
+    AUDIT_LOG: 'stdout', EMAIL_MAX_PER_ADDRESS: '1000', ...smtpEnv() });
+  const UA = 'mail-audit-test/1.0';
+  const email = 'audited@example.com', ghost = 'ghost-audit@example.com';
+  const pw = 'first Password 4711', pw2 = 'second Password 4712', pw3 = 'third Password 4713';
+  const secrets = new Set([pw, pw2, pw3]);
+  const ua = (path, opts = {}) => call(A, path, { ...opts, headers: { 'user-agent': UA, ...(opts.headers ?? {}) } });
+  const link = async (n) => { const l = linkIn(await mailTo(email, n)); secrets.add(new URL(l).searchParams.get('token')); return l; };
+  const code = async (n) => { const c = codeIn(await mailTo(email, n)); secrets.add(c); return c; };
+  const cookie = (r) => { const c = cookieFrom(r); if (c) secrets.add(c.split('=')[1]); return c; };
+  // "event/result/method" -> count, and the expected tally
+  const counts = () => Object.fromEntries(psql(adb,
+    "select event || '/' || result || '/' || method || '=' || count(*) from audit_log group by event, result, method")
+    .split('\n').filter(Boolean).map((l) => l.split('=')).map(([k, v]) => [k, Number(v)]));
+  const want = {};
+  const expect = async (add, what) => {
+    for (const [k, v] of Object.entries(add)) want[k] = (want[k] ?? 0) + v;
+    let got;
+    for (let i = 0; i < 100; i++) {	// the mail requests' and the workers' records follow the answer
+      got = counts();
+      if (JSON.stringify(Object.entries(got).sort()) === JSON.stringify(Object.entries(want).sort())) break;
+      await sleep(30);
+    }
+    assert.deepEqual(got, want, what);
+  };
+  const reasons = (event, method) => psql(adb, `select string_agg(detail->>'reason', ',' order by id) from audit_log
+    where event = '${event}' and method = '${method}' and result = 'failure'`);
+
+  // sign-up (the SIGN_UP_VERIFY path: SMTP is configured), refused sign-in (not verified)
+  assert.equal((await ua('/api/auth/sign-up/email', { json: { email, password: pw } })).status, 201);
+  await expect({ 'sign_up/success/password': 1 }, 'sign-up');
+  const link1 = await link(1);
+  const refused = await ua('/api/auth/sign-in/email', { json: { email, password: pw } });
+  assert.equal(refused.json.error, 'EMAIL_NOT_VERIFIED');
+  await expect({ 'sign_in/failure/password': 1 }, 'sign-in before verification');
+  assert.equal(reasons('sign_in', 'password'), 'email_not_verified');
+
+  // a verification mail asked for (an unknown address: nothing), the link used, then again
+  assert.equal((await ua('/api/auth/send-verification-email', { json: { email } })).status, 200);
+  assert.equal((await ua('/api/auth/send-verification-email', { json: { email: ghost } })).status, 200);
+  await link(2);
+  await expect({ 'email_verification_request/success/email_link': 1 }, 'verification mail');
+  assert.equal((await ua(onServer(A, link1))).status, 200);
+  await expect({ 'email_verify/success/email_link': 1 }, 'verified by link');
+  assert.equal((await ua(onServer(A, link1))).status, 400);
+  await expect({ 'email_verify/failure/email_link': 1 }, 'a used link');
+
+  // password reset: known and unknown addresses answer the same; the unknown one is a failure
+  const session = cookie(await ua('/api/auth/sign-in/email', { json: { email, password: pw } }));
+  await expect({ 'sign_in/success/password': 1 }, 'sign-in');
+  const known = await ua('/api/auth/request-password-reset', { json: { email } });
+  const unknown = await ua('/api/auth/request-password-reset', { json: { email: ghost } });
+  assert.deepEqual([unknown.status, unknown.text], [known.status, known.text]);
+  await expect({ 'password_reset_request/success/email_link': 1, 'password_reset_request/failure/email_link': 1 },
+    'reset requests');
+  assert.equal(reasons('password_reset_request', 'email_link'), 'unknown_account');
+  assert.equal(psql(adb, "select detail->>'name' from audit_log where event = 'password_reset_request' and result = 'failure'"), ghost);
+  const token = new URL(await link(3)).searchParams.get('token');
+  assert.equal((await ua('/api/auth/reset-password', { json: { token, newPassword: pw2 } })).status, 200);
+  await expect({ 'password_reset/success/email_link': 1 }, 'reset by link');
+  assert.equal(psql(adb, "select detail->>'sessions' from audit_log where event = 'password_reset'"), '1');
+  assert.equal((await me(A, session)).status, 401);
+  assert.equal((await ua('/api/auth/reset-password', { json: { token, newPassword: pw3 } })).status, 400);
+  assert.equal((await ua('/api/auth/reset-password', { json: { token: 'x'.repeat(43), newPassword: pw3 } })).status, 400);
+  await expect({ 'password_reset/failure/email_link': 2 }, 'reset with a used and an unknown token');
+  assert.equal(reasons('password_reset', 'email_link'), 'used,invalid');
+
+  // sign-in by emailed code: sent, a wrong code, the right one; then exhausted, then expired
+  const metric = async (result) => {
+    const text = await (await fetch(A.url + '/metrics')).text();
+    const m = text.match(new RegExp(`^dreamauth_sign_ins_total\\{method="email_otp",result="${result}"\\} (\\d+)$`, 'm'));
+    return m ? Number(m[1]) : 0;
+  };
+  const otp = (c) => ua('/api/auth/sign-in/email-otp', { json: { email, otp: c } });
+  const wrongOf = (c) => String((Number(c) + 1) % 1000000).padStart(6, '0');
+  assert.equal((await ua('/api/auth/email-otp/send-verification-otp', { json: { email, type: 'sign-in' } })).status, 200);
+  let c = await code(4);
+  await expect({ 'email_otp_request/success/email_otp': 1 }, 'code sent');
+  assert.equal((await otp(wrongOf(c))).status, 400);
+  const signedIn = await otp(c);
+  assert.equal(signedIn.status, 200, signedIn.text);
+  cookie(signedIn);
+  await expect({ 'sign_in/failure/email_otp': 1, 'sign_in/success/email_otp': 1 }, 'sign-in by code');
+  assert.equal(psql(adb, "select detail->>'amr' from audit_log where event = 'sign_in' and method = 'email_otp' and result = 'success'"), 'otp');
+  assert.equal(await metric('success'), 1);
+  await ua('/api/auth/email-otp/send-verification-otp', { json: { email, type: 'sign-in' } });
+  c = await code(5);
+  for (let i = 0; i < 3; i++) await otp(wrongOf(c));
+  await ua('/api/auth/email-otp/send-verification-otp', { json: { email, type: 'sign-in' } });
+  c = await code(6);
+  psql(adb, "update email_otps set expires_at = now() - interval '1 second' where used_at is null");
+  assert.equal((await otp(c)).json.error, 'OTP_EXPIRED');
+  await expect({ 'email_otp_request/success/email_otp': 2, 'sign_in/failure/email_otp': 4 }, 'refused codes');
+  assert.equal(reasons('sign_in', 'email_otp'), 'invalid,invalid,invalid,too_many_attempts,expired');
+  assert.equal(await metric('failure'), 5);
+
+  // verification and reset by code
+  await ua('/api/auth/email-otp/send-verification-otp', { json: { email, type: 'email-verification' } });
+  assert.equal((await ua('/api/auth/email-otp/verify-email', { json: { email, otp: await code(7) } })).status, 200);
+  await ua('/api/auth/email-otp/send-verification-otp', { json: { email, type: 'forget-password' } });
+  c = await code(8);
+  assert.equal((await ua('/api/auth/email-otp/reset-password', { json: { email, otp: wrongOf(c), password: pw3 } })).status, 400);
+  assert.equal((await ua('/api/auth/email-otp/reset-password', { json: { email, otp: c, password: pw3 } })).status, 200);
+  await expect({ 'email_otp_request/success/email_otp': 2, 'email_verify/success/email_otp': 1,
+    'password_reset/failure/email_otp': 1, 'password_reset/success/email_otp': 1 }, 'verification and reset by code');
+
+  // every row: this client's address and user agent, and no secret in the rows or the stdout lines
+  assert.equal(psql(adb, `select count(*) from audit_log where client_ip is distinct from '127.0.0.1'
+    or user_agent is distinct from '${UA}'`), '0');
+  const all = psql(adb, "select string_agg(a::text, E'\\n') from audit_log a");
+  const ids = psql(adb, "select string_agg(id::text, ',' order by id) from audit_log").split(',').map(Number);
+  let lines;
+  for (let i = 0; i < 50; i++) {
+    lines = A.logs().split('\n').filter((l) => l.startsWith('{"id"'));
+    if (lines.length >= ids.length) break;
+    await sleep(50);
+  }
+  assert.deepEqual(lines.map((l) => JSON.parse(l).id).sort((a, b) => a - b), ids, 'one stdout line per row');
+  assert.ok(secrets.size >= 13, `tokens, codes, passwords and cookies to look for: ${secrets.size}`);
+  for (const s of secrets) {
+    assert.ok(!all.includes(s), `a secret in audit_log: ${s}`);
+    assert.ok(!A.logs().includes(s), `a secret in the server's output: ${s}`);
+  }
+});

@@ -21,6 +21,10 @@ static void maps_labels(void)
 	CHECK_EQ_STR(metrics_sign_in_method_of_amr("pwd,hwk,mfa"), "password");
 	CHECK_EQ_STR(metrics_sign_in_method_of_amr("hwk,user,mfa"), "passkey");
 	CHECK_EQ_STR(metrics_sign_in_method_of_amr("eth"), "siwe");
+	CHECK_EQ_STR(metrics_sign_in_method_of_amr("otp"), "email_otp");
+	CHECK_EQ_STR(metrics_sign_in_method_of_amr("otp,hwk,mfa"), "email_otp");
+	CHECK_EQ_STR(metrics_sign_in_method_of_amr("pwd,otp,mfa"), "password");
+	CHECK_EQ_INT(metrics_method_of("email_otp"), METRICS_METHOD_EMAIL_OTP);
 	CHECK_EQ_STR(metrics_sign_in_method_of_amr(""), "other");
 	/* bucket bounds grow, and their text says the same */
 	for (int i = 1; i < METRICS_BUCKETS; i++)
