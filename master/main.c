@@ -72,11 +72,13 @@ static int cmd_migrate(void)
 }
 
 /* Commands that take no arguments of their own; the others parse theirs
- * (master/cli_*.c, check-config below) and answer usage + 2 to a bad one. */
+ * (master/cli_*.c, check-config below) and answer usage + 2 to a bad one.
+ * A new command goes in one of these lists (tests/integration/config.test.mjs
+ * checks that every command in the usage text is known). */
 static bool command_known(const char *cmd, int n_args)
 {
 	static const char *const bare[] = { "serve", "migrate", "version", NULL };
-	static const char *const with_args[] = { "user", "client", "keys", "check-config", "smtp", NULL };
+	static const char *const with_args[] = { "user", "client", "keys", "check-config", "smtp", "audit", NULL };
 	for (const char *const *c = bare; *c; c++)
 		if (!strcmp(*c, cmd))
 			return n_args == 0;

@@ -69,6 +69,15 @@ test('unknown commands and flags: usage on stderr, exit 2, no server', () => {
   }
   assert.equal(run(['help']).status, 0);
   assert.equal(run(['version']).status, 0);
+  // Every command the usage names is known (a new one added to main.c's
+  // dispatch but not to its command list would be "unknown").
+  const commands = [...new Set(run(['help']).stdout.match(/^ {2}[a-z-]+/gm).map((c) => c.trim()))];
+  assert.ok(commands.length >= 8, commands.join(' '));
+  for (const c of commands) {
+    const r = run([c, '--bogus-flag'], env, '');
+    assert.equal(r.status, 2, `${c} --bogus-flag`);
+    assert.doesNotMatch(r.stderr, /unknown command/, c);
+  }
 });
 
 test("Dream Auth's documented settings and OIDC_CLIENTS load unchanged (check-config, then a real server)", async () => {
