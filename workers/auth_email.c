@@ -381,11 +381,8 @@ void handle_verify_email(struct http_exchange *ex)
 
 static void render_forgot(struct http_exchange *ex, int status, const char *error, const char *email)
 {
-	char csrf[CSRF_TOKEN_LEN], err[512] = "", esc[400];
-	if (error) {
-		html_escape(error, esc, sizeof(esc));
-		snprintf(err, sizeof(err), "<p class=\"error\" role=\"alert\">%s</p>", esc);
-	}
+	char csrf[CSRF_TOKEN_LEN], err[512];
+	page_error_paragraph(error, err, sizeof(err));
 	csrf_issue(ex, csrf);
 	struct page_var vars[] = { { "csrf", csrf }, { "email", email ? email : "" }, { "error", err }, { NULL, NULL } };
 	page_reply(ex, status, "Forgot password", "forgot_password.html", vars);
@@ -393,11 +390,8 @@ static void render_forgot(struct http_exchange *ex, int status, const char *erro
 
 static void render_reset(struct http_exchange *ex, int status, const char *error, const char *token)
 {
-	char csrf[CSRF_TOKEN_LEN], err[512] = "", esc[400];
-	if (error) {
-		html_escape(error, esc, sizeof(esc));
-		snprintf(err, sizeof(err), "<p class=\"error\" role=\"alert\">%s</p>", esc);
-	}
+	char csrf[CSRF_TOKEN_LEN], err[512];
+	page_error_paragraph(error, err, sizeof(err));
 	csrf_issue(ex, csrf);
 	struct page_var vars[] = { { "csrf", csrf }, { "token", token ? token : "" }, { "error", err }, { NULL, NULL } };
 	page_reply(ex, status, "Choose a new password", "reset_password.html", vars);

@@ -119,21 +119,10 @@ static const char *after_login_target(const char *rd)
 	return "/account";
 }
 
-/* The form's error line, escaped; empty when there is no error. */
-static void error_paragraph(const char *error, char *out, size_t cap)
-{
-	char esc[400];
-	out[0] = '\0';
-	if (!error)
-		return;
-	html_escape(error, esc, sizeof(esc));
-	snprintf(out, cap, "<p class=\"error\" role=\"alert\">%s</p>", esc);
-}
-
 static void render_login(struct http_exchange *ex, int status, const char *error, const char *email, const char *rd)
 {
 	char csrf[CSRF_TOKEN_LEN], err_html[512];
-	error_paragraph(error, err_html, sizeof(err_html));
+	page_error_paragraph(error, err_html, sizeof(err_html));
 	csrf_issue(ex, csrf);
 	struct page_var vars[] = { { "csrf", csrf }, { "rd", rd ? rd : "" }, { "email", email ? email : "" },
 		{ "error", err_html },
@@ -147,7 +136,7 @@ static void render_signup(struct http_exchange *ex, int status, const char *erro
     const char *name, const char *rd)
 {
 	char csrf[CSRF_TOKEN_LEN], err_html[512];
-	error_paragraph(error, err_html, sizeof(err_html));
+	page_error_paragraph(error, err_html, sizeof(err_html));
 	csrf_issue(ex, csrf);
 	struct page_var vars[] = { { "csrf", csrf }, { "rd", rd ? rd : "" }, { "email", email ? email : "" },
 		{ "name", name ? name : "" }, { "error", err_html }, { NULL, NULL } };
