@@ -109,20 +109,6 @@ static void change_user_audited(PGconn *db, const struct store_request *req, str
 	store_commit_take(res, db, req, ok, r, false);
 }
 
-/* Follows a CTE "u" (the changed user: id, disabled) and ends the statement
- * with STORE_SHAPE_ADMIN_USER_REVOKED. A spent refresh token is dead already
- * (presenting it again revokes its family); an access token verifies until
- * exp + the leeway (parameter leeway), so those are still worth revoking. */
-#define REVOKE_CREDENTIALS_OF_U(leeway)                                                                    \
-	", s AS (UPDATE sessions SET revoked_at = now() WHERE user_id IN (SELECT id FROM u)"                 \
-	"   AND revoked_at IS NULL AND expires_at > now() RETURNING 1)"                                        \
-	", r AS (UPDATE oauth_refresh_tokens SET revoked_at = now() WHERE user_id IN (SELECT id FROM u)"     \
-	"   AND revoked_at IS NULL AND used_at IS NULL AND expires_at > now() RETURNING 1)"                    \
-	", a AS (UPDATE oauth_access_tokens SET revoked_at = now() WHERE user_id IN (SELECT id FROM u)"      \
-	"   AND revoked_at IS NULL AND expires_at > now() - make_interval(secs => " leeway "::int) RETURNING 1)" \
-	" SELECT u.id::text AS id, u.disabled, (SELECT count(*) FROM s) AS sessions,"                          \
-	" (SELECT count(*) FROM r) AS refresh_tokens, (SELECT count(*) FROM a) AS access_tokens FROM u"
-
 void store_user_admin_add(PGconn *db, const struct store_request *req, struct store_result *res)
 {
 	static const char *const columns[] = { "email", "is_admin", "groups", NULL };
