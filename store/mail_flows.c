@@ -171,6 +171,15 @@ static void answer_outcome(struct store_result *res, PGconn *db, const struct st
 	store_commit_take(res, db, req, ok, r, false);
 }
 
+/* After answer_outcome, for an outcome that changed the user (address
+ * verified, password reset, a code spent on the user): once committed, this
+ * instance's session cache forgets the user now, the others on NOTIFY. */
+static void forget_cached_sessions(const struct store_result *res)
+{
+	if (res->reply.status == STORE_OK && store_shm)
+		session_cache_remove_user_except(store_shm->sessions, store_text(&res->reply, 0, MAIL_OUTCOME_USER_ID), NULL);
+}
+
 static bool log_user_changed(PGconn *db, const char *user_id)
 {
 	char payload[80];
@@ -210,6 +219,13 @@ static bool audit_refused(PGconn *db, const struct store_request *req, const cha
 	ev.detail = name ? json_detail(detail, sizeof(detail), "{s:s,s:s}", "name", name, "reason", reason) :
 	                   json_detail(detail, sizeof(detail), "{s:s}", "reason", reason);
 	return store_audit_record(db, &ev);
+}
+
+/* A refused link (t: the TOKEN_SELECT row, if any), with the token's user. */
+static bool audit_link_refused(PGconn *db, const struct store_request *req, const char *event, PGresult *t,
+    const char *outcome)
+{
+	return audit_refused(db, req, event, "email_link", PQntuples(t) == 1 ? PQgetvalue(t, 0, 0) : NULL, outcome, NULL);
 }
 
 /* The verification link to user's address, inside the caller's transaction. */
@@ -349,13 +365,12 @@ void store_email_verify(PGconn *db, const struct store_request *req, struct stor
 			outcome = "verified";
 		}
 		if (outcome && strcmp(outcome, "verified") && ok)
-			ok = audit_refused(db, req, "email_verify", "email_link",
-			    PQntuples(t) == 1 ? PQgetvalue(t, 0, 0) : NULL, outcome, NULL);
+			ok = audit_link_refused(db, req, "email_verify", t, outcome);
 	}
 	answer_outcome(res, db, req, ok, outcome ? outcome : "invalid", user, email);
 	PQclear(t);
-	if (res->reply.status == STORE_OK && user && store_shm)
-		session_cache_remove_user_except(store_shm->sessions, store_text(&res->reply, 0, MAIL_OUTCOME_USER_ID), NULL);
+	if (user)
+		forget_cached_sessions(res);
 }
 
 /* ---- password reset ---- */
@@ -487,13 +502,12 @@ void store_password_reset(PGconn *db, const struct store_request *req, struct st
 			outcome = "reset";
 		}
 		if (outcome && strcmp(outcome, "reset") && ok)
-			ok = audit_refused(db, req, "password_reset", "email_link",
-			    PQntuples(t) == 1 ? PQgetvalue(t, 0, 0) : NULL, outcome, NULL);
+			ok = audit_link_refused(db, req, "password_reset", t, outcome);
 	}
 	answer_outcome(res, db, req, ok, outcome ? outcome : "invalid", user, NULL);
 	PQclear(t);
-	if (res->reply.status == STORE_OK && user && store_shm)
-		session_cache_remove_user_except(store_shm->sessions, store_text(&res->reply, 0, MAIL_OUTCOME_USER_ID), NULL);
+	if (user)
+		forget_cached_sessions(res);
 }
 
 /* ---- emailed one-time codes ---- */
@@ -663,6 +677,6 @@ void store_email_otp_use(PGconn *db, const struct store_request *req, struct sto
 	}
 	PQclear(c);
 	answer_outcome(res, db, req, ok, outcome, *user_id ? user_id : NULL, NULL);
-	if (res->reply.status == STORE_OK && *user_id && store_shm)
-		session_cache_remove_user_except(store_shm->sessions, user_id, NULL);
+	if (*user_id)
+		forget_cached_sessions(res);
 }
