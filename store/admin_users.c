@@ -61,13 +61,6 @@ void store_admin_user_create(PGconn *db, const struct store_request *req, struct
 	    "admin.user.create", "id", true);
 }
 
-static bool log_user_changed(PGconn *db, const char *user_id)
-{
-	char payload[80];
-	snprintf(payload, sizeof(payload), "user:%s", user_id);
-	return store_log_revocation(db, payload);
-}
-
 /* admin_begin, sql (one row: the user, column "id"; none: no such user), then
  * "user:<id>" logged and the audit hook. ends_access: the user's refresh
  * families are revoked under their locks first. */
@@ -88,7 +81,7 @@ static void change_user(PGconn *db, const struct store_request *req, struct stor
 	if (ok)
 		ok = (r = admin_query(db, valid ? sql : "SELECT NULL::text AS id WHERE false", req)) != NULL;
 	if (ok && PQntuples(r) == 1)
-		ok = log_user_changed(db, id) && store_audit_admin(db, req, actor, event, id);
+		ok = store_log_user_changed(db, id) && store_audit_admin(db, req, actor, event, id);
 	store_commit_take(res, db, req, ok, r, false);
 	/* This instance's cache at once; the others at the NOTIFY. */
 	if (res->reply.status == STORE_OK && res->reply.n_rows == 1 && store_shm)
@@ -155,7 +148,7 @@ void store_admin_user_delete(PGconn *db, const struct store_request *req, struct
 	if (ok && PQntuples(r) == 1) {
 		const struct store_value v[] = { req->args[1] };
 		ok = store_step(db, "DELETE FROM users WHERE id = $1::uuid", v, 1, &gone) &&
-		    log_user_changed(db, id) && store_audit_admin(db, req, actor, "admin.user.delete", id);
+		    store_log_user_changed(db, id) && store_audit_admin(db, req, actor, "admin.user.delete", id);
 		PQclear(gone);
 	}
 	store_commit_take(res, db, req, ok, r, false);

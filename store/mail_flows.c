@@ -180,13 +180,6 @@ static void forget_cached_sessions(const struct store_result *res)
 		session_cache_remove_user_except(store_shm->sessions, store_text(&res->reply, 0, MAIL_OUTCOME_USER_ID), NULL);
 }
 
-static bool log_user_changed(PGconn *db, const char *user_id)
-{
-	char payload[80];
-	snprintf(payload, sizeof(payload), "user:%s", user_id);
-	return store_log_revocation(db, payload);
-}
-
 /* ---- audit (store/audit.h): methods "email_link" and "email_otp" ---- */
 
 #define EMAIL_DETAIL_MAX 700
@@ -256,7 +249,7 @@ static bool mark_verified(PGconn *db, const char *user_id, const char *email_nor
 	        "UPDATE users SET email_verified = true, is_admin = is_admin OR $2::boolean, updated_at = now()"
 	        " WHERE id = $1::uuid",
 	        v, 2, NULL) ||
-	    !log_user_changed(db, user_id))
+	    !store_log_user_changed(db, user_id))
 		return false;
 	return true;
 }
@@ -476,7 +469,7 @@ static bool reset_password(PGconn *db, const struct store_request *req, const ch
 	        " SELECT (SELECT count(*) FROM s) AS sessions, (SELECT count(*) FROM r) AS refresh_tokens,"
 	        " (SELECT count(*) FROM a) AS access_tokens",
 	        l, 2, &c) &&
-	    log_user_changed(db, user_id);
+	    store_log_user_changed(db, user_id);
 	if (ok)
 		ok = store_audit(db, req, "password_reset", method, user_id, "user", user_id,
 		    json_detail(detail, sizeof(detail), "{s:I,s:I,s:I}", "sessions", (json_int_t)atoll(PQgetvalue(c, 0, 0)),

@@ -29,15 +29,6 @@
 
 #define ADMIN_LIST_MAX_PAGE "100"
 
-/* Inside the caller's transaction: instances drop the user's cached sessions
- * at COMMIT and reload what is left from the database. */
-static bool log_user_changed(PGconn *db, const char *user_id)
-{
-	char payload[80];
-	snprintf(payload, sizeof(payload), "user:%s", user_id);
-	return store_log_revocation(db, payload);
-}
-
 /* One transaction: sql changes at most one user and returns its row (with an
  * "id" column), then the change is logged. No row: no such user, nothing
  * changed, nothing logged. */
@@ -88,7 +79,7 @@ static void change_user_and_log(PGconn *db, const struct store_request *req, str
 		ok = r != NULL;
 	}
 	if (ok && PQntuples(r) == 1)
-		ok = log_user_changed(db, PQgetvalue(r, 0, PQfnumber(r, "id"))) &&
+		ok = store_log_user_changed(db, PQgetvalue(r, 0, PQfnumber(r, "id"))) &&
 		    audit_user_change(db, req, event, r, audit_columns);
 	store_commit_take(res, db, req, ok, r, false);	/* no unique constraint here: not the caller's doing */
 }
