@@ -119,6 +119,38 @@ export class Server {
   }
 }
 
+export const SESSION_COOKIE = 'dreamauth_session';
+
+// One fetch to a Server with the knobs the API tests need; never follows
+// redirects. json or form make the body (and a POST unless method says
+// otherwise); cookie: a Cookie header, or browser: a cookie jar (its header,
+// and take() for the answer's Set-Cookie).
+export async function call(s, path, { method, json, form, body, headers = {}, cookie, browser } = {}) {
+  const h = { ...headers };
+  if (cookie) h.cookie = cookie;
+  if (browser && browser.cookies.size) h.cookie = browser.header;
+  if (json !== undefined) {
+    h['content-type'] ??= 'application/json';
+    body = typeof json === 'string' ? json : JSON.stringify(json);
+  } else if (form !== undefined) {
+    h['content-type'] ??= 'application/x-www-form-urlencoded';
+    body = new URLSearchParams(form).toString();
+  }
+  const r = await fetch(s.url + path, { method: method ?? (body === undefined ? 'GET' : 'POST'), headers: h, body,
+    redirect: 'manual' });
+  if (browser) browser.take(r);
+  const text = await r.text();
+  let data;
+  try { data = JSON.parse(text); } catch { data = undefined; }
+  return { status: r.status, headers: r.headers, text, json: data, setCookies: r.headers.getSetCookie() };
+}
+
+// name=value of the cookie a call's answer sets, or undefined.
+export function cookieFrom(res, name = SESSION_COOKIE) {
+  const line = res.setCookies.find((c) => c.startsWith(name + '='));
+  return line ? line.split(';')[0] : undefined;
+}
+
 // Raw HTTP over a socket: for requests fetch() refuses to send. halfClose:
 // send FIN after the data, as `printf ... | nc` does.
 export function rawRequest(port, data, { timeoutMs = 3000, halfClose = false } = {}) {
