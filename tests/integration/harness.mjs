@@ -2,9 +2,10 @@
 // on the PostgreSQL cluster started by tests/run_all.sh, and the real
 // dreamauth binary started and stopped as an operator would.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, createWriteStream, chmodSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, createWriteStream, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
+import assert from 'node:assert/strict';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 
@@ -149,6 +150,21 @@ export async function call(s, path, { method, json, form, body, headers = {}, co
 export function cookieFrom(res, name = SESSION_COOKIE) {
   const line = res.setCookies.find((c) => c.startsWith(name + '='));
   return line ? line.split(';')[0] : undefined;
+}
+
+// Headless Chromium (playwright-core) for test t, or null with t skipped
+// where /usr/bin/chromium is missing (a failure under CI, which installs it).
+// The pages are browsed at localhost (WebAuthn refuses IP addresses).
+export async function launchChromium(t) {
+  if (!existsSync('/usr/bin/chromium')) {
+    if (process.env.CI) assert.fail('/usr/bin/chromium is missing (scripts/install-deps.sh --test installs it)');
+    t.skip('no /usr/bin/chromium');
+    return null;
+  }
+  const { chromium } = await import('playwright-core');
+  return chromium.launch({ executablePath: '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+      '--disable-sync', '--no-first-run', '--host-resolver-rules=MAP localhost 127.0.0.1'] });
 }
 
 // Raw HTTP over a socket: for requests fetch() refuses to send. halfClose:

@@ -20,9 +20,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, generateKeyPairSync, randomBytes, sign as cryptoSign } from 'node:crypto';
-import { existsSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { Server, freshDatabase, psql, TEST_SECRET, call } from './harness.mjs';
+import { Server, freshDatabase, psql, TEST_SECRET, call, launchChromium } from './harness.mjs';
 
 const COOKIE = 'dreamauth_session';
 const CLIENT = { clientId: 'app', clientSecret: 'app-secret-0123456789', name: 'App',
@@ -696,19 +696,6 @@ test('ENABLE_PASSKEYS=false: every passkey path is 404, no button, no autofill h
 });
 
 // ---- real Chromium with the DevTools virtual authenticator ----
-
-async function launchChromium(t) {
-  if (!existsSync('/usr/bin/chromium')) {
-    if (process.env.CI) assert.fail('/usr/bin/chromium is missing (scripts/install-deps.sh --test installs it)');
-    t.skip('no /usr/bin/chromium');
-    return null;
-  }
-  const { chromium } = await import('playwright-core');
-  // WebAuthn refuses IP addresses: the pages are browsed at localhost.
-  return chromium.launch({ executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--no-first-run', '--host-resolver-rules=MAP localhost 127.0.0.1'] });
-}
 
 // A page with its own virtual authenticator; errors collected.
 async function pageWithAuthenticator(browser, options) {

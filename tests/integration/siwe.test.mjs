@@ -9,10 +9,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { existsSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { SiweMessage, generateNonce } from 'siwe';
 import { Wallet, Signature, getBytes } from 'ethers';
-import { Server, freshDatabase, psql, TEST_SECRET, call, cookieFrom } from './harness.mjs';
+import { Server, freshDatabase, psql, TEST_SECRET, call, cookieFrom, launchChromium } from './harness.mjs';
 
 const COOKIE = 'dreamauth_session';
 const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
@@ -454,16 +454,9 @@ function injectedProvider({ address, chainIdHex }) {
 }
 
 test('headless Chromium: "Sign in with Ethereum" on /login with an injected wallet, then forward-auth', async (t) => {
-  if (!existsSync('/usr/bin/chromium')) {
-    if (process.env.CI) assert.fail('/usr/bin/chromium is missing (scripts/install-deps.sh --test installs it)');
-    t.skip('no /usr/bin/chromium');
-    return;
-  }
-  const { chromium } = await import('playwright-core');
+  const browser = await launchChromium(t);
+  if (!browser) return;
   const wallet = Wallet.createRandom();
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--no-first-run', '--host-resolver-rules=MAP localhost 127.0.0.1'] });
   try {
     const context = await browser.newContext();
     const page = await context.newPage();
