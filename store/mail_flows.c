@@ -43,15 +43,6 @@ int store_mail_keys_init(const char *auth_secret)
 
 /* ---- helpers ---- */
 
-static void hash_hex(const void *data, size_t len, char out[2 + 64 + 1])
-{
-	uint8_t h[SHA256_LEN];
-	secure_sha256(data, len, h);
-	out[0] = '\\';
-	out[1] = 'x';
-	secure_hex(h, sizeof(h), out + 2);
-}
-
 /* The code's keyed hash, bound to its address and purpose. */
 static void otp_hash_hex(const char *email, const char *purpose, const char *code, char out[2 + 64 + 1])
 {
@@ -127,7 +118,7 @@ static bool decoy_mail(PGconn *db, const char *tmpl)
 {
 	char tok[TOKEN_STR_LEN], hex[2 + 64 + 1], link[600];
 	secure_token(tok);
-	hash_hex(tok, strlen(tok), hex);
+	secure_sha256_param(tok, strlen(tok), hex);
 	snprintf(link, sizeof(link), "%s/reset-password?token=%s", cfg.issuer, tok);
 	const struct mail_var vars[] = { { "link", link }, { "email", "nobody@invalid" }, { "ttl", "1 hour" },
 		{ "code", "000000" }, { "purpose", "sign in" }, { NULL, NULL } };
@@ -141,7 +132,7 @@ static bool token_insert(PGconn *db, const char *purpose, const char *user_id, c
 {
 	char hex[2 + 64 + 1];
 	secure_token(tok);
-	hash_hex(tok, strlen(tok), hex);
+	secure_sha256_param(tok, strlen(tok), hex);
 	const struct store_value v[] = { STORE_V_TEXT(hex), STORE_V_TEXT(purpose), STORE_V_TEXT(user_id),
 		STORE_V_TEXT(email_normalized), STORE_V_INT(ttl) };
 	return store_step(db,

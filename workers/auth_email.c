@@ -40,7 +40,6 @@
 
 #define PASSWORD_MIN_CHARS 8
 #define TOKEN_MAX_LEN 128
-#define HASH_HEX_LEN (2 + 64 + 1)
 /* Access tokens verify until exp + this (workers/jwt_local.h): a reset
  * revokes those too. */
 #define TOKEN_LEEWAY_S 60
@@ -53,7 +52,7 @@ struct mail_req {
 	char email_raw[EMAIL_MAX_LEN + 1];
 	char type[24];				/* an OTP's purpose */
 	char code[8];
-	char token_hash[HASH_HEX_LEN];
+	char token_hash[SECURE_SHA256_PARAM_LEN];
 	char callback[2049];
 	char token[TOKEN_MAX_LEN + 1];		/* a reset form's, to render it again */
 	char user_id[40];
@@ -112,15 +111,6 @@ static const char *issuer_host(void)
 static bool target_allowed(const char *url)
 {
 	return redirect_target_allowed(url, strlen(url), issuer_host(), cfg.cookie_domain, cfg.issuer_is_local_http);
-}
-
-static void token_hash_hex(const char *token, char out[HASH_HEX_LEN])
-{
-	uint8_t h[SHA256_LEN];
-	secure_sha256(token, strlen(token), h);
-	out[0] = '\\';
-	out[1] = 'x';
-	secure_hex(h, sizeof(h), out + 2);
 }
 
 static bool password_acceptable(const char *pw)
@@ -368,7 +358,7 @@ void handle_verify_email(struct http_exchange *ex)
 		verify_answer(r, false, "INVALID_TOKEN", "This link is not valid.");
 		return;
 	}
-	token_hash_hex(token, r->token_hash);
+	secure_sha256_param(token, strlen(token), r->token_hash);
 	form_free(&q);
 	if (guess_limited(r, "verify-ip:", false)) {
 		mail_req_free(r);
@@ -561,7 +551,7 @@ void handle_reset_password(struct http_exchange *ex)
 			http_reply_error(ex, 400, "weak_password", "newPassword: use at least 8 characters");
 	} else if ((r = mail_req_new(ex))) {
 		r->form = form;
-		token_hash_hex(token, r->token_hash);
+		secure_sha256_param(token, strlen(token), r->token_hash);
 		r->password_len = strlen(password);
 		r->password = malloc(r->password_len + 1);
 		if (!r->password) {

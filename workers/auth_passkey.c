@@ -58,11 +58,7 @@
 
 void passkey_hash_hex(const void *data, size_t len, char out[PASSKEY_HASH_HEX_LEN])
 {
-	uint8_t h[SHA256_LEN];
-	secure_sha256(data, len, h);
-	out[0] = '\\';
-	out[1] = 'x';
-	secure_hex(h, sizeof(h), out + 2);
+	secure_sha256_param(data, len, out);
 }
 
 void passkey_hex(const uint8_t *in, size_t len, char *out)

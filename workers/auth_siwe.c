@@ -69,16 +69,6 @@ static struct store_value text_or_null(const char *s)
 	return s[0] ? STORE_V_TEXT(s) : STORE_V_NULL;
 }
 
-/* "\x" + hex of SHA-256(nonce): how the store keeps it. */
-static void nonce_hash_hex(const char *nonce, size_t len, char out[2 + 64 + 1])
-{
-	uint8_t h[SHA256_LEN];
-	secure_sha256(nonce, len, h);
-	out[0] = '\\';
-	out[1] = 'x';
-	secure_hex(h, sizeof(h), out + 2);
-}
-
 /* Uniform over [A-Za-z0-9]: bytes of 248 and above are dropped (248 = 4 * 62). */
 static void nonce_new(char out[SIWE_NONCE_LEN + 1])
 {
@@ -331,7 +321,7 @@ static void siwe_nonce(struct http_exchange *ex)
 	}
 	char hash[67], lower[ETH_ADDRESS_TEXT_LEN + 1] = "";
 	nonce_new(n->nonce);
-	nonce_hash_hex(n->nonce, SIWE_NONCE_LEN, hash);
+	secure_sha256_param(n->nonce, SIWE_NONCE_LEN, hash);
 	if (bound) {
 		address_lower(addr, lower);
 		eth_address_encode(addr, n->address);
@@ -601,7 +591,7 @@ static const char *verify_offline(struct verify *v, const json_t *json, const ch
 		return "invalid_email";
 	}
 	address_lower(v->msg.address_bytes, v->address_lc);
-	nonce_hash_hex(v->msg.nonce.ptr, v->msg.nonce.len, v->nonce_hash);
+	secure_sha256_param(v->msg.nonce.ptr, v->msg.nonce.len, v->nonce_hash);
 	return NULL;
 }
 

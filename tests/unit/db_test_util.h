@@ -176,12 +176,8 @@ static inline const char *test_db_bytea_of(unsigned b, int n)
 }
 
 /* "\x" + hex SHA-256 of token: how a token travels to the store. */
-static inline void test_db_token_hash(const char *token, char out[2 + 2 * SHA256_LEN + 1])
+static inline void test_db_token_hash(const char *token, char out[SECURE_SHA256_PARAM_LEN])
 {
-	uint8_t h[SHA256_LEN];
-	secure_sha256(token, strlen(token), h);
-	out[0] = '\\';
-	out[1] = 'x';
-	secure_hex(h, SHA256_LEN, out + 2);
+	secure_sha256_param(token, strlen(token), out);
 }
 #endif
