@@ -18,6 +18,7 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "kdf/kdf.h"
+#include "master/user_opts.h"
 #include "proto/email.h"
 #include "proto/form.h"
 #include "proto/forwarded.h"
@@ -38,7 +39,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PASSWORD_MIN_CHARS 8
 #define TOKEN_MAX_LEN 128
 /* Access tokens verify until exp + this (workers/jwt_local.h): a reset
  * revokes those too. */
@@ -111,17 +111,6 @@ static const char *issuer_host(void)
 static bool target_allowed(const char *url)
 {
 	return redirect_target_allowed(url, strlen(url), issuer_host(), cfg.cookie_domain, cfg.issuer_is_local_http);
-}
-
-static bool password_acceptable(const char *pw)
-{
-	size_t chars = 0, len = strlen(pw);
-	if (len > KDF_MAX_PASSWORD)
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (((unsigned char)pw[i] & 0xc0) != 0x80)
-			chars++;
-	return chars >= PASSWORD_MIN_CHARS;
 }
 
 /* A JSON body from this origin, or the reply is sent and NULL returned. */
@@ -544,7 +533,7 @@ void handle_reset_password(struct http_exchange *ex)
 			page_message(ex, 400, "Reset failed", "This link is not valid.", "/forgot-password", "Ask for a new link");
 		else
 			http_reply_error(ex, 400, "INVALID_TOKEN", "token is required");
-	} else if (!password || !password_acceptable(password)) {
+	} else if (!user_password_acceptable(password, password ? strlen(password) : 0)) {
 		if (form)
 			render_reset(ex, 400, "Use at least 8 characters.", token);
 		else
@@ -772,7 +761,7 @@ static void otp_use(struct http_exchange *ex, const char *type)
 		http_reply_error(ex, 400, "invalid_email", "enter a valid email address");
 	} else if (!otp_code_ok(otp)) {
 		http_reply_error(ex, 400, "INVALID_OTP", "the code is six digits");
-	} else if (!strcmp(type, "forget-password") && (!password || !password_acceptable(password))) {
+	} else if (!strcmp(type, "forget-password") && !user_password_acceptable(password, password ? strlen(password) : 0)) {
 		http_reply_error(ex, 400, "weak_password", "password: use at least 8 characters");
 	} else if (!guess_limited(r, "otp-ip:", true)) {
 		snprintf(r->code, sizeof(r->code), "%s", otp);

@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "proto/forwarded.h"
 #include "kdf/kdf.h"
+#include "master/user_opts.h"
 #include "proto/display_name.h"
 #include "proto/email.h"
 #include "proto/form.h"
@@ -35,7 +36,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PASSWORD_MIN_CHARS 8
 #define NAME_MAX_BYTES 80
 
 enum auth_flow { FLOW_SIGN_IN, FLOW_SIGN_UP, FLOW_CHANGE_PASSWORD };
@@ -417,17 +417,6 @@ static void account_found(const struct store_reply *reply, void *arg)
 	verify_password(a, phc);
 }
 
-static bool password_acceptable(const char *pw, size_t len)
-{
-	size_t chars = 0;
-	if (len > KDF_MAX_PASSWORD)
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (((unsigned char)pw[i] & 0xc0) != 0x80)
-			chars++;
-	return chars >= PASSWORD_MIN_CHARS;
-}
-
 /* The JSON account API, as opposed to the server-rendered pages. */
 static bool api_path(const struct http_exchange *ex)
 {
@@ -571,7 +560,7 @@ static void sign_up(struct http_exchange *ex)
 	struct auth_request *a = auth_request_from_body(ex, FLOW_SIGN_UP);
 	if (!a)
 		return;
-	if (!password_acceptable(a->password, a->password_len)) {
+	if (!user_password_acceptable(a->password, a->password_len)) {
 		auth_fail(a, 400, "weak_password", "use at least 8 characters");
 		return;
 	}
@@ -615,7 +604,7 @@ static void change_password_signed_in(struct http_exchange *ex, int rc, const st
 		http_reply_error(ex, 400, "invalid_request", "currentPassword and newPassword are required");
 		return;
 	}
-	if (!password_acceptable(next, strlen(next))) {
+	if (!user_password_acceptable(next, strlen(next))) {
 		json_decref(json);
 		http_reply_error(ex, 400, "weak_password", "use at least 8 characters");
 		return;
