@@ -29,6 +29,7 @@
 #include "workers/auth_passkey.h"
 #include "workers/csrf.h"
 #include "workers/pages.h"
+#include "workers/retry_after.h"
 #include "workers/session.h"
 #include "workers/store_client.h"
 #include "workers/subroutes.h"
@@ -162,9 +163,7 @@ static bool over_limit(struct http_exchange *ex, const char *key, int max, int64
 		http_reply_error(ex, 503, "temporarily_unavailable", "try again shortly");
 		return true;
 	}
-	char s[16];
-	snprintf(s, sizeof(s), "%d", retry);
-	http_reply_header(ex, "Retry-After", s);
+	http_reply_retry_after(ex, retry);
 	http_reply_error(ex, 429, "too_many_requests", "too many requests; try again later");
 	return true;
 }

@@ -26,6 +26,7 @@
 #include "workers/auth_passkey.h"
 #include "workers/csrf.h"
 #include "workers/pages.h"
+#include "workers/retry_after.h"
 #include "workers/session.h"
 #include "workers/audit.h"
 #include "workers/store_client.h"
@@ -239,9 +240,7 @@ static bool attempt_refused(struct auth_request *a, bool count_account)
 		auth_fail(a, 503, "temporarily_unavailable", "sign-in is unavailable; try again");
 		return true;
 	}
-	char retry[16];
-	snprintf(retry, sizeof(retry), "%d", retry_ip > retry_acct ? retry_ip : retry_acct);
-	http_reply_header(a->ex, "Retry-After", retry);
+	http_reply_retry_after(a->ex, retry_ip > retry_acct ? retry_ip : retry_acct);
 	log_warnx("sign-in throttled for %s from %s", a->email, a->ex->client_ip);
 	if (a->flow == FLOW_SIGN_IN)
 		audit_sign_in_failed(a->ex, "password", NULL, a->email_raw, "throttled");

@@ -34,6 +34,7 @@
 #include "shm/rate_limit.h"
 #include "workers/csrf.h"
 #include "workers/handlers.h"
+#include "workers/retry_after.h"
 #include "workers/subroutes.h"
 #include "workers/pages.h"
 #include "workers/session.h"
@@ -271,9 +272,7 @@ static bool nonce_allowed(struct http_exchange *ex, struct nonce_request *n)
 		http_reply_error(ex, 503, "temporarily_unavailable", "sign-in is unavailable; try again");
 		return false;
 	}
-	char retry_text[16];
-	snprintf(retry_text, sizeof(retry_text), "%d", retry);
-	http_reply_header(ex, "Retry-After", retry_text);
+	http_reply_retry_after(ex, retry);
 	http_reply_error(ex, 429, "too_many_requests", "too many nonce requests; try again later");
 	return false;
 }
@@ -488,10 +487,8 @@ static void session_known(struct http_exchange *ex, int rc, const struct session
 	int n = rate_limit_reserve(worker->shm->limits, v->ip_key, v->counted_at, cfg.login_window,
 	    cfg.login_ip_max_attempts, &retry);
 	if (n <= 0) {
-		char retry_text[16];
-		snprintf(retry_text, sizeof(retry_text), "%d", retry);
 		if (n == 0)
-			http_reply_header(ex, "Retry-After", retry_text);
+			http_reply_retry_after(ex, retry);
 		verify_fail(v, n < 0 ? 503 : 429, n < 0 ? "temporarily_unavailable" : "too_many_requests",
 		    n < 0 ? "sign-in is unavailable; try again" : "too many attempts; try again later");
 		return;
