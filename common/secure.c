@@ -126,6 +126,15 @@ void secure_hex(const uint8_t *in, size_t len, char *out)
 	out[2 * len] = '\0';
 }
 
+void secure_sha256_param(const void *data, size_t len, char out[SECURE_SHA256_PARAM_LEN])
+{
+	uint8_t h[SHA256_LEN];
+	secure_sha256(data, len, h);
+	out[0] = '\\';
+	out[1] = 'x';
+	secure_hex(h, sizeof(h), out + 2);
+}
+
 /* glibc's explicit_bzero: memset at full speed, which the compiler may not
  * drop (OPENSSL_cleanse stores byte by byte: 1 % of a worker's time once
  * request buffers were wiped). */

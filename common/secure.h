@@ -19,6 +19,10 @@ bool secure_equal(const void *a, const void *b, size_t len);
 /* Constant-time for equal lengths; different lengths are unequal. */
 bool secure_str_equal(const char *a, const char *b);
 void secure_hex(const uint8_t *in, size_t len, char *out /* 2*len+1 */);
+#define SECURE_SHA256_PARAM_LEN (2 + 2 * SHA256_LEN + 1)
+/* "\x" + hex SHA-256 of data: a token's hash as the text of a bytea query
+ * parameter (secrets are kept hashed; the store compares these). */
+void secure_sha256_param(const void *data, size_t len, char out[SECURE_SHA256_PARAM_LEN]);
 void secure_wipe(void *buf, size_t len);
 /* free() that zeroes the whole block first (malloc_usable_size): for memory
  * that held a password, a secret or a request body. NULL is fine. */

@@ -139,7 +139,6 @@ static int client_add(int argc, char **argv)
 	struct client_options o;
 	struct store_reply reply;
 	char secret[TOKEN_STR_LEN], hash_param[2 + 64 + 1];
-	uint8_t hash[SHA256_LEN];
 	int pg_pid = 0, rc = parse_add_options(argc, argv, &o);
 
 	if (rc)
@@ -150,10 +149,7 @@ static int client_add(int argc, char **argv)
 		return 2;
 	}
 	secure_token(secret);
-	secure_sha256(secret, strlen(secret), hash);
-	hash_param[0] = '\\';
-	hash_param[1] = 'x';
-	secure_hex(hash, sizeof(hash), hash_param + 2);
+	secure_sha256_param(secret, strlen(secret), hash_param);
 
 	PGconn *db = cli_connect(&pg_pid);
 	if (!db) {

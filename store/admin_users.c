@@ -61,13 +61,6 @@ void store_admin_user_create(PGconn *db, const struct store_request *req, struct
 	    "admin.user.create", "id", true);
 }
 
-static bool log_user_changed(PGconn *db, const char *user_id)
-{
-	char payload[80];
-	snprintf(payload, sizeof(payload), "user:%s", user_id);
-	return store_log_revocation(db, payload);
-}
-
 /* admin_begin, sql (one row: the user, column "id"; none: no such user), then
  * "user:<id>" logged and the audit hook. ends_access: the user's refresh
  * families are revoked under their locks first. */
@@ -88,7 +81,7 @@ static void change_user(PGconn *db, const struct store_request *req, struct stor
 	if (ok)
 		ok = (r = admin_query(db, valid ? sql : "SELECT NULL::text AS id WHERE false", req)) != NULL;
 	if (ok && PQntuples(r) == 1)
-		ok = log_user_changed(db, id) && store_audit_admin(db, req, actor, event, id);
+		ok = store_log_user_changed(db, id) && store_audit_admin(db, req, actor, event, id);
 	store_commit_take(res, db, req, ok, r, false);
 	/* This instance's cache at once; the others at the NOTIFY. */
 	if (res->reply.status == STORE_OK && res->reply.n_rows == 1 && store_shm)
@@ -105,19 +98,6 @@ void store_admin_user_update(PGconn *db, const struct store_request *req, struct
 	    "admin.user.update", false);
 }
 
-/* After a CTE "u" (id, disabled): revokes what lets anyone act as the user
- * and answers STORE_SHAPE_ADMIN_USER_REVOKED. leeway: the parameter number
- * of token_leeway_s (an access token verifies until exp + leeway). */
-#define REVOKE_ALL_OF_U(leeway)                                                                         \
-	", s AS (UPDATE sessions SET revoked_at = now() WHERE user_id IN (SELECT id FROM u)"              \
-	"   AND revoked_at IS NULL AND expires_at > now() RETURNING 1)"                                     \
-	", r AS (UPDATE oauth_refresh_tokens SET revoked_at = now() WHERE user_id IN (SELECT id FROM u)"  \
-	"   AND revoked_at IS NULL AND used_at IS NULL AND expires_at > now() RETURNING 1)"                 \
-	", a AS (UPDATE oauth_access_tokens SET revoked_at = now() WHERE user_id IN (SELECT id FROM u)"   \
-	"   AND revoked_at IS NULL AND expires_at > now() - make_interval(secs => " leeway "::int) RETURNING 1)" \
-	" SELECT u.id::text AS id, u.disabled, (SELECT count(*) FROM s) AS sessions,"                       \
-	" (SELECT count(*) FROM r) AS refresh_tokens, (SELECT count(*) FROM a) AS access_tokens FROM u"
-
 void store_admin_user_disable(PGconn *db, const struct store_request *req, struct store_result *res)
 {
 	bool disable = req->args[2].kind == STORE_BOOL && req->args[2].i;
@@ -125,7 +105,7 @@ void store_admin_user_disable(PGconn *db, const struct store_request *req, struc
 	if (disable)
 		change_user(db, req, res,
 		    "WITH u AS (UPDATE users SET disabled = true, updated_at = now() WHERE id = $1::uuid AND $2"
-		    " RETURNING id, disabled)" REVOKE_ALL_OF_U("$3"),
+		    " RETURNING id, disabled)" REVOKE_CREDENTIALS_OF_U("$3"),
 		    "admin.user.disable", true);
 	else	/* enabling revives no session: nothing to revoke */
 		change_user(db, req, res,
@@ -138,7 +118,7 @@ void store_admin_user_disable(PGconn *db, const struct store_request *req, struc
 void store_admin_user_sign_out(PGconn *db, const struct store_request *req, struct store_result *res)
 {
 	change_user(db, req, res,
-	    "WITH u AS (SELECT id, disabled FROM users WHERE id = $1::uuid)" REVOKE_ALL_OF_U("$2"),
+	    "WITH u AS (SELECT id, disabled FROM users WHERE id = $1::uuid)" REVOKE_CREDENTIALS_OF_U("$2"),
 	    "admin.user.sessions.revoke", true);
 }
 
@@ -164,11 +144,11 @@ void store_admin_user_delete(PGconn *db, const struct store_request *req, struct
 	ok = store_oauth_families_revoke(db, STORE_OAUTH_USER, id);
 	if (ok)
 		ok = (r = admin_query(db, "WITH u AS (SELECT id, disabled FROM users WHERE id = $1::uuid)"
-		                          REVOKE_ALL_OF_U("$2"), req)) != NULL;
+		                          REVOKE_CREDENTIALS_OF_U("$2"), req)) != NULL;
 	if (ok && PQntuples(r) == 1) {
 		const struct store_value v[] = { req->args[1] };
 		ok = store_step(db, "DELETE FROM users WHERE id = $1::uuid", v, 1, &gone) &&
-		    log_user_changed(db, id) && store_audit_admin(db, req, actor, "admin.user.delete", id);
+		    store_log_user_changed(db, id) && store_audit_admin(db, req, actor, "admin.user.delete", id);
 		PQclear(gone);
 	}
 	store_commit_take(res, db, req, ok, r, false);

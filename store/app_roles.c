@@ -31,9 +31,7 @@ void store_admin_role_put(PGconn *db, const struct store_request *req, struct st
 	    " VALUES ($1, $2, $3, coalesce(string_to_array(nullif($4, ''), ','), '{}'))"
 	    " ON CONFLICT (client_id, name) DO UPDATE SET description = EXCLUDED.description,"
 	    " permissions = EXCLUDED.permissions, updated_at = now() RETURNING *)"
-	    " SELECT r.client_id, r.name, r.description, array_to_string(r.permissions, ',') AS permissions,"
-	    " (SELECT count(*) FROM app_user_roles a WHERE a.client_id = r.client_id AND a.role = r.name) AS members,"
-	    " r.client_id || '/' || r.name AS target FROM r",
+	    " SELECT" ROLE_ROW ", r.client_id || '/' || r.name AS target FROM r",
 	    "admin.role.put", "target", false);
 }
 

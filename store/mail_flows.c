@@ -43,15 +43,6 @@ int store_mail_keys_init(const char *auth_secret)
 
 /* ---- helpers ---- */
 
-static void hash_hex(const void *data, size_t len, char out[2 + 64 + 1])
-{
-	uint8_t h[SHA256_LEN];
-	secure_sha256(data, len, h);
-	out[0] = '\\';
-	out[1] = 'x';
-	secure_hex(h, sizeof(h), out + 2);
-}
-
 /* The code's keyed hash, bound to its address and purpose. */
 static void otp_hash_hex(const char *email, const char *purpose, const char *code, char out[2 + 64 + 1])
 {
@@ -127,7 +118,7 @@ static bool decoy_mail(PGconn *db, const char *tmpl)
 {
 	char tok[TOKEN_STR_LEN], hex[2 + 64 + 1], link[600];
 	secure_token(tok);
-	hash_hex(tok, strlen(tok), hex);
+	secure_sha256_param(tok, strlen(tok), hex);
 	snprintf(link, sizeof(link), "%s/reset-password?token=%s", cfg.issuer, tok);
 	const struct mail_var vars[] = { { "link", link }, { "email", "nobody@invalid" }, { "ttl", "1 hour" },
 		{ "code", "000000" }, { "purpose", "sign in" }, { NULL, NULL } };
@@ -141,7 +132,7 @@ static bool token_insert(PGconn *db, const char *purpose, const char *user_id, c
 {
 	char hex[2 + 64 + 1];
 	secure_token(tok);
-	hash_hex(tok, strlen(tok), hex);
+	secure_sha256_param(tok, strlen(tok), hex);
 	const struct store_value v[] = { STORE_V_TEXT(hex), STORE_V_TEXT(purpose), STORE_V_TEXT(user_id),
 		STORE_V_TEXT(email_normalized), STORE_V_INT(ttl) };
 	return store_step(db,
@@ -171,11 +162,13 @@ static void answer_outcome(struct store_result *res, PGconn *db, const struct st
 	store_commit_take(res, db, req, ok, r, false);
 }
 
-static bool log_user_changed(PGconn *db, const char *user_id)
+/* After answer_outcome, for an outcome that changed the user (address
+ * verified, password reset, a code spent on the user): once committed, this
+ * instance's session cache forgets the user now, the others on NOTIFY. */
+static void forget_cached_sessions(const struct store_result *res)
 {
-	char payload[80];
-	snprintf(payload, sizeof(payload), "user:%s", user_id);
-	return store_log_revocation(db, payload);
+	if (res->reply.status == STORE_OK && store_shm)
+		session_cache_remove_user_except(store_shm->sessions, store_text(&res->reply, 0, MAIL_OUTCOME_USER_ID), NULL);
 }
 
 /* ---- audit (store/audit.h): methods "email_link" and "email_otp" ---- */
@@ -212,6 +205,13 @@ static bool audit_refused(PGconn *db, const struct store_request *req, const cha
 	return store_audit_record(db, &ev);
 }
 
+/* A refused link (t: the TOKEN_SELECT row, if any), with the token's user. */
+static bool audit_link_refused(PGconn *db, const struct store_request *req, const char *event, PGresult *t,
+    const char *outcome)
+{
+	return audit_refused(db, req, event, "email_link", PQntuples(t) == 1 ? PQgetvalue(t, 0, 0) : NULL, outcome, NULL);
+}
+
 /* The verification link to user's address, inside the caller's transaction. */
 static bool queue_verification(PGconn *db, const char *user_id, const char *email, const char *email_normalized,
     const char *callback)
@@ -240,7 +240,7 @@ static bool mark_verified(PGconn *db, const char *user_id, const char *email_nor
 	        "UPDATE users SET email_verified = true, is_admin = is_admin OR $2::boolean, updated_at = now()"
 	        " WHERE id = $1::uuid",
 	        v, 2, NULL) ||
-	    !log_user_changed(db, user_id))
+	    !store_log_user_changed(db, user_id))
 		return false;
 	return true;
 }
@@ -349,13 +349,12 @@ void store_email_verify(PGconn *db, const struct store_request *req, struct stor
 			outcome = "verified";
 		}
 		if (outcome && strcmp(outcome, "verified") && ok)
-			ok = audit_refused(db, req, "email_verify", "email_link",
-			    PQntuples(t) == 1 ? PQgetvalue(t, 0, 0) : NULL, outcome, NULL);
+			ok = audit_link_refused(db, req, "email_verify", t, outcome);
 	}
 	answer_outcome(res, db, req, ok, outcome ? outcome : "invalid", user, email);
 	PQclear(t);
-	if (res->reply.status == STORE_OK && user && store_shm)
-		session_cache_remove_user_except(store_shm->sessions, store_text(&res->reply, 0, MAIL_OUTCOME_USER_ID), NULL);
+	if (user)
+		forget_cached_sessions(res);
 }
 
 /* ---- password reset ---- */
@@ -461,7 +460,7 @@ static bool reset_password(PGconn *db, const struct store_request *req, const ch
 	        " SELECT (SELECT count(*) FROM s) AS sessions, (SELECT count(*) FROM r) AS refresh_tokens,"
 	        " (SELECT count(*) FROM a) AS access_tokens",
 	        l, 2, &c) &&
-	    log_user_changed(db, user_id);
+	    store_log_user_changed(db, user_id);
 	if (ok)
 		ok = store_audit(db, req, "password_reset", method, user_id, "user", user_id,
 		    json_detail(detail, sizeof(detail), "{s:I,s:I,s:I}", "sessions", (json_int_t)atoll(PQgetvalue(c, 0, 0)),
@@ -487,13 +486,12 @@ void store_password_reset(PGconn *db, const struct store_request *req, struct st
 			outcome = "reset";
 		}
 		if (outcome && strcmp(outcome, "reset") && ok)
-			ok = audit_refused(db, req, "password_reset", "email_link",
-			    PQntuples(t) == 1 ? PQgetvalue(t, 0, 0) : NULL, outcome, NULL);
+			ok = audit_link_refused(db, req, "password_reset", t, outcome);
 	}
 	answer_outcome(res, db, req, ok, outcome ? outcome : "invalid", user, NULL);
 	PQclear(t);
-	if (res->reply.status == STORE_OK && user && store_shm)
-		session_cache_remove_user_except(store_shm->sessions, store_text(&res->reply, 0, MAIL_OUTCOME_USER_ID), NULL);
+	if (user)
+		forget_cached_sessions(res);
 }
 
 /* ---- emailed one-time codes ---- */
@@ -663,6 +661,6 @@ void store_email_otp_use(PGconn *db, const struct store_request *req, struct sto
 	}
 	PQclear(c);
 	answer_outcome(res, db, req, ok, outcome, *user_id ? user_id : NULL, NULL);
-	if (res->reply.status == STORE_OK && *user_id && store_shm)
-		session_cache_remove_user_except(store_shm->sessions, user_id, NULL);
+	if (*user_id)
+		forget_cached_sessions(res);
 }

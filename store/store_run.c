@@ -225,6 +225,13 @@ bool store_log_revocation(PGconn *db, const char *payload)
 	return db_exec(db, "INSERT INTO revocation_log (payload) VALUES ($1)", 1, params);
 }
 
+bool store_log_user_changed(PGconn *db, const char *user_id)
+{
+	char payload[80];
+	snprintf(payload, sizeof(payload), "user:%s", user_id);
+	return store_log_revocation(db, payload);
+}
+
 bool store_step(PGconn *db, const char *sql, const struct store_value *values, unsigned n, PGresult **out)
 {
 	PGresult *r = store_query_values(db, sql, values, n);

@@ -66,4 +66,7 @@ bool store_cell_true(PGresult *r, int row, int col);
 /* Logs a revocation and NOTIFYs every instance, inside the caller's
  * transaction (migrations/007: revocation_log and its trigger). */
 bool store_log_revocation(PGconn *db, const char *payload);
+/* store_log_revocation of "user:<id>": every instance drops the user's
+ * cached sessions at COMMIT and reloads what is left from the database. */
+bool store_log_user_changed(PGconn *db, const char *user_id);
 #endif

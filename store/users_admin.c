@@ -29,15 +29,6 @@
 
 #define ADMIN_LIST_MAX_PAGE "100"
 
-/* Inside the caller's transaction: instances drop the user's cached sessions
- * at COMMIT and reload what is left from the database. */
-static bool log_user_changed(PGconn *db, const char *user_id)
-{
-	char payload[80];
-	snprintf(payload, sizeof(payload), "user:%s", user_id);
-	return store_log_revocation(db, payload);
-}
-
 /* One transaction: sql changes at most one user and returns its row (with an
  * "id" column), then the change is logged. No row: no such user, nothing
  * changed, nothing logged. */
@@ -88,7 +79,7 @@ static void change_user_and_log(PGconn *db, const struct store_request *req, str
 		ok = r != NULL;
 	}
 	if (ok && PQntuples(r) == 1)
-		ok = log_user_changed(db, PQgetvalue(r, 0, PQfnumber(r, "id"))) &&
+		ok = store_log_user_changed(db, PQgetvalue(r, 0, PQfnumber(r, "id"))) &&
 		    audit_user_change(db, req, event, r, audit_columns);
 	store_commit_take(res, db, req, ok, r, false);	/* no unique constraint here: not the caller's doing */
 }
@@ -108,20 +99,6 @@ static void change_user_audited(PGconn *db, const struct store_request *req, str
 		ok = audit_user_change(db, req, event, r, audit_columns);
 	store_commit_take(res, db, req, ok, r, false);
 }
-
-/* Follows a CTE "u" (the changed user: id, disabled) and ends the statement
- * with STORE_SHAPE_ADMIN_USER_REVOKED. A spent refresh token is dead already
- * (presenting it again revokes its family); an access token verifies until
- * exp + the leeway (parameter leeway), so those are still worth revoking. */
-#define REVOKE_CREDENTIALS_OF_U(leeway)                                                                    \
-	", s AS (UPDATE sessions SET revoked_at = now() WHERE user_id IN (SELECT id FROM u)"                 \
-	"   AND revoked_at IS NULL AND expires_at > now() RETURNING 1)"                                        \
-	", r AS (UPDATE oauth_refresh_tokens SET revoked_at = now() WHERE user_id IN (SELECT id FROM u)"     \
-	"   AND revoked_at IS NULL AND used_at IS NULL AND expires_at > now() RETURNING 1)"                    \
-	", a AS (UPDATE oauth_access_tokens SET revoked_at = now() WHERE user_id IN (SELECT id FROM u)"      \
-	"   AND revoked_at IS NULL AND expires_at > now() - make_interval(secs => " leeway "::int) RETURNING 1)" \
-	" SELECT u.id::text AS id, u.disabled, (SELECT count(*) FROM s) AS sessions,"                          \
-	" (SELECT count(*) FROM r) AS refresh_tokens, (SELECT count(*) FROM a) AS access_tokens FROM u"
 
 void store_user_admin_add(PGconn *db, const struct store_request *req, struct store_result *res)
 {

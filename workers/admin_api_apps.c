@@ -293,12 +293,8 @@ static void client_create(struct admin_call *c)
 		return;
 	}
 	if (f->is_public != 1) {
-		uint8_t h[SHA256_LEN];
 		secure_token(c->secret);
-		secure_sha256(c->secret, strlen(c->secret), h);
-		hash_hex[0] = '\\';
-		hash_hex[1] = 'x';
-		secure_hex(h, sizeof(h), hash_hex + 2);
+		secure_sha256_param(c->secret, strlen(c->secret), hash_hex);
 	}
 	ADMIN_STORE_CALL(c, STORE_OP_ADMIN_CLIENT_CREATE, client_created, STORE_V_TEXT(id),
 	    f->is_public == 1 ? STORE_V_NULL : STORE_V_TEXT(hash_hex), STORE_V_TEXT(f->name), STORE_V_TEXT(f->redirects),

@@ -11,6 +11,7 @@
 #include "workers/oidc_clients.h"
 #include "workers/store_client.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,9 +38,17 @@ static void link_to(struct evbuffer *b, const char *kind, const char *id, const 
 	evbuffer_add_printf(b, "</a>");
 }
 
-/* A one-button POST form; destructive ones get a confirmation page first. */
-static void button(struct evbuffer *b, struct admin_call *c, const char *action, const char *label, bool danger)
+/* A one-button POST form to the path made of fmt and its arguments;
+ * destructive ones get a confirmation page first. */
+static void button(struct evbuffer *b, struct admin_call *c, const char *label, bool danger, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static void button(struct evbuffer *b, struct admin_call *c, const char *label, bool danger, const char *fmt, ...)
 {
+	char action[300];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(action, sizeof(action), fmt, ap);
+	va_end(ap);
 	html_form(b, c, action, "inline");
 	evbuffer_add_printf(b, "<button type=\"submit\" class=\"inline%s\">%s</button></form>", danger ? " danger" : "", label);
 }
@@ -135,8 +144,7 @@ static void user_roles_done(struct admin_call *c, const struct store_reply *r)
 		evbuffer_add_printf(b, "</td><td data-label=\"Role\">");
 		html_text(b, role);
 		evbuffer_add_printf(b, "</td><td>");
-		snprintf(action, sizeof(action), "/admin/users/%s/roles/%s/%s/remove", c->path.seg[1], app, role);
-		button(b, c, action, "Take away", false);
+		button(b, c, "Take away", false, "/admin/users/%s/roles/%s/%s/remove", c->path.seg[1], app, role);
 		evbuffer_add_printf(b, "</td></tr>");
 	}
 	evbuffer_add_printf(b, "</tbody></table>");
@@ -150,7 +158,6 @@ static void user_roles_done(struct admin_call *c, const struct store_reply *r)
 static void user_passkeys_done(struct admin_call *c, const struct store_reply *r)
 {
 	struct evbuffer *b = page_of(c);
-	char action[300];
 
 	evbuffer_add_printf(b, "<h2>Passkeys</h2>");
 	if (r->n_rows == 0)
@@ -162,8 +169,7 @@ static void user_passkeys_done(struct admin_call *c, const struct store_reply *r
 		evbuffer_add_printf(b, " <small>added ");
 		when(b, store_int(r, i, PASSKEY_CREATED_AT));
 		evbuffer_add_printf(b, "</small>");
-		snprintf(action, sizeof(action), "/admin/users/%s/passkeys/%s/delete", c->path.seg[1], store_text(r, i, PASSKEY_ID));
-		button(b, c, action, "Delete", true);
+		button(b, c, "Delete", true, "/admin/users/%s/passkeys/%s/delete", c->path.seg[1], store_text(r, i, PASSKEY_ID));
 		evbuffer_add_printf(b, "</li>");
 	}
 	evbuffer_add_printf(b, "</ul>");
@@ -173,7 +179,6 @@ static void user_passkeys_done(struct admin_call *c, const struct store_reply *r
 static void user_sessions_done(struct admin_call *c, const struct store_reply *r)
 {
 	struct evbuffer *b = page_of(c);
-	char action[300];
 
 	evbuffer_add_printf(b, "<h2>Sessions</h2><table><thead><tr><th>Last seen</th><th>IP</th><th>Browser</th><th></th>"
 			       "</tr></thead><tbody>");
@@ -185,8 +190,7 @@ static void user_sessions_done(struct admin_call *c, const struct store_reply *r
 		evbuffer_add_printf(b, "</td><td data-label=\"Browser\">");
 		html_text(b, store_text(r, i, OWN_SESSION_USER_AGENT));
 		evbuffer_add_printf(b, "</td><td>");
-		snprintf(action, sizeof(action), "/admin/users/%s/sessions/%s/revoke", c->path.seg[1], store_text(r, i, OWN_SESSION_ID));
-		button(b, c, action, "Revoke", false);
+		button(b, c, "Revoke", false, "/admin/users/%s/sessions/%s/revoke", c->path.seg[1], store_text(r, i, OWN_SESSION_ID));
 		evbuffer_add_printf(b, "</td></tr>");
 	}
 	evbuffer_add_printf(b, "</tbody></table>");
@@ -221,14 +225,10 @@ static void user_found(struct admin_call *c, const struct store_reply *r)
 	evbuffer_add_printf(b, "\"></label><label class=\"checkbox\"><input type=\"checkbox\" name=\"admin\"%s>Admin</label>"
 			       "<button type=\"submit\">Save</button></form><h2>Actions</h2><div class=\"actions\">",
 	    store_bool(r, 0, ADMIN_USER_ROW_IS_ADMIN) ? " checked" : "");
-	snprintf(action, sizeof(action), "/admin/users/%s/%s", id, disabled ? "enable" : "disable");
-	button(b, c, action, disabled ? "Enable" : "Disable", !disabled);
-	snprintf(action, sizeof(action), "/admin/users/%s/revoke-sessions", id);
-	button(b, c, action, "Sign out everywhere", false);
-	snprintf(action, sizeof(action), "/admin/users/%s/second-factor-off", id);
-	button(b, c, action, "Turn off second factor", false);
-	snprintf(action, sizeof(action), "/admin/users/%s/delete", id);
-	button(b, c, action, "Delete account", true);
+	button(b, c, disabled ? "Enable" : "Disable", !disabled, "/admin/users/%s/%s", id, disabled ? "enable" : "disable");
+	button(b, c, "Sign out everywhere", false, "/admin/users/%s/revoke-sessions", id);
+	button(b, c, "Turn off second factor", false, "/admin/users/%s/second-factor-off", id);
+	button(b, c, "Delete account", true, "/admin/users/%s/delete", id);
 	evbuffer_add_printf(b, "</div>");
 	ADMIN_STORE_CALL(c, STORE_OP_ADMIN_USER_SESSIONS, user_sessions_done, STORE_V_TEXT(id));
 }
@@ -296,8 +296,7 @@ static void roles_done(struct admin_call *c, const struct store_reply *r)
 		evbuffer_add_printf(b, "</small></td><td data-label=\"Permissions\">");
 		html_text(b, store_text(r, i, APP_ROLE_PERMISSIONS));
 		evbuffer_add_printf(b, "</td><td data-label=\"Users\">%lld</td><td>", (long long)store_int(r, i, APP_ROLE_MEMBERS));
-		snprintf(action, sizeof(action), "/admin/clients/%s/roles/%s/delete", id, store_text(r, i, APP_ROLE_NAME));
-		button(b, c, action, "Delete", true);
+		button(b, c, "Delete", true, "/admin/clients/%s/roles/%s/delete", id, store_text(r, i, APP_ROLE_NAME));
 		evbuffer_add_printf(b, "</td></tr>");
 	}
 	evbuffer_add_printf(b, "</tbody></table><h3>Add or change a role</h3>");
@@ -340,11 +339,9 @@ static void client_found(struct admin_call *c, const struct store_reply *r)
 			       "<button type=\"submit\">Save</button></form><h2>Actions</h2><div class=\"actions\">",
 	    store_bool(r, 0, ADMIN_CLIENT_SKIP_CONSENT) ? " checked" : "", store_bool(r, 0, ADMIN_CLIENT_ADMIN) ? " checked" : "");
 	if (!store_bool(r, 0, ADMIN_CLIENT_PUBLIC)) {
-		snprintf(action, sizeof(action), "/admin/clients/%s/rotate-secret", id);
-		button(b, c, action, "New client secret", true);
+		button(b, c, "New client secret", true, "/admin/clients/%s/rotate-secret", id);
 	}
-	snprintf(action, sizeof(action), "/admin/clients/%s/delete", id);
-	button(b, c, action, "Delete application", true);
+	button(b, c, "Delete application", true, "/admin/clients/%s/delete", id);
 	evbuffer_add_printf(b, "</div>");
 	ADMIN_STORE_CALL(c, STORE_OP_ADMIN_ROLES_LIST, roles_done, STORE_V_TEXT(id));
 }
@@ -370,7 +367,6 @@ void console_client(struct admin_call *c)
 static void keys_listed(struct admin_call *c, const struct store_reply *r)
 {
 	struct evbuffer *b = page_of(c);
-	char action[200];
 
 	evbuffer_add_printf(b, "<table><thead><tr><th>Key id</th><th>Alg</th><th>State</th><th>Created</th><th></th>"
 			       "</tr></thead><tbody>");
@@ -386,8 +382,7 @@ static void keys_listed(struct admin_call *c, const struct store_reply *r)
 		when(b, store_int(r, i, ADMIN_KEY_CREATED_UNIX));
 		evbuffer_add_printf(b, "</td><td>");
 		if (!strcmp(state, "active") || !strcmp(state, "retiring")) {
-			snprintf(action, sizeof(action), "/admin/keys/%s/revoke", kid);
-			button(b, c, action, "Revoke", true);
+			button(b, c, "Revoke", true, "/admin/keys/%s/revoke", kid);
 		}
 		evbuffer_add_printf(b, "</td></tr>");
 	}

@@ -18,6 +18,7 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "kdf/kdf.h"
+#include "master/user_opts.h"
 #include "proto/email.h"
 #include "proto/form.h"
 #include "proto/forwarded.h"
@@ -28,6 +29,7 @@
 #include "workers/auth_passkey.h"
 #include "workers/csrf.h"
 #include "workers/pages.h"
+#include "workers/retry_after.h"
 #include "workers/session.h"
 #include "workers/store_client.h"
 #include "workers/subroutes.h"
@@ -38,9 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PASSWORD_MIN_CHARS 8
 #define TOKEN_MAX_LEN 128
-#define HASH_HEX_LEN (2 + 64 + 1)
 /* Access tokens verify until exp + this (workers/jwt_local.h): a reset
  * revokes those too. */
 #define TOKEN_LEEWAY_S 60
@@ -53,7 +53,7 @@ struct mail_req {
 	char email_raw[EMAIL_MAX_LEN + 1];
 	char type[24];				/* an OTP's purpose */
 	char code[8];
-	char token_hash[HASH_HEX_LEN];
+	char token_hash[SECURE_SHA256_PARAM_LEN];
 	char callback[2049];
 	char token[TOKEN_MAX_LEN + 1];		/* a reset form's, to render it again */
 	char user_id[40];
@@ -114,26 +114,6 @@ static bool target_allowed(const char *url)
 	return redirect_target_allowed(url, strlen(url), issuer_host(), cfg.cookie_domain, cfg.issuer_is_local_http);
 }
 
-static void token_hash_hex(const char *token, char out[HASH_HEX_LEN])
-{
-	uint8_t h[SHA256_LEN];
-	secure_sha256(token, strlen(token), h);
-	out[0] = '\\';
-	out[1] = 'x';
-	secure_hex(h, sizeof(h), out + 2);
-}
-
-static bool password_acceptable(const char *pw)
-{
-	size_t chars = 0, len = strlen(pw);
-	if (len > KDF_MAX_PASSWORD)
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (((unsigned char)pw[i] & 0xc0) != 0x80)
-			chars++;
-	return chars >= PASSWORD_MIN_CHARS;
-}
-
 /* A JSON body from this origin, or the reply is sent and NULL returned. */
 static json_t *json_request(struct http_exchange *ex)
 {
@@ -183,9 +163,7 @@ static bool over_limit(struct http_exchange *ex, const char *key, int max, int64
 		http_reply_error(ex, 503, "temporarily_unavailable", "try again shortly");
 		return true;
 	}
-	char s[16];
-	snprintf(s, sizeof(s), "%d", retry);
-	http_reply_header(ex, "Retry-After", s);
+	http_reply_retry_after(ex, retry);
 	http_reply_error(ex, 429, "too_many_requests", "too many requests; try again later");
 	return true;
 }
@@ -368,7 +346,7 @@ void handle_verify_email(struct http_exchange *ex)
 		verify_answer(r, false, "INVALID_TOKEN", "This link is not valid.");
 		return;
 	}
-	token_hash_hex(token, r->token_hash);
+	secure_sha256_param(token, strlen(token), r->token_hash);
 	form_free(&q);
 	if (guess_limited(r, "verify-ip:", false)) {
 		mail_req_free(r);
@@ -381,11 +359,8 @@ void handle_verify_email(struct http_exchange *ex)
 
 static void render_forgot(struct http_exchange *ex, int status, const char *error, const char *email)
 {
-	char csrf[CSRF_TOKEN_LEN], err[512] = "", esc[400];
-	if (error) {
-		html_escape(error, esc, sizeof(esc));
-		snprintf(err, sizeof(err), "<p class=\"error\" role=\"alert\">%s</p>", esc);
-	}
+	char csrf[CSRF_TOKEN_LEN], err[512];
+	page_error_paragraph(error, err, sizeof(err));
 	csrf_issue(ex, csrf);
 	struct page_var vars[] = { { "csrf", csrf }, { "email", email ? email : "" }, { "error", err }, { NULL, NULL } };
 	page_reply(ex, status, "Forgot password", "forgot_password.html", vars);
@@ -393,11 +368,8 @@ static void render_forgot(struct http_exchange *ex, int status, const char *erro
 
 static void render_reset(struct http_exchange *ex, int status, const char *error, const char *token)
 {
-	char csrf[CSRF_TOKEN_LEN], err[512] = "", esc[400];
-	if (error) {
-		html_escape(error, esc, sizeof(esc));
-		snprintf(err, sizeof(err), "<p class=\"error\" role=\"alert\">%s</p>", esc);
-	}
+	char csrf[CSRF_TOKEN_LEN], err[512];
+	page_error_paragraph(error, err, sizeof(err));
 	csrf_issue(ex, csrf);
 	struct page_var vars[] = { { "csrf", csrf }, { "token", token ? token : "" }, { "error", err }, { NULL, NULL } };
 	page_reply(ex, status, "Choose a new password", "reset_password.html", vars);
@@ -560,14 +532,14 @@ void handle_reset_password(struct http_exchange *ex)
 			page_message(ex, 400, "Reset failed", "This link is not valid.", "/forgot-password", "Ask for a new link");
 		else
 			http_reply_error(ex, 400, "INVALID_TOKEN", "token is required");
-	} else if (!password || !password_acceptable(password)) {
+	} else if (!user_password_acceptable(password, password ? strlen(password) : 0)) {
 		if (form)
 			render_reset(ex, 400, "Use at least 8 characters.", token);
 		else
 			http_reply_error(ex, 400, "weak_password", "newPassword: use at least 8 characters");
 	} else if ((r = mail_req_new(ex))) {
 		r->form = form;
-		token_hash_hex(token, r->token_hash);
+		secure_sha256_param(token, strlen(token), r->token_hash);
 		r->password_len = strlen(password);
 		r->password = malloc(r->password_len + 1);
 		if (!r->password) {
@@ -788,7 +760,7 @@ static void otp_use(struct http_exchange *ex, const char *type)
 		http_reply_error(ex, 400, "invalid_email", "enter a valid email address");
 	} else if (!otp_code_ok(otp)) {
 		http_reply_error(ex, 400, "INVALID_OTP", "the code is six digits");
-	} else if (!strcmp(type, "forget-password") && (!password || !password_acceptable(password))) {
+	} else if (!strcmp(type, "forget-password") && !user_password_acceptable(password, password ? strlen(password) : 0)) {
 		http_reply_error(ex, 400, "weak_password", "password: use at least 8 characters");
 	} else if (!guess_limited(r, "otp-ip:", true)) {
 		snprintf(r->code, sizeof(r->code), "%s", otp);

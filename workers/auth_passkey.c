@@ -41,6 +41,7 @@
 #include "shm/rate_limit.h"
 #include "workers/csrf.h"
 #include "workers/handlers.h"
+#include "workers/retry_after.h"
 #include "workers/subroutes.h"
 #include "workers/json_util.h"
 #include "workers/pages.h"
@@ -58,11 +59,7 @@
 
 void passkey_hash_hex(const void *data, size_t len, char out[PASSKEY_HASH_HEX_LEN])
 {
-	uint8_t h[SHA256_LEN];
-	secure_sha256(data, len, h);
-	out[0] = '\\';
-	out[1] = 'x';
-	secure_hex(h, sizeof(h), out + 2);
+	secure_sha256_param(data, len, out);
 }
 
 void passkey_hex(const uint8_t *in, size_t len, char *out)
@@ -326,11 +323,8 @@ static bool options_allowed(struct options_request *o)
 	    cfg.login_ip_max_attempts, &retry);
 	if (rc > 0)
 		return true;
-	if (rc == 0) {
-		char retry_text[16];
-		snprintf(retry_text, sizeof(retry_text), "%d", retry);
-		http_reply_header(o->ex, "Retry-After", retry_text);
-	}
+	if (rc == 0)
+		http_reply_retry_after(o->ex, retry);
 	http_reply_error(o->ex, rc < 0 ? 503 : 429, rc < 0 ? "temporarily_unavailable" : "too_many_requests",
 	    rc < 0 ? "passkeys are unavailable; try again" : "too many passkey requests; try again later");
 	options_free(o, false);

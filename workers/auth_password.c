@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "proto/forwarded.h"
 #include "kdf/kdf.h"
+#include "master/user_opts.h"
 #include "proto/display_name.h"
 #include "proto/email.h"
 #include "proto/form.h"
@@ -25,6 +26,7 @@
 #include "workers/auth_passkey.h"
 #include "workers/csrf.h"
 #include "workers/pages.h"
+#include "workers/retry_after.h"
 #include "workers/session.h"
 #include "workers/audit.h"
 #include "workers/store_client.h"
@@ -35,7 +37,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PASSWORD_MIN_CHARS 8
 #define NAME_MAX_BYTES 80
 
 enum auth_flow { FLOW_SIGN_IN, FLOW_SIGN_UP, FLOW_CHANGE_PASSWORD };
@@ -119,21 +120,10 @@ static const char *after_login_target(const char *rd)
 	return "/account";
 }
 
-/* The form's error line, escaped; empty when there is no error. */
-static void error_paragraph(const char *error, char *out, size_t cap)
-{
-	char esc[400];
-	out[0] = '\0';
-	if (!error)
-		return;
-	html_escape(error, esc, sizeof(esc));
-	snprintf(out, cap, "<p class=\"error\" role=\"alert\">%s</p>", esc);
-}
-
 static void render_login(struct http_exchange *ex, int status, const char *error, const char *email, const char *rd)
 {
 	char csrf[CSRF_TOKEN_LEN], err_html[512];
-	error_paragraph(error, err_html, sizeof(err_html));
+	page_error_paragraph(error, err_html, sizeof(err_html));
 	csrf_issue(ex, csrf);
 	struct page_var vars[] = { { "csrf", csrf }, { "rd", rd ? rd : "" }, { "email", email ? email : "" },
 		{ "error", err_html },
@@ -147,7 +137,7 @@ static void render_signup(struct http_exchange *ex, int status, const char *erro
     const char *name, const char *rd)
 {
 	char csrf[CSRF_TOKEN_LEN], err_html[512];
-	error_paragraph(error, err_html, sizeof(err_html));
+	page_error_paragraph(error, err_html, sizeof(err_html));
 	csrf_issue(ex, csrf);
 	struct page_var vars[] = { { "csrf", csrf }, { "rd", rd ? rd : "" }, { "email", email ? email : "" },
 		{ "name", name ? name : "" }, { "error", err_html }, { NULL, NULL } };
@@ -250,9 +240,7 @@ static bool attempt_refused(struct auth_request *a, bool count_account)
 		auth_fail(a, 503, "temporarily_unavailable", "sign-in is unavailable; try again");
 		return true;
 	}
-	char retry[16];
-	snprintf(retry, sizeof(retry), "%d", retry_ip > retry_acct ? retry_ip : retry_acct);
-	http_reply_header(a->ex, "Retry-After", retry);
+	http_reply_retry_after(a->ex, retry_ip > retry_acct ? retry_ip : retry_acct);
 	log_warnx("sign-in throttled for %s from %s", a->email, a->ex->client_ip);
 	if (a->flow == FLOW_SIGN_IN)
 		audit_sign_in_failed(a->ex, "password", NULL, a->email_raw, "throttled");
@@ -428,17 +416,6 @@ static void account_found(const struct store_reply *reply, void *arg)
 	verify_password(a, phc);
 }
 
-static bool password_acceptable(const char *pw, size_t len)
-{
-	size_t chars = 0;
-	if (len > KDF_MAX_PASSWORD)
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (((unsigned char)pw[i] & 0xc0) != 0x80)
-			chars++;
-	return chars >= PASSWORD_MIN_CHARS;
-}
-
 /* The JSON account API, as opposed to the server-rendered pages. */
 static bool api_path(const struct http_exchange *ex)
 {
@@ -582,7 +559,7 @@ static void sign_up(struct http_exchange *ex)
 	struct auth_request *a = auth_request_from_body(ex, FLOW_SIGN_UP);
 	if (!a)
 		return;
-	if (!password_acceptable(a->password, a->password_len)) {
+	if (!user_password_acceptable(a->password, a->password_len)) {
 		auth_fail(a, 400, "weak_password", "use at least 8 characters");
 		return;
 	}
@@ -626,7 +603,7 @@ static void change_password_signed_in(struct http_exchange *ex, int rc, const st
 		http_reply_error(ex, 400, "invalid_request", "currentPassword and newPassword are required");
 		return;
 	}
-	if (!password_acceptable(next, strlen(next))) {
+	if (!user_password_acceptable(next, strlen(next))) {
 		json_decref(json);
 		http_reply_error(ex, 400, "weak_password", "use at least 8 characters");
 		return;

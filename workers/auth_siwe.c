@@ -34,6 +34,7 @@
 #include "shm/rate_limit.h"
 #include "workers/csrf.h"
 #include "workers/handlers.h"
+#include "workers/retry_after.h"
 #include "workers/subroutes.h"
 #include "workers/pages.h"
 #include "workers/session.h"
@@ -67,16 +68,6 @@ static void reply_json_object(struct http_exchange *ex, int status, json_t *o)
 static struct store_value text_or_null(const char *s)
 {
 	return s[0] ? STORE_V_TEXT(s) : STORE_V_NULL;
-}
-
-/* "\x" + hex of SHA-256(nonce): how the store keeps it. */
-static void nonce_hash_hex(const char *nonce, size_t len, char out[2 + 64 + 1])
-{
-	uint8_t h[SHA256_LEN];
-	secure_sha256(nonce, len, h);
-	out[0] = '\\';
-	out[1] = 'x';
-	secure_hex(h, sizeof(h), out + 2);
 }
 
 /* Uniform over [A-Za-z0-9]: bytes of 248 and above are dropped (248 = 4 * 62). */
@@ -281,9 +272,7 @@ static bool nonce_allowed(struct http_exchange *ex, struct nonce_request *n)
 		http_reply_error(ex, 503, "temporarily_unavailable", "sign-in is unavailable; try again");
 		return false;
 	}
-	char retry_text[16];
-	snprintf(retry_text, sizeof(retry_text), "%d", retry);
-	http_reply_header(ex, "Retry-After", retry_text);
+	http_reply_retry_after(ex, retry);
 	http_reply_error(ex, 429, "too_many_requests", "too many nonce requests; try again later");
 	return false;
 }
@@ -331,7 +320,7 @@ static void siwe_nonce(struct http_exchange *ex)
 	}
 	char hash[67], lower[ETH_ADDRESS_TEXT_LEN + 1] = "";
 	nonce_new(n->nonce);
-	nonce_hash_hex(n->nonce, SIWE_NONCE_LEN, hash);
+	secure_sha256_param(n->nonce, SIWE_NONCE_LEN, hash);
 	if (bound) {
 		address_lower(addr, lower);
 		eth_address_encode(addr, n->address);
@@ -498,10 +487,8 @@ static void session_known(struct http_exchange *ex, int rc, const struct session
 	int n = rate_limit_reserve(worker->shm->limits, v->ip_key, v->counted_at, cfg.login_window,
 	    cfg.login_ip_max_attempts, &retry);
 	if (n <= 0) {
-		char retry_text[16];
-		snprintf(retry_text, sizeof(retry_text), "%d", retry);
 		if (n == 0)
-			http_reply_header(ex, "Retry-After", retry_text);
+			http_reply_retry_after(ex, retry);
 		verify_fail(v, n < 0 ? 503 : 429, n < 0 ? "temporarily_unavailable" : "too_many_requests",
 		    n < 0 ? "sign-in is unavailable; try again" : "too many attempts; try again later");
 		return;
@@ -601,7 +588,7 @@ static const char *verify_offline(struct verify *v, const json_t *json, const ch
 		return "invalid_email";
 	}
 	address_lower(v->msg.address_bytes, v->address_lc);
-	nonce_hash_hex(v->msg.nonce.ptr, v->msg.nonce.len, v->nonce_hash);
+	secure_sha256_param(v->msg.nonce.ptr, v->msg.nonce.len, v->nonce_hash);
 	return NULL;
 }
 

@@ -93,11 +93,7 @@ void oidc_user_claims(json_t *claims, const struct oidc_user *u, unsigned scopes
 
 void oidc_token_hash_param(const char *token, char out[OIDC_HASH_PARAM_LEN])
 {
-	uint8_t h[SHA256_LEN];
-	secure_sha256(token, strlen(token), h);
-	out[0] = '\\';
-	out[1] = 'x';
-	secure_hex(h, SHA256_LEN, out + 2);
+	secure_sha256_param(token, strlen(token), out);
 }
 
 const char *oidc_alg(const char *client_choice)

@@ -27,6 +27,7 @@
 #include "workers/json_util.h"
 #include "workers/oidc.h"
 #include "workers/oidc_clients.h"
+#include "workers/retry_after.h"
 #include "workers/store_client.h"
 #include "workers/worker_ctx.h"
 
@@ -543,10 +544,7 @@ static void grant_client_credentials(struct oidc_token_call *call)
 
 static void client_auth_throttled(struct http_exchange *ex, int retry_after)
 {
-	char retry[16];
-
-	snprintf(retry, sizeof(retry), "%d", retry_after > 0 ? retry_after : 1);
-	http_reply_header(ex, "Retry-After", retry);
+	http_reply_retry_after(ex, retry_after > 0 ? retry_after : 1);
 	oidc_reply_error(ex, 429, "invalid_client", "too many failed client authentication attempts; retry later");
 }
 

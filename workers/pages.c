@@ -36,6 +36,16 @@ size_t html_escape(const char *in, char *out, size_t cap)
 	return o;
 }
 
+void page_error_paragraph(const char *error, char *out, size_t cap)
+{
+	char esc[400];
+	out[0] = '\0';
+	if (!error || !*error)
+		return;
+	html_escape(error, esc, sizeof(esc));
+	snprintf(out, cap, "<p class=\"error\" role=\"alert\">%s</p>", esc);
+}
+
 static const char *var_value(const struct page_var *vars, const char *name, size_t len)
 {
 	for (; vars && vars->name; vars++)

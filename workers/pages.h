@@ -16,5 +16,7 @@ void page_message(struct http_exchange *ex, int status, const char *title, const
     const char *link_text);
 /* HTML-escape into out; returns bytes written (truncates safely). */
 size_t html_escape(const char *in, char *out, size_t cap);
+/* A form's error line for {{{error}}}, escaped; empty when error is NULL or "". */
+void page_error_paragraph(const char *error, char *out, size_t cap);
 void handle_static(struct http_exchange *ex);
 #endif

@@ -27,6 +27,7 @@
 #include "proto/forwarded.h"
 #include "shm/rate_limit.h"
 #include "workers/auth_passkey.h"
+#include "workers/retry_after.h"
 #include "workers/store_client.h"
 #include "workers/audit.h"
 #include "workers/worker_ctx.h"
@@ -285,9 +286,7 @@ void two_factor_check(struct http_exchange *ex, enum two_factor_kind kind, const
 			check_unavailable(c);
 			return;
 		}
-		char text[16];
-		snprintf(text, sizeof(text), "%d", retry);
-		http_reply_header(ex, "Retry-After", text);
+		http_reply_retry_after(ex, retry);
 		check_refused(c, 429, "too_many_requests", "too many attempts; try again later");
 		return;
 	}
@@ -400,11 +399,8 @@ void two_factor_password_recheck(struct http_exchange *ex, const char *user_id, 
 	int rc = rate_limit_reserve(worker->shm->limits, p->key, p->counted_at, cfg.login_window, cfg.login_max_attempts,
 	    &retry);
 	if (rc <= 0) {
-		if (rc == 0) {
-			char text[16];
-			snprintf(text, sizeof(text), "%d", retry);
-			http_reply_header(ex, "Retry-After", text);
-		}
+		if (rc == 0)
+			http_reply_retry_after(ex, retry);
 		recheck_end(p, rc < 0 ? -1 : -2);
 		return;
 	}

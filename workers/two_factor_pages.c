@@ -34,16 +34,6 @@
 
 #define FORM_MAX 4096
 
-static void error_paragraph(const char *error, char *out, size_t cap)
-{
-	char esc[400];
-	out[0] = '\0';
-	if (!error || !*error)
-		return;
-	html_escape(error, esc, sizeof(esc));
-	snprintf(out, cap, "<p class=\"error\" role=\"alert\">%s</p>", esc);
-}
-
 /* ---- the code page of a sign-in ---- */
 
 struct code_page {
@@ -82,7 +72,7 @@ static void code_page_methods(const struct store_reply *r, void *arg)
 		http_reply_redirect(ex, location);
 	} else {
 		char csrf[CSRF_TOKEN_LEN], err_html[512], passkey[3 * 2048 + 200] = "";
-		error_paragraph(p->error, err_html, sizeof(err_html));
+		page_error_paragraph(p->error, err_html, sizeof(err_html));
 		if (cfg.enable_passkeys && store_bool(r, 0, TWO_FACTOR_GATE_PASSKEY)) {
 			char encoded[3 * 2048 + 1];
 			if (url_encode(target, strlen(target), encoded, sizeof(encoded)) >= 0)
@@ -255,7 +245,7 @@ static void codes_html(const struct recovery_codes *codes, struct evbuffer *out)
 static void enroll_page(struct http_exchange *ex, int status, const char *error, const char *setup)
 {
 	char csrf[CSRF_TOKEN_LEN], err_html[512];
-	error_paragraph(error, err_html, sizeof(err_html));
+	page_error_paragraph(error, err_html, sizeof(err_html));
 	csrf_issue(ex, csrf);
 	struct page_var vars[] = { { "csrf", csrf }, { "error", err_html }, { "setup", setup ? setup : "" },
 		{ NULL, NULL } };

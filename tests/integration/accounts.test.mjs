@@ -11,7 +11,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Server, freshDatabase, psql, sleep, TEST_SECRET, BIN, rawRequest, statusOf } from './harness.mjs';
+import { Server, freshDatabase, psql, sleep, TEST_SECRET, BIN, rawRequest, statusOf, call, cookieFrom } from './harness.mjs';
 
 const COOKIE = 'dreamauth_session';
 const servers = [];
@@ -22,32 +22,6 @@ async function startServer(env = {}) {
   servers.push(s);
   await s.start();
   return s;
-}
-
-// One fetch with the knobs these tests need; never follows redirects.
-async function call(s, path, { method = 'GET', json, form, body, headers = {}, cookie } = {}) {
-  const h = { ...headers };
-  if (cookie) h.cookie = cookie;
-  if (json !== undefined) {
-    h['content-type'] ??= 'application/json';
-    body = typeof json === 'string' ? json : JSON.stringify(json);
-    method = method === 'GET' ? 'POST' : method;
-  } else if (form !== undefined) {
-    h['content-type'] ??= 'application/x-www-form-urlencoded';
-    body = new URLSearchParams(form).toString();
-    method = method === 'GET' ? 'POST' : method;
-  }
-  const r = await fetch(s.url + path, { method, headers: h, body, redirect: 'manual' });
-  const text = await r.text();
-  let data;
-  try { data = JSON.parse(text); } catch { data = undefined; }
-  return { status: r.status, headers: r.headers, text, json: data, setCookies: r.headers.getSetCookie() };
-}
-
-function cookieFrom(res, name = COOKIE) {
-  const line = res.setCookies.find((c) => c.startsWith(name + '='));
-  if (!line) return undefined;
-  return line.split(';')[0];
 }
 
 const signUp = (s, email, password = 'correct horse battery', extra = {}) =>

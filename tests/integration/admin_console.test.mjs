@@ -7,9 +7,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { Server, freshDatabase, psql, TEST_SECRET, BIN, ROOT } from './harness.mjs';
+import { Server, freshDatabase, psql, TEST_SECRET, BIN, ROOT, launchChromium } from './harness.mjs';
 
 const PASSWORD = 'correct horse battery';
 const ARTIFACTS = join(ROOT, 'tests', 'artifacts');
@@ -38,15 +38,7 @@ after(async () => {
 });
 
 async function launch(t) {
-  if (!existsSync('/usr/bin/chromium')) {
-    if (process.env.CI) assert.fail('/usr/bin/chromium is missing (scripts/install-deps.sh --test installs it)');
-    t.skip('no /usr/bin/chromium');
-    return null;
-  }
-  const { chromium } = await import('playwright-core');
-  browser = browser || await chromium.launch({ executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--no-first-run', '--host-resolver-rules=MAP localhost 127.0.0.1'] });
+  browser = browser || await launchChromium(t);
   return browser;
 }
 

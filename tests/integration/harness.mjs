@@ -2,9 +2,10 @@
 // on the PostgreSQL cluster started by tests/run_all.sh, and the real
 // dreamauth binary started and stopped as an operator would.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, createWriteStream, chmodSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, createWriteStream, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
+import assert from 'node:assert/strict';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 
@@ -117,6 +118,53 @@ export class Server {
     const c = this.children().find((x) => x.title === title);
     return c ? c.pid : undefined;
   }
+}
+
+export const SESSION_COOKIE = 'dreamauth_session';
+
+// One fetch to a Server with the knobs the API tests need; never follows
+// redirects. json or form make the body (and a POST unless method says
+// otherwise); cookie: a Cookie header, or browser: a cookie jar (its header,
+// and take() for the answer's Set-Cookie).
+export async function call(s, path, { method, json, form, body, headers = {}, cookie, browser } = {}) {
+  const h = { ...headers };
+  if (cookie) h.cookie = cookie;
+  if (browser && browser.cookies.size) h.cookie = browser.header;
+  if (json !== undefined) {
+    h['content-type'] ??= 'application/json';
+    body = typeof json === 'string' ? json : JSON.stringify(json);
+  } else if (form !== undefined) {
+    h['content-type'] ??= 'application/x-www-form-urlencoded';
+    body = new URLSearchParams(form).toString();
+  }
+  const r = await fetch(s.url + path, { method: method ?? (body === undefined ? 'GET' : 'POST'), headers: h, body,
+    redirect: 'manual' });
+  if (browser) browser.take(r);
+  const text = await r.text();
+  let data;
+  try { data = JSON.parse(text); } catch { data = undefined; }
+  return { status: r.status, headers: r.headers, text, json: data, setCookies: r.headers.getSetCookie() };
+}
+
+// name=value of the cookie a call's answer sets, or undefined.
+export function cookieFrom(res, name = SESSION_COOKIE) {
+  const line = res.setCookies.find((c) => c.startsWith(name + '='));
+  return line ? line.split(';')[0] : undefined;
+}
+
+// Headless Chromium (playwright-core) for test t, or null with t skipped
+// where /usr/bin/chromium is missing (a failure under CI, which installs it).
+// The pages are browsed at localhost (WebAuthn refuses IP addresses).
+export async function launchChromium(t) {
+  if (!existsSync('/usr/bin/chromium')) {
+    if (process.env.CI) assert.fail('/usr/bin/chromium is missing (scripts/install-deps.sh --test installs it)');
+    t.skip('no /usr/bin/chromium');
+    return null;
+  }
+  const { chromium } = await import('playwright-core');
+  return chromium.launch({ executablePath: '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+      '--disable-sync', '--no-first-run', '--host-resolver-rules=MAP localhost 127.0.0.1'] });
 }
 
 // Raw HTTP over a socket: for requests fetch() refuses to send. halfClose:

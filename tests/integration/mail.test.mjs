@@ -11,7 +11,7 @@ import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { mkdtempSync, chmodSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Server, freshDatabase, freePort, psql, sleep, TEST_SECRET, BIN, ROOT, rawRequest, statusOf } from './harness.mjs';
+import { Server, freshDatabase, freePort, psql, sleep, TEST_SECRET, BIN, ROOT, rawRequest, statusOf, call, cookieFrom } from './harness.mjs';
 
 const COOKIE = 'dreamauth_session';
 const SMTP_USER = 'mailer';
@@ -89,30 +89,6 @@ async function startServer(env = {}) {
   servers.push(s);
   await s.start();
   return s;
-}
-
-async function call(s, path, { method = 'GET', json, form, body, headers = {}, cookie } = {}) {
-  const h = { ...headers };
-  if (cookie) h.cookie = cookie;
-  if (json !== undefined) {
-    h['content-type'] ??= 'application/json';
-    body = typeof json === 'string' ? json : JSON.stringify(json);
-    method = method === 'GET' ? 'POST' : method;
-  } else if (form !== undefined) {
-    h['content-type'] ??= 'application/x-www-form-urlencoded';
-    body = new URLSearchParams(form).toString();
-    method = method === 'GET' ? 'POST' : method;
-  }
-  const r = await fetch(s.url + path, { method, headers: h, body, redirect: 'manual' });
-  const text = await r.text();
-  let data;
-  try { data = JSON.parse(text); } catch { data = undefined; }
-  return { status: r.status, headers: r.headers, text, json: data, setCookies: r.headers.getSetCookie() };
-}
-
-function cookieFrom(res, name = COOKIE) {
-  const line = res.setCookies.find((c) => c.startsWith(name + '='));
-  return line ? line.split(';')[0] : undefined;
 }
 
 const signUp = (s, email, password = 'correct horse battery', extra = {}) =>

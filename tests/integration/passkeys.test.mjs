@@ -20,9 +20,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, generateKeyPairSync, randomBytes, sign as cryptoSign } from 'node:crypto';
-import { existsSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { Server, freshDatabase, psql, TEST_SECRET } from './harness.mjs';
+import { Server, freshDatabase, psql, TEST_SECRET, call, launchChromium } from './harness.mjs';
 
 const COOKIE = 'dreamauth_session';
 const CLIENT = { clientId: 'app', clientSecret: 'app-secret-0123456789', name: 'App',
@@ -65,22 +65,6 @@ class Browser {
     }
   }
   get session() { return this.cookies.get(COOKIE); }
-}
-
-async function call(s, path, { method, json, body, headers = {}, browser } = {}) {
-  const h = { ...headers };
-  if (browser && browser.cookies.size) h.cookie = browser.header;
-  if (json !== undefined) {
-    h['content-type'] ??= 'application/json';
-    body = typeof json === 'string' ? json : JSON.stringify(json);
-  }
-  const r = await fetch(s.url + path, { method: method ?? (body === undefined ? 'GET' : 'POST'), headers: h, body,
-    redirect: 'manual' });
-  if (browser) browser.take(r);
-  const text = await r.text();
-  let data;
-  try { data = JSON.parse(text); } catch { data = undefined; }
-  return { status: r.status, headers: r.headers, text, json: data, setCookies: r.headers.getSetCookie() };
 }
 
 // ---- CBOR (RFC 8949), just what WebAuthn needs ----
@@ -712,19 +696,6 @@ test('ENABLE_PASSKEYS=false: every passkey path is 404, no button, no autofill h
 });
 
 // ---- real Chromium with the DevTools virtual authenticator ----
-
-async function launchChromium(t) {
-  if (!existsSync('/usr/bin/chromium')) {
-    if (process.env.CI) assert.fail('/usr/bin/chromium is missing (scripts/install-deps.sh --test installs it)');
-    t.skip('no /usr/bin/chromium');
-    return null;
-  }
-  const { chromium } = await import('playwright-core');
-  // WebAuthn refuses IP addresses: the pages are browsed at localhost.
-  return chromium.launch({ executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--no-first-run', '--host-resolver-rules=MAP localhost 127.0.0.1'] });
-}
 
 // A page with its own virtual authenticator; errors collected.
 async function pageWithAuthenticator(browser, options) {

@@ -9,10 +9,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { existsSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { SiweMessage, generateNonce } from 'siwe';
 import { Wallet, Signature, getBytes } from 'ethers';
-import { Server, freshDatabase, psql, TEST_SECRET } from './harness.mjs';
+import { Server, freshDatabase, psql, TEST_SECRET, call, cookieFrom, launchChromium } from './harness.mjs';
 
 const COOKIE = 'dreamauth_session';
 const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
@@ -44,22 +44,6 @@ after(async () => { for (const s of servers) await s.stop(); });	// SIGTERM: san
 
 // ---- helpers ----
 
-async function call(s, path, { method, json, body, headers = {}, cookie } = {}) {
-  const h = { ...headers };
-  if (cookie) h.cookie = cookie;
-  if (json !== undefined) {
-    h['content-type'] ??= 'application/json';
-    body = typeof json === 'string' ? json : JSON.stringify(json);
-  }
-  const r = await fetch(s.url + path, { method: method ?? (body === undefined ? 'GET' : 'POST'), headers: h, body,
-    redirect: 'manual' });
-  const text = await r.text();
-  let data;
-  try { data = JSON.parse(text); } catch { data = undefined; }
-  return { status: r.status, headers: r.headers, text, json: data, setCookies: r.headers.getSetCookie() };
-}
-
-const cookieOf = (res) => (res.setCookies.find((c) => c.startsWith(COOKIE + '=')) || '').split(';')[0] || undefined;
 const domainOf = (s) => `localhost:${s.port}`;
 const originOf = (s) => `http://localhost:${s.port}`;
 
@@ -195,7 +179,7 @@ test('a message from the siwe package signed by ethers signs up, then signs in; 
     { json: { email: `0x${'ab'.repeat(20)}@wallet.invalid`, password: 'correct horse battery staple', name: 'S' } });
   assert.equal(squat.status, 400, squat.text);
   assert.equal(squat.json.error, 'invalid_email');
-  const cookie = cookieOf(r);
+  const cookie = cookieFrom(r);
   assert.ok(cookie);
   assert.equal(psql(dbUrl, `select amr from sessions where user_id = '${r.json.user.id}'`), 'eth');
   let fa = await forwardAuth(S, cookie);
@@ -247,7 +231,7 @@ test('nonces are single use and valid across instances; registration closed refu
   r = await verify(B, body);
   assert.equal(r.status, 200, r.text);
   assert.equal(r.json.status, 'signed_in');
-  assert.equal((await forwardAuth(S, cookieOf(r))).status, 200);
+  assert.equal((await forwardAuth(S, cookieFrom(r))).status, 200);
   // replayed: at the same instance and at the other
   await refused(B, body, 401, 'invalid_nonce');
   await refused(S, body, 401, 'invalid_nonce');
@@ -331,7 +315,7 @@ test('forged, stale and foreign messages are refused with a 4xx and a clear erro
 test('a signed-in account links several wallets, lists and unlinks them; a wallet belongs to one account', async () => {
   const up = await call(S, '/api/auth/sign-up/email', { json: { email: 'linker@example.com', password: 'correct horse battery' } });
   assert.equal(up.status, 201, up.text);
-  const cookie = cookieOf(up);
+  const cookie = cookieFrom(up);
   const [w1, w2] = [Wallet.createRandom(), Wallet.createRandom()];
   for (const w of [w1, w2]) {
     const r = await verify(S, await signed(S, w), cookie);
@@ -349,7 +333,7 @@ test('a signed-in account links several wallets, lists and unlinks them; a walle
   // a linked wallet signs in to that account (without a cookie)
   let r = await verify(S, await signed(S, w2));
   assert.equal(r.status, 200, r.text);
-  assert.equal((await forwardAuth(S, cookieOf(r))).headers.get('x-auth-email'), 'linker@example.com');
+  assert.equal((await forwardAuth(S, cookieFrom(r))).headers.get('x-auth-email'), 'linker@example.com');
   // someone else's wallet cannot be linked
   const stranger = Wallet.createRandom();
   assert.equal((await verify(S, await signed(S, stranger))).status, 201);
@@ -369,7 +353,7 @@ test('a signed-in account links several wallets, lists and unlinks them; a walle
   // a wallet-only account may not: it could never sign in again
   const solo = Wallet.createRandom();
   const made = await verify(S, await signed(S, solo));
-  r = await call(S, '/api/auth/siwe/unlink', { json: { walletAddress: solo.address }, cookie: cookieOf(made) });
+  r = await call(S, '/api/auth/siwe/unlink', { json: { walletAddress: solo.address }, cookie: cookieFrom(made) });
   assert.equal(r.status, 409, r.text);
   assert.equal(r.json.error, 'last_sign_in_method');
   // signed out: 401; cross-site: refused
@@ -383,7 +367,7 @@ test('a signed-in account links several wallets, lists and unlinks them; a walle
 
 test('ID tokens of a wallet session say amr ["eth"]; scope wallet adds wallet_address (EIP-55)', async () => {
   const w = Wallet.createRandom();
-  const cookie = cookieOf(await verify(S, await signed(S, w)));
+  const cookie = cookieFrom(await verify(S, await signed(S, w)));
   const verifier = randomBytes(32).toString('base64url');
   const challenge = createHash('sha256').update(verifier).digest('base64url');
   const q = new URLSearchParams({ response_type: 'code', client_id: 'app', redirect_uri: CLIENT.redirectURLs[0],
@@ -420,7 +404,7 @@ test('the sign-in and account pages carry the buttons and the script; ENABLE_SIW
   assert.match(js.headers.get('content-type'), /javascript/);
   assert.match(js.text, /personal_sign/);
   const up = await call(S, '/api/auth/sign-up/email', { json: { email: 'pages@example.com', password: 'correct horse battery' } });
-  page = await call(S, '/account', { cookie: cookieOf(up) });
+  page = await call(S, '/account', { cookie: cookieFrom(up) });
   assert.equal(page.status, 200);
   assert.match(page.text, /id="siwe-link"/);
   assert.match(page.text, /id="siwe-wallets"/);
@@ -436,7 +420,7 @@ test('the sign-in and account pages carry the buttons and the script; ENABLE_SIW
   page = await call(off, '/login');
   assert.equal(page.status, 200);
   assert.doesNotMatch(page.text, /siwe|Ethereum/i);
-  page = await call(off, '/account', { cookie: cookieOf(up) });
+  page = await call(off, '/account', { cookie: cookieFrom(up) });
   assert.equal(page.status, 200);
   assert.doesNotMatch(page.text, /siwe|Ethereum/i);
   // and a message signed for it (its nonce from S) is refused
@@ -470,16 +454,9 @@ function injectedProvider({ address, chainIdHex }) {
 }
 
 test('headless Chromium: "Sign in with Ethereum" on /login with an injected wallet, then forward-auth', async (t) => {
-  if (!existsSync('/usr/bin/chromium')) {
-    if (process.env.CI) assert.fail('/usr/bin/chromium is missing (scripts/install-deps.sh --test installs it)');
-    t.skip('no /usr/bin/chromium');
-    return;
-  }
-  const { chromium } = await import('playwright-core');
+  const browser = await launchChromium(t);
+  if (!browser) return;
   const wallet = Wallet.createRandom();
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--no-first-run', '--host-resolver-rules=MAP localhost 127.0.0.1'] });
   try {
     const context = await browser.newContext();
     const page = await context.newPage();

@@ -14,10 +14,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as jose from 'jose';
-import { Server, freshDatabase, psql, TEST_SECRET, sleep, BIN } from './harness.mjs';
+import { Server, freshDatabase, psql, TEST_SECRET, sleep, BIN, launchChromium } from './harness.mjs';
 
 const PASSWORD = 'correct horse battery';
 const COOKIE = 'dreamauth_session';
@@ -754,18 +754,6 @@ test('/api/verify: X-Auth-AMR from the session and from Bearer tokens; FORWARD_A
 });
 
 // ---- headless Chromium ----
-
-async function launchChromium(t) {
-  if (!existsSync('/usr/bin/chromium')) {
-    if (process.env.CI) assert.fail('/usr/bin/chromium is missing (scripts/install-deps.sh --test installs it)');
-    t.skip('no /usr/bin/chromium');
-    return null;
-  }
-  const { chromium } = await import('playwright-core');
-  return chromium.launch({ executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--no-first-run', '--host-resolver-rules=MAP localhost 127.0.0.1'] });
-}
 
 test('Chromium: enroll TOTP from the account page, sign out, sign in with password + code, then with a recovery code',
   async (t) => {

@@ -3,13 +3,15 @@
  * the test_store_*.c, test_signer_actor.c): the server named by DREAMAUTH_TEST_DATABASE_URL (the
  * test fails, never silently passes, without it), a URL for another database
  * on that server, and a fresh database of the test's own (named after the
- * test and its pid, migrated with the embedded migrations) dropped at the end.
+ * test and its pid, migrated with the embedded migrations) dropped at the end;
+ * bytea parameters (one-byte fills, token hashes) as the store takes them.
  * Include after tests/unit/check.h.
  */
 #ifndef DREAMAUTH_DB_TEST_UTIL_H
 #define DREAMAUTH_DB_TEST_UTIL_H
 #include "common/db.h"
 #include "common/migrate.h"
+#include "common/secure.h"
 
 #include <stdbool.h>
 #include <stdarg.h>
@@ -157,5 +159,25 @@ static inline void test_db_create(struct test_db *t, const char *test)
 		test_db_drop(t);
 		exit(1);
 	}
+}
+/* "\x" + n (at most 64) bytes of b in hex: a bytea parameter (a hash, a
+ * credential ID) made of one byte, from a ring of 16 buffers so that one
+ * call can take several. */
+static inline const char *test_db_bytea_of(unsigned b, int n)
+{
+	static char out[16][2 + 2 * 64 + 1];
+	static int next;
+	char *h = out[next++ % 16];
+	h[0] = '\\';
+	h[1] = 'x';
+	for (int i = 0; i < n && i < 64; i++)
+		snprintf(h + 2 + 2 * i, 3, "%02x", b & 0xff);
+	return h;
+}
+
+/* "\x" + hex SHA-256 of token: how a token travels to the store. */
+static inline void test_db_token_hash(const char *token, char out[SECURE_SHA256_PARAM_LEN])
+{
+	secure_sha256_param(token, strlen(token), out);
 }
 #endif

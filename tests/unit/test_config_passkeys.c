@@ -3,8 +3,8 @@
  * anchors file; one clear error per bad value. */
 #include "common/config.h"
 #include "tests/unit/check.h"
+#include "tests/unit/config_test_util.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,30 +13,6 @@
 static const char *const passkey_vars[] = { "PASSKEY_RP_ID", "PASSKEY_ORIGINS", "PASSKEY_USER_VERIFICATION",
 	"PASSKEY_ATTESTATION", "PASSKEY_ATTESTATION_REQUIRE_TRUSTED", "PASSKEY_TRUST_ANCHORS_FILE", "AUTH_URL",
 	"BETTER_AUTH_URL", "DATABASE_URL", "LISTEN", "PORT", NULL };
-
-static int load(char *err, size_t len)
-{
-	config_free();
-	err[0] = '\0';
-	return config_load(err, len);
-}
-
-/* Loads with only the given NAME=value pairs set (NULL-terminated). */
-static int load_with(char *err, size_t len, ...)
-{
-	for (int i = 0; passkey_vars[i]; i++)
-		unsetenv(passkey_vars[i]);
-	va_list ap;
-	va_start(ap, len);
-	for (const char *kv; (kv = va_arg(ap, const char *));) {
-		char name[64];
-		const char *eq = strchr(kv, '=');
-		snprintf(name, sizeof(name), "%.*s", (int)(eq - kv), kv);
-		setenv(name, eq + 1, 1);
-	}
-	va_end(ap);
-	return load(err, len);
-}
 
 #define ERR_STARTS(prefix) CHECK(strncmp(err, prefix, strlen(prefix)) == 0)
 
@@ -59,7 +35,7 @@ int main(void)
 	char err[300];
 
 	/* defaults: the RP ID is AUTH_URL's host, the one origin AUTH_URL's */
-	CHECK_EQ_INT(load_with(err, sizeof(err), NULL), 0);
+	CHECK_EQ_INT(config_test_load_only(passkey_vars, err, sizeof(err), NULL), 0);
 	CHECK_EQ_STR(cfg.passkey_rp_id, "localhost");
 	CHECK_EQ_INT(cfg.n_passkey_origins, 1);
 	CHECK_EQ_STR(cfg.passkey_origins[0], "http://localhost:3000");
@@ -68,12 +44,12 @@ int main(void)
 	CHECK(cfg.passkey_trust_anchors_pem == NULL);
 
 	/* a path is not part of the origin; case is folded */
-	CHECK_EQ_INT(load_with(err, sizeof(err), "AUTH_URL=https://Auth.Example.COM/idp", NULL), 0);
+	CHECK_EQ_INT(config_test_load_only(passkey_vars, err, sizeof(err), "AUTH_URL=https://Auth.Example.COM/idp", NULL), 0);
 	CHECK_EQ_STR(cfg.passkey_rp_id, "auth.example.com");
 	CHECK_EQ_STR(cfg.passkey_origins[0], "https://auth.example.com");
 
 	/* a parent domain as RP ID, and extra origins inside it */
-	CHECK_EQ_INT(load_with(err, sizeof(err), "AUTH_URL=https://auth.example.com:8443", "PASSKEY_RP_ID=Example.com",
+	CHECK_EQ_INT(config_test_load_only(passkey_vars, err, sizeof(err), "AUTH_URL=https://auth.example.com:8443", "PASSKEY_RP_ID=Example.com",
 	                 "PASSKEY_ORIGINS= https://app.example.com , https://example.com,https://auth.example.com:8443",
 	                 NULL),
 	    0);
@@ -84,47 +60,47 @@ int main(void)
 	CHECK_EQ_STR(cfg.passkey_origins[2], "https://example.com");
 
 	/* refusals, each naming its variable */
-	CHECK_EQ_INT(load_with(err, sizeof(err), "AUTH_URL=https://auth.example.com", "PASSKEY_RP_ID=other.com", NULL), -1);
+	CHECK_EQ_INT(config_test_load_only(passkey_vars, err, sizeof(err), "AUTH_URL=https://auth.example.com", "PASSKEY_RP_ID=other.com", NULL), -1);
 	ERR_STARTS("PASSKEY_RP_ID: AUTH_URL's host auth.example.com is not other.com");
-	CHECK_EQ_INT(load_with(err, sizeof(err), "AUTH_URL=https://auth.example.com", "PASSKEY_RP_ID=ample.com", NULL), -1);
+	CHECK_EQ_INT(config_test_load_only(passkey_vars, err, sizeof(err), "AUTH_URL=https://auth.example.com", "PASSKEY_RP_ID=ample.com", NULL), -1);
 	ERR_STARTS("PASSKEY_RP_ID:");	/* a suffix of the name, not a parent domain */
-	CHECK_EQ_INT(load_with(err, sizeof(err), "PASSKEY_RP_ID=exa mple.com", NULL), -1);
+	CHECK_EQ_INT(config_test_load_only(passkey_vars, err, sizeof(err), "PASSKEY_RP_ID=exa mple.com", NULL), -1);
 	ERR_STARTS("PASSKEY_RP_ID: not a domain name");
-	CHECK_EQ_INT(load_with(err, sizeof(err), "AUTH_URL=https://auth.example.com",
+	CHECK_EQ_INT(config_test_load_only(passkey_vars, err, sizeof(err), "AUTH_URL=https://auth.example.com",
 	                 "PASSKEY_ORIGINS=https://evil.com", NULL),
 	    -1);
 	ERR_STARTS("PASSKEY_ORIGINS: the host of \"https://evil.com\" is not inside the RP ID auth.example.com");
-	CHECK_EQ_INT(load_with(err, sizeof(err), "AUTH_URL=https://example.com", "PASSKEY_ORIGINS=http://example.com",
+	CHECK_EQ_INT(config_test_load_only(passkey_vars, err, sizeof(err), "AUTH_URL=https://example.com", "PASSKEY_ORIGINS=http://example.com",
 	                 NULL),
 	    -1);
 	ERR_STARTS("PASSKEY_ORIGINS: \"http://example.com\" is not an origin");
-	CHECK_EQ_INT(load_with(err, sizeof(err), "AUTH_URL=https://example.com",
+	CHECK_EQ_INT(config_test_load_only(passkey_vars, err, sizeof(err), "AUTH_URL=https://example.com",
 	                 "PASSKEY_ORIGINS=https://example.com/login", NULL),
 	    -1);
 	ERR_STARTS("PASSKEY_ORIGINS: \"https://example.com/login\" is not an origin");
-	CHECK_EQ_INT(load_with(err, sizeof(err), "AUTH_URL=https://example.com", "PASSKEY_ORIGINS=https://example.com,,",
+	CHECK_EQ_INT(config_test_load_only(passkey_vars, err, sizeof(err), "AUTH_URL=https://example.com", "PASSKEY_ORIGINS=https://example.com,,",
 	                 NULL),
 	    -1);
 	ERR_STARTS("PASSKEY_ORIGINS: an empty");
-	CHECK_EQ_INT(load_with(err, sizeof(err), "PASSKEY_USER_VERIFICATION=always", NULL), -1);
+	CHECK_EQ_INT(config_test_load_only(passkey_vars, err, sizeof(err), "PASSKEY_USER_VERIFICATION=always", NULL), -1);
 	ERR_STARTS("PASSKEY_USER_VERIFICATION: expected required, preferred or discouraged");
-	CHECK_EQ_INT(load_with(err, sizeof(err), "PASSKEY_ATTESTATION=enterprise", NULL), -1);
+	CHECK_EQ_INT(config_test_load_only(passkey_vars, err, sizeof(err), "PASSKEY_ATTESTATION=enterprise", NULL), -1);
 	ERR_STARTS("PASSKEY_ATTESTATION: expected none or direct");
-	CHECK_EQ_INT(load_with(err, sizeof(err), "PASSKEY_ATTESTATION_REQUIRE_TRUSTED=true", NULL), -1);
+	CHECK_EQ_INT(config_test_load_only(passkey_vars, err, sizeof(err), "PASSKEY_ATTESTATION_REQUIRE_TRUSTED=true", NULL), -1);
 	ERR_STARTS("PASSKEY_ATTESTATION_REQUIRE_TRUSTED=true needs PASSKEY_ATTESTATION=direct");
-	CHECK_EQ_INT(load_with(err, sizeof(err), "PASSKEY_ATTESTATION=direct", "PASSKEY_ATTESTATION_REQUIRE_TRUSTED=yes",
+	CHECK_EQ_INT(config_test_load_only(passkey_vars, err, sizeof(err), "PASSKEY_ATTESTATION=direct", "PASSKEY_ATTESTATION_REQUIRE_TRUSTED=yes",
 	                 NULL),
 	    -1);
 	ERR_STARTS("PASSKEY_ATTESTATION_REQUIRE_TRUSTED=true needs PASSKEY_TRUST_ANCHORS_FILE");
-	CHECK_EQ_INT(load_with(err, sizeof(err), "PASSKEY_ATTESTATION_REQUIRE_TRUSTED=maybe", NULL), -1);
+	CHECK_EQ_INT(config_test_load_only(passkey_vars, err, sizeof(err), "PASSKEY_ATTESTATION_REQUIRE_TRUSTED=maybe", NULL), -1);
 	ERR_STARTS("PASSKEY_ATTESTATION_REQUIRE_TRUSTED: expected true or false");
 
 	/* the policies */
-	CHECK_EQ_INT(load_with(err, sizeof(err), "PASSKEY_USER_VERIFICATION=Required", "PASSKEY_ATTESTATION=direct", NULL),
+	CHECK_EQ_INT(config_test_load_only(passkey_vars, err, sizeof(err), "PASSKEY_USER_VERIFICATION=Required", "PASSKEY_ATTESTATION=direct", NULL),
 	    0);
 	CHECK_EQ_INT(cfg.passkey_user_verification, CONFIG_UV_REQUIRED);
 	CHECK(cfg.passkey_attestation_direct);
-	CHECK_EQ_INT(load_with(err, sizeof(err), "PASSKEY_USER_VERIFICATION=discouraged", NULL), 0);
+	CHECK_EQ_INT(config_test_load_only(passkey_vars, err, sizeof(err), "PASSKEY_USER_VERIFICATION=discouraged", NULL), 0);
 	CHECK_EQ_INT(cfg.passkey_user_verification, CONFIG_UV_DISCOURAGED);
 
 	/* trust anchors: read at start, at least one certificate */
@@ -134,20 +110,20 @@ int main(void)
 	CHECK_EQ_INT(write(fd, "not a certificate\n", 18), 18);
 	char file_var[80];
 	snprintf(file_var, sizeof(file_var), "PASSKEY_TRUST_ANCHORS_FILE=%s", path);
-	CHECK_EQ_INT(load_with(err, sizeof(err), "PASSKEY_ATTESTATION=direct", "PASSKEY_ATTESTATION_REQUIRE_TRUSTED=true",
+	CHECK_EQ_INT(config_test_load_only(passkey_vars, err, sizeof(err), "PASSKEY_ATTESTATION=direct", "PASSKEY_ATTESTATION_REQUIRE_TRUSTED=true",
 	                 file_var, NULL),
 	    -1);
 	ERR_STARTS("PASSKEY_TRUST_ANCHORS_FILE: no PEM certificate in");
 	CHECK_EQ_INT(ftruncate(fd, 0), 0);
 	CHECK_EQ_INT(pwrite(fd, test_root_pem, strlen(test_root_pem), 0), (long)strlen(test_root_pem));
 	close(fd);
-	CHECK_EQ_INT(load_with(err, sizeof(err), "PASSKEY_ATTESTATION=direct", "PASSKEY_ATTESTATION_REQUIRE_TRUSTED=true",
+	CHECK_EQ_INT(config_test_load_only(passkey_vars, err, sizeof(err), "PASSKEY_ATTESTATION=direct", "PASSKEY_ATTESTATION_REQUIRE_TRUSTED=true",
 	                 file_var, NULL),
 	    0);
 	CHECK(cfg.passkey_attestation_require_trusted);
 	CHECK(cfg.passkey_trust_anchors_pem && strstr(cfg.passkey_trust_anchors_pem, "BEGIN CERTIFICATE"));
 	unlink(path);
-	CHECK_EQ_INT(load_with(err, sizeof(err), file_var, NULL), -1);
+	CHECK_EQ_INT(config_test_load_only(passkey_vars, err, sizeof(err), file_var, NULL), -1);
 	ERR_STARTS("PASSKEY_TRUST_ANCHORS_FILE: cannot open");
 
 	config_free();

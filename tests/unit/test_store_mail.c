@@ -67,15 +67,6 @@ static void last_code(char out[8])
 	snprintf(out, 8, "%.6s", scalar("SELECT subject FROM outbox ORDER BY id DESC LIMIT 1"));
 }
 
-static void hash_hex(const char *token, char out[67])
-{
-	uint8_t h[32];
-	secure_sha256(token, strlen(token), h);
-	out[0] = '\\';
-	out[1] = 'x';
-	secure_hex(h, 32, out + 2);
-}
-
 static const char *outcome(const struct store_reply *r)
 {
 	return r->status == STORE_OK && r->n_rows == 1 ? store_text(r, 0, MAIL_OUTCOME_RESULT) : "(none)";
@@ -110,7 +101,7 @@ static void test_verification(void)
 	CHECK_EQ_INT(strlen(tok), 43);
 	/* only the hash is stored */
 	CHECK_EQ_INT(count("SELECT count(*) FROM email_tokens WHERE purpose = 'verify'"), 1);
-	hash_hex(tok, hex);
+	test_db_token_hash(tok, hex);
 	CHECK_EQ_STR(scalar("SELECT '\\x' || encode(token_hash, 'hex') FROM email_tokens"), hex);
 
 	/* a taken address: CONFLICT, no second mail */
@@ -122,7 +113,7 @@ static void test_verification(void)
 
 	/* wrong token, then the right one once, then used */
 	char wrong[67];
-	hash_hex("not-the-token", wrong);
+	test_db_token_hash("not-the-token", wrong);
 	const struct store_value w[] = { STORE_V_TEXT(wrong) }, ok[] = { STORE_V_TEXT(hex) };
 	CHECK_EQ_INT(run(STORE_OP_EMAIL_VERIFY, w, 1, &r), STORE_OK);
 	CHECK_EQ_STR(outcome(&r), "invalid");
@@ -141,7 +132,7 @@ static void test_verification(void)
 	/* expired: a new link for an unverified account, its expiry passed */
 	sign_up_verify("carol@example.com", "carol@example.com", id);
 	last_token(tok);
-	hash_hex(tok, hex);
+	test_db_token_hash(tok, hex);
 	test_db_exec(db, "UPDATE email_tokens SET expires_at = now() - interval '1 second' WHERE used_at IS NULL");
 	const struct store_value e[] = { STORE_V_TEXT(hex) };
 	CHECK_EQ_INT(run(STORE_OP_EMAIL_VERIFY, e, 1, &r), STORE_OK);
@@ -161,7 +152,7 @@ static void test_verification(void)
 	CHECK_EQ_INT(count("SELECT count(*) FROM outbox"), before);
 	/* a link sent to an old address does not verify a new one */
 	last_token(tok);
-	hash_hex(tok, hex);
+	test_db_token_hash(tok, hex);
 	test_db_exec(db, "UPDATE users SET email_normalized = 'carol2@example.com' WHERE email_normalized = 'carol@example.com'");
 	const struct store_value moved[] = { STORE_V_TEXT(hex) };
 	CHECK_EQ_INT(run(STORE_OP_EMAIL_VERIFY, moved, 1, &r), STORE_OK);
@@ -201,7 +192,7 @@ static void test_reset(void)
 	store_reply_free(&r);
 	CHECK(strstr(scalar("SELECT body_text FROM outbox ORDER BY id DESC LIMIT 1"), "https://app.localhost:3000/reset?a=1&token="));
 	last_token(tok);
-	hash_hex(tok, hex);
+	test_db_token_hash(tok, hex);
 	const struct store_value reset[] = { STORE_V_TEXT(hex), STORE_V_TEXT(HASH_NEW), STORE_V_INT(60) };
 	CHECK_EQ_INT(run(STORE_OP_PASSWORD_RESET, reset, 3, &r), STORE_OK);
 	CHECK_EQ_STR(outcome(&r), "reset");
@@ -250,7 +241,7 @@ static void test_otp(void)
 	CHECK_EQ_INT(strspn(code, "0123456789"), 6);
 	/* at rest: a keyed hash, not SHA-256 of the code */
 	char plain[67];
-	hash_hex(code, plain);
+	test_db_token_hash(code, plain);
 	CHECK_EQ_INT(count("SELECT count(*) FROM email_otps"), 1);
 	CHECK(strcmp(scalar("SELECT '\\x' || encode(code_hash, 'hex') FROM email_otps"), plain) != 0);
 	/* wrong codes: the third kills it, and then even the right one fails */

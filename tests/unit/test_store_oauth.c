@@ -93,16 +93,6 @@ static long number(const char *fmt, ...)
 }
 #define NUMBER number
 
-/* "\x" + hex SHA-256 of token: how a token travels to the store. */
-static void hash_of(const char *token, char out[67])
-{
-	uint8_t h[SHA256_LEN];
-	secure_sha256(token, strlen(token), h);
-	out[0] = '\\';
-	out[1] = 'x';
-	secure_hex(h, SHA256_LEN, out + 2);
-}
-
 static void new_user(const char *email, char out[40])
 {
 	char buf[64];
@@ -168,10 +158,10 @@ static void new_family_of(const char *user, const char *name, const char *family
 
 	snprintf(refresh, sizeof(refresh), "refresh-%s-0", name);
 	snprintf(jti, sizeof(jti), "jti-%s-0", name);
-	hash_of(refresh, refresh_hash);
+	test_db_token_hash(refresh, refresh_hash);
 	char code_text[64];
 	snprintf(code_text, sizeof(code_text), "code-%s", name);
-	hash_of(code_text, code);
+	test_db_token_hash(code_text, code);
 	new_code(code_text, user, "openid profile offline_access", 60);
 	spend(code, "app", &r);
 	store_reply_free(&r);
@@ -204,9 +194,9 @@ static void test_code_spend_and_issue(void)
 	char code[67], nope[67], refresh[67], buf[256];
 	struct store_reply r;
 
-	hash_of("code-1", code);
-	hash_of("no-such-code", nope);
-	hash_of("refresh-1", refresh);
+	test_db_token_hash("code-1", code);
+	test_db_token_hash("no-such-code", nope);
+	test_db_token_hash("refresh-1", refresh);
 	new_code("code-1", user_id, "openid profile offline_access", 60);
 
 	CHECK_EQ_INT(spend(nope, "app", &r), STORE_OK);
@@ -272,7 +262,7 @@ static void test_code_expired_and_inactive(void)
 	char code[67], refresh[67], disabled[40];
 	struct store_reply r;
 
-	hash_of("code-old", code);
+	test_db_token_hash("code-old", code);
 	new_code("code-old", user_id, "openid", -1);
 	CHECK_EQ_INT(spend(code, "app", &r), STORE_OK);
 	CHECK_EQ_INT(r.n_rows, 1);
@@ -281,8 +271,8 @@ static void test_code_expired_and_inactive(void)
 
 	/* A user disabled between the code and its exchange: nothing written at all. */
 	new_user("gone@example.com", disabled);
-	hash_of("code-gone", code);
-	hash_of("refresh-gone", refresh);
+	test_db_token_hash("code-gone", code);
+	test_db_token_hash("refresh-gone", refresh);
 	new_code("code-gone", disabled, "openid offline_access", 60);
 	sql(db, "UPDATE users SET disabled = true WHERE id = '%s'", disabled);
 	CHECK_EQ_INT(spend(code, "app", &r), STORE_OK);
@@ -309,9 +299,9 @@ static void test_rotation(void)
 	struct store_reply r;
 
 	new_family("a", FAM_A, r0);
-	hash_of("refresh-a-1", r1);
-	hash_of("refresh-a-2", r2);
-	hash_of("refresh-a-3", r3);
+	test_db_token_hash("refresh-a-1", r1);
+	test_db_token_hash("refresh-a-2", r2);
+	test_db_token_hash("refresh-a-3", r3);
 
 	/* Unknown, or another client's: invalid, and nothing changes. */
 	CHECK_EQ_INT(rotate(db, r1, "app", NULL, "jti-x", r2, &r), STORE_OK);
@@ -378,7 +368,7 @@ static void test_rotation_refusals(void)
 
 	/* Expired: refused as revoked, spent, the family left alone. */
 	new_family("b", FAM_B, r0);
-	hash_of("refresh-b-1", r1);
+	test_db_token_hash("refresh-b-1", r1);
 	sql(db, "UPDATE oauth_refresh_tokens SET expires_at = now() - interval '1 second' WHERE family_id = '" FAM_B "'");
 	CHECK_EQ_INT(rotate(db, r0, "app", NULL, "jti-b-1", r1, &r), STORE_OK);
 	CHECK_EQ_STR(outcome_of(&r, OAUTH_REFRESHED_OUTCOME), "revoked");
@@ -402,14 +392,14 @@ static void test_rotation_refusals(void)
 	store_reply_free(&r);
 	CHECK_EQ_STR(VALUE(buf, "SELECT used_at IS NULL FROM oauth_refresh_tokens WHERE token_hash = sha256('refresh-d-0')"), "t");
 	CHECK_EQ_INT(NUMBER("SELECT count(*) FROM oauth_access_tokens WHERE jti = 'jti-d-1'"), 0);
-	hash_of("refresh-d-1", r1);
+	test_db_token_hash("refresh-d-1", r1);
 	CHECK_EQ_INT(rotate(db, d0, "app", NULL, "jti-d-1", r1, &r), STORE_OK);
 	CHECK_EQ_STR(outcome_of(&r, OAUTH_REFRESHED_OUTCOME), "issued");
 	store_reply_free(&r);
 
 	/* A family from before migration 008 (no row of its own) gets one. */
 	sql(db, "DELETE FROM oauth_token_families WHERE family_id = '" FAM_D "'");
-	hash_of("refresh-d-2", r0);
+	test_db_token_hash("refresh-d-2", r0);
 	CHECK_EQ_INT(rotate(db, r1, "app", NULL, "jti-d-2", r0, &r), STORE_OK);
 	CHECK_EQ_STR(outcome_of(&r, OAUTH_REFRESHED_OUTCOME), "issued");
 	store_reply_free(&r);
@@ -424,7 +414,7 @@ static void test_describe_and_revoke_refresh(void)
 	struct store_reply r;
 
 	new_family("e", FAM_E, e0);
-	hash_of("no-such-refresh", nope);
+	test_db_token_hash("no-such-refresh", nope);
 	CHECK_EQ_INT(RUN(STORE_OP_OAUTH_REFRESH_DESCRIBE, &r, STORE_V_TEXT(e0), STORE_V_TEXT("app")), STORE_OK);
 	CHECK_EQ_INT(r.n_rows, 1);
 	CHECK_EQ_STR(store_text(&r, 0, OAUTH_REFRESH_INFO_USER_ID), user_id);
@@ -682,8 +672,8 @@ static void test_race_same_token(void)
 	struct store_reply r;
 
 	new_family("r", FAM_R, r0);
-	hash_of("refresh-r-a", ha);
-	hash_of("refresh-r-b", hb);
+	test_db_token_hash("refresh-r-a", ha);
+	test_db_token_hash("refresh-r-b", hb);
 	PGconn *lock = hold_users_lock();
 	struct racer first = race_start(RACE_ROTATE, r0, "jti-r-a", ha);
 	CHECK(wait_for_waiters(1));
@@ -716,8 +706,8 @@ static void test_race_older_token(void)
 	struct store_reply r;
 
 	new_family("s", FAM_S, s0);
-	hash_of("refresh-s-1", s1);
-	hash_of("refresh-s-2", s2);
+	test_db_token_hash("refresh-s-1", s1);
+	test_db_token_hash("refresh-s-2", s2);
 	rotate(db, s0, "app", NULL, "jti-s-1", s1, &r);
 	store_reply_free(&r);
 	PGconn *lock = hold_users_lock();
@@ -741,7 +731,7 @@ static void test_race_code_replay(void)
 	char code[67], outcome[32];
 	struct store_reply r;
 
-	hash_of("code-race", code);
+	test_db_token_hash("code-race", code);
 	new_code("code-race", user_id, "openid offline_access", 60);
 	spend(code, "app", &r);
 	store_reply_free(&r);
@@ -770,7 +760,7 @@ static void test_families_revoked_by_owner(void)
 	struct store_reply r;
 
 	new_family_of(other_user_id, "t", FAM_T, t0);
-	hash_of("refresh-t-1", t1);
+	test_db_token_hash("refresh-t-1", t1);
 	CHECK(revoke_user_grants(db, other_user_id));
 	CHECK_EQ_STR(VALUE(buf, "SELECT revoked_at IS NOT NULL FROM oauth_token_families WHERE family_id = '" FAM_T "'"), "t");
 	CHECK_EQ_INT(rotate(db, t0, "app", NULL, "jti-t-1", t1, &r), STORE_OK);
@@ -783,7 +773,7 @@ static void test_families_revoked_by_owner(void)
 	 * revocation's UPDATE would wait on the spent token, skip it, and never
 	 * see the new pair. */
 	new_family_of(other_user_id, "u", FAM_U, u0);
-	hash_of("refresh-u-1", u1);
+	test_db_token_hash("refresh-u-1", u1);
 	char lock_sql[128];
 	snprintf(lock_sql, sizeof(lock_sql), "SELECT 1 FROM users WHERE id = '%s' FOR UPDATE", other_user_id);
 	PGconn *lock = hold_lock(lock_sql);

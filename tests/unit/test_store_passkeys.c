@@ -47,21 +47,8 @@ static char *test_url;
 
 /* ---- values ---- */
 
-/* "\x" + n bytes of b, as bytea hex, from a ring of buffers. */
-static const char *bytes_hex(unsigned b, int n)
-{
-	static char out[16][2 + 2 * 64 + 1];
-	static int next;
-	char *h = out[next++ % 16];
-	h[0] = '\\';
-	h[1] = 'x';
-	for (int i = 0; i < n; i++)
-		snprintf(h + 2 + 2 * i, 3, "%02x", b & 0xff);
-	return h;
-}
-
-#define HASH(b) bytes_hex((b), 32)		/* a challenge, binding or token hash */
-#define CRED(b) bytes_hex((b), 16)		/* a credential ID */
+#define HASH(b) test_db_bytea_of((b), 32)		/* a challenge, binding or token hash */
+#define CRED(b) test_db_bytea_of((b), 16)		/* a credential ID */
 
 static const char *const cose_key = "\\xa5010203262001215820"
 				    "0101010101010101010101010101010101010101010101010101010101010101"

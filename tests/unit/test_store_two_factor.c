@@ -44,14 +44,7 @@ static void base32_decode(const char *in, uint8_t *out, size_t *len)
 /* A pending sign-in's hash: "\x" + 64 hex digits of byte b. */
 static const char *pending(unsigned b)
 {
-	static char out[4][67];
-	static int next;
-	char *h = out[next++ % 4];
-	h[0] = '\\';
-	h[1] = 'x';
-	for (int i = 0; i < 32; i++)
-		snprintf(h + 2 + 2 * i, 3, "%02x", b & 0xff);
-	return h;
+	return test_db_bytea_of(b, 32);
 }
 
 static bool begin(unsigned b)

@@ -46,14 +46,7 @@ static PGconn *db;
 /* "\x" + 64 hex digits: a nonce hash made of the byte b. */
 static const char *nonce_hash(unsigned b)
 {
-	static char out[8][67];
-	static int next;
-	char *h = out[next++ % 8];
-	h[0] = '\\';
-	h[1] = 'x';
-	for (int i = 0; i < 32; i++)
-		snprintf(h + 2 + 2 * i, 3, "%02x", b & 0xff);
-	return h;
+	return test_db_bytea_of(b, 32);
 }
 
 /* "0x" + 40 hex digits made of the byte b. */
