@@ -40,7 +40,7 @@ static const char *env_first(const char *name, const char *alias)
 	return (v && *v) ? v : NULL;
 }
 
-static int config_error(char *err, size_t errlen, const char *fmt, ...)
+int config_error(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -87,6 +87,21 @@ static int parse_int_alias(const char *name, const char *alias, long def, long m
 static int parse_int(const char *name, long def, long min, long max, long *out, char *err, size_t errlen)
 {
 	return parse_int_alias(name, NULL, def, min, max, out, err, errlen);
+}
+
+const char *config_env(const char *name)
+{
+	return env_first(name, NULL);
+}
+
+int config_bool(const char *name, bool def, bool *out, char *err, size_t errlen)
+{
+	return parse_bool(name, NULL, def, out, err, errlen);
+}
+
+int config_int(const char *name, long def, long min, long max, long *out, char *err, size_t errlen)
+{
+	return parse_int(name, def, min, max, out, err, errlen);
 }
 
 static char *dup_or_null(const char *v)

@@ -184,6 +184,15 @@ extern const char *const config_setting_names[];	/* NULL-terminated */
 bool config_name_recorded_known(void);
 typedef void (*config_name_fn)(const char *line, void *arg);
 int config_check_names(char **env, config_name_fn report, void *arg);
+/* The readers every config_load_* file shares (common/config.c): a
+ * variable's value (recorded for config_check_names; unset and empty read as
+ * NULL), an error line (returns -1), a boolean (true/1/yes/on,
+ * false/0/no/off) and an integer in [min, max], each error naming the
+ * variable. */
+const char *config_env(const char *name);
+int config_error(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int config_bool(const char *name, bool def, bool *out, char *err, size_t errlen);
+int config_int(const char *name, long def, long min, long max, long *out, char *err, size_t errlen);
 /* CORS_ORIGINS and AUTH_URL's origin (common/config_cors.c), from
  * config_load once AUTH_URL is known. */
 int config_load_cors(char *err, size_t errlen);

@@ -32,72 +32,32 @@
 #include "proto/redirect.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-static const char *env(const char *name)
-{
-	config_note_read(name);	/* known to config_check_names (common/config_names.c) */
-	const char *v = getenv(name);
-	return v && *v ? v : NULL;
-}
-
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
+/* config_int into an int field */
 static int int_setting(const char *name, long def, long min, long max, int *out, char *err, size_t errlen)
 {
-	const char *v = env(name);
-	char *end;
 	long n;
-
-	if (!v) {
-		*out = (int)def;
-		return 0;
-	}
-	errno = 0;
-	n = strtol(v, &end, 10);
-	if (errno || *end || end == v || n < min || n > max)
-		return fail(err, errlen, "%s: expected an integer in [%ld, %ld], got \"%s\"", name, min, max, v);
+	if (config_int(name, def, min, max, &n, err, errlen) < 0)
+		return -1;
 	*out = (int)n;
-	return 0;
-}
-
-static int bool_setting(const char *name, bool def, bool *out, char *err, size_t errlen)
-{
-	const char *v = env(name);
-	if (!v)
-		*out = def;
-	else if (!strcasecmp(v, "true") || !strcmp(v, "1") || !strcasecmp(v, "yes") || !strcasecmp(v, "on"))
-		*out = true;
-	else if (!strcasecmp(v, "false") || !strcmp(v, "0") || !strcasecmp(v, "no") || !strcasecmp(v, "off"))
-		*out = false;
-	else
-		return fail(err, errlen, "%s: expected true or false, got \"%s\"", name, v);
 	return 0;
 }
 
 static int parse_smtp(char *err, size_t errlen)
 {
-	const char *v = env("SMTP_HOST");
+	const char *v = config_env("SMTP_HOST");
 	char addr[MAIL_ADDR_MAX + 1];
 
 	if (!v)
 		return 0;
 	if (strpbrk(v, "/@?#: \t\r\n") && !(v[0] == '[' && v[strlen(v) - 1] == ']'))
-		return fail(err, errlen, "SMTP_HOST: expected a host name or address, got \"%s\"", v);
+		return config_error(err, errlen, "SMTP_HOST: expected a host name or address, got \"%s\"", v);
 	cfg.smtp_host = strdup(v);
-	v = env("SMTP_TLS");
+	v = config_env("SMTP_TLS");
 	if (!v || !strcasecmp(v, "starttls"))
 		cfg.smtp_tls = CONFIG_SMTP_STARTTLS;
 	else if (!strcasecmp(v, "tls") || !strcasecmp(v, "smtps"))
@@ -105,26 +65,26 @@ static int parse_smtp(char *err, size_t errlen)
 	else if (!strcasecmp(v, "none"))
 		cfg.smtp_tls = CONFIG_SMTP_NONE;
 	else
-		return fail(err, errlen, "SMTP_TLS: expected starttls, tls or none, got \"%s\"", v);
+		return config_error(err, errlen, "SMTP_TLS: expected starttls, tls or none, got \"%s\"", v);
 	/* A password in clear text over a network is never what anyone wants. */
 	if (cfg.smtp_tls == CONFIG_SMTP_NONE && !host_is_loopback(cfg.smtp_host, strlen(cfg.smtp_host)))
-		return fail(err, errlen, "SMTP_TLS: none is allowed only for a loopback SMTP_HOST");
+		return config_error(err, errlen, "SMTP_TLS: none is allowed only for a loopback SMTP_HOST");
 	if (int_setting("SMTP_PORT", cfg.smtp_tls == CONFIG_SMTP_TLS ? 465 : cfg.smtp_tls == CONFIG_SMTP_NONE ? 25 : 587,
 	        1, 65535, &cfg.smtp_port, err, errlen))
 		return -1;
-	v = env("SMTP_USER");
+	v = config_env("SMTP_USER");
 	cfg.smtp_user = v ? strdup(v) : NULL;
-	v = env("SMTP_PASS");
+	v = config_env("SMTP_PASS");
 	cfg.smtp_pass = v ? strdup(v) : NULL;
 	if (!cfg.smtp_user != !cfg.smtp_pass)
-		return fail(err, errlen, "SMTP_USER and SMTP_PASS: set both or neither");
-	v = env("SMTP_FROM");
+		return config_error(err, errlen, "SMTP_USER and SMTP_PASS: set both or neither");
+	v = config_env("SMTP_FROM");
 	if (!v)
-		return fail(err, errlen, "SMTP_FROM: required with SMTP_HOST (e.g. \"Example <auth@example.com>\")");
+		return config_error(err, errlen, "SMTP_FROM: required with SMTP_HOST (e.g. \"Example <auth@example.com>\")");
 	if (mail_from_address(v, addr, sizeof(addr)) < 0 || !mail_header_value_ok(v))
-		return fail(err, errlen, "SMTP_FROM: expected \"Name <addr@host>\" or \"addr@host\"");
+		return config_error(err, errlen, "SMTP_FROM: expected \"Name <addr@host>\" or \"addr@host\"");
 	cfg.smtp_from = strdup(v);
-	v = env("SMTP_CA_FILE");
+	v = config_env("SMTP_CA_FILE");
 	cfg.smtp_ca_file = v ? strdup(v) : NULL;
 	return 0;
 }
@@ -137,7 +97,7 @@ int config_load_mail(char *err, size_t errlen)
 	    int_setting("SMTP_MAX_ATTEMPTS", 10, 1, 100, &cfg.smtp_max_attempts, err, errlen) ||
 	    int_setting("SMTP_RETRY_BASE", 30, 1, 86400, &cfg.smtp_retry_base, err, errlen) ||
 	    int_setting("SMTP_POLL_INTERVAL", 5, 1, 3600, &cfg.smtp_poll_interval, err, errlen) ||
-	    bool_setting("REQUIRE_EMAIL_VERIFICATION", false, &cfg.require_email_verification, err, errlen) ||
+	    config_bool("REQUIRE_EMAIL_VERIFICATION", false, &cfg.require_email_verification, err, errlen) ||
 	    int_setting("EMAIL_VERIFICATION_TTL", 86400, 2, 30L * 86400, &cfg.email_verification_ttl, err, errlen) ||
 	    int_setting("PASSWORD_RESET_TTL", 3600, 2, 86400, &cfg.password_reset_ttl, err, errlen) ||
 	    int_setting("EMAIL_OTP_TTL", 300, 2, 3600, &cfg.email_otp_ttl, err, errlen) ||
@@ -146,14 +106,14 @@ int config_load_mail(char *err, size_t errlen)
 	    int_setting("EMAIL_IP_MAX", 20, 1, 1000000, &cfg.email_ip_max, err, errlen))
 		return -1;
 	if (cfg.require_email_verification && !cfg.smtp_host)
-		return fail(err, errlen, "REQUIRE_EMAIL_VERIFICATION: needs SMTP_HOST (nobody could ever verify)");
-	v = env("APP_NAME");
+		return config_error(err, errlen, "REQUIRE_EMAIL_VERIFICATION: needs SMTP_HOST (nobody could ever verify)");
+	v = config_env("APP_NAME");
 	if (v && (strlen(v) > 100 || !mail_header_value_ok(v)))
-		return fail(err, errlen, "APP_NAME: at most 100 bytes, no control characters");
+		return config_error(err, errlen, "APP_NAME: at most 100 bytes, no control characters");
 	if (!v)
 		v = strstr(cfg.issuer, "://") + 3;
 	cfg.app_name = strdup(v);
-	return cfg.app_name ? 0 : fail(err, errlen, "out of memory");
+	return cfg.app_name ? 0 : config_error(err, errlen, "out of memory");
 }
 
 void config_forget_smtp_pass(void)

@@ -13,31 +13,14 @@
  */
 #include "common/config.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-static int observe_error(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-static const char *env_value(const char *name)
-{
-	config_note_read(name);	/* known to config_check_names (common/config_names.c) */
-	const char *v = getenv(name);
-	return v && *v ? v : NULL;
-}
-
 int config_load_observe(char *err, size_t errlen)
 {
-	const char *v = env_value("AUDIT_LOG");
+	const char *v = config_env("AUDIT_LOG");
 	char *end;
 	size_t bad;
 
@@ -46,14 +29,14 @@ int config_load_observe(char *err, size_t errlen)
 	else if (!strcasecmp(v, "stdout"))
 		cfg.audit_log_stdout = true;
 	else
-		return observe_error(err, errlen, "AUDIT_LOG: expected off or stdout, got \"%s\"", v);
+		return config_error(err, errlen, "AUDIT_LOG: expected off or stdout, got \"%s\"", v);
 
-	v = env_value("AUDIT_RETENTION_DAYS");
+	v = config_env("AUDIT_RETENTION_DAYS");
 	cfg.audit_retention_days = 90;
 	if (v) {
 		long n = strtol(v, &end, 10);
 		if (*end || end == v || n < 0 || n > 36500)
-			return observe_error(err, errlen, "AUDIT_RETENTION_DAYS: expected 0 (keep forever) to 36500, got \"%s\"",
+			return config_error(err, errlen, "AUDIT_RETENTION_DAYS: expected 0 (keep forever) to 36500, got \"%s\"",
 			    v);
 		cfg.audit_retention_days = (int)n;
 	}
@@ -64,19 +47,19 @@ int config_load_observe(char *err, size_t errlen)
 	if (!v)
 		v = "127.0.0.1/32,::1/128";
 	if (cidr_list_parse(v, strlen(v), &cfg.metrics_allow, &bad) < 0)
-		return observe_error(err, errlen,
+		return config_error(err, errlen,
 		    "METRICS_ALLOW: expected a comma-separated list of networks (10.0.0.0/8, ::1/128), wrong at \"%.40s\"",
 		    v + (bad < strlen(v) ? bad : strlen(v)));
 
-	v = env_value("METRICS_TOKEN");
+	v = config_env("METRICS_TOKEN");
 	free(cfg.metrics_token);
 	cfg.metrics_token = NULL;
 	if (v) {
 		if (strlen(v) < 16 || strlen(v) > 512)
-			return observe_error(err, errlen, "METRICS_TOKEN: expected 16 to 512 characters");
+			return config_error(err, errlen, "METRICS_TOKEN: expected 16 to 512 characters");
 		cfg.metrics_token = strdup(v);
 		if (!cfg.metrics_token)
-			return observe_error(err, errlen, "METRICS_TOKEN: out of memory");
+			return config_error(err, errlen, "METRICS_TOKEN: out of memory");
 	}
 	return 0;
 }

@@ -20,30 +20,12 @@
 #include "proto/webauthn.h"
 
 #include <ctype.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #define TRUST_ANCHORS_MAX (1024 * 1024)
-
-static const char *env(const char *name)
-{
-	config_note_read(name);
-	const char *v = getenv(name);
-	return v && *v ? v : NULL;
-}
-
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 static void lowercase(char *s)
 {
@@ -107,26 +89,26 @@ static int add_origin(const char *text, size_t len, char *err, size_t errlen)
 	while (len && (text[len - 1] == ' ' || text[len - 1] == '\t'))
 		len--;
 	if (len == 0 || len >= sizeof(origin))
-		return fail(err, errlen, "PASSKEY_ORIGINS: an empty or overlong origin");
+		return config_error(err, errlen, "PASSKEY_ORIGINS: an empty or overlong origin");
 	memcpy(origin, text, len);
 	origin[len] = '\0';
 	lowercase(origin);
 	const char *authority = strstr(origin, "://");
 	bool https = strncmp(origin, "https://", 8) == 0, local = config_is_local_http(origin);
 	if ((!https && !local) || !authority || strchr(authority + 3, '/') || !url_host(origin, host, sizeof(host)))
-		return fail(err, errlen,
+		return config_error(err, errlen,
 		    "PASSKEY_ORIGINS: \"%s\" is not an origin (https://host[:port], or http://localhost[:port]; no path)",
 		    origin);
 	if (!rp_id_covers(cfg.passkey_rp_id, host))
-		return fail(err, errlen, "PASSKEY_ORIGINS: the host of \"%s\" is not inside the RP ID %s", origin,
+		return config_error(err, errlen, "PASSKEY_ORIGINS: the host of \"%s\" is not inside the RP ID %s", origin,
 		    cfg.passkey_rp_id);
 	if (cfg.n_passkey_origins == CONFIG_MAX_PASSKEY_ORIGINS)
-		return fail(err, errlen, "PASSKEY_ORIGINS: at most %d origins", CONFIG_MAX_PASSKEY_ORIGINS - 1);
+		return config_error(err, errlen, "PASSKEY_ORIGINS: at most %d origins", CONFIG_MAX_PASSKEY_ORIGINS - 1);
 	for (int i = 0; i < cfg.n_passkey_origins; i++)
 		if (!strcmp(cfg.passkey_origins[i], origin))
 			return 0;
 	if (!(cfg.passkey_origins[cfg.n_passkey_origins] = strdup(origin)))
-		return fail(err, errlen, "out of memory");
+		return config_error(err, errlen, "out of memory");
 	cfg.n_passkey_origins++;
 	return 0;
 }
@@ -134,19 +116,19 @@ static int add_origin(const char *text, size_t len, char *err, size_t errlen)
 static int parse_rp_and_origins(char *err, size_t errlen)
 {
 	char host[256];
-	const char *rp = env("PASSKEY_RP_ID");
+	const char *rp = config_env("PASSKEY_RP_ID");
 
 	if (!url_host(cfg.issuer, host, sizeof(host)))
-		return fail(err, errlen, "AUTH_URL: no host");
+		return config_error(err, errlen, "AUTH_URL: no host");
 	if (!(cfg.passkey_rp_id = strdup(rp ? rp : host)))
-		return fail(err, errlen, "out of memory");
+		return config_error(err, errlen, "out of memory");
 	lowercase(cfg.passkey_rp_id);
 	/* Derived from AUTH_URL it is what it is (an IP address makes passkeys
 	 * unusable, not the server); set by hand it must be a domain. */
 	if (rp && !rp_id_valid(cfg.passkey_rp_id))
-		return fail(err, errlen, "PASSKEY_RP_ID: not a domain name: \"%s\"", cfg.passkey_rp_id);
+		return config_error(err, errlen, "PASSKEY_RP_ID: not a domain name: \"%s\"", cfg.passkey_rp_id);
 	if (!rp_id_covers(cfg.passkey_rp_id, host))
-		return fail(err, errlen, "PASSKEY_RP_ID: AUTH_URL's host %s is not %s or inside it", host,
+		return config_error(err, errlen, "PASSKEY_RP_ID: AUTH_URL's host %s is not %s or inside it", host,
 		    cfg.passkey_rp_id);
 	/* AUTH_URL's own origin first: scheme://authority, without its path.
 	 * Plain http on another host is no secure context: browsers offer no
@@ -157,7 +139,7 @@ static int parse_rp_and_origins(char *err, size_t errlen)
 	if (secure_context &&
 	    add_origin(cfg.issuer, (size_t)(authority - cfg.issuer) + strcspn(authority, "/"), err, errlen))
 		return -1;
-	for (const char *p = env("PASSKEY_ORIGINS"); p && *p;) {
+	for (const char *p = config_env("PASSKEY_ORIGINS"); p && *p;) {
 		size_t n = strcspn(p, ",");
 		if (add_origin(p, n, err, errlen))
 			return -1;
@@ -168,8 +150,8 @@ static int parse_rp_and_origins(char *err, size_t errlen)
 
 static int parse_policies(char *err, size_t errlen)
 {
-	const char *uv = env("PASSKEY_USER_VERIFICATION"), *att = env("PASSKEY_ATTESTATION"),
-		   *trusted = env("PASSKEY_ATTESTATION_REQUIRE_TRUSTED");
+	const char *uv = config_env("PASSKEY_USER_VERIFICATION"), *att = config_env("PASSKEY_ATTESTATION"),
+		   *trusted = config_env("PASSKEY_ATTESTATION_REQUIRE_TRUSTED");
 
 	if (!uv || !strcasecmp(uv, "preferred"))
 		cfg.passkey_user_verification = CONFIG_UV_PREFERRED;
@@ -178,14 +160,14 @@ static int parse_policies(char *err, size_t errlen)
 	else if (!strcasecmp(uv, "discouraged"))
 		cfg.passkey_user_verification = CONFIG_UV_DISCOURAGED;
 	else
-		return fail(err, errlen, "PASSKEY_USER_VERIFICATION: expected required, preferred or discouraged, got \"%s\"",
+		return config_error(err, errlen, "PASSKEY_USER_VERIFICATION: expected required, preferred or discouraged, got \"%s\"",
 		    uv);
 	if (!att || !strcasecmp(att, "none"))
 		cfg.passkey_attestation_direct = false;
 	else if (!strcasecmp(att, "direct"))
 		cfg.passkey_attestation_direct = true;
 	else
-		return fail(err, errlen, "PASSKEY_ATTESTATION: expected none or direct, got \"%s\"", att);
+		return config_error(err, errlen, "PASSKEY_ATTESTATION: expected none or direct, got \"%s\"", att);
 	if (!trusted || !strcasecmp(trusted, "false") || !strcmp(trusted, "0") || !strcasecmp(trusted, "no") ||
 	    !strcasecmp(trusted, "off"))
 		cfg.passkey_attestation_require_trusted = false;
@@ -193,9 +175,9 @@ static int parse_policies(char *err, size_t errlen)
 	    !strcasecmp(trusted, "on"))
 		cfg.passkey_attestation_require_trusted = true;
 	else
-		return fail(err, errlen, "PASSKEY_ATTESTATION_REQUIRE_TRUSTED: expected true or false, got \"%s\"", trusted);
+		return config_error(err, errlen, "PASSKEY_ATTESTATION_REQUIRE_TRUSTED: expected true or false, got \"%s\"", trusted);
 	if (cfg.passkey_attestation_require_trusted && !cfg.passkey_attestation_direct)
-		return fail(err, errlen,
+		return config_error(err, errlen,
 		    "PASSKEY_ATTESTATION_REQUIRE_TRUSTED=true needs PASSKEY_ATTESTATION=direct (with none, authenticators "
 		    "send no attestation to trust)");
 	return 0;
@@ -204,28 +186,28 @@ static int parse_policies(char *err, size_t errlen)
 /* The PEM roots, read whole and checked to hold at least one certificate. */
 static int read_trust_anchors(char *err, size_t errlen)
 {
-	const char *path = env("PASSKEY_TRUST_ANCHORS_FILE");
+	const char *path = config_env("PASSKEY_TRUST_ANCHORS_FILE");
 
 	if (!path) {
 		if (cfg.passkey_attestation_require_trusted)
-			return fail(err, errlen, "PASSKEY_ATTESTATION_REQUIRE_TRUSTED=true needs PASSKEY_TRUST_ANCHORS_FILE");
+			return config_error(err, errlen, "PASSKEY_ATTESTATION_REQUIRE_TRUSTED=true needs PASSKEY_TRUST_ANCHORS_FILE");
 		return 0;
 	}
 	FILE *f = fopen(path, "rb");
 	if (!f)
-		return fail(err, errlen, "PASSKEY_TRUST_ANCHORS_FILE: cannot open %s", path);
+		return config_error(err, errlen, "PASSKEY_TRUST_ANCHORS_FILE: cannot open %s", path);
 	char *pem = malloc(TRUST_ANCHORS_MAX + 1);
 	size_t len = pem ? fread(pem, 1, TRUST_ANCHORS_MAX + 1, f) : 0;
 	fclose(f);
 	if (!pem || len == 0 || len > TRUST_ANCHORS_MAX) {
 		free(pem);
-		return fail(err, errlen, "PASSKEY_TRUST_ANCHORS_FILE: %s is empty or larger than 1 MiB", path);
+		return config_error(err, errlen, "PASSKEY_TRUST_ANCHORS_FILE: %s is empty or larger than 1 MiB", path);
 	}
 	pem[len] = '\0';
 	X509_STORE *store = webauthn_trust_anchors_from_pem(pem, len);
 	if (!store) {
 		free(pem);
-		return fail(err, errlen, "PASSKEY_TRUST_ANCHORS_FILE: no PEM certificate in %s", path);
+		return config_error(err, errlen, "PASSKEY_TRUST_ANCHORS_FILE: no PEM certificate in %s", path);
 	}
 	X509_STORE_free(store);
 	cfg.passkey_trust_anchors_pem = pem;

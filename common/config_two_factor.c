@@ -11,38 +11,12 @@
  */
 #include "common/config.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #define ISSUER_MAX 64
-
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-static int flag(const char *name, bool def, bool *out, char *err, size_t errlen)
-{
-	config_note_read(name);
-	const char *v = getenv(name);
-	if (!v || !*v)
-		*out = def;
-	else if (!strcasecmp(v, "true") || !strcmp(v, "1") || !strcasecmp(v, "yes") || !strcasecmp(v, "on"))
-		*out = true;
-	else if (!strcasecmp(v, "false") || !strcmp(v, "0") || !strcasecmp(v, "no") || !strcasecmp(v, "off"))
-		*out = false;
-	else
-		return fail(err, errlen, "%s: expected true or false, got \"%s\"", name, v);
-	return 0;
-}
 
 int config_load_two_factor(char *err, size_t errlen)
 {
@@ -71,16 +45,16 @@ int config_load_two_factor(char *err, size_t errlen)
 	}
 	/* Shown by apps and part of the URI's label: printable, no ':' (the label's separator). */
 	if (strlen(v) > ISSUER_MAX)
-		return fail(err, errlen, "TOTP_ISSUER: at most %d characters", ISSUER_MAX);
+		return config_error(err, errlen, "TOTP_ISSUER: at most %d characters", ISSUER_MAX);
 	for (const unsigned char *p = (const unsigned char *)v; *p; p++)
 		if (*p < 0x20 || *p == 0x7f || *p == ':')
-			return fail(err, errlen, "TOTP_ISSUER: no control characters or ':'");
+			return config_error(err, errlen, "TOTP_ISSUER: no control characters or ':'");
 	free(cfg.totp_issuer);
 	cfg.totp_issuer = strdup(v);
 	if (!cfg.totp_issuer)
-		return fail(err, errlen, "out of memory");
-	return flag("FORWARD_AUTH_AMR_HEADER", true, &cfg.forward_auth_amr_header, err, errlen) ||
-	    flag("FORWARD_AUTH_REQUIRE_MFA", false, &cfg.forward_auth_require_mfa, err, errlen);
+		return config_error(err, errlen, "out of memory");
+	return config_bool("FORWARD_AUTH_AMR_HEADER", true, &cfg.forward_auth_amr_header, err, errlen) ||
+	    config_bool("FORWARD_AUTH_REQUIRE_MFA", false, &cfg.forward_auth_require_mfa, err, errlen);
 }
 
 void config_free_two_factor(void)
