@@ -9,6 +9,10 @@
 #define HEADER_LINE_MAX 998
 #define B64_LINE 76
 #define ENCODED_WORD_MAX 75
+/* Plain ASCII goes out as it is only while its header line stays under
+ * RFC 5322's 998 octets with the longest prefix ("From: " name " <" a
+ * 320-octet address ">"); longer values become folded encoded words. */
+#define PLAIN_HEADER_MAX 600
 #define WORD_PREFIX "=?UTF-8?B?"
 #define WORD_SUFFIX "?="
 
@@ -154,7 +158,7 @@ long mail_header_encode(const char *value, char *out, size_t cap)
 
 	if (!mail_header_value_ok(value) || cap == 0)
 		return -1;
-	if (plain_ascii(value)) {
+	if (plain_ascii(value) && strlen(value) <= PLAIN_HEADER_MAX) {
 		puts_(&o, value);
 		return o.overflow ? -1 : (long)o.len;
 	}

@@ -104,6 +104,21 @@ static void test_encoded_words(void)
 	CHECK_EQ_STR(joined, longv);
 	CHECK_EQ_INT(mail_header_encode("bad\r\nBcc: x@y", out, sizeof(out)), -1);
 	CHECK_EQ_INT(mail_header_encode("Grüße", out, 8), -1);	/* does not fit */
+	/* plain ASCII too long for one header line (fuzz_mail_message found a
+	 * 1000-octet Subject line): folded encoded words instead */
+	char ascii[1001];
+	memset(ascii, ')', 990);
+	ascii[990] = '\0';
+	char big[4096];
+	n = mail_header_encode(ascii, big, sizeof(big));
+	CHECK(n > 0 && strncmp(big, "=?UTF-8?B?", 10) == 0);
+	for (char *line = big, *eol; line; line = eol ? eol + 2 : NULL) {
+		eol = strstr(line, "\r\n");
+		CHECK((eol ? (size_t)(eol - line) : strlen(line)) <= 76);
+	}
+	memset(ascii, 'a', 600);
+	ascii[600] = '\0';
+	CHECK_EQ_INT(mail_header_encode(ascii, big, sizeof(big)), 600);	/* still plain */
 }
 
 static void test_message(void)
